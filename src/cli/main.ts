@@ -1,0 +1,58 @@
+// Entry point: `homelab [command] [args]`. With no command it opens the TUI (or prints the status
+// table when stdin/stdout is not a terminal). Commands load lazily so start-up stays fast.
+import type { Command, CommandContext } from './command.js';
+import { UsageError } from './command.js';
+
+type Loader = () => Promise<Command>;
+
+// One line per command; `tui` is what runs when no command is given.
+const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
+];
+
+function defaultContext(): CommandContext {
+  return { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+}
+
+async function loadAll(): Promise<Command[]> {
+  return Promise.all(COMMANDS.map(([, load]) => load()));
+}
+
+async function help(ctx: CommandContext): Promise<number> {
+  const cmds = await loadAll();
+  const width = Math.max(...cmds.map((c) => c.name.length));
+  ctx.stdout.write(
+    'homelab: GitOps-lite deployments for a Tailscale homelab\n\n' +
+      'Usage: homelab [command] [options]\n' +
+      '       homelab            open the deployment TUI (status table when not a terminal)\n\n' +
+      'Commands:\n' +
+      cmds.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}\n`).join('') +
+      '\nRun `homelab <command> --help` for its options.\n',
+  );
+  return 0;
+}
+
+export async function main(argv: readonly string[], ctx: CommandContext = defaultContext()): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === 'help' || first === '--help' || first === '-h') return help(ctx);
+  const name = first === undefined || first.startsWith('-') ? 'tui' : first;
+  const args = name === 'tui' ? argv : rest;
+  const entry = COMMANDS.find(([n]) => n === name);
+  if (!entry) {
+    ctx.stderr.write(`homelab: unknown command "${name}". Run \`homelab help\` for the list.\n`);
+    return 2;
+  }
+  const command = await entry[1]();
+  if (args.includes('--help') || args.includes('-h')) {
+    ctx.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(args, ctx);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      ctx.stderr.write(`homelab ${command.name}: ${err.message}\n${command.usage}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
