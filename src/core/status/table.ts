@@ -1,0 +1,36 @@
+// The plain status table printed by `homelab status` and by `homelab` when not on a terminal. Pure.
+import { commitPosition, shortSha, stageLabel, type NodeSummary } from './summary.js';
+
+const HEADERS = ['NODE', 'WAVE', 'ROLE', 'HEALTH', 'STAGE', 'DEPLOYED', 'POSITION', 'SERVICES'] as const;
+
+function servicesCell(s: NodeSummary): string {
+  if (!s.reachable) return `${s.reason}: ${s.message}`;
+  if (!s.bootstrapped) return 'run `homelab node bootstrap ' + s.node + '`';
+  if (s.services.length === 0) return '-';
+  return s.services.map((svc) => `${svc.name}:${svc.state === 'running' ? svc.health : svc.state}`).join(' ');
+}
+
+export function statusRows(nodes: readonly NodeSummary[]): string[][] {
+  return nodes.map((s) => [
+    s.node,
+    String(s.wave),
+    s.role,
+    s.health,
+    stageLabel(s) + (s.lock ? ` (locked by pid ${s.lock.pid})` : ''),
+    shortSha(s.deployed),
+    s.reachable && s.bootstrapped ? commitPosition(s) : '-',
+    servicesCell(s),
+  ]);
+}
+
+export function renderStatusTable(header: string, nodes: readonly NodeSummary[]): string {
+  const rows = [Array.from(HEADERS), ...statusRows(nodes)];
+  const widths = HEADERS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+  return `${header}\n\n${lines.join('\n')}\n`;
+}
