@@ -1,0 +1,72 @@
+// Diagnose findings as a person reads them: failing first, then warnings, then what is fine. Pure.
+import type { FindingEvent, Severity } from '../protocol/events.js';
+
+/** A finding without the protocol envelope (what the node said, not when). */
+export type Finding = Pick<FindingEvent, 'id' | 'severity' | 'summary' | 'evidence' | 'hint' | 'service'>;
+
+export const SEVERITY_ORDER: readonly Severity[] = ['fail', 'warn', 'ok'];
+
+const RANK: Record<Severity, number> = { fail: 0, warn: 1, ok: 2 };
+
+export const SEVERITY_LABEL: Record<Severity, string> = { fail: 'Failing', warn: 'Warnings', ok: 'OK' };
+
+export function toFinding(event: FindingEvent): Finding {
+  const { id, severity, summary, evidence, hint, service } = event;
+  return service === undefined ? { id, severity, summary, evidence, hint } : { id, severity, summary, evidence, hint, service };
+}
+
+/** Failing first, then warn, then ok; within a severity node-wide findings first, then by service, then id. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    RANK[a.severity] - RANK[b.severity] ||
+    (a.service ?? '').localeCompare(b.service ?? '') ||
+    a.id.localeCompare(b.id) ||
+    a.summary.localeCompare(b.summary)
+  );
+}
+
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort(compareFindings);
+}
+
+export interface FindingGroup {
+  readonly severity: Severity;
+  readonly label: string;
+  readonly findings: readonly Finding[];
+}
+
+/** Non-empty groups in severity order (fail, warn, ok), each sorted. */
+export function groupFindings(findings: readonly Finding[]): FindingGroup[] {
+  const sorted = sortFindings(findings);
+  return SEVERITY_ORDER.map((severity) => ({ severity, label: SEVERITY_LABEL[severity], findings: sorted.filter((f) => f.severity === severity) })).filter(
+    (g) => g.findings.length > 0,
+  );
+}
+
+export interface FindingCounts {
+  readonly fail: number;
+  readonly warn: number;
+  readonly ok: number;
+}
+
+export function countFindings(findings: readonly Finding[]): FindingCounts {
+  return {
+    fail: findings.filter((f) => f.severity === 'fail').length,
+    warn: findings.filter((f) => f.severity === 'warn').length,
+    ok: findings.filter((f) => f.severity === 'ok').length,
+  };
+}
+
+/** Services named by failing findings, in first-seen order of the sorted list. */
+export function failingServices(findings: readonly Finding[]): string[] {
+  const out: string[] = [];
+  for (const f of sortFindings(findings)) {
+    if (f.severity === 'fail' && f.service && !out.includes(f.service)) out.push(f.service);
+  }
+  return out;
+}
+
+/** `[fail] service.exited (jellyfin): summary` */
+export function findingLine(f: Finding): string {
+  return `[${f.severity}] ${f.id}${f.service ? ` (${f.service})` : ''}: ${f.summary}`;
+}
