@@ -2,8 +2,9 @@
 # Bootstrap a homelab node: the tools, the folder layout, the repo checkout and the config folders
 # that `deploy.sh prepare` expects. SATURN runs it over the node's transport with the script on
 # stdin (`homelab node bootstrap <name>` sends `bash -s -- ARGS`), so it runs BEFORE the repo
-# exists on the node: it is self-contained and carries its own copy of the node-protocol emitter
-# (docs/protocol.md) instead of sourcing scripts/deploy/lib/protocol.sh.
+# exists on the node. It depends on one file only, scripts/deploy/lib/protocol.sh (the node-protocol
+# emitter deploy.sh uses too): SATURN sends that library first on the same stdin; run by hand from
+# a checkout, the script sources it from beside itself.
 #
 #   bootstrap-node.sh --node NAME --remote URL [--branch B] [--root DIR] [--repo DIR]
 #                     [--transport tailscale-ssh|ssh|local] [--yes]
@@ -51,49 +52,17 @@ Usage: bootstrap-node.sh --node NAME --remote URL [--branch B] [--root DIR] [--r
 EOF
 }
 
-# --- the node protocol (docs/protocol.md), self-contained -----------------------------------
+# --- the node protocol (docs/protocol.md) ---------------------------------------------------
 
-json_string() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/\\n}
-  s=${s//$'\r'/\\r}
-  s=${s//$'\t'/\\t}
-  s=${s//[$'\001'-$'\037']/}
-  printf '"%s"' "${s}"
-}
-
-now_ms() {
-  date +%s%3N
-}
-
-# emit EVENT KEY VALUE...: one protocol record on stdout. Values are strings, except `changed`
-# (a JSON boolean) and `duration_ms` (a number).
-emit() {
-  local event=$1
-  shift
-  local body key value
-  body="\"ts\":$(now_ms)"
-  while (($# >= 2)); do
-    key=$1
-    value=$2
-    shift 2
-    case ${key} in
-      changed | duration_ms) body+=",\"${key}\":${value}" ;;
-      *) body+=",\"${key}\":$(json_string "${value}")" ;;
-    esac
-  done
-  printf '@homelab/1 %s {%s}\n' "${event}" "${body}"
-}
-
-log() {
-  printf '%s bootstrap: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
-}
-
-warn() {
-  printf 'bootstrap: warning: %s\n' "$*" >&2
-}
+# `homelab node bootstrap` pipes scripts/deploy/lib/protocol.sh followed by this file into
+# `bash -s`, so `emit` is already defined; run from a checkout, this file sources the library itself.
+if ! declare -F emit >/dev/null; then
+  # shellcheck source=scripts/deploy/lib/protocol.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../deploy/lib/protocol.sh"
+fi
+DEPLOY_STAGE_NAME=bootstrap
+DEPLOY_LOG=""
+DEPLOY_TO_STDOUT=1
 
 # step STATUS NAME DETAIL [changed] [SERVICE]
 step() {
@@ -104,9 +73,9 @@ step() {
   local service=${5:-}
   local -a fields=(stage "${STAGE}" step "${name}" status "${status}")
   [[ -n ${service} ]] && fields+=(service "${service}")
-  fields+=(detail "${detail}" changed "${changed}")
+  fields+=(detail "${detail}" changed:j "${changed}")
   emit step "${fields[@]}"
-  log "${name}${service:+ ${service}}: ${status}: ${detail}"
+  log_info "${name}${service:+ ${service}}: ${status}: ${detail}"
   if [[ ${changed} == true ]]; then
     CHANGES=$((CHANGES + 1))
   fi
@@ -123,7 +92,7 @@ fail() {
 on_error() {
   local line=$1
   local cmd=$2
-  emit step stage "${STAGE}" step error status fail detail "line ${line}: ${cmd}" changed false
+  emit step stage "${STAGE}" step error status fail detail "line ${line}: ${cmd}" changed:j false
   printf 'bootstrap: failed at line %s: %s\n' "${line}" "${cmd}" >&2
 }
 
@@ -256,7 +225,7 @@ check_tailscale() {
   if [[ ${TRANSPORT} == tailscale-ssh ]]; then
     fail tailscale "${detail}; the node's transport is tailscale-ssh"
   fi
-  warn "${detail}"
+  log_warn "${detail}"
   step skip tailscale "warning: ${detail}; transport ${TRANSPORT} does not need it"
 }
 
@@ -466,9 +435,11 @@ missing_secrets() {
 
 main() {
   parse_args "$@"
+  # The script itself may arrive on stdin (bash -s): nothing below may read what follows it.
+  exec </dev/null
   trap 'on_error "${LINENO}" "${BASH_COMMAND}"' ERR
   umask 022
-  log "bootstrapping ${NODE} into ${ROOT} from ${REMOTE} (${BRANCH})"
+  log_info "bootstrapping ${NODE} into ${ROOT} from ${REMOTE} (${BRANCH})"
   check_tools
   make_layout
   sync_repo
