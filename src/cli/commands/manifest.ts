@@ -1,0 +1,97 @@
+// `homelab manifest`: writes hosts/<node>/node.manifest for every node of a valid topology.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from '../command.js';
+import { UsageError } from '../command.js';
+import { manifestPath, renderManifest } from '../../core/inventory/manifest.js';
+import { formatProblem } from '../../core/problem.js';
+import { loadInventory } from '../../shell/inventory/load.js';
+import { findRepoRoot } from '../../shell/repo-root.js';
+
+const USAGE = `Usage: homelab manifest [--check] [--repo DIR]
+
+Writes hosts/<node>/node.manifest for every node from inventory/topology.yaml (see
+docs/node-manifest.md). Everything else must validate first. Commit the result.
+
+  --check      write nothing; exit 1 when a manifest is missing or out of date
+  --repo DIR   the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
+
+function parse(args: readonly string[]): { check: boolean; repo: string | undefined } {
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: { check: { type: 'boolean' }, repo: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return { check: values.check === true, repo: values.repo };
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes next to the target, then renames: a reader never sees half a manifest. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text, 'utf8');
+  await rename(tmp, path);
+}
+
+export async function runManifest(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const opts = parse(args);
+  let repo: string;
+  try {
+    repo = findRepoRoot(ctx.cwd, ctx.env, opts.repo);
+  } catch (err) {
+    ctx.stderr.write(`homelab manifest: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const { inventory, problems } = await loadInventory(repo, { manifests: false });
+  if (!inventory) {
+    ctx.stdout.write(problems.map((p) => `${formatProblem(p)}\n`).join(''));
+    ctx.stdout.write(`no manifest written: fix these ${problems.length} problems first (\`homelab validate\`)\n`);
+    return 1;
+  }
+  let changed = 0;
+  for (const node of inventory.nodes) {
+    const rel = manifestPath(node.name);
+    const want = renderManifest(inventory, node);
+    const have = await readIfExists(join(repo, rel));
+    if (have === want) {
+      ctx.stdout.write(`unchanged  ${rel}\n`);
+      continue;
+    }
+    changed++;
+    const what = have === undefined ? 'created' : 'updated';
+    if (opts.check) ctx.stdout.write(`${have === undefined ? 'missing' : 'stale'}  ${rel}\n`);
+    else {
+      await writeAtomic(join(repo, rel), want);
+      ctx.stdout.write(`${what}  ${rel}\n`);
+    }
+  }
+  if (opts.check) {
+    ctx.stdout.write(changed === 0 ? 'all manifests up to date\n' : `${changed} manifest(s) out of date: run \`homelab manifest\`\n`);
+    return changed === 0 ? 0 : 1;
+  }
+  ctx.stdout.write(changed === 0 ? 'all manifests up to date\n' : `${changed} manifest(s) written: commit them\n`);
+  return 0;
+}
+
+const command: Command = {
+  name: 'manifest',
+  summary: 'write hosts/<node>/node.manifest from the topology (--check: report stale ones)',
+  usage: USAGE,
+  run: runManifest,
+};
+
+export default command;

@@ -1,0 +1,66 @@
+// `homelab validate`: checks inventory/topology.yaml and hosts/ and prints every problem at once.
+import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from '../command.js';
+import { UsageError } from '../command.js';
+import { formatProblem } from '../../core/problem.js';
+import { loadInventory } from '../../shell/inventory/load.js';
+import { findRepoRoot } from '../../shell/repo-root.js';
+
+const USAGE = `Usage: homelab validate [--json] [--repo DIR]
+
+Checks inventory/topology.yaml, the compose files under hosts/ and each node's node.manifest.
+Prints "valid: ..." and exits 0, or every problem as FILE:LINE:COL: FIELD: MESSAGE and exits 1.
+
+  --json       print {"valid": bool, "problems": [{file, line, col, field, message}]}
+  --repo DIR   the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
+
+function parse(args: readonly string[]): { json: boolean; repo: string | undefined } {
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: { json: { type: 'boolean' }, repo: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return { json: values.json === true, repo: values.repo };
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export async function runValidate(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const opts = parse(args);
+  let repo: string;
+  try {
+    repo = findRepoRoot(ctx.cwd, ctx.env, opts.repo);
+  } catch (err) {
+    ctx.stderr.write(`homelab validate: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const { inventory, problems } = await loadInventory(repo);
+  if (opts.json) {
+    ctx.stdout.write(`${JSON.stringify({ valid: inventory !== undefined, problems }, null, 2)}\n`);
+    return inventory ? 0 : 1;
+  }
+  if (inventory) {
+    const services = inventory.nodes.reduce((n, node) => n + node.services.length, 0);
+    ctx.stdout.write(`valid: ${inventory.homelab} (${plural(inventory.nodes.length, 'node')}, ${plural(services, 'service')})\n`);
+    return 0;
+  }
+  ctx.stdout.write(problems.map((p) => `${formatProblem(p)}\n`).join(''));
+  ctx.stdout.write(`invalid: ${plural(problems.length, 'problem')}\n`);
+  return 1;
+}
+
+const command: Command = {
+  name: 'validate',
+  summary: 'check the inventory, compose files and manifests; every problem with file:line:col',
+  usage: USAGE,
+  run: runValidate,
+};
+
+export default command;

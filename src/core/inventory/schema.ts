@@ -1,0 +1,187 @@
+// The shape of inventory/topology.yaml as written (before defaults are applied). Every object is
+// strict: an unknown key is an error, and KEYS below feeds the "did you mean" suggestion.
+import { z } from 'zod';
+import { TRANSPORTS } from './model.js';
+import {
+  badNameMessage,
+  isDnsLabel,
+  isEnvName,
+  isGitBranch,
+  isHostAddress,
+  isSafeAbsolutePath,
+  isUnixUser,
+} from './names.js';
+
+const text = (v: unknown): string => JSON.stringify(v);
+
+const label = (kind: 'service' | 'role' | 'tag' | 'homelab') =>
+  z.string().refine(isDnsLabel, { error: (iss) => badNameMessage(kind, String(iss.input)) });
+
+const absPath = z.string().refine(isSafeAbsolutePath, {
+  error: (iss) =>
+    `${text(iss.input)} is not a usable path: write an absolute path of letters, digits, ".", "_", "-" and "/" ` +
+    '(it reaches remote shell commands), for example "/opt/homelab"',
+});
+
+const localFile = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .refine((s) => !/[\t\n\r]/.test(s), { error: 'must not contain tabs or newlines' });
+
+export const sshSchema = z.strictObject({
+  port: z.int().min(1).max(65535).optional(),
+  identityFile: localFile.optional(),
+  knownHostsFile: localFile.optional(),
+  connectTimeout: z.int().min(1).max(600).optional(),
+});
+
+const user = z.string().refine(isUnixUser, {
+  error: (iss) =>
+    `${text(iss.input)} is not a valid login name: use lowercase letters, digits, "_" and "-", starting with a letter or "_"`,
+});
+
+const transport = z.enum(TRANSPORTS);
+
+const secretName = z.string().refine(isEnvName, {
+  error: (iss) =>
+    `${text(iss.input)} is not a valid secret name: secrets are environment variable names in ` +
+    '<root>/config/<service>/.env, so use uppercase letters, digits and "_", not starting with a digit ' +
+    '(for example "POSTGRES_PASSWORD"); write the name only, never the value',
+});
+
+function httpUrlFlaw(s: string): string | undefined {
+  if (/\s/.test(s)) return 'it contains whitespace';
+  if (!/^https?:\/\//i.test(s)) return 'it must start with http:// or https://';
+  try {
+    new URL(s);
+  } catch {
+    return 'it is not a valid URL';
+  }
+  return undefined;
+}
+
+const httpUrl = z.string().superRefine((s, ctx) => {
+  const flaw = httpUrlFlaw(s);
+  if (flaw) ctx.addIssue({ code: 'custom', message: `${text(s)} is not a usable check URL: ${flaw} (for example "http://127.0.0.1:8096/health")` });
+});
+
+const TCP_TARGET = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+/** `host:port` → its parts, or undefined when it is not one. */
+export function parseTcpTarget(s: string): { host: string; port: number } | undefined {
+  const m = TCP_TARGET.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port };
+}
+
+const tcpTarget = z.string().refine((s) => parseTcpTarget(s) !== undefined, {
+  error: (iss) => `${text(iss.input)} is not a usable TCP check: write host:port, for example "127.0.0.1:2222"`,
+});
+
+export const checkSchema = z
+  .strictObject({
+    http: httpUrl.optional(),
+    status: z.int().min(100).max(599).optional(),
+    tcp: tcpTarget.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.http === undefined && c.tcp === undefined)
+      ctx.addIssue({ code: 'custom', message: 'a check needs either "http: <url>" (with optional "status") or "tcp: <host:port>"' });
+    if (c.http !== undefined && c.tcp !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'a check is either "http" or "tcp", not both: split it into two checks' });
+    if (c.tcp !== undefined && c.status !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['status'], message: '"status" belongs to http checks only' });
+  });
+
+export const serviceObjectSchema = z.strictObject({
+  name: label('service'),
+  secrets: z.array(secretName).optional(),
+  checks: z.array(checkSchema).optional(),
+  override: z.enum(['optional', 'required']).optional(),
+});
+
+/** A service is a map, or a plain string naming a service with no extras. */
+export const serviceSchema = z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), serviceObjectSchema);
+
+const address = z.string().refine(isHostAddress, {
+  error: (iss) =>
+    `${text(iss.input)} is not a usable address: write a Tailscale MagicDNS name or an IP address ` +
+    '(letters, digits, ".", ":" and "-", not starting with "-")',
+});
+
+export const nodeSchema = z.strictObject({
+  address,
+  role: label('role').optional(),
+  tags: z.array(label('tag')).optional(),
+  transport: transport.optional(),
+  user: user.optional(),
+  root: absPath.optional(),
+  repo: absPath.optional(),
+  wave: z.int().min(0).optional(),
+  ssh: sshSchema.optional(),
+  services: z.array(serviceSchema).optional(),
+});
+
+export const defaultsSchema = z.strictObject({
+  transport: transport.optional(),
+  user: user.optional(),
+  root: absPath.optional(),
+  repo: absPath.optional(),
+  ssh: sshSchema.optional(),
+});
+
+const gitRemote = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .refine((s) => !/\s/.test(s) && !s.startsWith('-'), {
+    error: 'must be a Git URL without whitespace, for example "ssh://git@saturn/srv/git/homelab.git"',
+  });
+
+export const gitSchema = z.strictObject({
+  remote: gitRemote,
+  branch: z
+    .string()
+    .refine(isGitBranch, { error: (iss) => `${text(iss.input)} is not a valid branch name` })
+    .optional(),
+});
+
+export const aiSchema = z.strictObject({
+  command: z.array(z.string().min(1, { error: 'must not be empty' })).min(1, { error: 'needs at least the program to run' }),
+});
+
+export const topologySchema = z.strictObject({
+  homelab: label('homelab'),
+  git: gitSchema,
+  defaults: defaultsSchema.optional(),
+  // Node names are checked with their key's position by topology-checks.ts.
+  nodes: z.record(z.string(), nodeSchema).refine((n) => Object.keys(n).length > 0, {
+    error: 'define at least one node',
+  }),
+  ai: aiSchema.optional(),
+});
+
+export type RawTopology = z.output<typeof topologySchema>;
+export type RawNode = z.output<typeof nodeSchema>;
+export type RawService = z.output<typeof serviceObjectSchema>;
+export type RawCheck = z.output<typeof checkSchema>;
+export type RawSsh = z.output<typeof sshSchema>;
+
+const keys = (s: { shape: object }): string[] => Object.keys(s.shape);
+
+/** The valid keys of the map at a field path, for unknown-key suggestions. */
+export function knownKeysAt(path: readonly (string | number)[]): readonly string[] {
+  const p = path.map((s) => (typeof s === 'number' ? '#' : s));
+  const at = (...pattern: string[]): boolean =>
+    p.length === pattern.length && pattern.every((x, i) => x === '*' || x === p[i]);
+  if (p.length === 0) return keys(topologySchema);
+  if (at('git')) return keys(gitSchema);
+  if (at('defaults')) return keys(defaultsSchema);
+  if (at('defaults', 'ssh') || at('nodes', '*', 'ssh')) return keys(sshSchema);
+  if (at('nodes', '*')) return keys(nodeSchema);
+  if (at('nodes', '*', 'services', '#')) return keys(serviceObjectSchema);
+  if (at('nodes', '*', 'services', '#', 'checks', '#')) return ['http', 'status', 'tcp'];
+  if (at('ai')) return keys(aiSchema);
+  return [];
+}

@@ -1,0 +1,179 @@
+// A parsed YAML file with positions: turns a field path (['nodes', 'solaria', 'services', 1]) into the
+// line and column of the node a user has to look at, and reports syntax errors and duplicate keys.
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node as YamlNode, Pair } from 'yaml';
+import type { Problem } from '../problem.js';
+
+export type PathSegment = string | number;
+export type FieldPath = readonly PathSegment[];
+
+export interface Position {
+  readonly line: number;
+  readonly col: number;
+}
+
+export const NO_POSITION: Position = { line: 0, col: 0 };
+
+/** `nodes.solaria.services[1]` */
+export function formatField(path: FieldPath): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? seg : `.${seg}`;
+  }
+  return out;
+}
+
+/** The inverse of formatField for names without dots or brackets. */
+export function parseField(field: string): PathSegment[] {
+  const out: PathSegment[] = [];
+  for (const part of field.split('.')) {
+    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) return out;
+    if (m[1]) out.push(m[1]);
+    for (const idx of (m[2] ?? '').matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+  }
+  return out;
+}
+
+interface Found {
+  /** The deepest node reached along the path. */
+  readonly node: YamlNode | null;
+  /** The pair holding that node, when it is a map value. */
+  readonly pair: Pair | undefined;
+  /** How many segments of the path were followed. */
+  readonly depth: number;
+}
+
+function keyText(pair: Pair): string | undefined {
+  const k = pair.key;
+  if (isScalar(k)) return String(k.value);
+  return typeof k === 'string' || typeof k === 'number' ? String(k) : undefined;
+}
+
+export class YamlSource {
+  readonly doc: Document.Parsed;
+  private readonly lines: LineCounter;
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {
+    this.lines = new LineCounter();
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
+  }
+
+  pos(offset: number): Position {
+    const { line, col } = this.lines.linePos(offset);
+    return { line, col };
+  }
+
+  problem(at: Position, field: string, message: string): Problem {
+    return { file: this.file, line: at.line, col: at.col, field, message };
+  }
+
+  /** Syntax errors (duplicate keys are reported by duplicateKeys, with their field path). */
+  syntaxProblems(): Problem[] {
+    return this.doc.errors.map((e) => this.problem(this.pos(e.pos[0]), '', `YAML syntax error: ${firstLine(e.message)}`));
+  }
+
+  /** The JavaScript value of the document; later duplicate keys win. */
+  value(): unknown {
+    return this.doc.toJS({ maxAliasCount: 100 }) as unknown;
+  }
+
+  private follow(path: FieldPath): Found {
+    let node: YamlNode | null = (this.doc.contents as YamlNode | null) ?? null;
+    let pair: Pair | undefined;
+    let depth = 0;
+    for (const seg of path) {
+      if (isMap(node) && typeof seg === 'string') {
+        const hit = [...node.items].reverse().find((p) => keyText(p) === seg);
+        if (!hit) break;
+        pair = hit;
+        node = (hit.value as YamlNode | null) ?? null;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item = node.items[seg];
+        if (item === undefined) break;
+        pair = undefined;
+        node = item as YamlNode;
+      } else break;
+      depth++;
+    }
+    return { node, pair, depth };
+  }
+
+  private nodeStart(node: YamlNode | null): Position | undefined {
+    return node?.range ? this.pos(node.range[0]) : undefined;
+  }
+
+  /** Position of the key of the last pair on the path (for unknown and duplicate keys). */
+  keyPosition(path: FieldPath): Position {
+    const f = this.follow(path);
+    if (f.depth === path.length && f.pair && isScalar(f.pair.key) && f.pair.key.range) return this.pos(f.pair.key.range[0]);
+    return this.position(path);
+  }
+
+  /**
+   * Where to point for a problem at `path`: the value when it exists (its key when the value is
+   * empty), else the key of the deepest existing parent (a required field is missing there).
+   */
+  position(path: FieldPath): Position {
+    const f = this.follow(path);
+    const empty = f.node === null || (isScalar(f.node) && f.node.value === null && f.node.range?.[0] === f.node.range?.[1]);
+    if (!empty) return this.nodeStart(f.node) ?? { line: 1, col: 1 };
+    if (f.pair && isScalar(f.pair.key) && f.pair.key.range) return this.pos(f.pair.key.range[0]);
+    return { line: 1, col: 1 };
+  }
+
+  /**
+   * The field to name for a problem at `path`: cut where the document holds a scalar that a
+   * schema expanded (a service written as a plain string), so the field names what the user wrote.
+   */
+  fieldFor(path: FieldPath): string {
+    const f = this.follow(path);
+    if (f.depth < path.length && isScalar(f.node) && f.node.value !== null) return formatField(path.slice(0, f.depth));
+    return formatField(path);
+  }
+
+  /** Pairs of a map at `path` (empty when it is not a map). */
+  pairsAt(path: FieldPath): Array<{ key: string; keyPos: Position; value: YamlNode | null }> {
+    const f = this.follow(path);
+    if (f.depth !== path.length || !isMap(f.node)) return [];
+    return f.node.items.flatMap((p) => {
+      const key = keyText(p);
+      if (key === undefined) return [];
+      const kp = isScalar(p.key) && p.key.range ? this.pos(p.key.range[0]) : { line: 1, col: 1 };
+      return [{ key, keyPos: kp, value: (p.value as YamlNode | null) ?? null }];
+    });
+  }
+
+  /** Every key that appears twice in the same map, at the second (and later) occurrence. */
+  duplicateKeys(describe: (path: FieldPath, key: string, firstLine: number) => string): Problem[] {
+    const out: Problem[] = [];
+    const walk = (node: unknown, path: PathSegment[]): void => {
+      if (isMap(node)) {
+        const seen = new Map<string, number>();
+        for (const p of node.items) {
+          const key = keyText(p);
+          if (key === undefined) continue;
+          const kp = isScalar(p.key) && p.key.range ? this.pos(p.key.range[0]) : { line: 1, col: 1 };
+          const first = seen.get(key);
+          if (first === undefined) seen.set(key, kp.line);
+          else out.push(this.problem(kp, formatField([...path, key]), describe(path, key, first)));
+          walk(p.value, [...path, key]);
+        }
+      } else if (isSeq(node)) {
+        node.items.forEach((item, i) => walk(item, [...path, i]));
+      } else if (isPair(node)) {
+        walk(node.value, path);
+      }
+    };
+    walk(this.doc.contents, []);
+    return out;
+  }
+}
+
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
