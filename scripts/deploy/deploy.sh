@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# The staged, resumable deployment of one node (docs/protocol.md, docs/node-manifest.md).
+#
+#   deploy.sh <stage> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
+#   deploy.sh attach [--from-line N]        follow the current (or last) run's log
+#   deploy.sh unlock [--force]              show the lock holder; --force stops it
+#
+# Stages: prepare deploy verify diagnose rollback resume status.
+# Exit codes: 0 ok, 1 stage failed, 2 usage, 3 locked, 4 node not set up, 129/130/143 signal.
+set -Eeuo pipefail
+
+DEPLOY_SH="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/$(basename -- "${BASH_SOURCE[0]}")"
+DEPLOY_LIB="$(dirname -- "${DEPLOY_SH}")/lib"
+REPO="$(cd -- "$(dirname -- "${DEPLOY_SH}")/../.." && pwd)"
+# shellcheck disable=SC2034 # the name lib/diagnose.sh reads
+REPO_DIR="${REPO}"
+
+# Every library is read now, before a checkout can replace these files.
+# shellcheck source=lib/protocol.sh
+source "${DEPLOY_LIB}/protocol.sh"
+# shellcheck source=lib/state.sh
+source "${DEPLOY_LIB}/state.sh"
+# shellcheck source=lib/manifest.sh
+source "${DEPLOY_LIB}/manifest.sh"
+# shellcheck source=lib/lock.sh
+source "${DEPLOY_LIB}/lock.sh"
+# shellcheck source=lib/compose.sh
+source "${DEPLOY_LIB}/compose.sh"
+# shellcheck source=lib/run.sh
+source "${DEPLOY_LIB}/run.sh"
+# shellcheck source=lib/stages.sh
+source "${DEPLOY_LIB}/stages.sh"
+# shellcheck source=lib/status.sh
+source "${DEPLOY_LIB}/status.sh"
+# shellcheck source=lib/follow.sh
+source "${DEPLOY_LIB}/follow.sh"
+# lib/diagnose.sh (stage_diagnose) is owned separately; deploy.sh still works without it.
+if [[ -f "${DEPLOY_LIB}/diagnose.sh" ]]; then
+  # shellcheck source=lib/diagnose.sh
+  source "${DEPLOY_LIB}/diagnose.sh"
+fi
+
+readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
+       deploy.sh attach [--from-line N] [--root DIR] [--node NAME]
+       deploy.sh unlock [--force] [--root DIR] [--node NAME]"
+
+STAGE=""
+ROOT=""
+NODE=""
+REF=""
+DETACH=0
+DRY_RUN=0
+ASSUME_YES=0
+FROM_LINE=1
+FORCE=0
+CHILD=0
+
+usage_error() {
+  printf 'deploy.sh: %s\n%s\n' "$1" "${USAGE}" >&2
+  exit 2
+}
+
+parse_args() {
+  (($# > 0)) || usage_error "missing stage"
+  STAGE="$1"
+  shift
+  case "${STAGE}" in
+    prepare | deploy | verify | diagnose | rollback | resume | status | attach | unlock) ;;
+    -h | --help | help)
+      printf '%s\n' "${USAGE}"
+      exit 0
+      ;;
+    *) usage_error "unknown stage '${STAGE}'" ;;
+  esac
+  while (($# > 0)); do
+    case "$1" in
+      --root | --node | --ref | --from-line)
+        (($# >= 2)) || usage_error "$1 needs a value"
+        case "$1" in
+          --root) ROOT="$2" ;;
+          --node) NODE="$2" ;;
+          --ref) REF="$2" ;;
+          --from-line) FROM_LINE="$2" ;;
+        esac
+        shift 2
+        ;;
+      --detach) DETACH=1 && shift ;;
+      --dry-run) DRY_RUN=1 && shift ;;
+      --yes | -y) ASSUME_YES=1 && shift ;;
+      --force) FORCE=1 && shift ;;
+      --child) CHILD=1 && shift ;;
+      *) usage_error "unknown option '$1'" ;;
+    esac
+  done
+  [[ -z "${REF}" || "${REF}" =~ ^[0-9a-fA-F]{7,64}$ ]] || usage_error "--ref must be a commit sha, got '${REF}'"
+  [[ "${FROM_LINE}" =~ ^[1-9][0-9]*$ ]] || usage_error "--from-line must be a positive number"
+  if ((DRY_RUN)); then
+    case "${STAGE}" in
+      prepare | deploy | rollback) ;;
+      *) usage_error "--dry-run applies to prepare, deploy and rollback" ;;
+    esac
+  fi
+  return 0
+}
+
+resolve_paths() {
+  ROOT="${ROOT:-${HOMELAB_ROOT:-/opt/homelab}}"
+  [[ "${ROOT}" == /* ]] || ROOT="$(pwd)/${ROOT}"
+  STATE_DIR="${ROOT}/state/deploy"
+  LOG_DIR="${ROOT}/logs/deploy"
+  CONFIG_DIR="${ROOT}/config"
+  STATE_TMP="${STATE_DIR}"
+  [[ -d "${STATE_TMP}" ]] || STATE_TMP="${TMPDIR:-/tmp}"
+  if [[ -z "${NODE}" ]]; then
+    NODE="${HOMELAB_NODE:-}"
+  fi
+  if [[ -z "${NODE}" ]]; then
+    NODE="$(state_get node)"
+  fi
+  if [[ -z "${NODE}" ]]; then
+    NODE="$(hostname -s 2>/dev/null || true)"
+  fi
+  valid_label "${NODE}" || usage_error "node name '${NODE}' is not a DNS label (lowercase letters, digits, '-')"
+  MANIFEST_FILE="${REPO}/hosts/${NODE}/node.manifest"
+}
+
+main() {
+  parse_args "$@"
+  resolve_paths
+  export TZ=UTC
+  case "${STAGE}" in
+    status) stage_status_record ;;
+    attach) follow_attach "${FROM_LINE}" ;;
+    unlock) unlock_command ;;
+    *)
+      if ((DETACH && !DRY_RUN)); then
+        follow_detached
+      else
+        run_stage "${STAGE}"
+      fi
+      ;;
+  esac
+}
+
+main "$@"; exit

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The node protocol (docs/protocol.md): `@homelab/1 EVENT {json}` records and human log lines.
+# Sourced by deploy.sh. Output goes to the run's log file (DEPLOY_LOG, when set) and to stdout
+# (when DEPLOY_TO_STDOUT=1); errors and warnings go to stderr instead of stdout.
+
+readonly PROTOCOL_PREFIX='@homelab/1'
+
+DEPLOY_LOG="${DEPLOY_LOG:-}"
+DEPLOY_TO_STDOUT="${DEPLOY_TO_STDOUT:-1}"
+DEPLOY_STAGE_NAME="${DEPLOY_STAGE_NAME:-deploy.sh}"
+
+# Milliseconds since the epoch, without forking (bash 5 EPOCHREALTIME).
+now_ms() {
+  local t="${EPOCHREALTIME/,/.}"
+  local sec="${t%.*}"
+  local frac="${t#*.}000"
+  printf '%s%s' "${sec}" "${frac:0:3}"
+}
+
+# Seconds since the epoch.
+now_s() {
+  printf '%s' "${EPOCHSECONDS}"
+}
+
+# ISO-8601 UTC time of now, or of the epoch seconds given.
+iso_time() {
+  local when="${1:--1}"
+  TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' "${when}"
+}
+
+# Writes one line to the log file and to stdout (or stderr when the second argument is `err`).
+out_line() {
+  local line="$1"
+  local stream="${2:-out}"
+  if [[ -n "${DEPLOY_LOG}" ]]; then
+    printf '%s\n' "${line}" >>"${DEPLOY_LOG}" 2>/dev/null || true
+  fi
+  if [[ "${DEPLOY_TO_STDOUT}" == 1 ]]; then
+    if [[ "${stream}" == err ]]; then
+      printf '%s\n' "${line}" >&2 2>/dev/null || true
+    else
+      printf '%s\n' "${line}" 2>/dev/null || true
+    fi
+  fi
+}
+
+# JSON string literal (with quotes) for the text given: escapes \ " and every control character.
+json_str() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  s="${s//$'\t'/\\t}"
+  if [[ "${s}" =~ [[:cntrl:]] ]]; then
+    local out=""
+    local i
+    local c
+    for ((i = 0; i < ${#s}; i++)); do
+      c="${s:i:1}"
+      if [[ "${c}" =~ [[:cntrl:]] ]]; then
+        printf -v c '\\u%04x' "'${c}"
+      fi
+      out+="${c}"
+    done
+    s="${out}"
+  fi
+  printf '"%s"' "${s}"
+}
+
+# JSON number for the text given, or null when it is not a number.
+json_num() {
+  if [[ "$1" =~ ^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then
+    printf '%s' "$1"
+  else
+    printf 'null'
+  fi
+}
+
+# JSON object from KEY VALUE pairs: `name:n` is a number, `name:j` raw JSON, else a string.
+json_obj() {
+  local body=""
+  local key
+  local val
+  local piece
+  while (($# >= 2)); do
+    key="$1"
+    val="$2"
+    shift 2
+    case "${key}" in
+      *:n) piece="$(json_str "${key%:n}"):$(json_num "${val}")" ;;
+      *:j) piece="$(json_str "${key%:j}"):${val:-null}" ;;
+      *) piece="$(json_str "${key}"):$(json_str "${val}")" ;;
+    esac
+    body+="${body:+,}${piece}"
+  done
+  printf '{%s}' "${body}"
+}
+
+# emit EVENT [KEY VALUE]...: prints `@homelab/1 EVENT {"ts":...,KEY:VALUE,...}`.
+emit() {
+  local event="$1"
+  shift
+  local obj
+  obj="$(json_obj ts:n "$(now_ms)" "$@")"
+  out_line "${PROTOCOL_PREFIX} ${event} ${obj}"
+}
+
+log_line() {
+  local level="$1"
+  shift
+  local prefix="${DEPLOY_STAGE_NAME}:"
+  [[ "${level}" == info ]] || prefix+=" ${level}:"
+  local stream=out
+  [[ "${level}" == info ]] || stream=err
+  out_line "$(iso_time -1) ${prefix} $*" "${stream}"
+}
+
+log_info() { log_line info "$@"; }
+log_warn() { log_line warning "$@"; }
+log_error() { log_line error "$@"; }
