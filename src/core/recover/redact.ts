@@ -8,7 +8,7 @@
 export const REDACTED = '[REDACTED]';
 
 /** Values shorter than this are not replaced literally (a value like `1` or `on` would shred the text). */
-export const MIN_VALUE_LENGTH = 4;
+export const MIN_VALUE_LENGTH = 3;
 
 interface Rule {
   readonly name: string;
