@@ -1,0 +1,174 @@
+// The key table: the single source for what each key does, the footer hints and the help screen.
+// Keys are tokens ('up', 'enter', 'esc', 'f5', 'pgup', or the typed character). Pure.
+import type { Key } from 'ink';
+import { CHANGING_STAGES } from '../core/protocol/events.js';
+import { nextStage } from '../core/stage/machine.js';
+import { anyRunning, isRunning, selectedNode, type AppState, type ModeKind } from './state/reducer.js';
+
+export type Command =
+  | 'up'
+  | 'down'
+  | 'advance'
+  | 'stage-menu'
+  | 'resume'
+  | 'rollback'
+  | 'diagnose'
+  | 'refresh'
+  | 'filter'
+  | 'deploy-all'
+  | 'log-up'
+  | 'log-down'
+  | 'help'
+  | 'quit'
+  | 'close'
+  | 'yes'
+  | 'no'
+  | 'walk-each'
+  | 'walk-wave'
+  | 'filter-apply'
+  | 'filter-clear'
+  | 'menu-pick'
+  | 'help-scroll-up'
+  | 'help-scroll-down';
+
+export type KeyGroup = 'Move' | 'Stages' | 'View' | 'Dialogs';
+
+export interface KeyBinding {
+  readonly command: Command;
+  /** Tokens that trigger it; empty when a widget reads the keys itself (the stage menu). */
+  readonly keys: readonly string[];
+  /** How the keys are written on screen. */
+  readonly label: string;
+  /** Short word for the footer. */
+  readonly hint: string;
+  /** One sentence for the help screen. */
+  readonly description: string;
+  readonly group: KeyGroup;
+  readonly modes: readonly ModeKind[];
+  /** Changes a node: asks for confirmation first. */
+  readonly changes?: boolean;
+  /** Why the key cannot act right now, or null when it can. */
+  readonly disabled?: (state: AppState) => string | null;
+}
+
+function head(state: AppState): string {
+  return state.repo?.head ?? '';
+}
+
+function needsNode(state: AppState): string | null {
+  const n = selectedNode(state);
+  if (!n) return 'no node selected';
+  if (isRunning(n)) return `a stage is running on ${n.spec.name}`;
+  return null;
+}
+
+function reachableNode(state: AppState): string | null {
+  const why = needsNode(state);
+  if (why) return why;
+  const n = selectedNode(state);
+  if (n?.probe && !n.probe.reachable) return `${n.spec.name} is unreachable`;
+  return null;
+}
+
+/** The stage Enter would run on the selected node, or null with nothing to do. */
+export function advanceStage(state: AppState): ReturnType<typeof nextStage> {
+  const n = selectedNode(state);
+  if (!n?.probe || !n.probe.reachable) return null;
+  return nextStage(n.probe.status, head(state));
+}
+
+export const KEY_TABLE: readonly KeyBinding[] = [
+  { command: 'up', keys: ['up', 'k'], label: '↑/k', hint: 'move', description: 'Select the node above', group: 'Move', modes: ['normal'] },
+  { command: 'down', keys: ['down', 'j'], label: '↓/j', hint: 'move', description: 'Select the node below', group: 'Move', modes: ['normal'] },
+  {
+    command: 'advance',
+    keys: ['enter'],
+    label: 'Enter',
+    hint: 'next',
+    description: 'Advance the selected node to its next stage (prepare -> deploy -> verify, or resume after a failure)',
+    group: 'Stages',
+    modes: ['normal'],
+    changes: true,
+    disabled: (s) => {
+      const why = reachableNode(s);
+      if (why) return why;
+      const n = selectedNode(s);
+      if (!n?.probe) return 'status not known yet';
+      return advanceStage(s) === null ? `${n.spec.name} is up to date` : null;
+    },
+  },
+  { command: 'stage-menu', keys: ['s'], label: 's', hint: 'stage', description: 'Choose a stage to run on the selected node', group: 'Stages', modes: ['normal'], disabled: reachableNode },
+  { command: 'diagnose', keys: ['d'], label: 'd', hint: 'diagnose', description: 'Diagnose the selected node (read-only, never asks)', group: 'Stages', modes: ['normal'], disabled: reachableNode },
+  { command: 'resume', keys: ['r'], label: 'r', hint: 'resume', description: 'Resume: re-run the failed or interrupted stage, then the rest', group: 'Stages', modes: ['normal'], changes: true, disabled: reachableNode },
+  { command: 'rollback', keys: ['b'], label: 'b', hint: 'rollback', description: 'Roll back to the last known-good commit, then deploy and verify it', group: 'Stages', modes: ['normal'], changes: true, disabled: reachableNode },
+  {
+    command: 'deploy-all',
+    keys: ['D'],
+    label: 'D',
+    hint: 'deploy all',
+    description: 'Deploy the homelab: every node, wave by wave, stage by stage, each confirmed (or once per wave); stops at the first failure',
+    group: 'Stages',
+    modes: ['normal'],
+    changes: true,
+    disabled: (s) => (s.walk ? 'a deploy walk is already running' : anyRunning(s) ? 'wait for the running stages to end' : null),
+  },
+  { command: 'refresh', keys: ['R', 'f5'], label: 'R/F5', hint: 'refresh', description: 'Refresh the status of every node now', group: 'View', modes: ['normal'] },
+  { command: 'filter', keys: ['/'], label: '/', hint: 'filter', description: 'Filter nodes by name, role or tag', group: 'View', modes: ['normal'] },
+  { command: 'log-up', keys: ['pgup', 'K'], label: 'PgUp/K', hint: 'log up', description: 'Scroll the log up', group: 'View', modes: ['normal'] },
+  { command: 'log-down', keys: ['pgdown', 'J'], label: 'PgDn/J', hint: 'log down', description: 'Scroll the log down (to the live end)', group: 'View', modes: ['normal'] },
+  { command: 'help', keys: ['?'], label: '?', hint: 'help', description: 'Show this help', group: 'View', modes: ['normal'] },
+  { command: 'quit', keys: ['q', 'ctrl+c'], label: 'q', hint: 'quit', description: 'Quit (asks first while a stage is running; Ctrl+C too)', group: 'View', modes: ['normal'] },
+  { command: 'close', keys: ['esc', 'q', '?'], label: 'Esc', hint: 'close', description: 'Close the help or a menu without running anything', group: 'Dialogs', modes: ['help', 'menu', 'walk-choice'] },
+  { command: 'help-scroll-up', keys: ['up', 'k'], label: '↑/k', hint: 'scroll', description: 'Scroll the help up', group: 'Dialogs', modes: ['help'] },
+  { command: 'help-scroll-down', keys: ['down', 'j'], label: '↓/j', hint: 'scroll', description: 'Scroll the help down', group: 'Dialogs', modes: ['help'] },
+  { command: 'menu-pick', keys: [], label: '↑↓ Enter', hint: 'pick', description: 'Pick a stage in the stage menu', group: 'Dialogs', modes: ['menu'] },
+  { command: 'yes', keys: ['y'], label: 'y', hint: 'yes', description: 'Yes: run it / quit', group: 'Dialogs', modes: ['confirm', 'quit'] },
+  { command: 'no', keys: ['n', 'enter', 'esc'], label: 'n/Enter/Esc', hint: 'no (default)', description: 'No (the default answer): nothing runs', group: 'Dialogs', modes: ['confirm', 'quit'] },
+  { command: 'walk-each', keys: ['e', 'enter'], label: 'e/Enter', hint: 'each stage', description: 'Deploy the homelab asking before every stage', group: 'Dialogs', modes: ['walk-choice'] },
+  { command: 'walk-wave', keys: ['w'], label: 'w', hint: 'once per wave', description: 'Deploy the homelab asking once per wave', group: 'Dialogs', modes: ['walk-choice'] },
+  { command: 'filter-apply', keys: ['enter'], label: 'Enter', hint: 'keep filter', description: 'Keep the filter and go back to the nodes', group: 'Dialogs', modes: ['filter'] },
+  { command: 'filter-clear', keys: ['esc'], label: 'Esc', hint: 'clear', description: 'Clear the filter', group: 'Dialogs', modes: ['filter'] },
+];
+
+/** Turns Ink's (input, key) into the token the table uses. */
+export function keyToken(input: string, key: Key): string {
+  if (key.upArrow) return 'up';
+  if (key.downArrow) return 'down';
+  if (key.leftArrow) return 'left';
+  if (key.rightArrow) return 'right';
+  if (key.pageUp) return 'pgup';
+  if (key.pageDown) return 'pgdown';
+  if (key.return) return 'enter';
+  if (key.escape) return 'esc';
+  if (key.backspace || key.delete) return 'backspace';
+  if (key.tab) return 'tab';
+  if (key.ctrl) return `ctrl+${input}`;
+  return input;
+}
+
+/** The binding a key triggers in a mode (whether or not it can act now). */
+export function bindingFor(mode: ModeKind, token: string): KeyBinding | undefined {
+  return KEY_TABLE.find((b) => b.modes.includes(mode) && b.keys.includes(token));
+}
+
+/** Bindings of the current mode that can act now: what the footer lists. */
+export function activeBindings(state: AppState): KeyBinding[] {
+  const seen = new Set<Command>();
+  return KEY_TABLE.filter((b) => {
+    if (!b.modes.includes(state.mode.kind) || (b.disabled && b.disabled(state) !== null)) return false;
+    // up and down share one footer entry.
+    const key = b.command === 'down' ? 'up' : b.command === 'help-scroll-down' ? 'help-scroll-up' : b.command;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The footer's text for a binding: up/down merge into one "↑↓/jk move". */
+export function footerLabel(b: KeyBinding): string {
+  return b.command === 'up' || b.command === 'help-scroll-up' ? '↑↓/jk' : b.label;
+}
+
+export function isChangingStage(stage: string): boolean {
+  return (CHANGING_STAGES as readonly string[]).includes(stage);
+}
