@@ -9,6 +9,7 @@ type Loader = () => Promise<Command>;
 const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
   ['validate', async () => (await import('./commands/validate.js')).default],
   ['manifest', async () => (await import('./commands/manifest.js')).default],
+  ['node', async () => (await import('./commands/node.js')).default],
 ];
 
 function defaultContext(): CommandContext {

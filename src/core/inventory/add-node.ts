@@ -119,9 +119,19 @@ function detectStyle(text: string, nodes: YAMLMap): Style {
   const second = nodes.items[1];
   const secondStart = second ? start(second.key) : undefined;
   if (secondStart !== undefined) {
-    const ls = lineStart(text, secondStart);
-    const prev = text.slice(lineStart(text, Math.max(0, ls - 1)), ls);
-    blankBetween = prev.trim() === '';
+    // Up from the second node's key, past the comment lines that introduce it: a blank line there
+    // separates the nodes.
+    let ls = lineStart(text, secondStart);
+    while (ls > 0) {
+      const prevStart = lineStart(text, ls - 1);
+      const prev = text.slice(prevStart, ls);
+      if (prev.trim() === '') {
+        blankBetween = true;
+        break;
+      }
+      if (!prev.trimStart().startsWith('#')) break;
+      ls = prevStart;
+    }
   }
   return { entryIndent, indent, indentSeq, flowTags, blankBetween };
 }

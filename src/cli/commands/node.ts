@@ -1,0 +1,398 @@
+// `homelab node add|bootstrap`: onboarding a new node (design document, "Onboarding New Nodes").
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from '../command.js';
+import { UsageError } from '../command.js';
+import type { NewNode } from '../../core/inventory/add-node.js';
+import { newNodeNameFlaw, nodeNames, STARTER_PORT } from '../../core/inventory/add-node.js';
+import type { TransportKind } from '../../core/inventory/model.js';
+import { TRANSPORTS } from '../../core/inventory/model.js';
+import { badNameMessage, isDnsLabel, isHostAddress } from '../../core/inventory/names.js';
+import { TOPOLOGY_FILE } from '../../core/inventory/parse.js';
+import { formatProblem } from '../../core/problem.js';
+import { dirtyPaths } from '../../shell/git.js';
+import { loadInventory } from '../../shell/inventory/load.js';
+import type { AddNodeRequest } from '../../shell/onboarding/add-node.js';
+import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
+import type { BootstrapOutcome, BootstrapStep } from '../../shell/onboarding/bootstrap.js';
+import { bootstrapNode } from '../../shell/onboarding/bootstrap.js';
+import { nextStepsAfterAdd, nextStepsAfterBootstrap } from '../../shell/onboarding/next-steps.js';
+import { findRepoRoot } from '../../shell/repo-root.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const USAGE = `Usage: homelab node add <name> --address ADDR --role ROLE [--tags a,b] [--wave N]
+                        [--transport tailscale-ssh|ssh|local] [--service NAME]... [--port N] [--repo DIR]
+       homelab node bootstrap <name> [--yes] [--verbose] [--repo DIR]
+
+add        defines a node on SATURN: adds it to ${TOPOLOGY_FILE} (comments, order and formatting
+           of the file kept), writes hosts/<name>/<service>/docker-compose.yml (a starter) for each
+           new service and hosts/<name>/node.manifest, after checking the result with the inventory
+           rules (nothing is written when it would be invalid). On a terminal it asks for what the
+           flags leave out; otherwise --address and --role are required.
+bootstrap  runs scripts/bootstrap/bootstrap-node.sh on the node over its transport: checks Docker
+           with Compose v2, Git and Tailscale (installs missing packages after asking), creates
+           <root>/{repo,state/deploy,logs/deploy,config}, clones the repo from git.remote and
+           creates <root>/config/<service>/ with a note of its secrets. Safe to run again.
+
+  --address ADDR     Tailscale MagicDNS name or IP address the transport connects to
+  --role ROLE        the node's role (a DNS label, for example gpu, edge, storage)
+  --tags a,b         tags, comma-separated
+  --wave N           deploy order across nodes (lower first; default 0)
+  --transport T      how SATURN reaches it (default: the topology's defaults)
+  --service NAME     a service on the node (repeat, or comma-separate)
+  --port N           port of the first starter service on 127.0.0.1 (default ${STARTER_PORT}; the next get N+1...)
+  --yes              bootstrap: install missing packages without asking
+  --verbose          bootstrap: also print the script's log lines
+  --repo DIR         the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
+
+interface Flags {
+  readonly sub: string | undefined;
+  readonly name: string | undefined;
+  readonly address?: string;
+  readonly role?: string;
+  readonly tags?: string;
+  readonly wave?: string;
+  readonly transport?: string;
+  readonly services: readonly string[];
+  readonly port?: string;
+  readonly repo?: string;
+  readonly yes: boolean;
+  readonly verbose: boolean;
+}
+
+function parse(args: readonly string[]): Flags {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: {
+        address: { type: 'string' },
+        role: { type: 'string' },
+        tags: { type: 'string' },
+        wave: { type: 'string' },
+        transport: { type: 'string' },
+        service: { type: 'string', multiple: true },
+        port: { type: 'string' },
+        repo: { type: 'string' },
+        yes: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2] ?? ''}"`);
+    const opt = <K extends string>(k: K, v: string | undefined): Partial<Record<K, string>> => (v === undefined ? {} : ({ [k]: v } as Record<K, string>));
+    return {
+      sub: positionals[0],
+      name: positionals[1],
+      ...opt('address', values.address),
+      ...opt('role', values.role),
+      ...opt('tags', values.tags),
+      ...opt('wave', values.wave),
+      ...opt('transport', values.transport),
+      ...opt('port', values.port),
+      ...opt('repo', values.repo),
+      services: (values.service ?? []).flatMap(splitList),
+      yes: values.yes === true,
+      verbose: values.verbose === true,
+    };
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function splitList(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+// --- field checks (each returns the reason a value is refused) ---------------------------------
+
+function waveFlaw(s: string): string | undefined {
+  return /^\d{1,4}$/.test(s) ? undefined : `wave ${JSON.stringify(s)} is not a whole number from 0 (first) up`;
+}
+
+function transportFlaw(s: string): string | undefined {
+  return (TRANSPORTS as readonly string[]).includes(s) ? undefined : `transport ${JSON.stringify(s)} is not one of ${TRANSPORTS.join(', ')}`;
+}
+
+function addressFlaw(s: string): string | undefined {
+  return isHostAddress(s)
+    ? undefined
+    : `${JSON.stringify(s)} is not a usable address: write a Tailscale MagicDNS name or an IP address (letters, digits, ".", ":" and "-", not starting with "-")`;
+}
+
+function labelsFlaw(kind: 'tag' | 'service' | 'role', list: readonly string[]): string | undefined {
+  const bad = list.find((x) => !isDnsLabel(x));
+  if (bad !== undefined) return badNameMessage(kind, bad);
+  const dup = list.find((x, i) => list.indexOf(x) !== i);
+  return dup === undefined ? undefined : `${kind} "${dup}" is given twice`;
+}
+
+function portFlaw(s: string): string | undefined {
+  const n = Number(s);
+  return /^\d+$/.test(s) && n >= 1 && n <= 65535 ? undefined : `port ${JSON.stringify(s)} is not a TCP port (1-65535)`;
+}
+
+// --- prompts ----------------------------------------------------------------------------------
+
+interface Prompter {
+  /** The answer (trimmed), the default for an empty answer, or undefined when input ended. */
+  ask(question: string, def?: string): Promise<string | undefined>;
+  close(): void;
+}
+
+function prompter(ctx: CommandContext): Prompter {
+  const rl = createInterface({ input: ctx.stdin, terminal: false });
+  const lines = rl[Symbol.asyncIterator]();
+  return {
+    async ask(question, def) {
+      ctx.stdout.write(`${question}${def !== undefined && def !== '' ? ` [${def}]` : ''}: `);
+      const next = await lines.next();
+      if (next.done) {
+        ctx.stdout.write('\n');
+        return undefined;
+      }
+      const answer = String(next.value).trim();
+      return answer === '' ? (def ?? '') : answer;
+    },
+    close: () => rl.close(),
+  };
+}
+
+class InputEnded extends Error {}
+
+/** Asks until the answer passes `flaw` (which returns the reason it does not). */
+async function askValid(p: Prompter, ctx: CommandContext, q: string, def: string | undefined, flaw: (s: string) => string | undefined): Promise<string> {
+  for (;;) {
+    const a = await p.ask(q, def);
+    if (a === undefined) throw new InputEnded();
+    const why = flaw(a);
+    if (why === undefined) return a;
+    ctx.stdout.write(`  ${why}\n`);
+  }
+}
+
+async function confirm(p: Prompter, question: string, def: boolean): Promise<boolean> {
+  const a = await p.ask(`${question} ${def ? '[Y/n]' : '[y/N]'}`);
+  if (a === undefined) return false;
+  if (a === '') return def;
+  return /^y(es)?$/i.test(a);
+}
+
+function isInteractive(ctx: CommandContext): boolean {
+  return ctx.stdin.isTTY === true && ctx.stdout.isTTY === true;
+}
+
+// --- add --------------------------------------------------------------------------------------
+
+function checkFlags(f: Flags, existing: readonly string[]): string[] {
+  const flaws = [
+    f.name !== undefined ? newNodeNameFlaw(f.name, existing) : undefined,
+    f.address !== undefined ? addressFlaw(f.address) : undefined,
+    f.role !== undefined ? labelsFlaw('role', [f.role]) : undefined,
+    f.tags !== undefined ? labelsFlaw('tag', splitList(f.tags)) : undefined,
+    f.wave !== undefined ? waveFlaw(f.wave) : undefined,
+    f.transport !== undefined ? transportFlaw(f.transport) : undefined,
+    labelsFlaw('service', f.services),
+    f.port !== undefined ? portFlaw(f.port) : undefined,
+  ];
+  return flaws.filter((x): x is string => x !== undefined);
+}
+
+async function askMissing(f: Flags, ctx: CommandContext, existing: readonly string[], p: Prompter): Promise<Flags> {
+  ctx.stdout.write('Add a node to the homelab (Enter keeps the value in brackets).\n');
+  const name = f.name ?? (await askValid(p, ctx, 'Node name (a DNS label, e.g. vega)', undefined, (s) => newNodeNameFlaw(s, existing)));
+  const address = f.address ?? (await askValid(p, ctx, 'Tailscale name or address', name, addressFlaw));
+  const role = f.role ?? (await askValid(p, ctx, 'Role', 'worker', (s) => labelsFlaw('role', [s])));
+  const tags = f.tags ?? (await askValid(p, ctx, 'Tags, comma-separated', '', (s) => labelsFlaw('tag', splitList(s))));
+  const wave = f.wave ?? (await askValid(p, ctx, 'Wave (deploy order, lower first)', '0', waveFlaw));
+  const transport =
+    f.transport ??
+    (await askValid(p, ctx, `Transport (${TRANSPORTS.join(', ')}; empty: the topology's default)`, '', (s) => (s === '' ? undefined : transportFlaw(s))));
+  const services =
+    f.services.length > 0
+      ? f.services
+      : splitList(await askValid(p, ctx, 'Services, comma-separated', '', (s) => labelsFlaw('service', splitList(s))));
+  return { ...f, name, address, role, tags, wave, services, ...(transport === '' ? {} : { transport }) };
+}
+
+function toRequest(f: Flags): AddNodeRequest {
+  return {
+    name: f.name ?? '',
+    address: f.address ?? '',
+    role: f.role ?? '',
+    tags: splitList(f.tags ?? ''),
+    services: f.services,
+    ...(f.wave !== undefined ? { wave: Number(f.wave) } : {}),
+    ...(f.transport !== undefined ? { transport: f.transport as TransportKind } : {}),
+    ...(f.port !== undefined ? { starterPort: Number(f.port) } : {}),
+  };
+}
+
+function describe(req: NewNode): string {
+  const parts = [
+    `address ${req.address}`,
+    `role ${req.role}`,
+    `tags ${req.tags.length > 0 ? req.tags.join(',') : '(none)'}`,
+    `wave ${req.wave ?? 0}`,
+    `transport ${req.transport ?? '(default)'}`,
+    `services ${req.services.length > 0 ? req.services.join(',') : '(none)'}`,
+  ];
+  return `${req.name}: ${parts.join(', ')}`;
+}
+
+async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<number> {
+  const topology = await readFile(join(repo, TOPOLOGY_FILE), 'utf8');
+  const existing = nodeNames(topology);
+  const flaws = checkFlags(f, existing);
+  if (flaws.length > 0) {
+    ctx.stderr.write(flaws.map((x) => `homelab node add: refused: ${x}\n`).join(''));
+    return 1;
+  }
+  let flags = f;
+  let p: Prompter | undefined;
+  try {
+    if (isInteractive(ctx)) {
+      p = prompter(ctx);
+      flags = await askMissing(f, ctx, existing, p);
+    } else {
+      const missing = [f.name === undefined ? '<name>' : '', f.address === undefined ? '--address' : '', f.role === undefined ? '--role' : ''].filter(Boolean);
+      if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')} (stdin is not a terminal, so nothing can be asked)`);
+    }
+    const request = toRequest(flags);
+    const plan = await planAddNode(repo, request);
+    if (!plan.ok) {
+      ctx.stderr.write(`homelab node add: refused: ${plan.reason}\n`);
+      ctx.stderr.write(plan.problems.map((pr) => `  ${formatProblem(pr)}\n`).join(''));
+      ctx.stderr.write('Nothing was written.\n');
+      return 1;
+    }
+    if (p) {
+      ctx.stdout.write(`\n${describe(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`);
+      if (!(await confirm(p, 'Write these files?', true))) {
+        ctx.stdout.write('Nothing was written.\n');
+        return 1;
+      }
+    }
+    await writePlan(repo, plan.files);
+    ctx.stdout.write(`${nextStepsAfterAdd(plan.inventory, plan.node, plan.files, plan.keptServices).join('\n')}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof InputEnded) {
+      ctx.stderr.write('homelab node add: input ended before every value was given; nothing was written.\n');
+      return 1;
+    }
+    throw err;
+  } finally {
+    p?.close();
+  }
+}
+
+// --- bootstrap --------------------------------------------------------------------------------
+
+const MARK: Record<BootstrapStep['status'], string> = { ok: '✓', skip: '!', fail: '✗', start: '…' };
+
+function stepLine(s: BootstrapStep): string {
+  const name = s.service ? `${s.step} ${s.service}` : s.step;
+  return `  ${MARK[s.status]} ${name.padEnd(18)} ${s.detail}${s.changed ? '  (changed)' : ''}\n`;
+}
+
+async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: boolean): Promise<{ outcome: BootstrapOutcome } | { code: number }> {
+  const { inventory, problems } = await loadInventory(repo);
+  if (!inventory) {
+    ctx.stderr.write(problems.map((pr) => `${formatProblem(pr)}\n`).join(''));
+    ctx.stderr.write('homelab node bootstrap: the inventory is invalid: fix it first (`homelab validate`).\n');
+    return { code: 1 };
+  }
+  const node = inventory.nodes.find((n) => n.name === f.name);
+  if (!node) {
+    ctx.stderr.write(
+      `homelab node bootstrap: no node "${f.name ?? ''}" in ${TOPOLOGY_FILE} (nodes: ${inventory.nodes.map((n) => n.name).join(', ')}); ` +
+        `add it first with \`homelab node add ${f.name ?? '<name>'}\`\n`,
+    );
+    return { code: 1 };
+  }
+  ctx.stdout.write(`Bootstrapping ${node.name} (${node.transport} ${node.user}@${node.address}, root ${node.root}) from ${inventory.git.remote}\n`);
+  const outcome = await bootstrapNode(repo, inventory, node, {
+    yes,
+    onStep: (s) => ctx.stdout.write(stepLine(s)),
+    onLog: (line) => {
+      if (f.verbose) ctx.stdout.write(`    ${line}\n`);
+    },
+    onStderr: (line) => {
+      if (f.verbose || !/^\S+ bootstrap: warning: /.test(line)) ctx.stderr.write(`  ${node.name}: ${line}\n`);
+    },
+  });
+  return { outcome };
+}
+
+async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promise<number> {
+  if (f.name === undefined) throw new UsageError('missing <name>: the node to bootstrap');
+  const dirty = await dirtyPaths(repo, ['inventory', `hosts/${f.name}`]);
+  if (dirty.length > 0) {
+    ctx.stderr.write(
+      `homelab node bootstrap: warning: uncommitted changes (${dirty.join(', ')}): the node clones from the remote, so commit and push them first.\n`,
+    );
+  }
+  let first = await bootstrapOnce(repo, f, ctx, f.yes);
+  if ('code' in first) return first.code;
+  let outcome = first.outcome;
+  if (outcome.result === 'needs-install') {
+    const what = outcome.missing || 'the missing packages';
+    if (!isInteractive(ctx)) {
+      ctx.stderr.write(`homelab node bootstrap: ${f.name} lacks ${what}: rerun with --yes to install them (apt-get, as root or with sudo).\n`);
+      return 1;
+    }
+    const p = prompter(ctx);
+    const yes = await confirm(p, `Install ${what} on ${f.name} (apt-get, as root or with sudo)?`, false);
+    p.close();
+    if (!yes) {
+      ctx.stderr.write('Nothing was installed; the node is not bootstrapped.\n');
+      return 1;
+    }
+    first = await bootstrapOnce(repo, f, ctx, true);
+    if ('code' in first) return first.code;
+    outcome = first.outcome;
+  }
+  if (outcome.result === 'unreachable') {
+    ctx.stderr.write(`homelab node bootstrap: ${f.name} is unreachable (${outcome.unreachable?.reason ?? 'unknown'}): ${outcome.unreachable?.message ?? ''}\n`);
+    return 1;
+  }
+  if (outcome.result !== 'ok') {
+    const failed = outcome.steps.find((s) => s.status === 'fail');
+    ctx.stderr.write(
+      `homelab node bootstrap: ${f.name}: ${outcome.result}${failed ? ` at ${failed.step}: ${failed.detail}` : ` (exit ${outcome.exitCode ?? 'none'})`}\n`,
+    );
+    return 1;
+  }
+  const { inventory } = await loadInventory(repo);
+  const node = inventory?.nodes.find((n) => n.name === f.name);
+  if (node) ctx.stdout.write(`\n${nextStepsAfterBootstrap(node, outcome).join('\n')}\n`);
+  return 0;
+}
+
+async function run(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const f = parse(args);
+  if (f.sub !== 'add' && f.sub !== 'bootstrap') throw new UsageError(f.sub === undefined ? 'missing subcommand: add or bootstrap' : `unknown subcommand "${f.sub}"`);
+  let repo: string;
+  try {
+    repo = findRepoRoot(ctx.cwd, ctx.env, f.repo);
+  } catch (err) {
+    ctx.stderr.write(`homelab node: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  return f.sub === 'add' ? runAdd(f, ctx, repo) : runBootstrap(f, ctx, repo);
+}
+
+const command: Command = {
+  name: 'node',
+  summary: 'onboard a node: `node add` defines it on SATURN, `node bootstrap` prepares it over its transport',
+  usage: USAGE,
+  run,
+};
+
+export default command;
