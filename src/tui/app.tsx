@@ -1,0 +1,80 @@
+// The root: reads the stores, routes every key through one useInput, draws the Screen. Thin.
+import { useInput, useStdin } from 'ink';
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import type { Stage } from '../core/protocol/events.js';
+import { keyToken } from './keys.js';
+import type { LogStore } from './log-store.js';
+import { pickStage, routeKey, type RouterContext, type StageDriver } from './router.js';
+import { anyRunning, selectedNode } from './state/reducer.js';
+import type { AppStore } from './state/store.js';
+import { useTerminalSize, type Size } from './use-terminal-size.js';
+import { detailLogHeight } from './views/detail-pane.js';
+import { Screen, layout } from './views/screen.js';
+
+export interface AppProps {
+  readonly store: AppStore;
+  readonly logs: LogStore;
+  readonly driver: StageDriver;
+  readonly transport: string;
+  readonly onQuit: () => void;
+  /** Size when the output stream does not say (tests). */
+  readonly fallbackSize?: Size;
+  /** Spinner period in ms. */
+  readonly tickMs?: number;
+}
+
+const F_KEYS: Record<string, string> = { '\x1b[15~': 'f5', '\x1b[[E': 'f5' };
+
+export function App({ store, logs, driver, transport, onQuit, fallbackSize, tickMs = 120 }: AppProps) {
+  const state = useSyncExternalStore(store.subscribe, store.getState);
+  useSyncExternalStore(logs.subscribe, logs.version);
+  const { cols, rows } = useTerminalSize(fallbackSize);
+  const { isRawModeSupported, internal_eventEmitter } = useStdin();
+
+  const l = layout(state, cols, rows);
+  const entry = selectedNode(state);
+  const ctx: RouterContext = {
+    store,
+    logs,
+    driver,
+    quit: onQuit,
+    logPage: entry ? Math.max(1, detailLogHeight(entry, l.detailHeight, l.detailWidth)) : 1,
+    helpPage: Math.max(1, l.body - 1),
+  };
+
+  // Every key goes through here (the stage menu reads its own arrows and Enter while it is open).
+  useInput(
+    (input, key) => {
+      const token = keyToken(input, key);
+      if (state.mode.kind === 'menu' && token !== 'esc') return;
+      routeKey(token, ctx);
+    },
+    { isActive: isRawModeSupported },
+  );
+  // Ink reports function keys without a name: read F5 from the raw input.
+  useEffect(() => {
+    if (!isRawModeSupported) return;
+    const onInput = (data: string): void => {
+      const token = F_KEYS[data];
+      if (token && store.getState().mode.kind === 'normal') routeKey(token, ctx);
+    };
+    internal_eventEmitter.on('input', onInput);
+    return () => {
+      internal_eventEmitter.off('input', onInput);
+    };
+  });
+
+  const busy = anyRunning(state) || state.refreshing || state.loading;
+  useEffect(() => {
+    if (!busy) return;
+    const t = setInterval(() => store.dispatch({ type: 'tick' }), tickMs);
+    return () => clearInterval(t);
+  }, [busy, store, tickMs]);
+
+  const readLog = useMemo(
+    () => (node: string, n: number, fromEnd: number) => ({ lines: logs.lines(node, n, fromEnd), total: logs.size(node) }),
+    [logs],
+  );
+  const onPick = (stage: Stage): void => pickStage(stage, ctx);
+  return <Screen state={state} cols={cols} rows={rows} readLog={readLog} transport={transport} onPickStage={onPick} />;
+}

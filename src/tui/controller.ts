@@ -1,0 +1,272 @@
+// What the TUI does to the homelab: probes in the background, asks before a changing stage, runs
+// stages through the Control (the same code as `homelab run`), walks the homelab wave by wave.
+// No React here: it reads and writes the app store and the log store.
+import { CHANGING_STAGES, type Stage } from '../core/protocol/events.js';
+import { nextStage } from '../core/stage/machine.js';
+import type { Control, NodeProbe, StageOutcome } from '../shell/control/types.js';
+import type { LogStore } from './log-store.js';
+import type { ConfirmRequest } from './state/reducer.js';
+import type { AppStore } from './state/store.js';
+
+export interface ControllerOptions {
+  /** Background refresh period; 0 disables it. */
+  readonly refreshMs?: number;
+  readonly now?: () => number;
+}
+
+export type StageAttempt = StageOutcome | 'declined' | 'busy';
+
+/** A stage that is at most this many times in a row on one node during a walk (guards loops). */
+const MAX_STAGES_PER_NODE = 6;
+
+export class TuiController {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private pending: ((yes: boolean) => void) | null = null;
+  private readonly aborts = new Map<string, AbortController>();
+  private refreshing: Promise<void> | null = null;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly control: Control,
+    private readonly store: AppStore,
+    private readonly logs: LogStore,
+    private readonly opts: ControllerOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    void this.refresh();
+    const every = this.opts.refreshMs ?? 15_000;
+    if (every > 0) this.timer = setInterval(() => void this.refresh(), every);
+  }
+
+  /** Re-reads SATURN's repo and probes every node in parallel; a second call joins the first. */
+  refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const { dispatch } = this.store;
+    dispatch({ type: 'refreshing', on: true });
+    try {
+      const repo = await this.control.repoInfo();
+      if (this.stopped) return;
+      dispatch({ type: 'repo', repo });
+      const positions: Array<Promise<void>> = [];
+      await this.control.probeAll((probe) => {
+        if (this.stopped) return;
+        dispatch({ type: 'probe', probe });
+        positions.push(this.position(probe));
+      });
+      await Promise.all(positions);
+    } catch (err) {
+      dispatch({ type: 'notice', notice: { level: 'error', text: `refresh failed: ${(err as Error).message}` } });
+    } finally {
+      if (!this.stopped) {
+        dispatch({ type: 'loaded' });
+        dispatch({ type: 'refreshing', on: false });
+      }
+    }
+  }
+
+  private async position(probe: NodeProbe): Promise<void> {
+    if (!probe.reachable) return;
+    const deployed = probe.status.deployed;
+    const [behind, changes] = await Promise.all([
+      deployed ? this.control.commitsBehind(deployed) : Promise.resolve(null),
+      this.control.changedServices(probe.node, deployed).catch(() => [] as string[]),
+    ]);
+    if (!this.stopped) this.store.dispatch({ type: 'position', node: probe.node, behind, changes });
+  }
+
+  private async probeOne(node: string): Promise<NodeProbe> {
+    const probe = await this.control.probe(node);
+    if (!this.stopped) {
+      this.store.dispatch({ type: 'probe', probe });
+      await this.position(probe);
+    }
+    return probe;
+  }
+
+  /** Opens the confirmation dialog and resolves with the operator's answer. */
+  ask(request: ConfirmRequest): Promise<boolean> {
+    this.pending?.(false);
+    this.store.dispatch({ type: 'mode', mode: { kind: 'confirm', request } });
+    return new Promise((resolve) => {
+      this.pending = resolve;
+    });
+  }
+
+  /** The operator answered the open confirmation (y, or n/Enter/Esc). */
+  answer(yes: boolean): void {
+    const resolve = this.pending;
+    this.pending = null;
+    this.store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+    resolve?.(yes);
+  }
+
+  /** Builds the question for a changing stage on some nodes: commit and the services touched. */
+  async confirmRequest(stage: Stage, nodes: readonly string[], title: string): Promise<ConfirmRequest> {
+    const repo = await this.control.repoInfo();
+    this.store.dispatch({ type: 'repo', repo });
+    const state = this.store.getState();
+    const services: Record<string, readonly string[]> = {};
+    let commit = repo.head;
+    await Promise.all(
+      nodes.map(async (name) => {
+        const entry = state.nodes.find((n) => n.spec.name === name);
+        const status = entry?.probe?.reachable ? entry.probe.status : undefined;
+        if (stage === 'rollback') {
+          commit = status?.knownGood ?? '';
+          services[name] = status?.knownGood ? await this.control.changedServices(name, status.knownGood).catch(() => []) : [];
+        } else {
+          services[name] = await this.control.changedServices(name, status?.deployed ?? '').catch(() => entry?.spec.services.map((s) => s.name) ?? []);
+        }
+      }),
+    );
+    const warnings: string[] = [];
+    if (repo.dirty.length > 0) warnings.push(`SATURN has uncommitted changes (${repo.dirty.slice(0, 3).join(', ')}): the stage will refuse to run`);
+    if (stage === 'rollback' && !commit) warnings.push('no known-good commit recorded on this node: rollback will fail');
+    if (this.store.getState().dryRun) warnings.push('dry run: nothing will change on the node');
+    return { title, stage, nodes, commit, subject: stage === 'rollback' ? 'last known-good' : repo.headSubject, services, warnings };
+  }
+
+  /**
+   * Runs a stage on a node: asks first for a changing stage (unless `confirmed`), refuses a second
+   * stage on a busy node, streams lines into the log store and events into the state.
+   */
+  async requestStage(node: string, stage: Stage, opts: { confirmed?: boolean } = {}): Promise<StageAttempt> {
+    const { dispatch } = this.store;
+    if (this.aborts.has(node)) {
+      dispatch({ type: 'notice', notice: { level: 'warn', text: `a stage is already running on ${node}` } });
+      return 'busy';
+    }
+    if (!opts.confirmed && CHANGING_STAGES.includes(stage)) {
+      const request = await this.confirmRequest(stage, [node], `Run ${stage} on ${node}?`);
+      if (!(await this.ask(request))) {
+        dispatch({ type: 'notice', notice: { level: 'info', text: `${stage} on ${node}: declined, nothing ran` } });
+        return 'declined';
+      }
+    }
+    return this.runStage(node, stage);
+  }
+
+  private async runStage(node: string, stage: Stage): Promise<StageOutcome> {
+    const { dispatch } = this.store;
+    const abort = new AbortController();
+    this.aborts.set(node, abort);
+    const head = this.store.getState().repo?.head ?? '';
+    this.logs.reset(node);
+    dispatch({ type: 'stage-start', node, stage, commit: head, at: this.now() });
+    dispatch({ type: 'notice', notice: { level: 'info', text: `${stage} on ${node}: running` } });
+    let outcome: StageOutcome;
+    try {
+      outcome = await this.control.runStage({
+        node,
+        stage,
+        signal: abort.signal,
+        onLine: (line) => {
+          if (line.kind === 'log') this.logs.push(node, line.text);
+          else dispatch({ type: 'node-event', node, event: line.event });
+        },
+      });
+    } catch (err) {
+      outcome = { node, stage, commit: head, result: 'failed', exitCode: null, message: (err as Error).message, durationMs: 0 };
+    } finally {
+      this.aborts.delete(node);
+    }
+    this.logs.flush();
+    if (this.stopped) return outcome;
+    dispatch({ type: 'stage-end', node, outcome });
+    const ok = outcome.result === 'ok';
+    dispatch({
+      type: 'notice',
+      notice: ok
+        ? { level: 'info', text: `${stage} on ${node}: ok (${(outcome.durationMs / 1000).toFixed(1)}s)` }
+        : { level: 'error', text: `${stage} on ${node}: ${outcome.result}${outcome.message ? ` — ${outcome.message}` : ''}` },
+    });
+    await this.probeOne(node);
+    void this.refresh();
+    return outcome;
+  }
+
+  /**
+   * Deploys the homelab: every node, wave by wave, each through its next stages until it has
+   * nothing left to do. Each stage is confirmed, or each wave once (`perWave`). Stops at the
+   * first failure (or declined answer) and selects that node.
+   */
+  async deployAll(perWave: boolean): Promise<void> {
+    const { dispatch } = this.store;
+    await this.refresh();
+    const waves = [...new Set(this.store.getState().nodes.map((n) => n.spec.wave))].sort((a, b) => a - b);
+    try {
+      for (const wave of waves) {
+        const names = this.store.getState().nodes.filter((n) => n.spec.wave === wave).map((n) => n.spec.name);
+        dispatch({ type: 'walk', walk: { perWave, wave } });
+        const head = this.store.getState().repo?.head ?? '';
+        const todo = names.filter((name) => {
+          const entry = this.store.getState().nodes.find((n) => n.spec.name === name);
+          if (!entry?.probe?.reachable) return true;
+          return nextStage(entry.probe.status, head) !== null;
+        });
+        if (todo.length === 0) continue;
+        if (perWave) {
+          const request = await this.confirmRequest('prepare', todo, `Deploy wave ${wave} (${todo.length} node${todo.length === 1 ? '' : 's'}): prepare -> deploy -> verify?`);
+          if (!(await this.ask(request))) {
+            dispatch({ type: 'notice', notice: { level: 'info', text: `deploy walk: wave ${wave} declined, stopped` } });
+            return;
+          }
+        }
+        for (const name of todo) {
+          dispatch({ type: 'walk', walk: { perWave, wave, node: name } });
+          dispatch({ type: 'select', node: name });
+          const done = await this.walkNode(name, perWave);
+          if (done !== true) {
+            dispatch({ type: 'select', node: name });
+            dispatch({ type: 'notice', notice: { level: done === 'declined' ? 'info' : 'error', text: `deploy walk stopped at ${name}: ${done}` } });
+            return;
+          }
+        }
+      }
+      dispatch({ type: 'notice', notice: { level: 'info', text: 'deploy walk: every node is up to date' } });
+    } finally {
+      dispatch({ type: 'walk', walk: undefined });
+    }
+  }
+
+  /** Runs a node's next stages until none is left: true, or why it stopped. */
+  private async walkNode(name: string, confirmed: boolean): Promise<true | string> {
+    for (let i = 0; i < MAX_STAGES_PER_NODE; i++) {
+      const probe = await this.probeOne(name);
+      if (!probe.reachable) return `unreachable (${probe.reason}): ${probe.message}`;
+      const head = this.store.getState().repo?.head ?? '';
+      const stage = nextStage(probe.status, head);
+      if (stage === null) return true;
+      const result = await this.requestStage(name, stage, { confirmed });
+      if (result === 'declined') return 'declined';
+      if (result === 'busy') return 'a stage is already running there';
+      if (result.result !== 'ok') return `${stage} ${result.result}${result.message ? ` — ${result.message}` : ''}`;
+    }
+    return 'too many stages in a row; look at the node';
+  }
+
+  runningNodes(): string[] {
+    return [...this.aborts.keys()];
+  }
+
+  /** Stops background work. Running stages keep running on their nodes unless `cancel` is set. */
+  async stop(opts: { cancel?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.pending?.(false);
+    this.pending = null;
+    if (opts.cancel) for (const a of this.aborts.values()) a.abort();
+  }
+}

@@ -1,0 +1,120 @@
+// The one place keys become actions: a token, the mode and the key table decide; the root's single
+// useInput calls this. Disabled keys say why in the notice line instead of doing nothing silently.
+import type { Stage } from '../core/protocol/events.js';
+import { advanceStage, bindingFor } from './keys.js';
+import type { LogStore } from './log-store.js';
+import { anyRunning, selectedNode } from './state/reducer.js';
+import type { AppStore } from './state/store.js';
+import { helpRowCount } from './views/help-overlay.js';
+
+/** What the router needs from the controller. */
+export interface StageDriver {
+  refresh(): Promise<void>;
+  requestStage(node: string, stage: Stage): Promise<unknown>;
+  answer(yes: boolean): void;
+  deployAll(perWave: boolean): Promise<void>;
+}
+
+export interface RouterContext {
+  readonly store: AppStore;
+  readonly logs: LogStore;
+  readonly driver: StageDriver;
+  readonly quit: () => void;
+  /** Rows the log shows, for page-sized scrolling. */
+  readonly logPage: number;
+  readonly helpPage: number;
+}
+
+export function routeKey(token: string, ctx: RouterContext): void {
+  const { store, driver } = ctx;
+  const state = store.getState();
+  const mode = state.mode.kind;
+
+  if (mode === 'filter') {
+    const b = bindingFor(mode, token);
+    if (b?.command === 'filter-apply') return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+    if (b?.command === 'filter-clear') {
+      store.dispatch({ type: 'filter-clear' });
+      return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+    }
+    if (token === 'backspace') return store.dispatch({ type: 'filter-erase' });
+    if ([...token].length === 1 && token >= ' ') return store.dispatch({ type: 'filter-type', text: token });
+    return;
+  }
+
+  const binding = bindingFor(mode, token);
+  if (!binding) return;
+  const why = binding.disabled?.(state) ?? null;
+  if (why !== null) {
+    store.dispatch({ type: 'notice', notice: { level: 'warn', text: `${binding.label}: ${why}` } });
+    return;
+  }
+  const node = selectedNode(state)?.spec.name ?? '';
+  const run = (stage: Stage): void => {
+    void driver.requestStage(node, stage);
+  };
+  switch (binding.command) {
+    case 'up':
+      return store.dispatch({ type: 'move', delta: -1 });
+    case 'down':
+      return store.dispatch({ type: 'move', delta: 1 });
+    case 'advance': {
+      const stage = advanceStage(state);
+      if (stage) run(stage);
+      return;
+    }
+    case 'stage-menu':
+      return store.dispatch({ type: 'mode', mode: { kind: 'menu' } });
+    case 'resume':
+      return run('resume');
+    case 'rollback':
+      return run('rollback');
+    case 'diagnose':
+      return run('diagnose');
+    case 'refresh':
+      void driver.refresh();
+      return;
+    case 'filter':
+      return store.dispatch({ type: 'mode', mode: { kind: 'filter' } });
+    case 'deploy-all':
+      return store.dispatch({ type: 'mode', mode: { kind: 'walk-choice' } });
+    case 'walk-each':
+    case 'walk-wave':
+      store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+      void driver.deployAll(binding.command === 'walk-wave');
+      return;
+    case 'log-up':
+      return store.dispatch({ type: 'scroll', delta: Math.max(1, ctx.logPage - 1), max: Math.max(0, ctx.logs.size(node) - ctx.logPage) });
+    case 'log-down':
+      return store.dispatch({ type: 'scroll', delta: -Math.max(1, ctx.logPage - 1), max: Math.max(0, ctx.logs.size(node) - ctx.logPage) });
+    case 'help':
+      return store.dispatch({ type: 'mode', mode: { kind: 'help', scroll: 0 } });
+    case 'help-scroll-up':
+      return store.dispatch({ type: 'help-scroll', delta: -1, max: Math.max(0, helpRowCount() - ctx.helpPage) });
+    case 'help-scroll-down':
+      return store.dispatch({ type: 'help-scroll', delta: 1, max: Math.max(0, helpRowCount() - ctx.helpPage) });
+    case 'close':
+      return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+    case 'quit':
+      if (anyRunning(state)) return store.dispatch({ type: 'mode', mode: { kind: 'quit' } });
+      return ctx.quit();
+    case 'yes':
+      if (mode === 'quit') return ctx.quit();
+      return driver.answer(true);
+    case 'no':
+      if (mode === 'quit') return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+      return driver.answer(false);
+    case 'menu-pick':
+    case 'filter-apply':
+    case 'filter-clear':
+      return;
+  }
+}
+
+/** The stage menu picked a stage: close the menu, then run it (asking first when it changes the node). */
+export function pickStage(stage: Stage, ctx: RouterContext): void {
+  const state = ctx.store.getState();
+  const node = selectedNode(state)?.spec.name ?? '';
+  ctx.store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+  if (node) void ctx.driver.requestStage(node, stage);
+}

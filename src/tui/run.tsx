@@ -1,0 +1,60 @@
+// Starts the TUI on a Control: the stores, the controller, the full screen, Ink; returns when the
+// operator quits, with the terminal restored.
+import { render } from 'ink';
+import type { Control } from '../shell/control/types.js';
+import { App } from './app.js';
+import { TuiController } from './controller.js';
+import { LogStore } from './log-store.js';
+import { initialState } from './state/reducer.js';
+import { createAppStore } from './state/store.js';
+import { enterFullScreen } from './terminal.js';
+
+export interface RunTuiOptions {
+  readonly control: Control;
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly dryRun?: boolean;
+  readonly banners?: readonly string[];
+  readonly refreshMs?: number;
+}
+
+/** "local ×4", "tailscale-ssh ×3 · local ×1": how SATURN reaches the nodes. */
+export function transportSummary(control: Pick<Control, 'inventory'>): string {
+  const counts = new Map<string, number>();
+  for (const n of control.inventory.nodes) counts.set(n.transport, (counts.get(n.transport) ?? 0) + 1);
+  return [...counts].map(([t, c]) => `${t} ×${c}`).join(' · ');
+}
+
+export async function runTui(opts: RunTuiOptions): Promise<void> {
+  const { control } = opts;
+  const store = createAppStore(
+    initialState({
+      homelab: control.inventory.homelab,
+      nodes: control.inventory.nodes,
+      dryRun: opts.dryRun ?? false,
+      banners: [...(opts.dryRun ? ['DRY RUN: stages print what they would do and change nothing (no Docker engine here)'] : []), ...(opts.banners ?? [])],
+    }),
+  );
+  const logs = new LogStore();
+  const controller = new TuiController(control, store, logs, { refreshMs: opts.refreshMs ?? 15_000 });
+  const screen = enterFullScreen(opts.stdout);
+  let quit: () => void = () => {};
+  const quitting = new Promise<void>((resolve) => {
+    quit = resolve;
+  });
+  const ink = render(
+    <App store={store} logs={logs} driver={controller} transport={transportSummary(control)} onQuit={() => quit()} />,
+    { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: true, maxFps: 30 },
+  );
+  controller.start();
+  try {
+    await Promise.race([quitting, ink.waitUntilExit()]);
+  } finally {
+    await controller.stop();
+    ink.unmount();
+    ink.cleanup();
+    logs.dispose();
+    screen.leave();
+  }
+}

@@ -1,0 +1,189 @@
+// The selected node in detail: pipeline with results and durations, a failure and its way out,
+// services and their containers, what the next stage would change, and the live log.
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import type { NodeEntry } from '../state/reducer.js';
+import { MARK, duration, nextFor, pipeline } from './format.js';
+
+export interface LogView {
+  readonly lines: readonly string[];
+  /** Lines held for this node (bounded). */
+  readonly total: number;
+}
+
+export interface DetailPaneProps {
+  readonly entry: NodeEntry;
+  readonly head: string;
+  readonly log: LogView;
+  readonly logScroll: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+interface Failure {
+  readonly title: string;
+  readonly details: readonly string[];
+}
+
+/** What went wrong on the node, from this session's run or from its recorded state. */
+export function failureOf(n: NodeEntry): Failure | null {
+  const run = n.run;
+  if (run && !run.running && run.outcome && run.outcome.result !== 'ok') {
+    const failedStage = run.stages.find((s) => s.status === 'failed');
+    const stage = failedStage?.stage ?? run.stage;
+    const why = failedStage?.error || run.outcome.message || `exit ${run.outcome.exitCode ?? '?'}`;
+    const details = [
+      ...run.steps.filter((s) => s.status === 'fail').map((s) => `${s.step}${s.service ? ` ${s.service}` : ''}: ${s.detail ?? 'failed'}`),
+      ...run.checks.filter((c) => c.status === 'fail').map((c) => `check ${c.service} ${c.check} ${c.target}: ${c.detail}`),
+    ];
+    return { title: `${stage} ${run.outcome.result}: ${why}`, details };
+  }
+  const st = n.probe?.reachable ? n.probe.status : undefined;
+  if (!run && st && (st.stageStatus === 'failed' || st.stageStatus === 'interrupted')) {
+    return { title: `${st.stage} ${st.stageStatus} (run ${st.run || '?'})`, details: [] };
+  }
+  return null;
+}
+
+function serviceLines(n: NodeEntry): Array<{ text: string; colour: 'green' | 'yellow' | 'red' | 'gray' }> {
+  const p = n.probe;
+  if (!p) return [{ text: 'probing…', colour: 'gray' }];
+  if (!p.reachable) return [{ text: `unreachable (${p.reason}): ${p.message}`, colour: 'red' }];
+  if (!p.status.bootstrapped) return [{ text: 'not bootstrapped: no repo checkout on the node', colour: 'gray' }];
+  const assigned = n.spec.services.map((s) => s.name);
+  const known = new Map(p.status.services.map((s) => [s.name, s]));
+  const names = [...assigned, ...[...known.keys()].filter((k) => !assigned.includes(k))];
+  if (names.length === 0) return [{ text: 'no services assigned', colour: 'gray' }];
+  return names.map((name) => {
+    const s = known.get(name);
+    if (!s) return { text: `${name}  not deployed`, colour: 'gray' };
+    const ok = s.state === 'running' && (s.health === 'healthy' || s.health === 'none');
+    const containers = s.containers.map((c) => `${c.name.replace(`${s.project}-`, '')}:${c.state}${c.health && c.health !== 'none' ? `/${c.health}` : ''}`).join(' ');
+    return {
+      text: `${name}  ${s.state}${s.health !== 'none' ? `/${s.health}` : ''}${containers ? `  ${containers}` : ''}`,
+      colour: ok ? 'green' : s.state === 'missing' || s.state === 'stopped' || s.health === 'unhealthy' ? 'red' : 'yellow',
+    };
+  });
+}
+
+export function DetailPane({ entry, head, log, logScroll, width, height }: DetailPaneProps) {
+  const n = entry;
+  const spec = n.spec;
+  const next = nextFor(n, head);
+  const cells = pipeline(n);
+  const failure = failureOf(n);
+  const services = serviceLines(n);
+  const changes = n.changes;
+  const role = spec.tags.length > 0 ? `${spec.role} [${spec.tags.join(',')}]` : spec.role;
+
+  const fixed: Array<{ key: string; node: ReactNode }> = [];
+  fixed.push({
+    key: 'title',
+    node: (
+      <Text wrap="truncate">
+        <Text bold>{spec.name}</Text>
+        <Text color="gray">{` · ${role} · ${spec.transport} ${spec.address} · wave ${spec.wave}`}</Text>
+      </Text>
+    ),
+  });
+  fixed.push({
+    key: 'pipeline',
+    node: (
+      <Text wrap="truncate">
+        {cells.map((c, i) => (
+          <Text key={c.stage}>
+            {i > 0 ? <Text color="gray"> → </Text> : null}
+            <Text color={MARK[c.mark].colour}>{`${c.stage} ${MARK[c.mark].glyph}`}</Text>
+            {c.durationMs !== undefined ? <Text color="gray">{` ${duration(c.durationMs)}`}</Text> : null}
+          </Text>
+        ))}
+        <Text color="gray">{'   next: '}</Text>
+        <Text color={next ? 'cyan' : 'green'}>{next ?? (n.probe?.reachable ? 'nothing (up to date)' : '-')}</Text>
+      </Text>
+    ),
+  });
+  if (failure) {
+    fixed.push({ key: 'fail', node: <Text color="red" wrap="truncate">{`✗ ${failure.title}`}</Text> });
+    for (const [i, d] of failure.details.slice(0, 2).entries()) {
+      // The failing step's detail often holds a path or the fix: wrap it rather than cut it.
+      for (const [j, part] of wrapRows(`  ${d}`, width, 3).entries()) fixed.push({ key: `fd${i}.${j}`, node: <Text color="red">{part}</Text> });
+    }
+    fixed.push({ key: 'fix', node: <Text color="yellow" wrap="truncate">{'  fix the cause, then r resume · d diagnose · b rollback'}</Text> });
+  }
+  const maxServices = servicesShown(services.length, height, fixed.length);
+  for (const [i, s] of services.slice(0, maxServices).entries()) {
+    fixed.push({
+      key: `svc${i}`,
+      node: (
+        <Text wrap="truncate">
+          <Text color="gray">{i === 0 ? 'services ' : '         '}</Text>
+          <Text color={s.colour}>{s.text}</Text>
+        </Text>
+      ),
+    });
+  }
+  if (services.length > maxServices) fixed.push({ key: 'svcmore', node: <Text color="gray">{`         … ${services.length - maxServices} more`}</Text> });
+  fixed.push({
+    key: 'changes',
+    node: (
+      <Text wrap="truncate">
+        <Text color="gray">next stage will change: </Text>
+        {changes === undefined ? <Text color="gray">…</Text> : changes.length === 0 ? <Text color="green">no service</Text> : <Text color="yellow">{changes.join(', ')}</Text>}
+      </Text>
+    ),
+  });
+
+  const logHeight = Math.max(0, height - fixed.length - 1);
+  const run = n.run;
+  const logTitle = run ? `log: ${run.stage}${run.running ? ' (live)' : ''}` : 'log';
+  const scrolled = logScroll > 0 ? ` ↑${logScroll}` : '';
+  const title = `── ${logTitle} · ${log.total} lines${scrolled} `;
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      {fixed.map((f) => (
+        <Box key={f.key} height={1} width={width}>
+          {f.node}
+        </Box>
+      ))}
+      {logHeight > 0 || log.total > 0 ? (
+        <Text color="gray" wrap="truncate">
+          {title + '─'.repeat(Math.max(0, width - title.length))}
+        </Text>
+      ) : null}
+      {log.lines.length === 0 && logHeight > 0 ? <Text color="gray">{run ? 'waiting for output…' : 'no stage run yet in this session'}</Text> : null}
+      {log.lines.slice(-logHeight).map((l, i) => (
+        <Box key={i} height={1} width={width}>
+          <Text wrap="truncate">{l || ' '}</Text>
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+/** Plain text cut into rows of `width` (at most `max`, the last one ending in … when cut). */
+export function wrapRows(text: string, width: number, max: number): string[] {
+  const w = Math.max(1, width);
+  const rows: string[] = [];
+  for (let i = 0; i < text.length && rows.length < max; i += w) rows.push(text.slice(i, i + w));
+  if (rows.length === max && text.length > w * max) rows[max - 1] = `${rows[max - 1]!.slice(0, w - 1)}…`;
+  return rows;
+}
+
+/** Service lines that fit while leaving the log at least 3 lines (or as many as there are). */
+function servicesShown(count: number, height: number, fixed: number): number {
+  const room = height - fixed - 2 - 3;
+  if (count <= room) return count;
+  return Math.max(1, room - 1);
+}
+
+/** Lines of the detail pane that are not log, so the root can ask the log store for the rest. */
+export function detailLogHeight(entry: NodeEntry, height: number, width: number): number {
+  const failure = failureOf(entry);
+  const services = serviceLines(entry);
+  const detailRows = failure ? failure.details.slice(0, 2).reduce((a, d) => a + wrapRows(`  ${d}`, width, 3).length, 0) : 0;
+  let fixed = 2 + (failure ? 2 + detailRows : 0);
+  const maxServices = servicesShown(services.length, height, fixed);
+  fixed += maxServices + (services.length > maxServices ? 1 : 0) + 1;
+  return Math.max(0, height - fixed - 1);
+}
+

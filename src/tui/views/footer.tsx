@@ -1,0 +1,38 @@
+// The bottom line: the keys that work right now, from the key table, as many as fit.
+import { Box, Text } from 'ink';
+import { activeBindings, footerLabel } from '../keys.js';
+import type { AppState } from '../state/reducer.js';
+
+export function footerItems(state: AppState, width: number): Array<{ key: string; hint: string }> {
+  const all = activeBindings(state).map((b) => ({ key: footerLabel(b), hint: b.hint, command: b.command }));
+  // Help and quit always make it onto the line; the rest fill it in table order.
+  const pinned = all.filter((i) => i.command === 'help' || i.command === 'quit');
+  const rest = all.filter((i) => !pinned.includes(i));
+  const cost = (i: { key: string; hint: string }) => i.key.length + 1 + i.hint.length + 2;
+  let used = pinned.reduce((a, i) => a + cost(i), 0);
+  const chosen = new Set(pinned);
+  for (const i of rest) {
+    if (used + cost(i) > width) continue;
+    used += cost(i);
+    chosen.add(i);
+  }
+  return all.filter((i) => chosen.has(i)).map(({ key, hint }) => ({ key, hint }));
+}
+
+export function Footer({ state, width }: { readonly state: AppState; readonly width: number }) {
+  const items = footerItems(state, width);
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate">
+        {items.map((i, n) => (
+          <Text key={`${i.key}${n}`}>
+            <Text bold color="cyan">
+              {i.key}
+            </Text>
+            <Text color="gray">{` ${i.hint}${n < items.length - 1 ? '  ' : ''}`}</Text>
+          </Text>
+        ))}
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,63 @@
+// The top line: homelab name, SATURN's branch and HEAD (dirty marker), transports, and banners.
+import { Box, Text } from 'ink';
+import type { RepoInfo } from '../../shell/control/types.js';
+import type { Notice } from '../state/reducer.js';
+import { shortSha, spinnerFrame } from './format.js';
+
+export interface HeaderProps {
+  readonly homelab: string;
+  readonly repo?: RepoInfo;
+  /** For example "tailnet: 3 via tailscale-ssh, 1 local". */
+  readonly transport: string;
+  readonly refreshing: boolean;
+  readonly spinner: number;
+  readonly width: number;
+}
+
+export function Header({ homelab, repo, transport, refreshing, spinner, width }: HeaderProps) {
+  const branch = repo ? repo.branch || 'detached' : '…';
+  const dirty = repo && repo.dirty.length > 0;
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate">
+        <Text bold color="magenta">
+          {homelab}
+        </Text>
+        <Text color="gray"> │ </Text>
+        <Text>{branch}</Text>
+        <Text color="gray"> @ </Text>
+        <Text color="yellow">{repo ? shortSha(repo.head) : '…'}</Text>
+        {dirty ? <Text color="red">{` dirty (${repo.dirty.length})`}</Text> : null}
+        <Text color="gray"> │ </Text>
+        <Text color="gray">{transport}</Text>
+        {refreshing ? <Text color="cyan">{` ${spinnerFrame(spinner)} refreshing`}</Text> : null}
+      </Text>
+    </Box>
+  );
+}
+
+export function Banners({ lines, width }: { readonly lines: readonly string[]; readonly width: number }) {
+  if (lines.length === 0) return null;
+  return (
+    <Box flexDirection="column" width={width}>
+      {lines.map((l, i) => (
+        <Text key={i} color="black" backgroundColor="yellow" wrap="truncate">
+          {` ${l} `}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+const NOTICE_COLOUR = { info: 'cyan', warn: 'yellow', error: 'red' } as const;
+
+export function NoticeLine({ notice, width }: { readonly notice?: Notice; readonly width: number }) {
+  if (!notice) return null;
+  return (
+    <Box width={width} height={1}>
+      <Text color={NOTICE_COLOUR[notice.level]} wrap="truncate">
+        {notice.text}
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,108 @@
+// The whole screen as a pure function of the state, the terminal size and the log store's lines.
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import type { Stage } from '../../core/protocol/events.js';
+import { selectedNode, visibleNodes, type AppState } from '../state/reducer.js';
+import { ConfirmDialog, QuitDialog, WalkChoice } from './confirm-dialog.js';
+import { DetailPane, detailLogHeight, type LogView } from './detail-pane.js';
+import { Footer } from './footer.js';
+import { Banners, Header, NoticeLine } from './header.js';
+import { HelpOverlay } from './help-overlay.js';
+import { NodeList, nodeListHeight } from './node-list.js';
+import { FilterLine, StageMenu } from './stage-menu.js';
+
+export interface ScreenProps {
+  readonly state: AppState;
+  readonly cols: number;
+  readonly rows: number;
+  /** Reads `n` lines of a node's log ending `fromEnd` lines before the newest. */
+  readonly readLog: (node: string, n: number, fromEnd: number) => LogView;
+  readonly transport: string;
+  readonly onPickStage: (stage: Stage) => void;
+}
+
+/** Terminals wider than this show nodes and detail side by side. */
+export const WIDE = 140;
+
+export interface Layout {
+  readonly body: number;
+  readonly wide: boolean;
+  readonly listWidth: number;
+  readonly listHeight: number;
+  readonly detailWidth: number;
+  readonly detailHeight: number;
+}
+
+export function layout(state: AppState, cols: number, rows: number): Layout {
+  const height = Math.max(6, rows - 1);
+  const banners = state.banners.length + (state.notice ? 1 : 0) + (state.filter || state.mode.kind === 'filter' ? 1 : 0);
+  const body = Math.max(3, height - 2 - banners);
+  const wide = cols >= WIDE;
+  const wanted = nodeListHeight(visibleNodes(state));
+  if (wide) {
+    const listWidth = Math.min(90, Math.floor(cols * 0.5));
+    return { body, wide, listWidth, listHeight: body, detailWidth: cols - listWidth - 1, detailHeight: body };
+  }
+  const listHeight = Math.min(wanted, Math.max(3, Math.floor(body * 0.45)));
+  return { body, wide, listWidth: cols, listHeight, detailWidth: cols, detailHeight: Math.max(1, body - listHeight - 1) };
+}
+
+export function Screen({ state, cols, rows, readLog, transport, onPickStage }: ScreenProps) {
+  const l = layout(state, cols, rows);
+  const entry = selectedNode(state);
+  const head = state.repo?.head ?? '';
+  const nodes = visibleNodes(state);
+  const mode = state.mode;
+
+  let detail: ReactNode = null;
+  if (mode.kind === 'confirm') {
+    detail = <ConfirmDialog request={mode.request} width={l.detailWidth} height={l.detailHeight} />;
+  } else if (mode.kind === 'menu' && entry) {
+    detail = <StageMenu node={entry.spec.name} focused width={l.detailWidth} onPick={onPickStage} />;
+  } else if (mode.kind === 'walk-choice') {
+    detail = <WalkChoice width={l.detailWidth} nodes={state.nodes.length} waves={new Set(state.nodes.map((n) => n.spec.wave)).size} />;
+  } else if (mode.kind === 'quit') {
+    detail = <QuitDialog width={l.detailWidth} running={state.nodes.filter((n) => n.run?.running).map((n) => n.spec.name)} />;
+  } else if (entry) {
+    const logHeight = detailLogHeight(entry, l.detailHeight, l.detailWidth);
+    const log = readLog(entry.spec.name, logHeight, state.logScroll);
+    detail = <DetailPane entry={entry} head={head} log={log} logScroll={state.logScroll} width={l.detailWidth} height={l.detailHeight} />;
+  } else {
+    detail = <Text color="gray">no node selected</Text>;
+  }
+
+  const list = (
+    <NodeList nodes={nodes} selected={state.selected} head={head} spinner={state.spinner} width={l.listWidth} height={l.listHeight} filter={state.filter} loading={state.loading} />
+  );
+
+  return (
+    <Box flexDirection="column" width={cols} height={Math.max(6, rows - 1)}>
+      <Header homelab={state.homelab} repo={state.repo} transport={transport} refreshing={state.refreshing || state.loading} spinner={state.spinner} width={cols} />
+      <Banners lines={state.banners} width={cols} />
+      <NoticeLine notice={state.notice} width={cols} />
+      <FilterLine filter={state.filter} active={mode.kind === 'filter'} width={cols} />
+      {mode.kind === 'help' ? (
+        <HelpOverlay width={cols} height={l.body} scroll={mode.scroll} />
+      ) : l.wide ? (
+        <Box flexDirection="row" height={l.body}>
+          {list}
+          <Box width={1} height={l.body} />
+          <Box flexDirection="column" width={l.detailWidth} height={l.detailHeight}>
+            {detail}
+          </Box>
+        </Box>
+      ) : (
+        <Box flexDirection="column" height={l.body}>
+          {list}
+          <Text color="gray">{'─'.repeat(cols)}</Text>
+          <Box flexDirection="column" width={l.detailWidth} height={l.detailHeight}>
+            {detail}
+          </Box>
+        </Box>
+      )}
+      <Footer state={state} width={cols} />
+    </Box>
+  );
+}
+
+

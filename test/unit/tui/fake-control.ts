@@ -1,0 +1,69 @@
+// An in-memory Control for the TUI's component tests: probes answer from a table, a stage run
+// streams the lines the test gives it and ends when the test says. The real Control is exercised
+// by the e2e tests.
+import type { Inventory } from '../../../src/core/inventory/model.js';
+import type { NodeLine, Stage } from '../../../src/core/protocol/events.js';
+import type { Control, NodeProbe, RepoInfo, StageOutcome, StageRequest } from '../../../src/shell/control/types.js';
+
+export interface PendingRun {
+  readonly request: StageRequest;
+  emit(line: NodeLine): void;
+  finish(result?: StageOutcome['result'], message?: string): void;
+}
+
+export class FakeControl implements Control {
+  readonly repoDir = '/srv/homelab';
+  readonly runs: PendingRun[] = [];
+  readonly probes = new Map<string, NodeProbe>();
+  changed: Record<string, string[]> = {};
+
+  constructor(
+    readonly inventory: Inventory,
+    probes: readonly NodeProbe[],
+    public repo: RepoInfo,
+  ) {
+    for (const p of probes) this.probes.set(p.node, p);
+  }
+
+  async repoInfo(): Promise<RepoInfo> {
+    return this.repo;
+  }
+
+  async probe(node: string): Promise<NodeProbe> {
+    const p = this.probes.get(node);
+    if (!p) throw new Error(`no probe for ${node}`);
+    return p;
+  }
+
+  async probeAll(onProbe?: (probe: NodeProbe) => void): Promise<NodeProbe[]> {
+    const all = this.inventory.nodes.map((n) => this.probes.get(n.name)).filter((p): p is NodeProbe => p !== undefined);
+    for (const p of all) onProbe?.(p);
+    return all;
+  }
+
+  async commitsBehind(commit: string): Promise<number | null> {
+    return commit === this.repo.head ? 0 : 2;
+  }
+
+  async changedServices(node: string): Promise<string[]> {
+    return this.changed[node] ?? [];
+  }
+
+  runStage(request: StageRequest): Promise<StageOutcome> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      this.runs.push({
+        request,
+        emit: (line) => request.onLine?.(line),
+        finish: (result = 'ok', message = '') =>
+          resolve({ node: request.node, stage: request.stage, commit: this.repo.head, result, exitCode: result === 'ok' ? 0 : 1, message, durationMs: Date.now() - started }),
+      });
+    });
+  }
+
+  ran(node: string): Stage[] {
+    return this.runs.filter((r) => r.request.node === node).map((r) => r.request.stage);
+  }
+
+  async close(): Promise<void> {}
+}
