@@ -70,3 +70,24 @@ export function failingServices(findings: readonly Finding[]): string[] {
 export function findingLine(f: Finding): string {
   return `[${f.severity}] ${f.id}${f.service ? ` (${f.service})` : ''}: ${f.summary}`;
 }
+
+export interface FailedStep {
+  readonly stage: string;
+  readonly step: string;
+  readonly service: string;
+}
+
+/** The failing step named by diagnose's `deploy.failed-step` finding ("...at stage S, step T, service V..."). */
+export function failedStepOf(findings: readonly Finding[]): FailedStep | undefined {
+  const f = findings.find((x) => x.id === 'deploy.failed-step');
+  if (!f) return undefined;
+  const m = /at stage ([a-z]+), step ([a-z0-9-]+)(?:, service ([a-z0-9-]+))?/.exec(f.summary);
+  if (!m) return undefined;
+  return { stage: m[1] ?? '', step: m[2] ?? '', service: m[3] ?? f.service ?? '' };
+}
+
+/** The node-redacted log excerpt of the last failed run (evidence of deploy.failed-step or deploy.last-run). */
+export function failedLogExcerpt(findings: readonly Finding[]): string {
+  const f = findings.find((x) => x.id === 'deploy.failed-step') ?? findings.find((x) => x.id === 'deploy.last-run' && x.severity !== 'ok');
+  return f?.evidence ?? '';
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countFindings, failingServices, groupFindings, sortFindings, type Finding } from '../../../src/core/recover/findings.js';
+import { countFindings, failedLogExcerpt, failedStepOf, failingServices, groupFindings, sortFindings, type Finding } from '../../../src/core/recover/findings.js';
 
 const f = (id: string, severity: Finding['severity'], service?: string): Finding => ({
   id,
@@ -30,5 +30,16 @@ describe('findings', () => {
   it('counts and names failing services', () => {
     expect(countFindings(list)).toEqual({ fail: 3, warn: 1, ok: 2 });
     expect(failingServices(list)).toEqual(['api', 'web']);
+  });
+});
+
+describe('failed step', () => {
+  it('reads stage, step and service from the deploy.failed-step finding', () => {
+    const step = { id: 'deploy.failed-step', severity: 'fail' as const, summary: 'Last run failed at stage deploy, step compose-up, service web: up failed', evidence: 'line 1\nline 2', hint: '', service: 'web' };
+    expect(failedStepOf([step])).toEqual({ stage: 'deploy', step: 'compose-up', service: 'web' });
+    expect(failedLogExcerpt([step])).toBe('line 1\nline 2');
+    expect(failedStepOf([{ ...step, summary: 'Last run failed at stage prepare, step fetch' }])).toEqual({ stage: 'prepare', step: 'fetch', service: 'web' });
+    expect(failedStepOf([])).toBeUndefined();
+    expect(failedLogExcerpt([])).toBe('');
   });
 });
