@@ -51,4 +51,12 @@ export interface NodeStatusRecord {
   readonly knownGood: string;
   readonly lock: LockHolder | null;
   readonly services: readonly ServiceStatus[];
+  /** The stage the last run was started with (`resume` when it resumed); absent from older nodes. */
+  readonly runStage?: string;
+  /** Why the last stage failed or was interrupted ('' when it did not). */
+  readonly error?: string;
+  /** `unavailable` when the node's `docker ps` failed (services then read `missing`). */
+  readonly docker?: 'ok' | 'unavailable';
+  /** Path of the last run's log on the node. */
+  readonly log?: string;
 }

@@ -1,0 +1,238 @@
+// The node protocol parser (docs/protocol.md): one line of deploy.sh output -> a typed record or a
+// log line. Pure. Lines that are not records of version 1 with a known event and the fields it
+// needs are log lines: the node may add events and fields without breaking SATURN.
+import type {
+  CheckEvent,
+  ContainerStatus,
+  FindingEvent,
+  LockHolder,
+  NodeEvent,
+  NodeLine,
+  NodeStatusRecord,
+  RunEndEvent,
+  RunEvent,
+  ServiceStatus,
+  Severity,
+  Stage,
+  StageEndEvent,
+  StageStartEvent,
+  StageStatus,
+  StatusEvent,
+  StepEvent,
+  StepStatus,
+} from './events.js';
+import { PROTOCOL_VERSION, STAGES } from './events.js';
+
+const PREFIX = '@homelab/';
+const RECORD = /^@homelab\/(\d+) ([a-z][a-z0-9-]*) (\{.*\})\s*$/;
+
+type Json = Record<string, unknown>;
+
+/** Parses one line (without its newline). Never throws. */
+export function parseNodeLine(line: string): NodeLine {
+  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  const event = text.startsWith(PREFIX) ? parseRecord(text) : undefined;
+  return event ? { kind: 'event', event } : { kind: 'log', text };
+}
+
+/** The record of a protocol line, or undefined when it is a log line (or a record we do not know). */
+export function parseRecord(text: string): NodeEvent | undefined {
+  const m = RECORD.exec(text);
+  if (!m || Number(m[1]) !== PROTOCOL_VERSION) return undefined;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(m[3] ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!isObject(obj)) return undefined;
+  const ts = num(obj.ts);
+  if (ts === undefined) return undefined;
+  const build = builders[m[2] ?? ''];
+  return build ? build(obj, ts) : undefined;
+}
+
+export interface LineParser {
+  /** Feeds a chunk of output; complete lines are delivered to onLine in order. */
+  push(chunk: string): void;
+  /** Delivers a last line that had no newline. */
+  end(): void;
+}
+
+/** Splits a stream into lines and parses each one. */
+export function createLineParser(onLine: (line: NodeLine) => void): LineParser {
+  let rest = '';
+  return {
+    push(chunk: string): void {
+      rest += chunk;
+      let nl = rest.indexOf('\n');
+      while (nl >= 0) {
+        onLine(parseNodeLine(rest.slice(0, nl)));
+        rest = rest.slice(nl + 1);
+        nl = rest.indexOf('\n');
+      }
+    },
+    end(): void {
+      if (rest !== '') onLine(parseNodeLine(rest));
+      rest = '';
+    },
+  };
+}
+
+// --- events ---------------------------------------------------------------------------------------
+
+type Builder = (o: Json, ts: number) => NodeEvent | undefined;
+
+const STEP_STATUSES: readonly StepStatus[] = ['start', 'ok', 'skip', 'fail'];
+const SEVERITIES: readonly Severity[] = ['ok', 'warn', 'fail'];
+const STAGE_STATUSES: readonly StageStatus[] = ['running', 'ok', 'failed', 'interrupted'];
+
+const builders: Record<string, Builder> = {
+  run: (o, ts): RunEvent | undefined => {
+    const stage = oneOf(o.stage, STAGES);
+    const [run, node, commit, log] = [str(o.run), str(o.node), str(o.commit), str(o.log)];
+    const pid = num(o.pid);
+    if (!stage || run === undefined || node === undefined || pid === undefined) return undefined;
+    return { type: 'run', ts, run, stage, node, commit: commit ?? '', log: log ?? '', pid };
+  },
+  'stage-start': (o, ts): StageStartEvent | undefined => {
+    const stage = oneOf(o.stage, STAGES);
+    return stage ? { type: 'stage-start', ts, stage } : undefined;
+  },
+  step: (o, ts): StepEvent | undefined => {
+    const stage = oneOf(o.stage, STAGES);
+    const step = str(o.step);
+    const status = oneOf(o.status, STEP_STATUSES);
+    if (!stage || step === undefined || !status) return undefined;
+    const service = str(o.service);
+    const detail = str(o.detail);
+    const durationMs = num(o.duration_ms);
+    return {
+      type: 'step',
+      ts,
+      stage,
+      step,
+      status,
+      ...(service !== undefined && { service }),
+      ...(detail !== undefined && { detail }),
+      ...(durationMs !== undefined && { durationMs }),
+    };
+  },
+  check: (o, ts): CheckEvent | undefined => {
+    const [service, check, target] = [str(o.service), str(o.check), str(o.target)];
+    const status = oneOf(o.status, ['ok', 'fail'] as const);
+    if (service === undefined || check === undefined || !status) return undefined;
+    return { type: 'check', ts, service, check, target: target ?? '', status, detail: str(o.detail) ?? '' };
+  },
+  finding: (o, ts): FindingEvent | undefined => {
+    const id = str(o.id);
+    const severity = oneOf(o.severity, SEVERITIES);
+    const summary = str(o.summary);
+    if (id === undefined || !severity || summary === undefined) return undefined;
+    const service = str(o.service);
+    return {
+      type: 'finding',
+      ts,
+      id,
+      severity,
+      summary,
+      evidence: str(o.evidence) ?? '',
+      hint: str(o.hint) ?? '',
+      ...(service !== undefined && service !== '' && { service }),
+    };
+  },
+  'stage-end': (o, ts): StageEndEvent | undefined => {
+    const stage = oneOf(o.stage, STAGES);
+    const result = oneOf(o.result, ['ok', 'failed'] as const);
+    if (!stage || !result) return undefined;
+    const error = str(o.error);
+    return { type: 'stage-end', ts, stage, result, durationMs: num(o.duration_ms) ?? 0, ...(error !== undefined && { error }) };
+  },
+  'run-end': (o, ts): RunEndEvent | undefined => {
+    const run = str(o.run);
+    const result = oneOf(o.result, ['ok', 'failed', 'interrupted'] as const);
+    const exit = num(o.exit);
+    if (run === undefined || !result || exit === undefined) return undefined;
+    return { type: 'run-end', ts, run, result, exit };
+  },
+  status: (o, ts): StatusEvent | undefined => {
+    const status = statusRecord(o);
+    return status ? { type: 'status', ts, status } : undefined;
+  },
+};
+
+function statusRecord(o: Json): NodeStatusRecord | undefined {
+  const node = str(o.node);
+  if (node === undefined || typeof o.bootstrapped !== 'boolean') return undefined;
+  const stage: Stage | '' = oneOf(o.stage, STAGES) ?? '';
+  const stageStatus: StageStatus | '' = oneOf(o.stage_status, STAGE_STATUSES) ?? '';
+  const services = Array.isArray(o.services) ? o.services.flatMap((s) => serviceStatus(s) ?? []) : [];
+  const runStage = str(o.run_stage);
+  const error = str(o.error);
+  const docker = oneOf(o.docker, ['ok', 'unavailable'] as const);
+  const log = str(o.log);
+  return {
+    node,
+    bootstrapped: o.bootstrapped,
+    repoCommit: str(o.repo_commit) ?? '',
+    stage,
+    stageStatus,
+    run: str(o.run) ?? '',
+    target: str(o.target) ?? '',
+    deployed: str(o.deployed) ?? '',
+    knownGood: str(o.known_good) ?? '',
+    lock: lockHolder(o.lock),
+    services,
+    ...(runStage !== undefined && { runStage }),
+    ...(error !== undefined && { error }),
+    ...(docker !== undefined && { docker }),
+    ...(log !== undefined && { log }),
+  };
+}
+
+function lockHolder(v: unknown): LockHolder | null {
+  if (!isObject(v)) return null;
+  return {
+    pid: num(v.pid) ?? 0,
+    user: str(v.user) ?? '',
+    stage: str(v.stage) ?? '',
+    commit: str(v.commit) ?? '',
+    since: num(v.since) ?? 0,
+  };
+}
+
+function serviceStatus(v: unknown): ServiceStatus | undefined {
+  if (!isObject(v)) return undefined;
+  const name = str(v.name);
+  if (name === undefined) return undefined;
+  const containers: ContainerStatus[] = Array.isArray(v.containers)
+    ? v.containers.flatMap((c) =>
+        isObject(c) && str(c.name) !== undefined ? [{ name: str(c.name) ?? '', state: str(c.state) ?? '', health: str(c.health) ?? '' }] : [],
+      )
+    : [];
+  return {
+    name,
+    project: str(v.project) ?? '',
+    state: oneOf(v.state, ['running', 'partial', 'stopped', 'missing'] as const) ?? 'missing',
+    health: oneOf(v.health, ['healthy', 'unhealthy', 'starting', 'none'] as const) ?? 'none',
+    containers,
+  };
+}
+
+// --- field readers ----------------------------------------------------------------------------------
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[]): T | undefined {
+  return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : undefined;
+}
