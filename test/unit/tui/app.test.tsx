@@ -1,0 +1,180 @@
+// The TUI driven by keys, as an operator would: the real reducer, router, controller and views on
+// an in-memory Control. Pauses between keys let React re-register the input handler.
+import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, test } from 'vitest';
+import { App } from '../../../src/tui/app.js';
+import { TuiController } from '../../../src/tui/controller.js';
+import { LogStore } from '../../../src/tui/log-store.js';
+import { initialState } from '../../../src/tui/state/reducer.js';
+import { createAppStore } from '../../../src/tui/state/store.js';
+import { FakeControl } from './fake-control.js';
+import { HEAD, NODES, REPO, mixedProbes, status, svc, up } from './fixtures.js';
+
+const pause = (ms = 30): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await pause(10);
+  }
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function start(control = new FakeControl({ homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES }, mixedProbes(), REPO)) {
+  const store = createAppStore(initialState({ homelab: 'mesh-lab', nodes: NODES }));
+  const logs = new LogStore(500, 10);
+  const controller = new TuiController(control, store, logs, { refreshMs: 0 });
+  let quits = 0;
+  const ui = render(<App store={store} logs={logs} driver={controller} transport="test" onQuit={() => quits++} tickMs={50} />);
+  controller.start();
+  cleanups.push(async () => {
+    ui.unmount();
+    await controller.stop();
+    logs.dispose();
+    for (const r of control.runs) r.finish('cancelled');
+  });
+  const screen = (): string => ui.lastFrame() ?? '';
+  const press = async (...keys: string[]): Promise<void> => {
+    for (const k of keys) {
+      ui.stdin.write(k);
+      await pause();
+    }
+  };
+  return { control, store, ui, screen, press, quits: () => quits };
+}
+
+const DOWN = '\x1b[B';
+const ENTER = '\r';
+const ESC = '\x1b';
+
+describe('TUI keys', () => {
+  test('Enter on a failed node asks to resume; declining runs nothing', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press(DOWN, DOWN); // solaria
+    t.control.changed = { solaria: ['jellyfin', 'ollama'] };
+    await t.press(ENTER);
+    await until('dialog', () => t.screen().includes('Run resume on solaria?'));
+    expect(t.screen()).toContain('commit   c0ffee1 add grafana');
+    expect(t.screen()).toContain('solaria: jellyfin, ollama');
+    await t.press('n');
+    await until('declined', () => t.screen().includes('declined, nothing ran'));
+    expect(t.control.runs).toEqual([]);
+    // Enter (the default) declines too.
+    await t.press(ENTER);
+    await until('dialog again', () => t.screen().includes('Run resume on solaria?'));
+    await t.press(ENTER);
+    await until('closed', () => !t.screen().includes('Run resume on solaria?'));
+    expect(t.control.runs).toEqual([]);
+  });
+
+  test('y runs the stage: spinner, live log, then the result; other nodes stay selectable', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press(DOWN, DOWN, ENTER);
+    await until('dialog', () => t.screen().includes('Run resume on solaria?'));
+    await t.press('y');
+    await until('run started', () => t.control.runs.length === 1);
+    const run = t.control.runs[0]!;
+    expect(run.request).toMatchObject({ node: 'solaria', stage: 'resume' });
+    run.emit({ kind: 'event', event: { type: 'stage-start', ts: 1, stage: 'prepare' } });
+    for (let i = 0; i < 300; i++) run.emit({ kind: 'log', text: `prepare: line ${i}` });
+    await until('live log', () => t.screen().includes('prepare: line 299'));
+    expect(t.screen()).toMatch(/solaria\s+gpu \[gpu,media\]\s+resume running/);
+    expect(t.screen()).toContain('log: resume (live) · 300 lines');
+    // Looking at another node while the stage runs.
+    await t.press('k');
+    await until('saturn selected', () => t.screen().includes('saturn · control'));
+    expect(t.screen()).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] solaria/);
+    // It ends: the node is probed again and its new state shows.
+    t.control.probes.set('solaria', up('solaria', status('solaria', { services: [svc('jellyfin', 'solaria'), svc('ollama', 'solaria')] })));
+    run.emit({ kind: 'event', event: { type: 'stage-end', ts: 2, stage: 'prepare', result: 'ok', durationMs: 1200 } });
+    run.finish('ok');
+    await until('result', () => t.screen().includes('resume on solaria: ok'));
+    await until('reprobed', () => /solaria\s+gpu \[gpu,media\]\s+verify ok\s+healthy/.test(t.screen()));
+  });
+
+  test('a second stage on a busy node is refused; Enter on an up-to-date node says why', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press(ENTER); // gateway: up to date
+    await until('reason', () => t.screen().includes('Enter: gateway is up to date'));
+    expect(t.control.runs).toEqual([]);
+    await t.press('d'); // diagnose never asks
+    await until('diagnose runs', () => t.control.runs.length === 1);
+    expect(t.control.runs[0]!.request.stage).toBe('diagnose');
+    await t.press('d');
+    await until('refused', () => t.screen().includes('a stage is running on gateway'));
+    expect(t.control.runs.length).toBe(1);
+  });
+
+  test('s opens the stage menu; Esc closes it; picking deploy asks first', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press('j', 's');
+    await until('menu', () => t.screen().includes('Run a stage on saturn'));
+    expect(t.screen()).toContain('rollback');
+    await t.press(ESC);
+    await until('menu closed', () => !t.screen().includes('Run a stage on saturn'));
+    await t.press('s', DOWN);
+    await until('menu', () => t.screen().includes('Run a stage on saturn'));
+    await t.press(ENTER);
+    await until('confirm', () => t.screen().includes('Run deploy on saturn?'));
+    await t.press(ESC);
+    await until('closed', () => t.screen().includes('declined'));
+    expect(t.control.runs).toEqual([]);
+  });
+
+  test('? shows help from the key table; / filters; q quits, asking while a stage runs', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press('?');
+    await until('help', () => t.screen().includes('Select the node above'));
+    await t.press(ESC, '/', 'g', 'p', 'u');
+    await until('filtered', () => t.screen().includes('/gpu'));
+    expect(t.screen()).not.toMatch(/gateway\s+edge/);
+    await t.press(ENTER, 'd');
+    await until('diagnose runs', () => t.control.runs.length === 1);
+    await t.press('q');
+    await until('asks', () => t.screen().includes('Quit anyway?'));
+    expect(t.quits()).toBe(0);
+    await t.press('n');
+    await until('stays', () => !t.screen().includes('Quit anyway?'));
+    await t.press('q', 'y');
+    await until('quit', () => t.quits() === 1);
+  });
+
+  test('D deploys the homelab wave by wave, once per wave, and stops at the first failure', async () => {
+    const old = 'deadbeef'.repeat(5);
+    const behind = (n: string) => up(n, status(n, { target: old, deployed: old, knownGood: old }));
+    const control = new FakeControl({ homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES.slice(0, 3) }, [behind('gateway'), behind('saturn'), behind('solaria')], REPO);
+    const t = start(control);
+    await until('probes', () => t.screen().includes('saturn'));
+    await t.press('D');
+    await until('choice', () => t.screen().includes('ask once per wave'));
+    await t.press('w');
+    await until('wave 0 asked', () => t.screen().includes('Deploy wave 0 (1 node)'));
+    await t.press('y');
+    // gateway: prepare, deploy, verify without further questions.
+    for (const stage of ['prepare', 'deploy', 'verify'] as const) {
+      await until(`gateway ${stage}`, () => control.runs.length > 0 && control.runs.at(-1)!.request.stage === stage && control.runs.at(-1)!.request.node === 'gateway');
+      const st = stage === 'verify' ? status('gateway', { stage, target: HEAD, deployed: HEAD }) : status('gateway', { stage, target: HEAD, deployed: stage === 'deploy' ? HEAD : old });
+      control.probes.set('gateway', up('gateway', st));
+      control.runs.at(-1)!.finish('ok');
+    }
+    await until('wave 1 asked', () => t.screen().includes('Deploy wave 1 (2 nodes)'));
+    expect(t.screen()).toContain('saturn');
+    await t.press('y');
+    await until('saturn prepare', () => control.runs.at(-1)!.request.node === 'saturn');
+    control.probes.set('saturn', up('saturn', status('saturn', { stage: 'prepare', stageStatus: 'failed', target: HEAD, deployed: old })));
+    control.runs.at(-1)!.finish('failed', 'stage failed');
+    await until('stopped', () => t.screen().includes('deploy walk stopped at saturn'));
+    expect(control.ran('solaria')).toEqual([]);
+    expect(t.screen()).toContain('saturn · control');
+  });
+});
