@@ -90,8 +90,10 @@ unlock_command() {
     printf 'deploy.sh: the lock is held but its recorded holder (pid %s) is gone; another process has the lock file open. Find it with `fuser %s`.\n' "${pid}" "$(lock_file)" >&2
     exit 1
   fi
-  printf 'deploy.sh: unlock --force: sending SIGTERM to %s\n' "${holder}"
+  printf 'deploy.sh: unlock --force: sending SIGTERM (and SIGCONT) to %s\n' "${holder}"
   kill -TERM "${pid}" 2>/dev/null || true
+  # A stopped holder (Ctrl-Z, SIGSTOP) handles SIGTERM only once it runs again.
+  kill -CONT "${pid}" 2>/dev/null || true
   local i
   for ((i = 0; i < 50; i++)); do
     lock_is_held || break
