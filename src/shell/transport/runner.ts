@@ -83,11 +83,13 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
   let master: Promise<Unreachable | undefined> | undefined;
   let closed = false;
 
+  const masterAlive = async (): Promise<boolean> =>
+    existsSync(controlPath) && (await spawnGroup(controlArgv(node, controlPath, 'check'), { env: opts.env, quiet: true, timeoutMs: 5000 })).exitCode === 0;
+
   const openMaster = async (): Promise<Unreachable | undefined> => {
     await ensurePrivateDir(dir);
     if (existsSync(controlPath)) {
-      const check = await spawnGroup(controlArgv(node, controlPath, 'check'), { env: opts.env, quiet: true, timeoutMs: 5000 });
-      if (check.exitCode === 0) return undefined;
+      if (await masterAlive()) return undefined;
       await rm(controlPath, { force: true });
     }
     // Bounded: connect timeout plus the login itself.
@@ -137,7 +139,13 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
       if (failure) return { exitCode: null, cancelled: false, timedOut: false, unreachable: failure, durationMs: Date.now() - started };
       const remaining = options.timeoutMs === undefined ? undefined : Math.max(1, options.timeoutMs - (Date.now() - started));
       const spawned = await spawnGroup(transportArgv(node, argv, { controlPath }), { ...options, timeoutMs: remaining, env: opts.env });
-      return toResult(node, spawned, started);
+      const result = toResult(node, spawned, started);
+      // A multiplexed client whose master died exits 255 without a word: tell that apart from a
+      // remote command that exited 255 by asking the master.
+      if (result.exitCode === 255 && !result.unreachable && !(await masterAlive())) {
+        return { ...result, exitCode: null, unreachable: { reason: 'connection-lost', message: `the connection to ${node.address} closed while the command ran: the node may have rebooted or lost the network; run the command again` } };
+      }
+      return result;
     },
     async close() {
       if (closed) return;

@@ -7,59 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/core/inventory/model.js';
 import { createRunner } from '../../../src/shell/transport/runner.js';
-import type { NodeRunner, RunOptions, RunResult } from '../../../src/shell/transport/types.js';
+import type { NodeRunner } from '../../../src/shell/transport/types.js';
 import { requireLab } from '../../support/lab.js';
 import { freePort, startSshd, type SshdLab } from '../../support/sshd.js';
+import { collect, hex, HEX_ARGS, NASTY_ARGS } from './helpers.js';
 
 const ok = requireLab('sshd');
-
-/** Arguments that a naive `ssh host cmd args...` would mangle. */
-export const NASTY_ARGS: readonly string[] = [
-  'two words',
-  "it's",
-  'say "hi"',
-  '$(id -u)',
-  '`id -u`',
-  'a; touch /tmp/homelab-pwned',
-  'line one\nline two\n',
-  'héllo wörld ☃ 日本語',
-  '',
-  '*',
-  '~',
-  '$HOME',
-  'back\\slash',
-  '\t tab and  spaces ',
-  "'",
-  '"',
-  "'\\''",
-  'if',
-  '-n',
-  '--',
-  'FOO=bar',
-  '!',
-  '#not a comment',
-  '&& || | > < &',
-  '{a,b}',
-  '%s %d',
-];
-
-/** A remote command that prints each of its arguments as hex, one line per argument. */
-export const HEX_ARGS = ['bash', '-c', 'for a in "$@"; do printf %s "$a" | od -An -v -tx1 | tr -d " \\n"; echo; done', 'hex'];
-
-export const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
-
-interface Collected {
-  readonly result: RunResult;
-  readonly out: string[];
-  readonly err: string[];
-}
-
-export async function collect(runner: NodeRunner, argv: readonly string[], options: RunOptions = {}): Promise<Collected> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const result = await runner.run(argv, { ...options, onStdout: (l) => out.push(l), onStderr: (l) => err.push(l) });
-  return { result, out, err };
-}
 
 function countLogins(lab: SshdLab): number {
   return readFileSync(lab.logFile, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length;
@@ -270,6 +223,28 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
       const again = await collect(r, ['echo', 'back']);
       expect(again.out).toEqual(['back']);
       expect(again.err).toEqual([]);
+    } finally {
+      await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports connection-lost when the shared connection dies under a running command', async () => {
+    const dir = mkdtempSync('/tmp/hl-mux-');
+    const r = createRunner(lab.node('epsilon'), { controlDir: dir });
+    try {
+      expect((await r.run(['true'])).exitCode).toBe(0);
+      const socket = join(dir, readdirSync(dir)[0] as string);
+      const masterPid = Number(/pid=(\d+)/.exec(execFileSync('bash', ['-c', `ssh -o ControlPath=${socket} -O check x@127.0.0.1 2>&1`], { encoding: 'utf8' }))?.[1]);
+      expect(masterPid).toBeGreaterThan(1);
+      const pending = collect(r, ['bash', '-c', 'echo running; sleep 3']);
+      setTimeout(() => process.kill(masterPid, 'SIGTERM'), 400);
+      const { result, out } = await pending;
+      expect(out).toEqual(['running']);
+      expect(result.exitCode).toBeNull();
+      expect(result.unreachable?.reason).toBe('connection-lost');
+      // And the next command reconnects.
+      expect((await collect(r, ['echo', 'again'])).out).toEqual(['again']);
     } finally {
       await r.close();
       rmSync(dir, { recursive: true, force: true });
