@@ -69,18 +69,19 @@ export async function planAddNode(repoDir: string, request: AddNodeRequest): Pro
 
   const added = addNodeToTopology(topology, request);
   if (!added.ok) return { ok: false, reason: added.reason, problems: [] };
-  if (before.problems.length > 0) {
-    return {
-      ok: false,
-      reason: `the inventory already has ${before.problems.length} problem(s); fix them first (\`homelab validate\`), then add the node`,
-      problems: before.problems,
-    };
-  }
+  // Problems of the inventory as it is (a leftover hosts/<name>/ folder the new node adopts is fine:
+  // only the result counts; but the message says when the problems were there before).
+  const refuse = (problems: readonly Problem[]): AddNodePlan => ({
+    ok: false,
+    reason:
+      before.problems.length > 0
+        ? `the inventory already has ${before.problems.length} problem(s) (\`homelab validate\`); the result would still be invalid`
+        : `adding "${request.name}" would leave the inventory invalid`,
+    problems,
+  });
 
   const parsed = parseTopology(added.text);
-  if (!parsed.inventory) {
-    return { ok: false, reason: `the new entry for "${request.name}" breaks the inventory rules`, problems: parsed.problems };
-  }
+  if (!parsed.inventory) return refuse(parsed.problems);
   const inventory = parsed.inventory;
   const node = inventory.nodes.find((n) => n.name === request.name);
   if (!node) return { ok: false, reason: `node "${request.name}" did not make it into the topology`, problems: [] };
@@ -105,9 +106,7 @@ export async function planAddNode(repoDir: string, request: AddNodeRequest): Pro
     { path: TOPOLOGY_FILE, text: added.text, kind: 'topology' },
   ];
   const problems = sortProblems(checkRepo(inventory, withFiles(snapshot, files), { locate: parsed.locate }));
-  if (problems.length > 0) {
-    return { ok: false, reason: `adding "${request.name}" would leave the inventory invalid`, problems };
-  }
+  if (problems.length > 0) return refuse(problems);
   return { ok: true, node, inventory, files, keptServices };
 }
 
