@@ -181,7 +181,7 @@ export function knownKeysAt(path: readonly (string | number)[]): readonly string
   if (at('defaults', 'ssh') || at('nodes', '*', 'ssh')) return keys(sshSchema);
   if (at('nodes', '*')) return keys(nodeSchema);
   if (at('nodes', '*', 'services', '#')) return keys(serviceObjectSchema);
-  if (at('nodes', '*', 'services', '#', 'checks', '#')) return ['http', 'status', 'tcp'];
+  if (at('nodes', '*', 'services', '#', 'checks', '#')) return keys(checkSchema);
   if (at('ai')) return keys(aiSchema);
   return [];
 }

@@ -5,9 +5,12 @@ import type { Problem } from '../problem.js';
 import type { YamlSource } from './yaml-source.js';
 import { formatField } from './yaml-source.js';
 
-/** Environment keys whose value is a credential. `*_FILE` keys name a file, not a secret. */
+/** Environment keys whose value is a credential. */
 const SECRET_KEY = /PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|AUTH_?KEY|PRIVATE_?KEY|ACCESS_?KEY/i;
-const FILE_KEY = /_FILE$/i;
+/** Settings about a secret rather than the secret: `*_FILE` names a file, `*_TTL` a duration... */
+const SETTING_KEY = /_(FILE|PATH|DIR|ENABLED|DISABLED|TTL|EXPIRY|EXPIRES|LENGTH|TIMEOUT|MIN|MAX)$/i;
+/** Flags and switches are not credentials. */
+const FLAG_VALUE = /^(true|false|yes|no|on|off)$/i;
 /** `${VAR}`, `${VAR:-x}`, `$VAR`: the value comes from the node's .env, not from Git. */
 const INTERPOLATION = /(^|[^$])\$(\{[A-Za-z_]|[A-Za-z_])/;
 const TAILSCALE_KEY = /tskey-[A-Za-z0-9]/g;
@@ -20,7 +23,7 @@ export interface SecretHome {
 }
 
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key) && !FILE_KEY.test(key);
+  return SECRET_KEY.test(key) && !SETTING_KEY.test(key);
 }
 
 /** Tailscale keys and private keys anywhere in a text file, with their line and column. */
@@ -52,9 +55,9 @@ export function scanText(file: string, text: string, home: SecretHome): Problem[
 }
 
 function literalSecret(value: unknown): boolean {
-  if (value === null || value === undefined) return false;
+  if (value === null || value === undefined || typeof value === 'boolean') return false;
   const s = String(value);
-  if (s === '') return false;
+  if (s === '' || FLAG_VALUE.test(s)) return false;
   if (/tskey-|PRIVATE KEY/.test(s)) return false; // reported by scanText at its exact column
   return !INTERPOLATION.test(s);
 }

@@ -69,6 +69,11 @@ const CASES: readonly Case[] = [
     expected: [`${T}:10:11: nodes.mercury.wave: -1 is too small: must be at least 0`],
   },
   {
+    name: 'empty value',
+    topology: edit(BASE, 'address: mercury', 'address:'),
+    expected: [`${T}:9:5: nodes.mercury.address: expected a text value, got nothing (an empty value)`],
+  },
+  {
     name: 'missing required address',
     topology: edit(BASE, '    address: mercury\n', ''),
     expected: [`${T}:8:3: nodes.mercury.address: missing required key "address"`],
@@ -312,6 +317,9 @@ describe('what is accepted', () => {
       '      DATABASE_URL: postgres://gitea:${DB_PASSWORD}@db/gitea\n' +
       '      SECRET_KEY: $SECRET_KEY\n' +
       '      PASSWORD_FILE: /run/secrets/db_password\n' +
+      '      JWT_TOKEN_EXPIRY: 24h\n' +
+      '      PASSWORD_LOGIN_ENABLED: "true"\n' +
+      '      DISABLE_TOKEN_AUTH: false\n' +
       '      ADMIN_PASSWORD:\n' +
       '      TZ: Europe/Berlin\n';
     const files = withFiles((f) => (f['hosts/saturn/gitea/docker-compose.yml'] = compose('gitea', env)));
