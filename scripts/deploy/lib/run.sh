@@ -16,6 +16,7 @@ RUN_ENDED=0
 CS_STAGE=""
 CS_RUNNING=0
 CS_STARTED=""
+STAGE_T0=0
 TARGET=""
 STAGE_ERROR=""
 
@@ -119,6 +120,7 @@ with_stage() {
   local fn="$2"
   local t0
   t0="$(now_ms)"
+  STAGE_T0="${t0}"
   local records=0
   [[ "${name}" != diagnose ]] && records=1
   DEPLOY_STAGE_NAME="${name}"
@@ -184,7 +186,7 @@ on_signal() {
   if ((CS_RUNNING)); then
     cs_write "${CS_STAGE}" interrupted "interrupted by SIG${sig}"
     history_add "${CS_STAGE}" interrupted
-    emit stage-end stage "${CS_STAGE}" result failed duration_ms:n 0 error "interrupted by SIG${sig}"
+    emit stage-end stage "${CS_STAGE}" result failed duration_ms:n "$(($(now_ms) - STAGE_T0))" error "interrupted by SIG${sig}"
   fi
   emit run-end run "${RUN_ID}" result interrupted exit:n "${code}"
   exit "${code}"
