@@ -5,6 +5,7 @@ import { compareProblems } from '../problem.js';
 import type { Inventory } from './model.js';
 import { resolveInventory } from './resolve.js';
 import { knownKeysAt, topologySchema } from './schema.js';
+import { hideSecrets, scanText } from './secret-scan.js';
 import { didYouMean } from './suggest.js';
 import { checkTopology, duplicateKeyMessage } from './topology-checks.js';
 import type { FieldPath, Position } from './yaml-source.js';
@@ -90,9 +91,10 @@ function issueProblems(src: YamlSource, iss: core.$ZodIssue, raw: unknown): Prob
   return [src.problem(pos, src.fieldFor(path), issueMessage(iss, raw))];
 }
 
+/** Sorted by position, duplicates dropped, and no secret value quoted in any message. */
 export function sortProblems(problems: readonly Problem[]): Problem[] {
   const seen = new Set<string>();
-  return [...problems].sort(compareProblems).filter((p) => {
+  return problems.map(hideSecrets).sort(compareProblems).filter((p) => {
     const k = `${p.file}\0${p.line}\0${p.col}\0${p.field}\0${p.message}`;
     if (seen.has(k)) return false;
     seen.add(k);
@@ -103,11 +105,12 @@ export function sortProblems(problems: readonly Problem[]): Problem[] {
 export function parseTopology(text: string, file = TOPOLOGY_FILE): ParseResult {
   const src = new YamlSource(file, text);
   const locate = (field: string): Position => src.position(parseField(field));
+  const secrets = scanText(file, text, { configDir: '<root>/config/<service>', envFile: '<root>/config/<service>/.env' });
   const syntax = src.syntaxProblems();
-  if (syntax.length > 0) return { inventory: undefined, problems: sortProblems(syntax), locate };
+  if (syntax.length > 0) return { inventory: undefined, problems: sortProblems([...secrets, ...syntax]), locate };
 
   const raw = src.value();
-  const problems = [...src.duplicateKeys(duplicateKeyMessage), ...checkTopology(src, raw)];
+  const problems = [...secrets, ...src.duplicateKeys(duplicateKeyMessage), ...checkTopology(src, raw)];
   const parsed = topologySchema.safeParse(raw);
   if (!parsed.success) problems.push(...parsed.error.issues.flatMap((iss) => issueProblems(src, iss, raw)));
   if (problems.length > 0 || !parsed.success) return { inventory: undefined, problems: sortProblems(problems), locate };

@@ -7,7 +7,7 @@ import type { Inventory, NodeSpec } from './model.js';
 import { TOPOLOGY_FILE } from './parse.js';
 import { DEFAULTS } from './resolve.js';
 import type { SecretHome } from './secret-scan.js';
-import { scanComposeEnvironment, scanText } from './secret-scan.js';
+import { hideSecrets, scanComposeEnvironment, scanText } from './secret-scan.js';
 import type { Position } from './yaml-source.js';
 import { NO_POSITION, YamlSource } from './yaml-source.js';
 
@@ -84,7 +84,7 @@ export function checkRepoFiles(snapshot: RepoSnapshot, inventory?: Inventory): P
     const parts = segments(file);
     if (parts.length === 4 && parts[3] === COMPOSE_FILE) out.push(...checkComposeText(file, text, home));
   }
-  return out;
+  return out.map(hideSecrets);
 }
 
 function checkComposeText(file: string, text: string, home: SecretHome): Problem[] {
@@ -187,5 +187,5 @@ export function checkRepo(inventory: Inventory, snapshot: RepoSnapshot, options:
   const locate = options.locate ?? ((): Position => NO_POSITION);
   const out = [...checkRepoFiles(snapshot, inventory), ...checkNodeFolders(inventory, snapshot, locate)];
   if (options.manifests !== false) for (const node of inventory.nodes) out.push(...checkManifest(inventory, node, snapshot));
-  return out;
+  return out.map(hideSecrets);
 }

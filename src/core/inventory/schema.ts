@@ -42,9 +42,14 @@ const user = z.string().refine(isUnixUser, {
 
 const transport = z.enum(TRANSPORTS);
 
+/** Shown back only when it looks like a mistyped name; anything else may be a pasted value. */
+function shownSecretName(input: unknown): string {
+  return typeof input === 'string' && /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(input) ? `${text(input)} is not` : 'this is not';
+}
+
 const secretName = z.string().refine(isEnvName, {
   error: (iss) =>
-    `${text(iss.input)} is not a valid secret name: secrets are environment variable names in ` +
+    `${shownSecretName(iss.input)} a valid secret name: secrets are environment variable names in ` +
     '<root>/config/<service>/.env, so use uppercase letters, digits and "_", not starting with a digit ' +
     '(for example "POSTGRES_PASSWORD"); write the name only, never the value',
 });
@@ -132,11 +137,20 @@ export const defaultsSchema = z.strictObject({
   ssh: sshSchema.optional(),
 });
 
+/** `https://user:password@host/...`: a credential inside the URL would be committed with it. */
+const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
+
 const gitRemote = z
   .string()
   .min(1, { error: 'must not be empty' })
   .refine((s) => !/\s/.test(s) && !s.startsWith('-'), {
     error: 'must be a Git URL without whitespace, for example "ssh://git@saturn/srv/git/homelab.git"',
+    abort: true,
+  })
+  .refine((s) => !URL_PASSWORD.test(s), {
+    error:
+      'the URL contains a password or token, which would be committed to Git: use an ssh:// URL with a ' +
+      "deploy key on the node, or a Git credential helper, and change that password",
   });
 
 export const gitSchema = z.strictObject({

@@ -22,6 +22,12 @@ export interface SecretHome {
   readonly configDir: string;
 }
 
+/** A problem with any key-shaped text cut out: messages quote what the user wrote, never a secret. */
+export function hideSecrets(p: Problem): Problem {
+  const message = p.message.replace(/tskey-[A-Za-z0-9-]+/g, 'tskey-…').replace(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/g, 'a private key');
+  return message === p.message ? p : { ...p, message };
+}
+
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key) && !SETTING_KEY.test(key);
 }

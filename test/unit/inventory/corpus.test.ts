@@ -182,6 +182,27 @@ const CASES: readonly Case[] = [
     expected: [`${T}:13:19: nodes.mercury.services[0].secrets[0]: "db-password" is not a valid secret name: secrets are environment variable names in <root>/config/<service>/.env, so use uppercase letters, digits and "_", not starting with a digit (for example "POSTGRES_PASSWORD"); write the name only, never the value`],
   },
   {
+    name: 'Tailscale key pasted into the topology is found and never quoted back',
+    topology: edit(BASE, 'transport: local', `transport: ${TSKEY}`),
+    expected: [
+      `${T}:6:16: nodes.saturn.transport: "tskey-…" is not one of tailscale-ssh, ssh, local`,
+      `${T}:6:16: a Tailscale auth key is committed here: revoke it in the Tailscale admin console, put the new key in <root>/config/<service>/.env on the node (for example TS_AUTHKEY=...) and reference it as \${TS_AUTHKEY}`,
+    ],
+    hidden: 'kXb2Yc3CNTRL',
+  },
+  {
+    name: 'secret value written where a secret name belongs is not quoted back',
+    topology: edit(BASE, 'secrets: [CADDY_TOKEN]', 'secrets: ["CADDY_TOKEN=hunter2"]'),
+    expected: [`${T}:13:19: nodes.mercury.services[0].secrets[0]: this is not a valid secret name: secrets are environment variable names in <root>/config/<service>/.env...`],
+    hidden: 'hunter2',
+  },
+  {
+    name: 'password inside the Git remote URL',
+    topology: edit(BASE, 'ssh://git@saturn/srv/git/homelab.git', 'https://homelab:hunter2@git.example.org/homelab.git'),
+    expected: [`${T}:2:16: git.remote: the URL contains a password or token, which would be committed to Git: use an ssh:// URL with a deploy key on the node, or a Git credential helper, and change that password`],
+    hidden: 'hunter2',
+  },
+  {
     name: 'missing compose folder',
     files: withFiles((f) => delete f['hosts/mercury/caddy/docker-compose.yml']),
     expected: [`${T}:12:9: nodes.mercury.services[0]: service "caddy" on node "mercury" has no compose file: create hosts/mercury/caddy/docker-compose.yml`],
