@@ -1,8 +1,7 @@
 // Runs a command on a node over its transport (ssh, tailscale-ssh, local): the one NodeRunner.
 //
-// - Every process is started in its own process group (`detached: true`); cancel and timeout kill
-//   the whole group (SIGTERM, then SIGKILL after a grace period), so a grandchild holding the pipe
-//   cannot keep us waiting. After the process exits, its pipes get a short grace to drain.
+// - Every process runs in its own process group (spawn-group.ts): cancel and timeout kill the
+//   whole group, and a grandchild holding the pipe cannot keep us waiting.
 // - ssh never prompts (BatchMode) and has a connect timeout (the node's ssh.connectTimeout).
 // - One connection per node: before the first command the runner opens an OpenSSH master
 //   (`ssh -M -N -f`, memoized, so parallel first commands never race) on a control socket in a
@@ -12,16 +11,15 @@
 //   by sshd; it ends when it next writes to its closed output. (deploy.sh's lock keeps a second
 //   run away meanwhile.)
 // - Failures of the transport are classified (classifyFailure) into RunResult.unreachable.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { constants } from 'node:os';
-import { execa, type ResultPromise } from 'execa';
 import type { NodeSpec } from '../../core/inventory/model.js';
-import { controlArgv, masterArgv, transportArgv, type TransportArgv } from '../../core/remote/argv.js';
+import { controlArgv, masterArgv, transportArgv } from '../../core/remote/argv.js';
 import { classifyFailure, type Unreachable } from '../../core/remote/unreachable.js';
 import { controlPathFor, defaultControlDir, ensurePrivateDir } from './control-path.js';
-import { createLineSplitter } from './line-splitter.js';
-import type { NodeRunner, RunOptions, RunResult } from './types.js';
+import { onExit, spawnGroup, type Spawned } from './spawn-group.js';
+import type { NodeRunner, RunResult } from './types.js';
 
 export interface RunnerOptions {
   /** Folder for control sockets (default /tmp/homelab-ssh-<uid>); keep the path short. */
@@ -30,33 +28,8 @@ export interface RunnerOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Milliseconds between SIGTERM and SIGKILL of a cancelled process group. */
-const KILL_GRACE_MS = 1500;
-/** Milliseconds the pipes may stay open after the process exited (a grandchild holding them). */
-const DRAIN_GRACE_MS = 500;
-/** Bytes of stderr kept for classifying a failure. */
-const STDERR_TAIL = 16_384;
 /** Longest socket path we accept: sun_path is 104-108 bytes and ssh appends a 17-byte suffix while binding. */
 const MAX_CONTROL_PATH = 86;
-
-interface Spawned {
-  readonly exitCode: number | null;
-  readonly spawnError?: string;
-  readonly stderrTail: string;
-  readonly cancelled: boolean;
-  readonly timedOut: boolean;
-}
-
-interface SpawnOptions {
-  readonly env: NodeJS.ProcessEnv | undefined;
-  readonly input?: string;
-  readonly onStdout?: (line: string) => void;
-  readonly onStderr?: (line: string) => void;
-  readonly signal?: AbortSignal;
-  readonly timeoutMs?: number;
-  /** Ignore stdout (the master: its stdout is not ours to read). */
-  readonly quiet?: boolean;
-}
 
 export function createRunner(node: NodeSpec, opts: RunnerOptions = {}): NodeRunner {
   if (node.transport === 'local') return localRunner(node, opts);
@@ -82,6 +55,13 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
   }
   let master: Promise<Unreachable | undefined> | undefined;
   let closed = false;
+  // If homelab exits without close(), stop the master anyway (it would linger ControlPersist s).
+  const forgetExit = onExit(() => {
+    if (existsSync(controlPath)) {
+      const { file, args } = controlArgv(node, controlPath, 'exit');
+      spawnSync(file, args, { stdio: 'ignore', timeout: 2000, env: { ...process.env, ...opts.env } });
+    }
+  });
 
   const masterAlive = async (): Promise<boolean> =>
     existsSync(controlPath) && (await spawnGroup(controlArgv(node, controlPath, 'check'), { env: opts.env, quiet: true, timeoutMs: 5000 })).exitCode === 0;
@@ -150,6 +130,7 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
     async close() {
       if (closed) return;
       closed = true;
+      forgetExit();
       const pending = master;
       master = undefined;
       if (pending) await pending.catch(() => undefined);
@@ -185,97 +166,6 @@ async function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined, 
     if (timer) clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
-}
-
-/** Spawns argv in its own process group, streams lines, and kills the group on cancel/timeout. */
-async function spawnGroup(cmd: TransportArgv, o: SpawnOptions): Promise<Spawned> {
-  if (o.signal?.aborted) return { exitCode: null, stderrTail: '', cancelled: true, timedOut: false };
-  let stderrTail = '';
-  const out = createLineSplitter((line) => o.onStdout?.(line));
-  const err = createLineSplitter((line) => o.onStderr?.(line));
-  let sub: ResultPromise;
-  try {
-    sub = execa(cmd.file, cmd.args, {
-      detached: true,
-      cleanup: true,
-      buffer: false,
-      reject: false,
-      stripFinalNewline: false,
-      env: o.env,
-      ...(o.input !== undefined ? { input: o.input } : { stdin: 'ignore' as const }),
-      stdout: o.quiet ? 'ignore' : 'pipe',
-      stderr: 'pipe',
-    });
-  } catch (error) {
-    return { exitCode: null, spawnError: errorText(error), stderrTail: '', cancelled: false, timedOut: false };
-  }
-  sub.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-  sub.stderr?.on('data', (chunk: Buffer) => {
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
-    err.push(chunk);
-  });
-
-  let cancelled = false;
-  let timedOut = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  const killGroup = (): void => {
-    signalGroup(sub.pid, 'SIGTERM');
-    killTimer ??= setTimeout(() => signalGroup(sub.pid, 'SIGKILL'), KILL_GRACE_MS);
-  };
-  const onAbort = (): void => {
-    cancelled = true;
-    killGroup();
-  };
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  const deadline = o.timeoutMs === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, o.timeoutMs);
-
-  // After the process itself exits, something else may still hold the pipes: a grandchild, or
-  // the ssh master (a multiplexed client hands its stdio to the master, which keeps it until the
-  // remote command ends). Give output a moment to drain, none after a cancel, then stop reading
-  // so the caller is never held hostage.
-  let drainTimer: NodeJS.Timeout | undefined;
-  sub.once('exit', () => {
-    drainTimer = setTimeout(() => {
-      sub.stdout?.destroy();
-      sub.stderr?.destroy();
-    }, cancelled || timedOut ? 0 : DRAIN_GRACE_MS);
-  });
-
-  try {
-    const result = await sub;
-    out.end();
-    err.end();
-    const spawnError = result.exitCode === undefined && result.signal === undefined && result.code ? `${result.code}: ${result.originalMessage ?? result.shortMessage}` : undefined;
-    const signalCode = result.signal ? 128 + (constants.signals[result.signal] ?? 0) : null;
-    return {
-      exitCode: result.exitCode ?? signalCode,
-      ...(spawnError ? { spawnError } : {}),
-      stderrTail,
-      cancelled,
-      timedOut: timedOut && !cancelled,
-    };
-  } finally {
-    o.signal?.removeEventListener('abort', onAbort);
-    if (deadline) clearTimeout(deadline);
-    if (drainTimer) clearTimeout(drainTimer);
-    if (killTimer) clearTimeout(killTimer);
-  }
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function lastLine(text: string): string | undefined {
