@@ -39,9 +39,13 @@ export function composePath(node: string, service: string): string {
   return `hosts/${node}/${service}/${COMPOSE_FILE}`;
 }
 
+/** Committed on purpose with placeholder values (still scanned for keys like any text file). */
+const ENV_EXAMPLE = /^\.env\.(example|sample|template|dist)$/;
+
 /** `.env`, `.env.local`, `gitea.env`: files that hold secrets by convention. */
 export function isEnvFile(path: string): boolean {
   const base = path.slice(path.lastIndexOf('/') + 1);
+  if (ENV_EXAMPLE.test(base)) return false;
   return base === '.env' || base.startsWith('.env.') || base.endsWith('.env');
 }
 
@@ -83,6 +87,14 @@ export function checkRepoFiles(snapshot: RepoSnapshot, inventory?: Inventory): P
     out.push(...scanText(file, text, home));
     const parts = segments(file);
     if (parts.length === 4 && parts[3] === COMPOSE_FILE) out.push(...checkComposeText(file, text, home));
+    if (parts.length === 3 && [COMPOSE_FILE, ...OTHER_COMPOSE_NAMES].includes(parts[2] ?? ''))
+      out.push(
+        whole(
+          file,
+          `compose file at the node level: each service has its own folder, so move it to ` +
+            `hosts/${parts[1] ?? ''}/<service>/${COMPOSE_FILE} and list <service> under nodes.${parts[1] ?? ''}.services`,
+        ),
+      );
   }
   return out.map(hideSecrets);
 }

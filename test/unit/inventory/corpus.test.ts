@@ -226,6 +226,16 @@ const CASES: readonly Case[] = [
     expected: [`hosts/pluto/: folder belongs to no node: add node "pluto" under nodes: in ${T}, or delete the folder`],
   },
   {
+    name: 'compose file directly in a node folder',
+    files: withFiles((f) => (f['hosts/saturn/docker-compose.yml'] = compose('gitea'))),
+    expected: ['hosts/saturn/docker-compose.yml: compose file at the node level: each service has its own folder, so move it to hosts/saturn/<service>/docker-compose.yml and list <service> under nodes.saturn.services'],
+  },
+  {
+    name: 'secrets file under another .env name',
+    files: withFiles((f) => (f['hosts/saturn/gitea/gitea.env'] = 'GITEA_DB_PASSWORD=x\n')),
+    expected: ['hosts/saturn/gitea/gitea.env: secrets file committed to Git: move it to /opt/homelab/config/gitea/.env on node "saturn"...'],
+  },
+  {
     name: 'committed .env',
     files: withFiles((f) => (f['hosts/mercury/caddy/.env'] = 'CADDY_TOKEN=supersecret-value\n')),
     expected: [
@@ -347,10 +357,11 @@ describe('what is accepted', () => {
     expect(validate(BASE, files)).toEqual([]);
   });
 
-  it('other files in a service folder (configs) and files at the top of hosts/ are fine', () => {
+  it('other files in a service folder (configs, .env.example) and files at the top of hosts/ are fine', () => {
     const files = withFiles((f) => {
       f['hosts/mercury/caddy/Caddyfile'] = 'example.home.arpa {\n\treverse_proxy saturn:3000\n}\n';
       f['hosts/README.md'] = 'one folder per node\n';
+      f['hosts/mercury/caddy/.env.example'] = 'CADDY_TOKEN=change-me\n';
     });
     expect(validate(BASE, files)).toEqual([]);
   });
