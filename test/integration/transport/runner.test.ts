@@ -1,7 +1,7 @@
 // The ssh transport against a real OpenSSH server on loopback: what arrives on the node, what the
 // operator sees when a node cannot be reached, cancellation, and one shared connection per node.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +167,17 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
     expect(result.exitCode).toBeNull();
     expect(result.unreachable?.reason).toBe('auth-refused');
     expect(result.unreachable?.message).toContain(`${lab.user}@127.0.0.1: Permission denied (publickey)`);
+  });
+
+  it('never waits for a prompt: a key the node accepts but that needs a passphrase fails fast', async () => {
+    const key = join(lab.dir, 'passphrase_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret words', '-f', key]);
+    appendFileSync(join(lab.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
+    const r = track(createRunner({ ...node, name: 'locked', ssh: { ...node.ssh, identityFile: key } }, { controlDir }));
+    const t0 = Date.now();
+    const { result } = await collect(r, ['true']);
+    expect(result.unreachable?.reason).toBe('auth-refused');
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('reuses one connection per node: the control socket is checked alive and only one login happens', async () => {
