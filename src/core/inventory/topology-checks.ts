@@ -9,6 +9,10 @@ import { formatField } from './yaml-source.js';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+function sshPort(holder: Obj): number | undefined {
+  return isObj(holder.ssh) && typeof holder.ssh.port === 'number' ? holder.ssh.port : undefined;
+}
+
 function serviceName(item: unknown): string | undefined {
   if (typeof item === 'string') return item;
   if (isObj(item) && typeof item.name === 'string') return item.name;
@@ -33,16 +37,20 @@ export function checkTopology(src: YamlSource, raw: unknown): Problem[] {
 
   const nodes = isObj(raw) && isObj(raw.nodes) ? raw.nodes : {};
   const addresses = new Map<string, { node: string; line: number }>();
+  const defaultPort = (isObj(raw) && isObj(raw.defaults) ? sshPort(raw.defaults) : undefined) ?? 22;
   const waves: Array<{ node: string; wave: number }> = [];
 
   for (const [name, node] of Object.entries(nodes)) {
     if (!isObj(node)) continue;
     if (typeof node.address === 'string') {
+      // Two nodes may share an address behind different ssh ports (port-forwarded VMs, a lab).
       const path = ['nodes', name, 'address'];
-      const seen = addresses.get(node.address.toLowerCase());
+      const port = sshPort(node) ?? defaultPort;
+      const key = `${node.address.toLowerCase()}:${port}`;
+      const seen = addresses.get(key);
       if (seen)
-        at(path, `address "${node.address}" is already used by node "${seen.node}" (line ${seen.line}): each node needs its own address`);
-      else addresses.set(node.address.toLowerCase(), { node: name, line: src.position(path).line });
+        at(path, `address "${node.address}" (ssh port ${port}) is already used by node "${seen.node}" (line ${seen.line}): each node needs its own address`);
+      else addresses.set(key, { node: name, line: src.position(path).line });
     }
 
     if (Array.isArray(node.services)) {
