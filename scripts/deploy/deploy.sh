@@ -120,8 +120,14 @@ resolve_paths() {
   fi
   if [[ -z "${NODE}" ]]; then
     NODE="$(hostname -s 2>/dev/null || true)"
+    NODE="${NODE,,}"
   fi
   valid_label "${NODE}" || usage_error "node name '${NODE}' is not a DNS label (lowercase letters, digits, '-')"
+  local recorded
+  recorded="$(state_get node)"
+  if [[ -n "${recorded}" && "${recorded}" != "${NODE}" ]]; then
+    usage_error "${ROOT} belongs to node '${recorded}' (${STATE_DIR}/node), not '${NODE}': give each node its own --root"
+  fi
   MANIFEST_FILE="${REPO}/hosts/${NODE}/node.manifest"
 }
 

@@ -182,16 +182,26 @@ stage_prepare() {
   return "${rc}"
 }
 
-# Projects with at least one running container (one docker ps call).
+# Projects whose containers all run (one docker ps call): RUNNING_PROJECTS[project]=1.
 declare -A RUNNING_PROJECTS=()
 running_projects_read() {
   RUNNING_PROJECTS=()
   local out
-  out="$(dk ps --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}')" || return 1
+  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}')" || return 1
+  local -A stopped=()
   local p
-  while IFS= read -r p; do
-    [[ -n "${p}" ]] && RUNNING_PROJECTS["${p}"]=1
+  local state
+  while IFS=$'\t' read -r p state; do
+    [[ -n "${p}" ]] || continue
+    if [[ "${state}" == running ]]; then
+      RUNNING_PROJECTS["${p}"]=1
+    else
+      stopped["${p}"]=1
+    fi
   done <<<"${out}"
+  for p in "${!stopped[@]}"; do
+    unset 'RUNNING_PROJECTS[$p]'
+  done
   return 0
 }
 
@@ -369,7 +379,7 @@ stage_verify() {
   local deployed
   deployed="$(state_get deployed)"
   if [[ "${deployed}" != "${head}" ]]; then
-    step_fail verify "" "the checkout ${head} is not deployed (deployed: ${deployed:-nothing}): run deploy first"
+    step_fail deployed "" "the checkout ${head} is not deployed (deployed: ${deployed:-nothing}): run deploy first"
     return 1
   fi
   local -A result=()

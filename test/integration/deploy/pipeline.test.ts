@@ -158,6 +158,32 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     expect(dep.stdout).not.toContain(SECRET);
   });
 
+  it('a node without a manifest is not set up: deploy exits 4, status says not bootstrapped', async () => {
+    const other = `${fx.node}x`;
+    const otherRoot = ['--root', join(fx.dir, 'other-root')];
+    const dep = await fx.run('deploy', [...otherRoot, '--node', other]);
+    expect(dep.code).toBe(4);
+    expect(dep.stderr).toContain(`hosts/${other}/ does not exist`);
+    const st = await fx.run('status', [...otherRoot, '--node', other]);
+    expect((st.events[0] as StatusEvent).status).toMatchObject({ node: other, bootstrapped: false, repoCommit: '', services: [] });
+    // a root belongs to one node
+    const mixed = await fx.run('status', ['--node', other]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain(`belongs to node '${fx.node}'`);
+    const bad = await fx.run('status', [...otherRoot, '--node', 'Not_A_Label']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('old logs are pruned by count', async () => {
+    expect(fx.logFiles().length).toBeGreaterThan(2);
+    const r = await fx.run('verify', [], { env: { HOMELAB_LOG_KEEP: '2' } });
+    expect(r.code).toBe(0);
+    const logs = fx.logFiles();
+    expect(logs).toHaveLength(2);
+    const run = r.events[0];
+    expect(run?.type === 'run' && run.log).toBe(join(fx.root, 'logs', 'deploy', logs[1] ?? ''));
+  });
+
   it('a service removed from the node is taken down', async () => {
     fx.removeServiceDir('api');
     fx.writeManifest({ services: ['web'], extra: ['secret\tweb\tTOKEN'] });
