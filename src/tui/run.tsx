@@ -43,9 +43,12 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   const quitting = new Promise<void>((resolve) => {
     quit = resolve;
   });
+  // Not incrementalRendering: Ink 6.8's incremental writer moves the cursor up one line too few when
+  // the frame ends in a newline (every frame shorter than the terminal), so each redraw lands one row
+  // lower (seen in tmux). The standard writer redraws the frame, at most maxFps times a second.
   const ink = render(
     <App store={store} logs={logs} driver={controller} transport={transportSummary(control)} onQuit={() => quit()} />,
-    { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: true, maxFps: 30 },
+    { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 30 },
   );
   controller.start();
   try {

@@ -98,7 +98,11 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
           </Text>
         ))}
         <Text color="gray">{'   next: '}</Text>
-        <Text color={next ? 'cyan' : 'green'}>{next ?? (n.probe?.reachable ? 'nothing (up to date)' : '-')}</Text>
+        {n.run?.running ? (
+          <Text color="cyan">{`${n.run.stage} is running`}</Text>
+        ) : (
+          <Text color={next ? 'cyan' : 'green'}>{next ?? (n.probe?.reachable ? 'nothing (up to date)' : '-')}</Text>
+        )}
       </Text>
     ),
   });

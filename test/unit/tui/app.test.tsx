@@ -10,7 +10,7 @@ import { createAppStore } from '../../../src/tui/state/store.js';
 import { FakeControl } from './fake-control.js';
 import { HEAD, NODES, REPO, mixedProbes, status, svc, up } from './fixtures.js';
 
-const pause = (ms = 30): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const pause = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
@@ -121,8 +121,12 @@ describe('TUI keys', () => {
     expect(t.screen()).toContain('rollback');
     await t.press(ESC);
     await until('menu closed', () => !t.screen().includes('Run a stage on saturn'));
-    await t.press('s', DOWN);
+    await t.press('s');
     await until('menu', () => t.screen().includes('Run a stage on saturn'));
+    await pause(100);
+    await t.press(DOWN);
+    await until('deploy highlighted', () => /❯ deploy/.test(t.screen()));
+    await pause(50);
     await t.press(ENTER);
     await until('confirm', () => t.screen().includes('Run deploy on saturn?'));
     await t.press(ESC);
