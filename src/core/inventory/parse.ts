@@ -109,8 +109,9 @@ export function parseTopology(text: string, file = TOPOLOGY_FILE): ParseResult {
   const syntax = src.syntaxProblems();
   if (syntax.length > 0) return { inventory: undefined, problems: sortProblems([...secrets, ...syntax]), locate };
 
+  const duplicates = src.takeDuplicateKeys(duplicateKeyMessage);
   const raw = src.value();
-  const problems = [...secrets, ...src.duplicateKeys(duplicateKeyMessage), ...checkTopology(src, raw)];
+  const problems = [...secrets, ...duplicates, ...checkTopology(src, raw)];
   const parsed = topologySchema.safeParse(raw);
   if (!parsed.success) problems.push(...parsed.error.issues.flatMap((iss) => issueProblems(src, iss, raw)));
   if (problems.length > 0 || !parsed.success) return { inventory: undefined, problems: sortProblems(problems), locate };

@@ -72,11 +72,12 @@ export function checkRepoFiles(snapshot: RepoSnapshot, inventory?: Inventory): P
     if (!file.startsWith('hosts/')) continue;
     const home = secretHome(file, inventory);
     if (isEnvFile(file)) {
-      const node = segments(file)[1] ?? '';
+      const parts = segments(file);
+      const where = parts.length > 2 ? `node "${parts[1] ?? ''}"` : 'the node';
       out.push(
         whole(
           file,
-          `secrets file committed to Git: move it to ${home.envFile} on node "${node}", remove it from the repo ` +
+          `secrets file committed to Git: move it to ${home.envFile} on ${where}, remove it from the repo ` +
             `(git rm --cached ${file}) and change the secrets it held`,
         ),
       );
@@ -103,7 +104,7 @@ function checkComposeText(file: string, text: string, home: SecretHome): Problem
   const src = new YamlSource(file, text);
   const syntax = src.syntaxProblems();
   if (syntax.length > 0) return syntax;
-  const out = src.duplicateKeys((_path, key, first) => `key "${key}" appears twice in the same map (first at line ${first}): keep one`);
+  const out = src.takeDuplicateKeys((_path, key, first) => `key "${key}" appears twice in the same map (first at line ${first}): keep one`);
   const value = src.value();
   const services =
     typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>).services : undefined;

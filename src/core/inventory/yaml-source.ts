@@ -77,7 +77,7 @@ export class YamlSource {
     return this.doc.errors.map((e) => this.problem(this.pos(e.pos[0]), '', `YAML syntax error: ${firstLine(e.message)}`));
   }
 
-  /** The JavaScript value of the document; later duplicate keys win. */
+  /** The JavaScript value of the document (call takeDuplicateKeys first: later duplicates are dropped). */
   value(): unknown {
     return this.doc.toJS({ maxAliasCount: 100 }) as unknown;
   }
@@ -88,7 +88,7 @@ export class YamlSource {
     let depth = 0;
     for (const seg of path) {
       if (isMap(node) && typeof seg === 'string') {
-        const hit = [...node.items].reverse().find((p) => keyText(p) === seg);
+        const hit = node.items.find((p) => keyText(p) === seg);
         if (!hit) break;
         pair = hit;
         node = (hit.value as YamlNode | null) ?? null;
@@ -148,21 +148,31 @@ export class YamlSource {
     });
   }
 
-  /** Every key that appears twice in the same map, at the second (and later) occurrence. */
-  duplicateKeys(describe: (path: FieldPath, key: string, firstLine: number) => string): Problem[] {
+  /**
+   * Every key that appears twice in the same map, reported at the second (and later) occurrence.
+   * The later pairs are then dropped from the document, so the first definition is the one
+   * checked further (its problems are reported too) and value() and positions agree.
+   */
+  takeDuplicateKeys(describe: (path: FieldPath, key: string, firstLine: number) => string): Problem[] {
     const out: Problem[] = [];
     const walk = (node: unknown, path: PathSegment[]): void => {
       if (isMap(node)) {
         const seen = new Map<string, number>();
+        const later: Pair[] = [];
         for (const p of node.items) {
           const key = keyText(p);
           if (key === undefined) continue;
           const kp = isScalar(p.key) && p.key.range ? this.pos(p.key.range[0]) : { line: 1, col: 1 };
           const first = seen.get(key);
-          if (first === undefined) seen.set(key, kp.line);
-          else out.push(this.problem(kp, formatField([...path, key]), describe(path, key, first)));
+          if (first !== undefined) {
+            out.push(this.problem(kp, formatField([...path, key]), describe(path, key, first)));
+            later.push(p);
+            continue;
+          }
+          seen.set(key, kp.line);
           walk(p.value, [...path, key]);
         }
+        if (later.length > 0) node.items = node.items.filter((p) => !later.includes(p));
       } else if (isSeq(node)) {
         node.items.forEach((item, i) => walk(item, [...path, i]));
       } else if (isPair(node)) {

@@ -142,13 +142,16 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'duplicate node key',
-    topology: `${BASE}  saturn:\n    address: saturn2\n`,
-    expected: [`${T}:14:3: nodes.saturn: node "saturn" is defined twice (first at line 4): node names must be unique — rename one or merge them`],
+    topology: `${BASE.replace('transport: local', 'transport: locale')}  saturn:\n    address: saturn2\n`,
+    expected: [
+      `${T}:6:16: nodes.saturn.transport: "locale" is not one of tailscale-ssh, ssh, local — did you mean "local"?`,
+      `${T}:14:3: nodes.saturn: node "saturn" is defined twice (first at line 4): node names must be unique — rename one or merge them`,
+    ],
   },
   {
     name: 'duplicate address',
     topology: edit(BASE, 'address: mercury', 'address: Saturn'),
-    expected: [`${T}:9:14: nodes.mercury.address: address "Saturn" is already used by node "saturn" (line 5): each node needs its own address`],
+    expected: [`${T}:9:14: nodes.mercury.address: address "Saturn" (ssh port 22) is already used by node "saturn" (line 5): each node needs its own address`],
   },
   {
     name: 'duplicate service within a node',
@@ -355,6 +358,11 @@ describe('what is accepted', () => {
       '      TZ: Europe/Berlin\n';
     const files = withFiles((f) => (f['hosts/saturn/gitea/docker-compose.yml'] = compose('gitea', env)));
     expect(validate(BASE, files)).toEqual([]);
+  });
+
+  it('nodes may share an address behind different ssh ports (port-forwarded VMs, a loopback lab)', () => {
+    const topology = edit(edit(BASE, 'address: mercury', 'address: saturn'), '    wave: 1\n', '    wave: 1\n    ssh: { port: 2202 }\n');
+    expect(validate(topology, filesFor(topology))).toEqual([]);
   });
 
   it('other files in a service folder (configs, .env.example) and files at the top of hosts/ are fine', () => {
