@@ -74,7 +74,14 @@ export class YamlSource {
 
   /** Syntax errors (duplicate keys are reported by duplicateKeys, with their field path). */
   syntaxProblems(): Problem[] {
-    return this.doc.errors.map((e) => this.problem(this.pos(e.pos[0]), '', `YAML syntax error: ${firstLine(e.message)}`));
+    const errors = this.doc.errors.map((e) => this.problem(this.pos(e.pos[0]), '', `YAML syntax error: ${firstLine(e.message)}`));
+    if (errors.length > 0) return errors;
+    try {
+      this.value(); // aliases that expand too far (a "billion laughs" file) fail here
+    } catch (err) {
+      return [this.problem({ line: 1, col: 1 }, '', `YAML error: ${firstLine(err instanceof Error ? err.message : String(err))}`)];
+    }
+    return [];
   }
 
   /** The JavaScript value of the document (call takeDuplicateKeys first: later duplicates are dropped). */

@@ -39,6 +39,11 @@ const CASES: readonly Case[] = [
     expected: [`${T}:8:3: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`],
   },
   {
+    name: 'aliases that expand without bound',
+    topology: 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
+    expected: [`${T}:1:1: YAML error: Excessive alias count indicates a resource exhaustion attack`],
+  },
+  {
     name: 'empty file',
     topology: '',
     expected: [`${T}:1:1: the file is empty: start from the example in the README`],
