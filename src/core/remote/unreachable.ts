@@ -41,6 +41,13 @@ const SSH_RULES: readonly Rule[] = [
   { reason: 'connection-lost', pattern: /closed by remote host|Connection closed|Broken pipe|Connection reset|kex_exchange_identification|mux_client_read_packet|client_loop/, hint: 'the connection dropped: the node may have rebooted or lost the network; run the command again' },
 ];
 
+// Messages of the tailscale CLI itself (exit 1), from its source (cmd/tailscale/cli): SATURN's own
+// Tailscale is not usable, so no node can be reached through it.
+const TAILSCALE_RULES: readonly Rule[] = [
+  { reason: 'transport-missing', pattern: /^failed to connect to local tailscaled|^Tailscale is stopped|^Logged out|^NeedsLogin/, hint: "Tailscale is not running or not logged in on SATURN: start it (sudo systemctl start tailscaled; sudo tailscale up), or set the node's transport to ssh" },
+  { reason: 'transport-missing', pattern: /^no system 'ssh' command found/, hint: 'tailscale ssh needs the OpenSSH client on SATURN (apt-get install openssh-client)' },
+];
+
 /** Classifies a failed command; undefined when the failure is the remote command's own. */
 export function classifyFailure(input: FailureInput): Unreachable | undefined {
   const { transport, exitCode, stderr, spawnError } = input;
@@ -55,6 +62,12 @@ export function classifyFailure(input: FailureInput): Unreachable | undefined {
       return { reason: 'transport-missing', message: `${program} is not installed or not on PATH (${spawnError}): ${hint}` };
     }
     return { reason: 'unknown', message: `could not start ${program}: ${spawnError}` };
+  }
+  if (transport === 'tailscale-ssh' && exitCode === 1) {
+    // The tailscale CLI failed before it could exec ssh: its message is the first stderr line.
+    const first = stderr.split('\n').map((l) => l.trim()).find(Boolean);
+    const rule = first === undefined ? undefined : TAILSCALE_RULES.find((r) => r.pattern.test(first));
+    if (first !== undefined && rule) return { reason: rule.reason, message: `${first}: ${rule.hint}` };
   }
   if (exitCode === 127) {
     const line = keyLine(stderr, /not found|No such file/) ?? lastLine(stderr);

@@ -70,6 +70,20 @@ describe.skipIf(!ok)('tailscale-ssh transport (through the tailscale shim)', () 
     }
   });
 
+  it('reports a stopped tailscaled on SATURN as transport-missing, with how to start it', async () => {
+    const dir = mkdtempSync('/tmp/hl-ts-');
+    const r = createRunner(node, { controlDir: dir, env: { ...shim.env, HOMELAB_SHIM_TAILSCALED: 'down' } });
+    try {
+      const { result } = await collect(r, ['true']);
+      expect(result.exitCode).toBeNull();
+      expect(result.unreachable?.reason).toBe('transport-missing');
+      expect(result.unreachable?.message).toContain('sudo systemctl start tailscaled');
+    } finally {
+      await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports a refused login through tailscale as auth-refused', async () => {
     const dir = mkdtempSync('/tmp/hl-ts-');
     const r = createRunner(node, { controlDir: dir, env: { ...shim.env, HOMELAB_SHIM_KEY: lab.otherKeyFile } });

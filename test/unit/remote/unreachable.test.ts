@@ -96,6 +96,17 @@ describe('classifyFailure: command not found and missing transports', () => {
     expect(ts?.message).toMatch(/tailscale is not installed.*install Tailscale/);
   });
 
+  it('the tailscale CLI failing before ssh (exit 1) is transport-missing; a remote exit 1 is not', () => {
+    // Real output of `tailscale up` with no daemon (the same client check runs for `tailscale ssh`).
+    const down = "failed to connect to local tailscaled; it doesn't appear to be running (sudo systemctl start tailscaled ?)\n";
+    const got = classifyFailure({ transport: 'tailscale-ssh', exitCode: 1, stderr: down });
+    expect(got?.reason).toBe('transport-missing');
+    expect(got?.message).toMatch(/^failed to connect to local tailscaled.*systemctl start tailscaled/);
+    expect(classifyFailure({ transport: 'tailscale-ssh', exitCode: 1, stderr: 'Tailscale is stopped.\n' })?.reason).toBe('transport-missing');
+    expect(classifyFailure({ transport: 'tailscale-ssh', exitCode: 1, stderr: 'deploy: verify failed\nTailscale is stopped.\n' })).toBeUndefined();
+    expect(classifyFailure({ transport: 'ssh', exitCode: 1, stderr: down })).toBeUndefined();
+  });
+
   it('a local command that does not exist is command-not-found', () => {
     expect(classifyFailure({ transport: 'local', exitCode: null, stderr: '', spawnError: 'ENOENT: spawn nope ENOENT' })?.reason).toBe('command-not-found');
   });
