@@ -1,0 +1,17 @@
+// The node's deploy log, redacted on the node before it leaves (diagnose.sh redact with its .env values).
+import type { NodeSpec } from '../../core/inventory/model.js';
+import type { NodeRunner } from '../transport/types.js';
+import { diagnoseScriptPath } from './node-redact.js';
+
+const SCRIPT =
+  'f="$1"; if [ -z "$f" ]; then f=$(ls -1t "$3"/logs/deploy/deploy_*.log 2>/dev/null | head -n 1); fi; ' +
+  'if [ -z "$f" ] || [ ! -r "$f" ]; then echo "no deploy log on this node yet"; exit 0; fi; ' +
+  'echo "== $f"; tail -n "$4" -- "$f" | bash "$2" redact --root "$3"';
+
+/** Last `lines` lines of the log at `logPath` (or the newest deploy log), redacted on the node. */
+export async function fetchFullLog(runner: NodeRunner, node: NodeSpec, logPath = '', lines = 400): Promise<{ lines: string[]; message: string }> {
+  const out: string[] = [];
+  const r = await runner.run(['sh', '-c', SCRIPT, 'sh', logPath, diagnoseScriptPath(node), node.root, String(lines)], { timeoutMs: 30_000, onStdout: (l) => out.push(l) });
+  if (r.exitCode !== 0 || r.unreachable) return { lines: out, message: `could not read the log on ${node.name}: ${r.unreachable?.message ?? `exit ${r.exitCode ?? 'none'}`}` };
+  return { lines: out, message: '' };
+}

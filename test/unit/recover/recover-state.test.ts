@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { Finding } from '../../../src/core/recover/findings.js';
+import { initialRecoverState, mainLines, osc52, RECOVER_MENU, recoverKey, recoverReducer, type RecoverState } from '../../../src/tui/state/recover.js';
+
+const fail: Finding = { id: 'service.exited', severity: 'fail', service: 'web', summary: 'web-1 exited with code 3', evidence: 'fatal: no db\nAPI_TOKEN=tok-abcdef123', hint: 'read the log' };
+const ok: Finding = { id: 'disk.root', severity: 'ok', summary: 'root 20% used', evidence: '', hint: '' };
+const warn: Finding = { id: 'git.dirty', severity: 'warn', summary: 'local changes', evidence: ' M x', hint: 'discard them' };
+
+function withFindings(): RecoverState {
+  let s = initialRecoverState({ node: 'mercury', failed: { stage: 'deploy', step: 'compose-up', service: 'web' } });
+  for (const f of [ok, warn, fail]) s = recoverReducer(s, { type: 'finding', finding: f });
+  return recoverReducer(s, { type: 'rollback-info', info: { knownGood: 'aaaaaaaa1111', subject: 'web 1.0', target: 'bbbbbbbb2222', changes: ['web/docker-compose.yml'] } });
+}
+
+function keys(s: RecoverState, ...tokens: string[]): { state: RecoverState; commands: string[] } {
+  const commands: string[] = [];
+  for (const t of tokens) {
+    const r = recoverKey(s, t);
+    s = r.state;
+    if (r.command) commands.push(r.command);
+  }
+  return { state: s, commands };
+}
+
+describe('recover view state', () => {
+  it('lists failing findings first, then warnings, then a one-line OK summary', () => {
+    const { body } = mainLines(withFindings(), 100);
+    const text = body.map((l) => l.text);
+    const iFail = text.findIndex((t) => t.includes('service.exited (web)'));
+    const iWarn = text.findIndex((t) => t.includes('git.dirty'));
+    const iOk = text.findIndex((t) => t.startsWith('✓ OK (1)'));
+    expect(text[0]).toBe('1 failing · 1 warning(s) · 1 ok');
+    expect(iFail).toBeGreaterThan(0);
+    expect(iWarn).toBeGreaterThan(iFail);
+    expect(iOk).toBeGreaterThan(iWarn);
+    expect(text).toContain('    fix: read the log');
+  });
+
+  it('redacts what reaches the screen', () => {
+    const { body } = mainLines(withFindings(), 100);
+    expect(body.map((l) => l.text).join('\n')).not.toContain('tok-abcdef123');
+  });
+
+  it('asks before resume; y runs it, n or Enter does not', () => {
+    const s = withFindings();
+    const asked = keys(s, 'r');
+    expect(asked.commands).toEqual([]);
+    expect(asked.state.confirm).toBe('resume');
+    expect(mainLines(asked.state, 100).actions[0]?.text).toContain('Resume mercury from deploy?');
+    expect(keys(asked.state, 'y').commands).toEqual(['resume']);
+    expect(keys(asked.state, 'n').commands).toEqual([]);
+    expect(keys(asked.state, 'enter').commands).toEqual([]);
+    expect(keys(asked.state, 'enter').state.confirm).toBeUndefined();
+  });
+
+  it('shows which commit a rollback goes to and what it changes back', () => {
+    const asked = keys(withFindings(), 'b');
+    const lines = mainLines(asked.state, 120).actions.map((l) => l.text);
+    expect(lines[0]).toBe('Roll back mercury to aaaaaaaa "web 1.0" (from bbbbbbbb)?');
+    expect(lines[1]).toBe('It changes back: web/docker-compose.yml');
+    expect(keys(asked.state, 'y').commands).toEqual(['rollback']);
+  });
+
+  it('refuses rollback without a known-good commit, and says why', () => {
+    const s = initialRecoverState({ node: 'venus' });
+    const r = keys(s, 'b');
+    expect(r.commands).toEqual([]);
+    expect(r.state.confirm).toBeUndefined();
+    expect(r.state.notice?.text).toMatch(/no known-good commit/);
+  });
+
+  it('runs read-only actions at once, from hotkeys or the cursor', () => {
+    const s = withFindings();
+    expect(keys(s, 'd').commands).toEqual(['diagnose']);
+    expect(keys(s, 'p').commands).toEqual(['prompt']);
+    expect(keys(s, 'l').commands).toEqual(['log']);
+    expect(keys(s, 'esc').commands).toEqual(['back']);
+    const idx = RECOVER_MENU.findIndex((m) => m.id === 'diagnose');
+    expect(keys(s, ...Array<string>(idx).fill('down'), 'enter').commands).toEqual(['diagnose']);
+  });
+
+  it('blocks actions while something runs on the node', () => {
+    const s = recoverReducer(withFindings(), { type: 'busy', what: 'resume' });
+    const r = keys(s, 'd');
+    expect(r.commands).toEqual([]);
+    expect(r.state.notice?.text).toContain('resume is running');
+  });
+
+  it('opens the prompt pane, copies again with c, closes with Esc', () => {
+    let s = recoverReducer(withFindings(), { type: 'prompt', path: '/state/recover/mercury.md', text: '# prompt\nPASSWORD=hunter22', copied: true });
+    expect(s.pane).toBe('prompt');
+    expect(s.prompt?.text).toBe('# prompt\nPASSWORD=[REDACTED]');
+    expect(keys(s, 'c').commands).toEqual(['prompt']);
+    s = keys(s, 'esc').state;
+    expect(s.pane).toBe('main');
+  });
+
+  it('builds the OSC 52 clipboard sequence', () => {
+    expect(osc52('hi')).toBe('\x1b]52;c;aGk=\x07');
+  });
+});
