@@ -253,6 +253,18 @@ check_tools() {
   install_packages
 }
 
+# join_by SEPARATOR ITEM...: the items joined by the separator.
+join_by() {
+  local sep=$1
+  local out=$2
+  shift 2
+  local item
+  for item in "$@"; do
+    out+="${sep}${item}"
+  done
+  printf '%s' "${out}"
+}
+
 # --- layout ---------------------------------------------------------------------------------
 
 # ensure_dir DIR MODE: creates DIR or fixes its mode; appends what it changed to DIR_CHANGES.
@@ -260,20 +272,21 @@ ensure_dir() {
   local dir=$1
   local mode=$2
   local current
+  local shown=${dir#"${ROOT}/"}
   if [[ ! -d ${dir} ]]; then
     if ! mkdir -p "${dir}" 2>/dev/null; then
       as_root install -d -o "$(id -u)" -g "$(id -g)" "${dir}" ||
         fail layout "cannot create ${dir} as $(id -un)"
     fi
     chmod "${mode}" "${dir}"
-    DIR_CHANGES+=("created ${dir}")
+    DIR_CHANGES+=("created ${shown}")
     return
   fi
   [[ -w ${dir} ]] || fail layout "${dir} exists but $(id -un) cannot write to it"
   current=$(stat -c %a "${dir}")
   if [[ ${current} != "${mode#0}" ]]; then
     chmod "${mode}" "${dir}"
-    DIR_CHANGES+=("chmod ${mode} ${dir}")
+    DIR_CHANGES+=("chmod ${mode} ${shown}")
   fi
 }
 
@@ -287,7 +300,7 @@ make_layout() {
   if ((${#DIR_CHANGES[@]} == 0)); then
     step ok layout "unchanged: ${ROOT}/{repo,state/deploy,logs/deploy,config}"
   else
-    step ok layout "$(IFS=';'; printf '%s' "${DIR_CHANGES[*]}")" true
+    step ok layout "${ROOT}: $(join_by ', ' "${DIR_CHANGES[@]}")" true
   fi
 }
 
@@ -409,8 +422,10 @@ make_config() {
       step ok config "unchanged: ${dir}${missing:+; ${missing}}" false "${service}"
     elif ((${#DIR_CHANGES[@]} == 0)); then
       step ok config "updated ${dir}/README${missing:+; ${missing}}" true "${service}"
+    elif [[ ${DIR_CHANGES[0]} == created* ]]; then
+      step ok config "created ${dir} with a README${missing:+; ${missing}}" true "${service}"
     else
-      step ok config "${DIR_CHANGES[*]} with a README${missing:+; ${missing}}" true "${service}"
+      step ok config "$(join_by ', ' "${DIR_CHANGES[@]}")${wrote:+, updated README}${missing:+; ${missing}}" true "${service}"
     fi
   done
 }

@@ -319,6 +319,7 @@ async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: b
   ctx.stdout.write(`Bootstrapping ${node.name} (${node.transport} ${node.user}@${node.address}, root ${node.root}) from ${inventory.git.remote}\n`);
   const outcome = await bootstrapNode(repo, inventory, node, {
     yes,
+    env: ctx.env,
     onStep: (s) => ctx.stdout.write(stepLine(s)),
     onLog: (line) => {
       if (f.verbose) ctx.stdout.write(`    ${line}\n`);

@@ -36,6 +36,8 @@ export interface BootstrapOptions {
   readonly signal?: AbortSignal;
   /** A runner to reuse (tests, the TUI); default: a new one for the node, closed at the end. */
   readonly runner?: NodeRunner;
+  /** Environment of the transport (ssh, tailscale, or the script itself for a local node). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function bootstrapNode(
@@ -46,7 +48,7 @@ export async function bootstrapNode(
 ): Promise<BootstrapOutcome> {
   const started = Date.now();
   const input = await bootstrapScript(repoDir);
-  const runner = options.runner ?? createRunner(node);
+  const runner = options.runner ?? createRunner(node, options.env ? { env: options.env } : {});
   const steps: BootstrapStep[] = [];
   const stderr: string[] = [];
   try {

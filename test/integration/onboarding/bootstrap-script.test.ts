@@ -147,6 +147,19 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     expect(snapshot(root)).toEqual(before);
   });
 
+  it('puts back what drifted: a loosened folder mode and an edited README', () => {
+    publish({ web: ['API_TOKEN'] }, 'add vega');
+    bootstrap();
+    chmodSync(join(root, 'config'), 0o755);
+    writeFileSync(join(root, 'config/web/README'), 'edited\n');
+    const r = bootstrap();
+    expect(r.code).toBe(0);
+    expect(stepOf(r, 'layout')).toMatchObject({ changed: true, detail: `${root}: chmod 0700 config` });
+    expect(stepOf(r, 'config', 'web')).toMatchObject({ changed: true, detail: `updated ${root}/config/web/README; secrets to place in ${root}/config/web/.env: API_TOKEN` });
+    expect(mode(join(root, 'config'))).toBe('700');
+    expect(readFileSync(join(root, 'config/web/README'), 'utf8')).toContain('  API_TOKEN\n');
+  });
+
   it('runs the same from a checkout (sourcing protocol.sh beside it) as piped on stdin', () => {
     publish({ web: [] }, 'add vega');
     const piped = bootstrap();

@@ -18,7 +18,7 @@ import type { NodeRunner } from '../../../src/shell/transport/types.js';
 import { requireLab } from '../../support/lab.js';
 import { freePort, startSshd } from '../../support/sshd.js';
 import type { SshdLab } from '../../support/sshd.js';
-import { runCli } from '../../unit/onboarding/cli-capture.js';
+import { runCli } from '../../support/cli.js';
 
 const ok = requireLab('docker', 'sshd');
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
