@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatProblem } from '../../../src/core/problem.js';
 import { loadInventory } from '../../../src/shell/inventory/load.js';
 import { planAddNode } from '../../../src/shell/onboarding/add-node.js';
-import { runCli } from './cli-capture.js';
+import { runCli } from '../../support/cli.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 let repo: string;
