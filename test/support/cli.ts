@@ -1,7 +1,7 @@
 // Runs the homelab CLI in-process with captured output, as a user would see it in a terminal.
 import { PassThrough, Writable } from 'node:stream';
-import { main } from '../../../src/cli/main.js';
-import type { CommandContext } from '../../../src/cli/command.js';
+import { main } from '../../src/cli/main.js';
+import type { CommandContext } from '../../src/cli/command.js';
 
 export interface CliOutput {
   readonly code: number;

@@ -1,0 +1,38 @@
+// `homelab status [--json] [--node N]...`: every node in parallel, each with its stage, health and
+// deployed commit against SATURN's HEAD. Exit 0 when every node is reachable and healthy, else 1.
+import type { Command, CommandContext } from '../command.js';
+import { UsageError } from '../command.js';
+import { parseCommandArgs, REPO_OPTION } from '../args.js';
+import { collectStatus } from '../../shell/control/collect-status.js';
+import { openCommandControl } from '../open-control.js';
+import { renderStatusTable } from '../../core/status/table.js';
+import { shortSha } from '../../core/status/summary.js';
+
+const command: Command = {
+  name: 'status',
+  summary: 'show every node: reachable, stage, health, deployed commit vs HEAD',
+  usage: 'Usage: homelab status [--json] [--node NAME]... [--repo DIR]',
+  async run(args: readonly string[], ctx: CommandContext): Promise<number> {
+    const { values } = parseCommandArgs(args, { ...REPO_OPTION, json: { type: 'boolean' }, node: { type: 'string', multiple: true } });
+    const control = await openCommandControl(ctx, values.repo);
+    if (!control) return 1;
+    try {
+      const only = values.node ?? [];
+      const unknown = only.filter((n) => !control.inventory.nodes.some((spec) => spec.name === n));
+      if (unknown.length > 0) throw new UsageError(`no node ${unknown.map((n) => `"${n}"`).join(', ')} in inventory/topology.yaml`);
+      const report = await collectStatus(control, only);
+      if (values.json) {
+        ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        const dirty = report.dirty.length > 0 ? ` (uncommitted: ${report.dirty.length} under inventory/ or hosts/)` : '';
+        const header = `${report.homelab} · ${report.branch || 'detached'} @ ${shortSha(report.head)}${dirty}`;
+        ctx.stdout.write(renderStatusTable(header, report.nodes));
+      }
+      return report.nodes.every((n) => n.health === 'healthy') ? 0 : 1;
+    } finally {
+      await control.close();
+    }
+  },
+};
+
+export default command;

@@ -1,0 +1,31 @@
+// Probes nodes in parallel and summarizes them against SATURN's HEAD.
+import { summarizeNode, type NodeSummary } from '../../core/status/summary.js';
+import type { Control, NodeProbe } from './types.js';
+
+export interface StatusReport {
+  readonly homelab: string;
+  readonly branch: string;
+  readonly head: string;
+  readonly dirty: readonly string[];
+  readonly nodes: readonly NodeSummary[];
+}
+
+export function probeOutcome(probe: NodeProbe) {
+  return probe.reachable ? { reachable: true, status: probe.status } : { reachable: false, reason: probe.reason, message: probe.message };
+}
+
+export async function collectStatus(control: Control, only: readonly string[] = []): Promise<StatusReport> {
+  const specs = control.inventory.nodes.filter((n) => only.length === 0 || only.includes(n.name));
+  // The whole homelab goes through probeAll's bounded fan-out; a few named nodes are probed directly.
+  const probing = only.length === 0 ? control.probeAll() : Promise.all(specs.map((s) => control.probe(s.name)));
+  const [info, probes] = await Promise.all([control.repoInfo(), probing]);
+  const nodes = await Promise.all(
+    specs.map(async (spec, i) => {
+      const probe = probes[i]!;
+      const deployed = probe.reachable ? probe.status.deployed : '';
+      const behind = deployed ? await control.commitsBehind(deployed) : null;
+      return summarizeNode(spec, probeOutcome(probe), info.head, behind);
+    }),
+  );
+  return { homelab: control.inventory.homelab, branch: info.branch, head: info.head, dirty: info.dirty, nodes };
+}
