@@ -243,6 +243,23 @@ install_packages() {
     fail packages "apt-get install ${list} failed"
   step ok packages "installed ${list}" true
   MISSING_PACKAGES=()
+  verify_installed
+}
+
+# After an install: the tools are there, and the login user may use the engine.
+verify_installed() {
+  local major user
+  command -v git >/dev/null 2>&1 || fail git "git is still missing after the install"
+  command -v docker >/dev/null 2>&1 || fail docker "docker is still missing after the install"
+  major=$(compose_major)
+  if ! [[ ${major} =~ ^[0-9]+$ ]] || ((major < 2)); then
+    fail compose "docker compose v2 is still missing after the install"
+  fi
+  user=$(id -un)
+  if [[ ${EUID} -ne 0 ]] && ! id -nG | tr ' ' '\n' | grep -qx docker; then
+    as_root usermod -aG docker "${user}" || fail docker "cannot add ${user} to the docker group"
+    step ok docker-group "added ${user} to the docker group (it takes effect at the next login)" true
+  fi
 }
 
 check_tools() {
