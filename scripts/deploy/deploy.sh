@@ -10,9 +10,18 @@
 # Exit codes: 0 ok, 1 stage failed, 2 usage, 3 locked, 4 node not set up, 129/130/143 signal.
 set -Eeuo pipefail
 
-DEPLOY_SH="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/$(basename -- "${BASH_SOURCE[0]}")"
-DEPLOY_LIB="$(dirname -- "${DEPLOY_SH}")/lib"
-REPO="$(cd -- "$(dirname -- "${DEPLOY_SH}")/../.." && pwd)"
+# Paths without forking when called by an absolute path (as SATURN does): status is a hot path.
+DEPLOY_SH="${BASH_SOURCE[0]}"
+if [[ "${DEPLOY_SH}" != /* || "${DEPLOY_SH}" == */./* || "${DEPLOY_SH}" == */../* ]]; then
+  DEPLOY_SH="$(cd -- "$(dirname -- "${DEPLOY_SH}")" && pwd)/$(basename -- "${DEPLOY_SH}")"
+fi
+DEPLOY_LIB="${DEPLOY_SH%/*}/lib"
+REPO="${DEPLOY_SH%/*}"
+if [[ "${REPO}" == */scripts/deploy ]]; then
+  REPO="${REPO%/scripts/deploy}"
+else
+  REPO="$(cd -- "${REPO}/../.." && pwd)"
+fi
 # shellcheck disable=SC2034 # the name lib/diagnose.sh reads
 REPO_DIR="${REPO}"
 
@@ -115,16 +124,16 @@ resolve_paths() {
   if [[ -z "${NODE}" ]]; then
     NODE="${HOMELAB_NODE:-}"
   fi
+  local recorded
+  state_get_to recorded node
   if [[ -z "${NODE}" ]]; then
-    NODE="$(state_get node)"
+    NODE="${recorded}"
   fi
   if [[ -z "${NODE}" ]]; then
     NODE="$(hostname -s 2>/dev/null || true)"
     NODE="${NODE,,}"
   fi
   valid_label "${NODE}" || usage_error "node name '${NODE}' is not a DNS label (lowercase letters, digits, '-')"
-  local recorded
-  recorded="$(state_get node)"
   if [[ -n "${recorded}" && "${recorded}" != "${NODE}" ]]; then
     usage_error "${ROOT} belongs to node '${recorded}' (${STATE_DIR}/node), not '${NODE}': give each node its own --root"
   fi

@@ -27,6 +27,8 @@ export interface ServiceOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Text of www/index.html (bind-mounted into the container). */
   readonly index?: string;
+  /** Healthcheck start_period (e.g. '60s'): failures keep the container `starting` meanwhile. */
+  readonly startPeriod?: string;
 }
 
 export interface ManifestOptions {
@@ -267,6 +269,7 @@ function composeFile(service: string, port: number, opts: ServiceOptions): strin
     '      interval: 1s',
     '      timeout: 2s',
     '      retries: 2',
+    ...(opts.startPeriod ? [`      start_period: ${opts.startPeriod}`] : []),
     '',
   ].join('\n');
 }

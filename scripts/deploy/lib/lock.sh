@@ -51,15 +51,15 @@ lock_holder_text() {
     "$(kv_get "${info}" commit)" "${when}"
 }
 
-# The holder as a JSON object for the status record, or null when the lock is free.
-lock_holder_json() {
-  if ! lock_is_held; then
-    printf 'null'
-    return 0
-  fi
+# lock_holder_json_to VAR: the holder as a JSON object for the status record, or null when free.
+lock_holder_json_to() {
+  local -n _lock_out="$1"
+  _lock_out=null
+  lock_is_held || return 0
   local info
-  info="$(state_get lock.holder)"
-  json_obj pid:n "$(kv_get "${info}" pid)" user "$(kv_get "${info}" user)" \
-    stage "$(kv_get "${info}" stage)" commit "$(kv_get "${info}" commit)" \
-    since:n "$(kv_get "${info}" since)"
+  state_get_to info lock.holder
+  local -A h=()
+  kv_load h "${info}"
+  json_obj_to _lock_out pid:n "${h[pid]:-}" user "${h[user]:-}" stage "${h[stage]:-}" \
+    commit "${h[commit]:-}" since:n "${h[since]:-}"
 }

@@ -44,9 +44,11 @@ out_line() {
   fi
 }
 
-# JSON string literal (with quotes) for the text given: escapes \ " and every control character.
-json_str() {
-  local s="$1"
+# json_str_to VAR TEXT: sets VAR to the JSON string literal (with quotes) of TEXT; escapes \ "
+# and every control character. No subshell: the status record is built on a hot path.
+json_str_to() {
+  local -n _json_out="$1"
+  local s="$2"
   s="${s//\\/\\\\}"
   s="${s//\"/\\\"}"
   s="${s//$'\n'/\\n}"
@@ -65,44 +67,68 @@ json_str() {
     done
     s="${out}"
   fi
-  printf '"%s"' "${s}"
+  _json_out="\"${s}\""
 }
 
-# JSON number for the text given, or null when it is not a number.
-json_num() {
-  if [[ "$1" =~ ^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then
-    printf '%s' "$1"
-  else
-    printf 'null'
-  fi
+# Prints the JSON string literal of the text given.
+json_str() {
+  local lit
+  json_str_to lit "$1"
+  printf '%s' "${lit}"
 }
 
-# JSON object from KEY VALUE pairs: `name:n` is a number, `name:j` raw JSON, else a string.
-json_obj() {
+# json_obj_to VAR [KEY VALUE]...: sets VAR to a JSON object; a key written `name:n` is a number
+# (null when the value is not one), `name:j` raw JSON (null when empty), anything else a string.
+json_obj_to() {
+  local -n _obj_out="$1"
+  shift
   local body=""
   local key
   local val
-  local piece
+  local k
+  local v
   while (($# >= 2)); do
     key="$1"
     val="$2"
     shift 2
     case "${key}" in
-      *:n) piece="$(json_str "${key%:n}"):$(json_num "${val}")" ;;
-      *:j) piece="$(json_str "${key%:j}"):${val:-null}" ;;
-      *) piece="$(json_str "${key}"):$(json_str "${val}")" ;;
+      *:n)
+        json_str_to k "${key%:n}"
+        if [[ "${val}" =~ ^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then
+          v="${val}"
+        else
+          v=null
+        fi
+        ;;
+      *:j)
+        json_str_to k "${key%:j}"
+        v="${val:-null}"
+        ;;
+      *)
+        json_str_to k "${key}"
+        json_str_to v "${val}"
+        ;;
     esac
-    body+="${body:+,}${piece}"
+    body+="${body:+,}${k}:${v}"
   done
-  printf '{%s}' "${body}"
+  _obj_out="{${body}}"
+}
+
+# Prints a JSON object (see json_obj_to).
+json_obj() {
+  local obj
+  json_obj_to obj "$@"
+  printf '%s' "${obj}"
 }
 
 # emit EVENT [KEY VALUE]...: prints `@homelab/1 EVENT {"ts":...,KEY:VALUE,...}`.
 emit() {
   local event="$1"
   shift
+  local t="${EPOCHREALTIME/,/.}"
+  local frac="${t#*.}000"
   local obj
-  obj="$(json_obj ts:n "$(now_ms)" "$@")"
+  json_obj_to obj ts:n "${t%.*}${frac:0:3}" "$@"
   out_line "${PROTOCOL_PREFIX} ${event} ${obj}"
 }
 

@@ -124,8 +124,9 @@ with_stage() {
   local records=0
   [[ "${name}" != diagnose ]] && records=1
   DEPLOY_STAGE_NAME="${name}"
-  emit stage-start stage "${name}"
+  # The state says running before anyone can see stage-start.
   ((records)) && cs_write "${name}" running
+  emit stage-start stage "${name}"
   STAGE_ERROR=""
   local rc=0
   "${fn}" || rc=$?

@@ -28,6 +28,26 @@ state_get() {
   printf '%s' "${value}"
 }
 
+# state_get_to VAR KEY: like state_get, into VAR, without a subshell (status is a hot path).
+state_get_to() {
+  local -n _state_out="$1"
+  _state_out=""
+  local file="${STATE_DIR}/$2"
+  [[ -r "${file}" ]] || return 0
+  IFS= read -r -d '' _state_out <"${file}" || true
+  _state_out="${_state_out%$'\n'}"
+}
+
+# kv_load ASSOC TEXT: fills the associative array with the `key=value` lines of TEXT.
+kv_load() {
+  local -n _kv_out="$1"
+  local line
+  while IFS= read -r line; do
+    [[ "${line}" == *=* ]] && _kv_out["${line%%=*}"]="${line#*=}"
+  done <<<"$2"
+  return 0
+}
+
 # state_set KEY VALUE
 state_set() {
   atomic_write "${STATE_DIR}/$1" "$2"$'\n'

@@ -1,19 +1,49 @@
 #!/usr/bin/env bash
 # `deploy.sh status`: one `status` record (docs/protocol.md). Read-only and fast: it reads the
-# state files, asks git for HEAD and makes ONE `docker ps` call; it never runs compose.
+# state files, HEAD of the checkout and makes ONE `docker ps` call (plus one flock probe); it never
+# runs compose and avoids subshells (SATURN asks every node for it, often).
 
-# Aggregates the containers of one project into SVC_STATE / SVC_HEALTH / SVC_CONTAINERS (JSON).
-SVC_STATE=""
-SVC_HEALTH=""
-SVC_CONTAINERS=""
-service_summary() {
-  local rows="$1"
+# Health from `docker ps` Status text, into VAR.
+health_of_to() {
+  local -n _health_out="$1"
+  case "$2" in
+    *"(healthy)"*) _health_out=healthy ;;
+    *"(unhealthy)"*) _health_out=unhealthy ;;
+    *"(health: starting)"*) _health_out=starting ;;
+    *) _health_out=none ;;
+  esac
+}
+
+# The checkout's HEAD commit into VAR: read from .git without forking git when it can be.
+repo_head_to() {
+  local -n _head_out="$1"
+  _head_out=""
+  local git_dir="${REPO}/.git"
+  local line=""
+  [[ -r "${git_dir}/HEAD" ]] && IFS= read -r line <"${git_dir}/HEAD"
+  if [[ "${line}" =~ ^[0-9a-f]{40}$ ]]; then
+    _head_out="${line}"
+    return 0
+  fi
+  if [[ "${line}" == "ref: "* && -r "${git_dir}/${line#ref: }" ]]; then
+    IFS= read -r _head_out <"${git_dir}/${line#ref: }"
+    [[ "${_head_out}" =~ ^[0-9a-f]{40}$ ]] && return 0
+  fi
+  _head_out="$(git -C "${REPO}" rev-parse --verify --quiet HEAD 2>/dev/null || true)"
+}
+
+# service_json_to VAR NAME PROJECT ROWS: one service of the record from its containers' rows
+# ("name<TAB>state<TAB>health" lines).
+service_json_to() {
+  local -n _svc_out="$1"
+  local rows="$4"
   local total=0
   local running=0
   local unhealthy=0
   local starting=0
   local healthy=0
   local json=""
+  local c
   local name
   local state
   local health
@@ -26,27 +56,26 @@ service_summary() {
       starting) starting=$((starting + 1)) ;;
       healthy) healthy=$((healthy + 1)) ;;
     esac
-    json+="${json:+,}$(json_obj name "${name}" state "${state}" health "${health}")"
+    json_obj_to c name "${name}" state "${state}" health "${health}"
+    json+="${json:+,}${c}"
   done <<<"${rows}"
+  local svc_state=partial
   if ((total == 0)); then
-    SVC_STATE=missing
+    svc_state=missing
   elif ((running == total)); then
-    SVC_STATE=running
+    svc_state=running
   elif ((running == 0)); then
-    SVC_STATE=stopped
-  else
-    SVC_STATE=partial
+    svc_state=stopped
   fi
+  local svc_health=none
   if ((unhealthy > 0)); then
-    SVC_HEALTH=unhealthy
+    svc_health=unhealthy
   elif ((starting > 0)); then
-    SVC_HEALTH=starting
+    svc_health=starting
   elif ((healthy > 0)); then
-    SVC_HEALTH=healthy
-  else
-    SVC_HEALTH=none
+    svc_health=healthy
   fi
-  SVC_CONTAINERS="[${json}]"
+  json_obj_to _svc_out name "$2" project "$3" state "${svc_state}" health "${svc_health}" containers:j "[${json}]"
 }
 
 stage_status_record() {
@@ -54,16 +83,15 @@ stage_status_record() {
   local repo_commit=""
   if [[ -d "${REPO}/.git" && -f "${MANIFEST_FILE}" ]]; then
     bootstrapped=true
-    repo_commit="$(git -C "${REPO}" rev-parse --verify --quiet HEAD 2>/dev/null || true)"
+    repo_head_to repo_commit
   fi
-  local cs
-  cs="$(state_get current_stage)"
-  local stage
-  stage="$(kv_get "${cs}" stage)"
-  local stage_status
-  stage_status="$(kv_get "${cs}" status)"
+  local text
+  local -A cs=()
+  state_get_to text current_stage
+  kv_load cs "${text}"
+  local stage_status="${cs[status]:-}"
   local lock_json
-  lock_json="$(lock_holder_json)"
+  lock_holder_json_to lock_json
   if [[ "${stage_status}" == running && "${lock_json}" == null ]]; then
     stage_status=interrupted
   fi
@@ -77,12 +105,13 @@ stage_status_record() {
     done
   fi
   local _rest
+  state_get_to text services.tsv
   while IFS=$'\t' read -r svc _rest; do
     if [[ -n "${svc}" && -z "${seen["${svc}"]:-}" ]]; then
       services+=("${svc}")
       seen["${svc}"]=1
     fi
-  done <<<"$(state_get services.tsv)"
+  done <<<"${text}"
   local docker_state=ok
   local ps=""
   if ((${#services[@]} > 0)); then
@@ -94,22 +123,29 @@ stage_status_record() {
   local name
   local state
   local st
+  local health
   while IFS=$'\t' read -r project name state st; do
     [[ "${project}" == "${NODE}_"* ]] || continue
-    rows["${project}"]+="${name}	${state}	$(health_of "${st}")"$'\n'
+    health_of_to health "${st}"
+    rows["${project}"]+="${name}	${state}	${health}"$'\n'
   done <<<"${ps}"
   local sj=""
+  local one
   for svc in "${services[@]}"; do
-    project="$(project_name "${svc}")"
-    service_summary "${rows["${project}"]:-}"
-    sj+="${sj:+,}$(json_obj name "${svc}" project "${project}" state "${SVC_STATE}" health "${SVC_HEALTH}" containers:j "${SVC_CONTAINERS}")"
+    project="${NODE}_${svc}"
+    service_json_to one "${svc}" "${project}" "${rows["${project}"]:-}"
+    sj+="${sj:+,}${one}"
   done
-  local last
-  last="$(state_get last_run)"
+  local deployed
+  local known_good
+  local -A last=()
+  state_get_to deployed deployed
+  state_get_to known_good known_good
+  state_get_to text last_run
+  kv_load last "${text}"
   emit status node "${NODE}" bootstrapped:j "${bootstrapped}" repo_commit "${repo_commit}" \
-    stage "${stage}" stage_status "${stage_status}" run "$(kv_get "${cs}" run)" \
-    run_stage "$(kv_get "${cs}" run_stage)" error "$(kv_get "${cs}" error)" \
-    target "$(kv_get "${cs}" target)" deployed "$(state_get deployed)" \
-    known_good "$(state_get known_good)" lock:j "${lock_json}" docker "${docker_state}" \
-    log "$(kv_get "${last}" log)" services:j "[${sj}]"
+    stage "${cs[stage]:-}" stage_status "${stage_status}" run "${cs[run]:-}" \
+    run_stage "${cs[run_stage]:-}" error "${cs[error]:-}" target "${cs[target]:-}" \
+    deployed "${deployed}" known_good "${known_good}" lock:j "${lock_json}" docker "${docker_state}" \
+    log "${last[log]:-}" services:j "[${sj}]"
 }

@@ -139,6 +139,11 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
   });
 
   it('a second run exits 3 naming the holder; unlock --force stops it; resume finishes', async () => {
+    // web stays `starting` until www/ready.html exists: verify waits for it, holding the lock
+    await fx.addService('web', { healthPath: '/ready.html', startPeriod: '120s' });
+    const c6 = fx.commit('web waits for ready.html');
+    expect((await fx.run('prepare', ['--ref', c6])).code).toBe(0);
+    expect((await fx.run('deploy')).code).toBe(0);
     const holder = fx.spawn('verify', [], { env: ENV });
     const holderDone = collect(holder, 60_000);
     await waitForLine(holder, (l) => isEvent(l, 'stage-start'));
@@ -161,6 +166,8 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     expect(h.events.at(-1)).toMatchObject({ type: 'run-end', result: 'interrupted', exit: 143 });
     expect(await status(fx)).toMatchObject({ stage: 'verify', stageStatus: 'interrupted', lock: null });
 
+    // the operator makes web ready on the node, then resumes
+    writeFileSync(join(fx.repo, 'hosts', fx.node, 'web', 'www', 'ready.html'), 'ready\n');
     const r = await fx.run('resume', [], { env: ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect((await status(fx)).stageStatus).toBe('ok');
