@@ -217,7 +217,10 @@ export class TuiController {
         });
         if (todo.length === 0) continue;
         if (perWave) {
-          const request = await this.confirmRequest('prepare', todo, `Deploy wave ${wave} (${todo.length} node${todo.length === 1 ? '' : 's'}): prepare -> deploy -> verify?`);
+          const request = {
+            ...(await this.confirmRequest('prepare', todo, `Deploy wave ${wave} (${todo.length} node${todo.length === 1 ? '' : 's'})?`)),
+            what: 'each node through its next stages to verify (prepare -> deploy -> verify)',
+          };
           if (!(await this.ask(request))) {
             dispatch({ type: 'notice', notice: { level: 'info', text: `deploy walk: wave ${wave} declined, stopped` } });
             return;

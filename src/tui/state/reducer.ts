@@ -8,6 +8,8 @@ export interface ConfirmRequest {
   /** What is asked, one line. */
   readonly title: string;
   readonly stage: Stage;
+  /** What will run, when more than the one stage (a wave walks prepare -> deploy -> verify). */
+  readonly what?: string;
   /** Nodes the answer applies to (one for a stage; every node of a wave for a wave). */
   readonly nodes: readonly string[];
   readonly commit: string;
@@ -67,6 +69,8 @@ export interface NodeEntry {
   /** Services the next stage would change (hosts/<node>/<svc>/ changed since the deployed commit). */
   readonly changes?: readonly string[];
   readonly run?: RunView;
+  /** The last result of each stage seen this session (a new prepare starts the pipeline afresh). */
+  readonly stages?: Readonly<Partial<Record<Stage, StageView>>>;
 }
 
 export interface Notice {
@@ -229,6 +233,13 @@ function applyEvent(run: RunView, event: NodeEvent): RunView {
   }
 }
 
+function rememberStage(stages: Partial<Record<Stage, StageView>>, view: StageView | undefined): Partial<Record<Stage, StageView>> {
+  if (!view) return stages;
+  // A new prepare begins a new pipeline: what deploy and verify did before no longer applies.
+  const base = view.stage === 'prepare' && view.status === 'running' ? {} : stages;
+  return { ...base, [view.stage]: view };
+}
+
 function findLastIndex<T>(list: readonly T[], pred: (t: T) => boolean): number {
   for (let i = list.length - 1; i >= 0; i--) if (pred(list[i] as T)) return i;
   return -1;
@@ -273,17 +284,26 @@ export function reducer(state: AppState, action: Action): AppState {
         ...n,
         run: { stage: action.stage, commit: action.commit, startedAt: action.at, running: true, stages: [], steps: [], checks: [], findings: [] },
       }));
-    case 'node-event':
-      return updateRun(state, action.node, (r) => applyEvent(r, action.event));
+    case 'node-event': {
+      const withRun = updateRun(state, action.node, (r) => applyEvent(r, action.event));
+      const ev = action.event;
+      if (withRun === state || (ev.type !== 'stage-start' && ev.type !== 'stage-end')) return withRun;
+      return updateNode(withRun, action.node, (n) => ({ ...n, stages: rememberStage(n.stages ?? {}, n.run?.stages.find((s) => s.stage === ev.stage)) }));
+    }
     case 'stage-end': {
       const { outcome } = action;
-      return updateRun(state, action.node, (r) => ({
+      const ended = updateRun(state, action.node, (r) => ({
         ...r,
         running: false,
         // A stage that never reported its end (killed, unreachable) is marked failed.
         stages: r.stages.map((s) => (s.status === 'running' ? { ...s, status: outcome.result === 'ok' ? 'ok' : 'failed' } : s)),
         outcome: { result: outcome.result, message: outcome.message, exitCode: outcome.exitCode, durationMs: outcome.durationMs },
       }));
+      return updateNode(ended, action.node, (n) => {
+        const stages = { ...(n.stages ?? {}) };
+        for (const v of n.run?.stages ?? []) if (stages[v.stage]?.status === 'running') stages[v.stage] = v;
+        return { ...n, stages };
+      });
     }
     case 'notice':
       return action.notice ? { ...state, notice: action.notice } : { ...state, notice: undefined };

@@ -17,8 +17,8 @@ export function ConfirmDialog({ request, width, height }: { readonly request: Co
       </Text>
       <Text wrap="truncate">
         <Text color="gray">{'stage    '}</Text>
-        <Text bold>{request.stage}</Text>
-        <Text color="gray"> (changes the node)</Text>
+        <Text bold>{request.what ?? request.stage}</Text>
+        <Text color="gray">{request.nodes.length > 1 ? ' (changes the nodes)' : ' (changes the node)'}</Text>
       </Text>
       <Text wrap="truncate">
         <Text color="gray">{'commit   '}</Text>

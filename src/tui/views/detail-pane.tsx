@@ -3,7 +3,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
-import { MARK, duration, nextFor, pipeline } from './format.js';
+import { MARK, compactLogLine, duration, nextFor, pipeline, plural } from './format.js';
 
 export interface LogView {
   readonly lines: readonly string[];
@@ -141,7 +141,7 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
   const run = n.run;
   const logTitle = run ? `log: ${run.stage}${run.running ? ' (live)' : ''}` : 'log';
   const scrolled = logScroll > 0 ? ` ↑${logScroll}` : '';
-  const title = `── ${logTitle} · ${log.total} lines${scrolled} `;
+  const title = `── ${logTitle} · ${plural(log.total, 'line')}${scrolled} `;
   return (
     <Box flexDirection="column" width={width} height={height}>
       {fixed.map((f) => (
@@ -157,7 +157,7 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
       {log.lines.length === 0 && logHeight > 0 ? <Text color="gray">{run ? 'waiting for output…' : 'no stage run yet in this session'}</Text> : null}
       {log.lines.slice(-logHeight).map((l, i) => (
         <Box key={i} height={1} width={width}>
-          <Text wrap="truncate">{l || ' '}</Text>
+          <Text wrap="truncate">{compactLogLine(l) || ' '}</Text>
         </Box>
       ))}
     </Box>

@@ -1,7 +1,7 @@
 // Words and colours the views share. Pure.
 import { PIPELINE, nextStage, nodeHealth, type Health } from '../../core/stage/machine.js';
 import type { Stage } from '../../core/protocol/events.js';
-import type { NodeEntry, RunView } from '../state/reducer.js';
+import type { NodeEntry } from '../state/reducer.js';
 
 export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
 
@@ -26,6 +26,21 @@ export type Colour = 'green' | 'yellow' | 'red' | 'gray' | 'cyan' | 'blue' | 'ma
 export function entryHealth(n: NodeEntry): Health {
   if (!n.probe) return 'unknown';
   return nodeHealth(n.probe.reachable ? n.probe.status : undefined, n.probe.reachable);
+}
+
+/** A node that never ran a stage has no services to be unhealthy about yet. */
+export function neverDeployed(n: NodeEntry): boolean {
+  const st = n.probe?.reachable ? n.probe.status : undefined;
+  return st !== undefined && st.bootstrapped && st.stage === '' && !st.deployed && st.services.every((s) => s.state === 'missing');
+}
+
+/** Compacts the ISO timestamp deploy.sh puts before each log line to the time of day. */
+export function compactLogLine(line: string): string {
+  return line.replace(/^\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)(?:\.\d+)?Z /, '$1 ');
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export const HEALTH_COLOUR: Record<Health, Colour> = {
@@ -86,21 +101,23 @@ export interface PipelineCell {
 }
 
 /**
- * prepare -> deploy -> verify for the detail pane: from this session's run when there is one (with
- * durations), else from the node's recorded stage.
+ * prepare -> deploy -> verify for the detail pane: what the node's recorded state says, with what
+ * this session saw of each stage (results and durations) on top.
  */
 export function pipeline(n: NodeEntry): PipelineCell[] {
-  const run: RunView | undefined = n.run;
-  if (run && run.stages.length > 0) {
-    return PIPELINE.map((stage) => {
-      const s = run.stages.find((x) => x.stage === stage);
-      if (!s) return { stage, mark: 'pending' };
-      return { stage, mark: s.status === 'running' ? (run.running ? 'running' : 'interrupted') : s.status, ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}) };
-    });
-  }
   const status = n.probe?.reachable ? n.probe.status : undefined;
   const at = status ? PIPELINE.indexOf(status.stage as Stage) : -1;
-  return PIPELINE.map((stage, i) => {
+  const seen = n.stages ?? {};
+  const running = n.run?.running === true;
+  // While a stage runs, what follows it is still to come, whatever the node recorded before.
+  const runningAt = running ? PIPELINE.findIndex((st) => seen[st]?.status === 'running') : -1;
+  return PIPELINE.map((stage, i): PipelineCell => {
+    const s = seen[stage];
+    if (runningAt >= 0 && i > runningAt) return { stage, mark: 'pending' };
+    if (s) {
+      const mark: StepMark = s.status === 'running' ? (running ? 'running' : 'interrupted') : s.status;
+      return { stage, mark, ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}) };
+    }
     if (!status || at < 0 || i > at) return { stage, mark: 'pending' };
     if (i < at) return { stage, mark: 'ok' };
     const st = status.stageStatus;

@@ -36,12 +36,17 @@ export function Header({ homelab, repo, transport, refreshing, spinner, width }:
   );
 }
 
+/** Rows the banners take once wrapped at `width`. */
+export function bannerRows(lines: readonly string[], width: number): number {
+  return lines.reduce((a, l) => a + Math.max(1, Math.ceil((l.length + 2) / Math.max(1, width))), 0);
+}
+
 export function Banners({ lines, width }: { readonly lines: readonly string[]; readonly width: number }) {
   if (lines.length === 0) return null;
   return (
     <Box flexDirection="column" width={width}>
       {lines.map((l, i) => (
-        <Text key={i} color="black" backgroundColor="yellow" wrap="truncate">
+        <Text key={i} color="black" backgroundColor="yellow" wrap="wrap">
           {` ${l} `}
         </Text>
       ))}

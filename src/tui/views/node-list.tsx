@@ -1,7 +1,7 @@
 // The nodes pane: one row per node, grouped by wave, with stage badge, health and commit position.
 import { Box, Text } from 'ink';
 import type { NodeEntry } from '../state/reducer.js';
-import { HEALTH_COLOUR, clip, entryHealth, healthLabel, position, spinnerFrame, stageBadge } from './format.js';
+import { HEALTH_COLOUR, clip, entryHealth, healthLabel, neverDeployed, position, spinnerFrame, stageBadge } from './format.js';
 
 export interface NodeListProps {
   readonly nodes: readonly NodeEntry[];
@@ -73,6 +73,7 @@ export function NodeList({ nodes, selected, head, spinner, width, height, filter
         const isSel = n.spec.name === selected;
         const badge = stageBadge(n);
         const health = entryHealth(n);
+        const fresh = neverDeployed(n);
         const pos = position(n, head);
         const role = n.spec.tags.length > 0 ? `${n.spec.role} [${n.spec.tags.join(',')}]` : n.spec.role;
         return (
@@ -86,7 +87,9 @@ export function NodeList({ nodes, selected, head, spinner, width, height, filter
             </Text>
             <Text color="gray">{clip(role, roleW - 1).padEnd(roleW)}</Text>
             <Text color={badge.colour}>{clip(badge.text, badgeW - 1).padEnd(badgeW)}</Text>
-            <Text color={loading && !n.probe ? 'gray' : HEALTH_COLOUR[health]}>{clip(loading && !n.probe ? 'probing…' : healthLabel(health), healthW - 1).padEnd(healthW)}</Text>
+            <Text color={(loading && !n.probe) || fresh ? 'gray' : HEALTH_COLOUR[health]}>
+              {clip(loading && !n.probe ? 'probing…' : fresh ? 'no services yet' : healthLabel(health), healthW - 1).padEnd(healthW)}
+            </Text>
             <Text color={pos.colour}>{clip(pos.text, posW)}</Text>
           </Box>
         );

@@ -162,7 +162,7 @@ describe('TUI keys', () => {
     await t.press('D');
     await until('choice', () => t.screen().includes('ask once per wave'));
     await t.press('w');
-    await until('wave 0 asked', () => t.screen().includes('Deploy wave 0 (1 node)'));
+    await until('wave 0 asked', () => t.screen().includes('Deploy wave 0 (1 node)?'));
     await t.press('y');
     // gateway: prepare, deploy, verify without further questions.
     for (const stage of ['prepare', 'deploy', 'verify'] as const) {

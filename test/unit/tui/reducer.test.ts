@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { initialState, reducer, selectedNode, visibleNodes, type Action, type AppState } from '../../../src/tui/state/reducer.js';
+import { pipeline } from '../../../src/tui/views/format.js';
 import { HEAD, NODES, REPO, mixedProbes } from './fixtures.js';
 
 function apply(state: AppState, ...actions: Action[]): AppState {
@@ -89,5 +90,21 @@ describe('app reducer', () => {
     const s = base();
     expect(reducer(s, { type: 'node-event', node: 'gateway', event: { type: 'stage-start', ts: 1, stage: 'deploy' } })).toBe(s);
     expect(reducer(s, { type: 'probe', probe: { ...mixedProbes()[0]!, node: 'nobody' } })).toBe(s);
+  });
+
+  test('the pipeline keeps each stage\'s result and duration across runs; a new prepare starts it afresh', () => {
+    const stageRun = (stage: 'prepare' | 'deploy', result: 'ok' | 'failed', ms: number): Action[] => [
+      { type: 'stage-start', node: 'gateway', stage, commit: HEAD, at: 0 },
+      { type: 'node-event', node: 'gateway', event: { type: 'stage-start', ts: 1, stage } },
+      { type: 'node-event', node: 'gateway', event: { type: 'stage-end', ts: 2, stage, result, durationMs: ms } },
+      { type: 'stage-end', node: 'gateway', outcome: { node: 'gateway', stage, commit: HEAD, result, exitCode: result === 'ok' ? 0 : 1, message: '', durationMs: ms } },
+    ];
+    let s = apply(base(), ...stageRun('prepare', 'ok', 1200), ...stageRun('deploy', 'failed', 3400));
+    expect(pipeline(selectedNode(s)!).slice(0, 2)).toEqual([
+      { stage: 'prepare', mark: 'ok', durationMs: 1200 },
+      { stage: 'deploy', mark: 'failed', durationMs: 3400 },
+    ]);
+    s = apply(s, { type: 'stage-start', node: 'gateway', stage: 'prepare', commit: HEAD, at: 0 }, { type: 'node-event', node: 'gateway', event: { type: 'stage-start', ts: 3, stage: 'prepare' } });
+    expect(pipeline(selectedNode(s)!).map((c) => c.mark)).toEqual(['running', 'pending', 'pending']);
   });
 });
