@@ -495,8 +495,9 @@ stage_rollback_checkout() {
 run_rollback() {
   REF=""
   with_stage rollback stage_rollback_checkout || return $?
-  with_stage deploy stage_deploy || return $?
+  # A dry run cannot show deploy's plan for a commit it did not check out.
   ((DRY_RUN)) && return 0
+  with_stage deploy stage_deploy || return $?
   with_stage verify stage_verify
 }
 

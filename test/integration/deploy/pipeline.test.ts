@@ -136,8 +136,16 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     const api = fx.containerIds('api');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(fx.serviceDir('web'), 'www', 'index.html'), 'web v2\n');
-    const c2 = fx.commit('web v2 page');
-    expect((await fx.run('prepare', ['--ref', c2])).code).toBe(0);
+    // the same commit rewrites deploy.sh itself: the running prepare checks it out under its own feet
+    const script = join(fx.saturn, 'scripts', 'deploy', 'deploy.sh');
+    const { readFileSync } = await import('node:fs');
+    const [shebang, ...rest] = readFileSync(script, 'utf8').split('\n');
+    writeFileSync(script, [shebang, ...Array.from({ length: 200 }, (_, i) => `# padding line ${i} that moves every offset`), ...rest].join('\n'));
+    const c2 = fx.commit('web v2 page, deploy.sh rewritten');
+    const prep = await fx.run('prepare', ['--ref', c2]);
+    expect(prep.code, prep.stdout + prep.stderr).toBe(0);
+    expect(prep.events.at(-1)).toMatchObject({ type: 'run-end', result: 'ok', exit: 0 });
+    expect(readFileSync(fx.deployScript(), 'utf8')).toContain('# padding line 199');
     const dep = await fx.run('deploy', ['--ref', c2]);
     expect(dep.code).toBe(0);
     expect(stepsOf(dep.events, 'compose-up').filter((s) => s.status === 'ok').map((s) => s.service)).toEqual(['web']);

@@ -82,6 +82,14 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     expect(st.services.find((s) => s.name === 'web')?.health).toBe('unhealthy');
   });
 
+  it('rollback --dry-run says what it would do and changes nothing', async () => {
+    const before = { head: head(fx), ids: fx.containerIds('web'), state: fx.readState('current_stage'), logs: fx.logFiles() };
+    const r = await fx.run('rollback', ['--dry-run']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`would run: git -C ${fx.repo} checkout --detach ${good}`);
+    expect({ head: head(fx), ids: fx.containerIds('web'), state: fx.readState('current_stage'), logs: fx.logFiles() }).toEqual(before);
+  });
+
   it('rollback checks out known-good, deploys and verifies it: the old containers run again', async () => {
     const r = await fx.run('rollback', [], { env: ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
