@@ -10,6 +10,7 @@ const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
   ['validate', async () => (await import('./commands/validate.js')).default],
   ['manifest', async () => (await import('./commands/manifest.js')).default],
   ['node', async () => (await import('./commands/node.js')).default],
+  ['recover', async () => (await import('./commands/recover.js')).default],
   ['status', async () => (await import('./commands/status.js')).default],
   ['run', async () => (await import('./commands/run.js')).default],
 ];

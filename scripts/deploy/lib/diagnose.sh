@@ -91,7 +91,7 @@ sub keep {
   my $bare = $v;
   $bare =~ s/^["']//;
   $bare =~ s/["']\z//;
-  return "$k$s$v" if $bare eq '' || $bare =~ /^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?\z/ || $bare =~ /^\[REDACTED\]/ || $bare =~ /^[|>][-+]?\z/ || $bare =~ /^[\[\{]/;
+  return "$k$s$v" if $bare eq '' || $bare =~ /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?\z/ || $bare =~ /^\[REDACTED\]/ || $bare =~ /^[|>][-+]?\z/ || $bare =~ /^[\[\{]/;
   return $v =~ /^(["'])/ ? "$k$s$1\[REDACTED]$1" : "$k$s\[REDACTED]";
 }
 local $/;
@@ -409,7 +409,8 @@ diag_check_last_log() {
     return 0
   fi
   local fail_line
-  fail_line="$(grep -n '^@homelab/1 step .*"status":"fail"' "${file}" 2>/dev/null | tail -n 1)" || fail_line=""
+  # The first failing step: the one the stage's error names (later ones are often consequences).
+  fail_line="$(grep -n -m 1 '^@homelab/1 step .*"status":"fail"' "${file}" 2>/dev/null)" || fail_line=""
   local end_line
   end_line="$(grep '^@homelab/1 run-end ' "${file}" 2>/dev/null | tail -n 1)" || end_line=""
   local run_line
@@ -421,7 +422,7 @@ diag_check_last_log() {
     result="$(diag_json_field "${end_line}" result)"
     if [[ -z "${end_line}" ]]; then
       diag_finding deploy.last-run warn "The last ${run_stage:-deploy} run did not finish (no run-end record)" \
-        "$(diag_excerpt_human "${file}" 0)" \
+        "$(diag_excerpt "${file}" 0)" \
         "It was killed or is still running: deploy.sh status shows the lock; then deploy.sh resume" "" 
     elif [[ "${result}" == ok ]]; then
       diag_finding deploy.last-run ok "The last ${run_stage:-deploy} run succeeded" "log ${file}" ""
@@ -429,7 +430,7 @@ diag_check_last_log() {
       local err
       err="$(grep '^@homelab/1 stage-end .*"result":"failed"' "${file}" 2>/dev/null | tail -n 1)" || err=""
       diag_finding deploy.last-run fail "The last ${run_stage:-deploy} run ended ${result:-failed}: $(diag_json_field "${err}" error)" \
-        "$(diag_excerpt_human "${file}" 0)" "Fix the cause shown above, then deploy.sh resume (or roll back: deploy.sh rollback)"
+        "$(diag_excerpt "${file}" 0)" "Fix the cause shown above, then deploy.sh resume (or roll back: deploy.sh rollback)"
     fi
     return 0
   fi
@@ -443,22 +444,37 @@ diag_check_last_log() {
   step="$(diag_json_field "${record}" step)"
   service="$(diag_json_field "${record}" service)"
   detail="$(diag_json_field "${record}" detail)"
+  local from
+  from="$(grep -n '^@homelab/1 stage-start ' "${file}" 2>/dev/null | awk -F: -v n="${lineno}" '$1 <= n { s = $1 } END { print s + 0 }')" || from=0
   diag_finding deploy.failed-step fail "Last run failed at stage ${stage}, step ${step}${service:+, service ${service}}${detail:+: ${detail%%$'\n'*}}" \
-    "$(diag_excerpt_human "${file}" "${lineno}")" \
+    "$(diag_excerpt "${file}" "${from}")" \
     "Log: ${file}. Fix the cause, then deploy.sh resume continues from stage ${stage}; or deploy.sh rollback" "${service}"
 }
 
-# The person-readable lines of a log up to line N (0: the end), the last DIAGNOSE_LOG_LINES of them.
-diag_excerpt_human() {
+# The log from line FROM (0: the start) as a person reads it: log lines as they are, failed steps and
+# checks as one line each, other records left out; the last DIAGNOSE_LOG_LINES lines.
+diag_excerpt() {
   local file="$1"
-  local upto="$2"
-  local text
-  if ((upto > 0)); then
-    text="$(head -n "${upto}" -- "${file}" 2>/dev/null | grep -v '^@homelab/' | tail -n "${DIAGNOSE_LOG_LINES}")" || text=""
-  else
-    text="$(grep -v '^@homelab/' -- "${file}" 2>/dev/null | tail -n "${DIAGNOSE_LOG_LINES}")" || text=""
-  fi
-  printf '%s' "${text}"
+  local from="$2"
+  ((from > 0)) || from=1
+  local line
+  tail -n "+${from}" -- "${file}" 2>/dev/null | while IFS= read -r line; do
+    case "${line}" in
+      '@homelab/1 step '*'"status":"fail"'*)
+        printf 'step %s failed%s: %s\n' "$(diag_json_field "${line}" step)" "$(diag_svc_suffix "$(diag_json_field "${line}" service)")" "$(diag_json_field "${line}" detail)"
+        ;;
+      '@homelab/1 check '*'"status":"fail"'*)
+        printf 'check %s %s failed: %s\n' "$(diag_json_field "${line}" check)" "$(diag_json_field "${line}" service)" "$(diag_json_field "${line}" detail)"
+        ;;
+      '@homelab/'*) ;;
+      *) printf '%s\n' "${line}" ;;
+    esac
+  done | tail -n "${DIAGNOSE_LOG_LINES}"
+}
+
+diag_svc_suffix() {
+  [[ -n "$1" ]] && printf ' (%s)' "$1"
+  return 0
 }
 
 diag_check_gpu() {

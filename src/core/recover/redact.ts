@@ -51,8 +51,8 @@ const RULES: readonly Rule[] = [
     pattern: new RegExp(String.raw`(["']?\b${SECRET_KEY}["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)`, 'gi'),
     replace: (match, key = '', sep = '', value = '') => {
       const bare = value.replace(/^["']|["']$/g, '');
-      // Leave references and already-redacted text readable: ${DB_PASSWORD}, [REDACTED], empty.
-      if (bare === '' || /^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$/.test(bare) || bare === REDACTED) return match;
+      // Leave references and already-redacted text readable: ${DB_PASSWORD}, $$TOKEN, [REDACTED], empty.
+      if (bare === '' || /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?$/.test(bare) || bare === REDACTED) return match;
       // YAML block scalars and flow collections (`secrets: [db]`) are structure, not a value.
       if (/^[|>][-+]?$/.test(bare) || /^[[{]/.test(bare)) return match;
       const quote = /^["']/.test(value) ? value[0] ?? '' : '';

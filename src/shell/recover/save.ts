@@ -1,7 +1,7 @@
 // Saved copies of recover-node prompts: <state>/recover/<node>-<timestamp>.md, private to the user.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { homelabStateDir } from './state-dir.js';
+import { stateDir } from '../control/control.js';
 
 /** `2026-11-29T16:05:26.123Z` -> `20261129T160526Z` */
 export function fileStamp(iso: string): string {
@@ -10,7 +10,7 @@ export function fileStamp(iso: string): string {
 
 /** Writes the (already redacted) prompt atomically with mode 0600; returns its path. */
 export async function savePrompt(env: NodeJS.ProcessEnv, node: string, generatedAt: string, text: string): Promise<string> {
-  const dir = join(homelabStateDir(env), 'recover');
+  const dir = join(stateDir(env), 'recover');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${node}-${fileStamp(generatedAt)}.md`);
   const tmp = join(dir, `.${node}-${process.pid}-${Date.now()}.tmp`);

@@ -37,7 +37,7 @@ describe('redact', () => {
   });
 
   it('keeps references and compose structure readable', () => {
-    const compose = 'environment:\n  DB_PASSWORD: ${DB_PASSWORD}\nsecrets: [db]\nx_token: |\n';
+    const compose = 'environment:\n  DB_PASSWORD: ${DB_PASSWORD}\nsecrets: [db]\nx_token: |\ncommand: echo token=$$WEB_TOKEN\n';
     expect(redact(compose)).toBe(compose);
     expect(redact(`PASSWORD=${REDACTED}`)).toBe(`PASSWORD=${REDACTED}`);
   });
