@@ -373,6 +373,10 @@ verify_containers_once() {
 stage_verify() {
   local head
   head="$(head_commit)"
+  if [[ -n "${REF}" && "${head}" != "${REF}"* ]]; then
+    step_fail checkout "" "the checkout is at ${head}, not ${REF}: run prepare and deploy of ${REF} first"
+    return 1
+  fi
   TARGET="${head}"
   ((DRY_RUN)) || cs_write verify running
   load_manifest_step || return $?
