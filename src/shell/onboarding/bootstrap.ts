@@ -4,6 +4,7 @@
 import type { Inventory, NodeSpec } from '../../core/inventory/model.js';
 import type { BootstrapStep } from './bootstrap-script.js';
 import { BOOTSTRAP_EXIT, bootstrapArgv, bootstrapScript, parseBootstrapStep } from './bootstrap-script.js';
+import { controlSocketDir } from '../control/control.js';
 import { createRunner } from '../transport/runner.js';
 import type { NodeRunner, UnreachableReason } from '../transport/types.js';
 
@@ -48,7 +49,10 @@ export async function bootstrapNode(
 ): Promise<BootstrapOutcome> {
   const started = Date.now();
   const input = await bootstrapScript(repoDir);
-  const runner = options.runner ?? createRunner(node, options.env ? { env: options.env } : {});
+  const env = options.env ?? process.env;
+  // The same control sockets as every other command (HOMELAB_SSH_CONTROL_DIR), so a connection
+  // that is already open is reused.
+  const runner = options.runner ?? createRunner(node, { env, controlDir: controlSocketDir(env) });
   const steps: BootstrapStep[] = [];
   const stderr: string[] = [];
   try {

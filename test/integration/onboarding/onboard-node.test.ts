@@ -10,11 +10,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/core/inventory/model.js';
-import { parseNodeLine } from '../../../src/core/protocol/parse.js';
-import type { NodeEvent } from '../../../src/core/protocol/events.js';
 import { loadInventory } from '../../../src/shell/inventory/load.js';
-import { createRunner } from '../../../src/shell/transport/runner.js';
-import type { NodeRunner } from '../../../src/shell/transport/types.js';
 import { requireLab } from '../../support/lab.js';
 import { freePort, startSshd } from '../../support/sshd.js';
 import type { SshdLab } from '../../support/sshd.js';
@@ -29,7 +25,8 @@ let saturn: string;
 let remote: string;
 let root: string;
 let port: number;
-let runner: NodeRunner | undefined;
+/** The CLI's environment: SATURN-side state and ssh control sockets of its own. */
+let env: NodeJS.ProcessEnv;
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', '-c', 'safe.directory=*', ...args], { cwd, encoding: 'utf8' }).trim();
@@ -56,21 +53,6 @@ async function node(): Promise<NodeSpec> {
   return n;
 }
 
-async function stage(spec: NodeSpec, name: string, extra: string[] = []): Promise<{ code: number | null; events: NodeEvent[]; out: string }> {
-  runner ??= createRunner(spec);
-  const lines: string[] = [];
-  const res = await runner.run(['bash', `${spec.repo}/scripts/deploy/deploy.sh`, name, '--root', spec.root, '--node', spec.name, ...extra], {
-    onStdout: (l) => lines.push(l),
-    onStderr: (l) => lines.push(`stderr: ${l}`),
-    timeoutMs: 120_000,
-  });
-  const events = lines.flatMap((l) => {
-    const p = parseNodeLine(l);
-    return p.kind === 'event' ? [p.event] : [];
-  });
-  return { code: res.exitCode, events, out: lines.join('\n') };
-}
-
 beforeAll(async () => {
   if (!ok) return;
   lab = await startSshd();
@@ -81,6 +63,7 @@ beforeAll(async () => {
   // SATURN: a copy of the example homelab with this project's scripts, pointed at the bare remote,
   // reaching nodes over the loopback sshd.
   saturn = mkdtempSync(join(tmpdir(), 'homelab-onboard-'));
+  env = { ...process.env, HOMELAB_STATE_DIR: `${saturn}-state`, HOMELAB_SSH_CONTROL_DIR: mkdtempSync('/tmp/hlc-') };
   for (const d of ['inventory', 'hosts', 'scripts']) cpSync(join(REPO_ROOT, d), join(saturn, d), { recursive: true });
   const topoPath = join(saturn, 'inventory/topology.yaml');
   const doc = parseDocument(readFileSync(topoPath, 'utf8'));
@@ -98,9 +81,13 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!ok) return;
   spawnSync('docker', ['compose', '-p', `${NAME}_web`, 'down', '--remove-orphans', '-t', '0'], { stdio: 'ignore', timeout: 60_000 });
-  await runner?.close();
+  if (env?.HOMELAB_SSH_CONTROL_DIR) {
+    // Close the shared ssh connections the commands left open (ControlPersist), then their folder.
+    for (const sock of readdirSync(env.HOMELAB_SSH_CONTROL_DIR)) spawnSync('ssh', ['-O', 'exit', '-S', join(env.HOMELAB_SSH_CONTROL_DIR, sock), 'x'], { stdio: 'ignore', timeout: 5000 });
+    rmSync(env.HOMELAB_SSH_CONTROL_DIR, { recursive: true, force: true });
+  }
   await lab?.stop();
-  if (saturn) rmSync(saturn, { recursive: true, force: true });
+  if (saturn) for (const d of [saturn, `${saturn}-state`]) rmSync(d, { recursive: true, force: true });
 }, 120_000);
 
 describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, deploy, verify', () => {
@@ -108,7 +95,7 @@ describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, depl
 
   it('node add writes the entry (every other byte kept), the starter and the manifest; the operator commits and pushes', async () => {
     const before = readFileSync(join(saturn, 'inventory/topology.yaml'), 'utf8');
-    const r = await runCli(['node', 'add', NAME, '--address', '127.0.0.1', '--role', 'worker', '--tags', 'lab', '--wave', '2', '--service', 'web', '--port', String(port)], { cwd: saturn, env: process.env });
+    const r = await runCli(['node', 'add', NAME, '--address', '127.0.0.1', '--role', 'worker', '--tags', 'lab', '--wave', '2', '--service', 'web', '--port', String(port)], { cwd: saturn, env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`homelab node bootstrap ${NAME}`);
@@ -126,7 +113,7 @@ describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, depl
   });
 
   it('node bootstrap prepares the fresh node over ssh and reports each step', async () => {
-    const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
+    const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Bootstrapping ${NAME} (ssh ${lab.user}@127.0.0.1, root ${root}) from ${remote}`);
@@ -142,14 +129,15 @@ describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, depl
     expect(git(join(root, 'repo'), 'rev-parse', 'HEAD')).toBe(sha);
   });
 
-  it('takes the node through prepare, deploy and verify, and the starter service answers', async () => {
+  it('takes the node through prepare, deploy and verify with `homelab run`, and the starter service answers', async () => {
     const spec = await node();
-    for (const [name, extra] of [['prepare', ['--ref', sha]], ['deploy', []], ['verify', []]] as const) {
-      const r = await stage(spec, name, [...extra]);
-      const end = r.events.find((e) => e.type === 'run-end');
-      expect(end, `${name}:\n${r.out}`).toMatchObject({ result: 'ok', exit: 0 });
-      expect(r.code).toBe(0);
+    expect(spec.root).toBe(root);
+    for (const name of ['prepare', 'deploy', 'verify']) {
+      const r = await runCli(['run', name, '--node', NAME, '--yes'], { cwd: saturn, env });
+      expect(r.code, `${name}:\n${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`${name}: ${name} ok \\(`));
     }
+    expect(git(join(root, 'repo'), 'rev-parse', 'HEAD')).toBe(sha);
     const res = await fetch(`http://127.0.0.1:${port}/`);
     expect(res.status).toBe(200);
     expect((await res.text()).trim()).toBe(`web on ${NAME}`);
@@ -157,7 +145,7 @@ describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, depl
 
   it('a second bootstrap changes nothing and says so', async () => {
     const before = snapshot(root);
-    const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
+    const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('(changed)');
     expect(r.stdout).toMatch(/✓ layout +unchanged: /);
