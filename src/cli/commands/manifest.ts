@@ -1,9 +1,8 @@
 // `homelab manifest`: writes hosts/<node>/node.manifest for every node of a valid topology.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from '../command.js';
-import { UsageError } from '../command.js';
+import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { manifestPath, renderManifest } from '../../core/inventory/manifest.js';
 import { formatProblem } from '../../core/problem.js';
 import { loadInventory } from '../../shell/inventory/load.js';
@@ -18,17 +17,8 @@ docs/node-manifest.md). Everything else must validate first. Commit the result.
   --repo DIR   the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
 
 function parse(args: readonly string[]): { check: boolean; repo: string | undefined } {
-  try {
-    const { values } = parseArgs({
-      args: [...args],
-      options: { check: { type: 'boolean' }, repo: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    });
-    return { check: values.check === true, repo: values.repo };
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const { values } = parseCommandArgs(args, { check: { type: 'boolean' }, ...REPO_OPTION });
+  return { check: values.check === true, repo: values.repo };
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

@@ -1,7 +1,6 @@
 // `homelab validate`: checks inventory/topology.yaml and hosts/ and prints every problem at once.
-import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from '../command.js';
-import { UsageError } from '../command.js';
+import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { formatProblem } from '../../core/problem.js';
 import { loadInventory } from '../../shell/inventory/load.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
@@ -15,17 +14,8 @@ Prints "valid: ..." and exits 0, or every problem as FILE:LINE:COL: FIELD: MESSA
   --repo DIR   the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
 
 function parse(args: readonly string[]): { json: boolean; repo: string | undefined } {
-  try {
-    const { values } = parseArgs({
-      args: [...args],
-      options: { json: { type: 'boolean' }, repo: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    });
-    return { json: values.json === true, repo: values.repo };
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const { values } = parseCommandArgs(args, { json: { type: 'boolean' }, ...REPO_OPTION });
+  return { json: values.json === true, repo: values.repo };
 }
 
 function plural(n: number, word: string): string {
