@@ -53,7 +53,8 @@ follow_attach() {
     exit 4
   fi
   trap '' PIPE
-  if [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null && lock_is_held; then
+  # /proc, not kill -0: the run may belong to another user.
+  if [[ "${pid}" =~ ^[0-9]+$ && -d "/proc/${pid}" ]] && lock_is_held; then
     tail -n "+${from}" -s 0.2 -F --pid="${pid}" -- "${log}" 2>/dev/null || true
   else
     tail -n "+${from}" -- "${log}" || true
