@@ -1,13 +1,11 @@
 // `homelab node add|bootstrap`: onboarding a new node (design document, "Onboarding New Nodes").
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
-import type { NewNode } from '../../core/inventory/add-node.js';
 import { newNodeNameFlaw, nodeNames, STARTER_PORT } from '../../core/inventory/add-node.js';
-import type { TransportKind } from '../../core/inventory/model.js';
-import { TRANSPORTS } from '../../core/inventory/model.js';
-import { badNameMessage, isDnsLabel, isHostAddress } from '../../core/inventory/names.js';
 import { TOPOLOGY_FILE } from '../../core/inventory/parse.js';
 import { formatProblem } from '../../core/problem.js';
 import { dirtyPaths } from '../../shell/git.js';
@@ -16,10 +14,20 @@ import type { AddNodeRequest } from '../../shell/onboarding/add-node.js';
 import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
 import type { BootstrapOutcome, BootstrapStep } from '../../shell/onboarding/bootstrap.js';
 import { bootstrapNode } from '../../shell/onboarding/bootstrap.js';
+import type { FieldValues } from '../../shell/onboarding/fields.js';
+import {
+  addressFlaw,
+  describeRequest,
+  labelsFlaw,
+  NODE_FIELDS,
+  portFlaw,
+  requestFromValues,
+  splitList,
+  transportFlaw,
+  waveFlaw,
+} from '../../shell/onboarding/fields.js';
 import { nextStepsAfterAdd, nextStepsAfterBootstrap } from '../../shell/onboarding/next-steps.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 const USAGE = `Usage: homelab node add <name> --address ADDR --role ROLE [--tags a,b] [--wave N]
                         [--transport tailscale-ssh|ssh|local] [--service NAME]... [--port N] [--repo DIR]
@@ -102,41 +110,6 @@ function parse(args: readonly string[]): Flags {
   }
 }
 
-function splitList(s: string): string[] {
-  return s
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x !== '');
-}
-
-// --- field checks (each returns the reason a value is refused) ---------------------------------
-
-function waveFlaw(s: string): string | undefined {
-  return /^\d{1,4}$/.test(s) ? undefined : `wave ${JSON.stringify(s)} is not a whole number from 0 (first) up`;
-}
-
-function transportFlaw(s: string): string | undefined {
-  return (TRANSPORTS as readonly string[]).includes(s) ? undefined : `transport ${JSON.stringify(s)} is not one of ${TRANSPORTS.join(', ')}`;
-}
-
-function addressFlaw(s: string): string | undefined {
-  return isHostAddress(s)
-    ? undefined
-    : `${JSON.stringify(s)} is not a usable address: write a Tailscale MagicDNS name or an IP address (letters, digits, ".", ":" and "-", not starting with "-")`;
-}
-
-function labelsFlaw(kind: 'tag' | 'service' | 'role', list: readonly string[]): string | undefined {
-  const bad = list.find((x) => !isDnsLabel(x));
-  if (bad !== undefined) return badNameMessage(kind, bad);
-  const dup = list.find((x, i) => list.indexOf(x) !== i);
-  return dup === undefined ? undefined : `${kind} "${dup}" is given twice`;
-}
-
-function portFlaw(s: string): string | undefined {
-  const n = Number(s);
-  return /^\d+$/.test(s) && n >= 1 && n <= 65535 ? undefined : `port ${JSON.stringify(s)} is not a TCP port (1-65535)`;
-}
-
 // --- prompts ----------------------------------------------------------------------------------
 
 interface Prompter {
@@ -205,44 +178,43 @@ function checkFlags(f: Flags, existing: readonly string[]): string[] {
 
 async function askMissing(f: Flags, ctx: CommandContext, existing: readonly string[], p: Prompter): Promise<Flags> {
   ctx.stdout.write('Add a node to the homelab (Enter keeps the value in brackets).\n');
-  const name = f.name ?? (await askValid(p, ctx, 'Node name (a DNS label, e.g. vega)', undefined, (s) => newNodeNameFlaw(s, existing)));
-  const address = f.address ?? (await askValid(p, ctx, 'Tailscale name or address', name, addressFlaw));
-  const role = f.role ?? (await askValid(p, ctx, 'Role', 'worker', (s) => labelsFlaw('role', [s])));
-  const tags = f.tags ?? (await askValid(p, ctx, 'Tags, comma-separated', '', (s) => labelsFlaw('tag', splitList(s))));
-  const wave = f.wave ?? (await askValid(p, ctx, 'Wave (deploy order, lower first)', '0', waveFlaw));
-  const transport =
-    f.transport ??
-    (await askValid(p, ctx, `Transport (${TRANSPORTS.join(', ')}; empty: the topology's default)`, '', (s) => (s === '' ? undefined : transportFlaw(s))));
-  const services =
-    f.services.length > 0
-      ? f.services
-      : splitList(await askValid(p, ctx, 'Services, comma-separated', '', (s) => labelsFlaw('service', splitList(s))));
-  return { ...f, name, address, role, tags, wave, services, ...(transport === '' ? {} : { transport }) };
-}
-
-function toRequest(f: Flags): AddNodeRequest {
+  const given: FieldValues = {
+    ...(f.name !== undefined ? { name: f.name } : {}),
+    ...(f.address !== undefined ? { address: f.address } : {}),
+    ...(f.role !== undefined ? { role: f.role } : {}),
+    ...(f.tags !== undefined ? { tags: f.tags } : {}),
+    ...(f.wave !== undefined ? { wave: f.wave } : {}),
+    ...(f.transport !== undefined ? { transport: f.transport } : {}),
+    ...(f.services.length > 0 ? { services: f.services.join(',') } : {}),
+  };
+  const values: FieldValues = { ...given };
+  for (const field of NODE_FIELDS) {
+    if (values[field.key] !== undefined) continue;
+    values[field.key] = await askValid(p, ctx, field.question, field.defaultFor(values), (s) => field.flaw(s, existing));
+  }
   return {
-    name: f.name ?? '',
-    address: f.address ?? '',
-    role: f.role ?? '',
-    tags: splitList(f.tags ?? ''),
-    services: f.services,
-    ...(f.wave !== undefined ? { wave: Number(f.wave) } : {}),
-    ...(f.transport !== undefined ? { transport: f.transport as TransportKind } : {}),
-    ...(f.port !== undefined ? { starterPort: Number(f.port) } : {}),
+    ...f,
+    name: values.name,
+    address: values.address,
+    role: values.role,
+    tags: values.tags ?? '',
+    wave: values.wave ?? '0',
+    services: splitList(values.services ?? ''),
+    ...(values.transport ? { transport: values.transport } : {}),
   };
 }
 
-function describe(req: NewNode): string {
-  const parts = [
-    `address ${req.address}`,
-    `role ${req.role}`,
-    `tags ${req.tags.length > 0 ? req.tags.join(',') : '(none)'}`,
-    `wave ${req.wave ?? 0}`,
-    `transport ${req.transport ?? '(default)'}`,
-    `services ${req.services.length > 0 ? req.services.join(',') : '(none)'}`,
-  ];
-  return `${req.name}: ${parts.join(', ')}`;
+function toRequest(f: Flags): AddNodeRequest {
+  const values: FieldValues = {
+    name: f.name ?? '',
+    address: f.address ?? '',
+    role: f.role ?? '',
+    tags: f.tags ?? '',
+    services: f.services.join(','),
+    ...(f.wave !== undefined ? { wave: f.wave } : {}),
+    ...(f.transport !== undefined ? { transport: f.transport } : {}),
+  };
+  return requestFromValues(values, f.port !== undefined ? Number(f.port) : undefined);
 }
 
 async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<number> {
@@ -272,7 +244,7 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
       return 1;
     }
     if (p) {
-      ctx.stdout.write(`\n${describe(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`);
+      ctx.stdout.write(`\n${describeRequest(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`);
       if (!(await confirm(p, 'Write these files?', true))) {
         ctx.stdout.write('Nothing was written.\n');
         return 1;
