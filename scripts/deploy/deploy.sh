@@ -3,7 +3,7 @@
 # The staged, resumable deployment of one node (docs/protocol.md, docs/node-manifest.md).
 #
 #   deploy.sh <stage> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
-#   deploy.sh attach [--from-line N]        follow the current (or last) run's log
+#   deploy.sh attach [--run ID] [--from-line N]   follow a run's (default: the last) log
 #   deploy.sh unlock [--force]              show the lock holder; --force stops it
 #
 # Stages: prepare deploy verify diagnose rollback resume status.
@@ -51,7 +51,7 @@ if [[ -f "${DEPLOY_LIB}/diagnose.sh" ]]; then
 fi
 
 readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
-       deploy.sh attach [--from-line N] [--root DIR] [--node NAME]
+       deploy.sh attach [--run ID] [--from-line N] [--root DIR] [--node NAME]
        deploy.sh unlock [--force] [--root DIR] [--node NAME]"
 
 STAGE=""
@@ -62,6 +62,7 @@ DETACH=0
 DRY_RUN=0
 ASSUME_YES=0
 FROM_LINE=1
+RUN_WANTED=""
 FORCE=0
 CHILD=0
 
@@ -84,13 +85,14 @@ parse_args() {
   esac
   while (($# > 0)); do
     case "$1" in
-      --root | --node | --ref | --from-line)
+      --root | --node | --ref | --from-line | --run)
         (($# >= 2)) || usage_error "$1 needs a value"
         case "$1" in
           --root) ROOT="$2" ;;
           --node) NODE="$2" ;;
           --ref) REF="$2" ;;
           --from-line) FROM_LINE="$2" ;;
+          --run) RUN_WANTED="$2" ;;
         esac
         shift 2
         ;;
@@ -104,6 +106,7 @@ parse_args() {
   done
   [[ -z "${REF}" || "${REF}" =~ ^[0-9a-fA-F]{7,64}$ ]] || usage_error "--ref must be a commit sha, got '${REF}'"
   [[ "${FROM_LINE}" =~ ^[1-9][0-9]*$ ]] || usage_error "--from-line must be a positive number"
+  [[ -z "${RUN_WANTED}" || "${RUN_WANTED}" =~ ^[A-Za-z0-9._-]+$ ]] || usage_error "--run must be a run id"
   if ((DRY_RUN)); then
     case "${STAGE}" in
       prepare | deploy | rollback) ;;
@@ -146,7 +149,7 @@ main() {
   export TZ=UTC
   case "${STAGE}" in
     status) stage_status_record ;;
-    attach) follow_attach "${FROM_LINE}" ;;
+    attach) follow_attach "${FROM_LINE}" "${RUN_WANTED}" ;;
     unlock) unlock_command ;;
     *)
       if ((DETACH && !DRY_RUN)); then

@@ -39,22 +39,45 @@ follow_detached() {
   exit "${rc}"
 }
 
-# attach [--from-line N]: follows the current or last run's log from line N until the run ends.
+# attach [--run ID] [--from-line N]: follows a run's log from line N (1-based) until the run ends.
+# The run is ID (found by its `run` record, the first line of its log) or else the last run that
+# took the lock. Exit code: the run's, from its `run-end` record.
 follow_attach() {
   local from="$1"
-  local last
-  last="$(state_get last_run)"
-  local log
-  log="$(kv_get "${last}" log)"
-  local pid
-  pid="$(kv_get "${last}" pid)"
+  local want="$2"
+  local log=""
+  local pid=""
+  local run=""
+  if [[ -n "${want}" ]]; then
+    local f
+    local first
+    for f in "${LOG_DIR}"/deploy_*.log; do
+      [[ -f "${f}" ]] || continue
+      first=""
+      IFS= read -r first <"${f}" || true
+      if [[ "${first}" == "@homelab/1 run "*"\"run\":\"${want}\""* ]]; then
+        log="${f}"
+        run="${want}"
+        [[ "${first}" =~ \"pid\":([0-9]+) ]] && pid="${BASH_REMATCH[1]}"
+        break
+      fi
+    done
+  else
+    local last
+    state_get_to last last_run
+    local -A info=()
+    kv_load info "${last}"
+    log="${info[log]:-}"
+    pid="${info[pid]:-}"
+    run="${info[run]:-}"
+  fi
   if [[ -z "${log}" || ! -f "${log}" ]]; then
-    printf 'deploy.sh: no run to attach to on %s\n' "${NODE}" >&2
+    printf 'deploy.sh: no run %sto attach to on %s\n' "${want:+${want} }" "${NODE}" >&2
     exit 4
   fi
   trap '' PIPE
   # /proc, not kill -0: the run may belong to another user.
-  if [[ "${pid}" =~ ^[0-9]+$ && -d "/proc/${pid}" ]] && lock_is_held; then
+  if [[ "${pid}" =~ ^[0-9]+$ && -d "/proc/${pid}" ]] && [[ -z "$(log_exit_code "${log}")" ]]; then
     tail -n "+${from}" -s 0.2 -F --pid="${pid}" -- "${log}" 2>/dev/null || true
   else
     tail -n "+${from}" -- "${log}" || true
@@ -63,7 +86,7 @@ follow_attach() {
   rc="$(log_exit_code "${log}")"
   if [[ -z "${rc}" ]]; then
     # shellcheck disable=SC2016 # backquotes are text
-    printf 'deploy.sh: run %s ended without a run-end record (killed); `deploy.sh resume` finishes it\n' "$(kv_get "${last}" run)" >&2
+    printf 'deploy.sh: run %s ended without a run-end record (killed); `deploy.sh resume` finishes it\n' "${run}" >&2
     exit 1
   fi
   exit "${rc}"

@@ -192,6 +192,15 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     process.kill(-(follower.pid ?? 0), 'SIGHUP'); // the ssh connection drops
     const f = await followerDone;
     expect(f.code).toBe(129);
+    const runEv = parseNodeLine(first);
+    const runId = runEv.kind === 'event' && runEv.event.type === 'run' ? runEv.event.run : '';
+
+    // SATURN re-attaches at once, past the line it saw, and follows the run to its end
+    const again = await fx.run('attach', ['--run', runId, '--from-line', '2']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.events[0]?.type).not.toBe('run');
+    expect(again.events.at(-1)).toMatchObject({ type: 'run-end', run: runId, result: 'ok', exit: 0 });
+    expect((await fx.run('attach', ['--run', 'no-such-run'])).code).toBe(4);
 
     const deadline = Date.now() + 30_000;
     let st = await status(fx);
