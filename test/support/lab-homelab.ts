@@ -97,14 +97,14 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
     const anyLab = started[0];
 
     const yaml: string[] = ['homelab: lab', 'git:', `  remote: ${remote}`, '  branch: main', 'defaults:', '  transport: ssh'];
-    if (anyLab) yaml.push(`  user: ${anyLab.user}`, '  ssh:', `    identityFile: ${anyLab.keyFile}`, `    connectTimeout: ${timeout}`);
+    if (anyLab) yaml.push(`  user: ${anyLab.user}`, '  ssh:', `    connectTimeout: ${timeout}`);
     yaml.push('nodes:');
     for (const node of opts.nodes) {
       const lab = labs.get(node.name)!;
       const root = lab.makeDir(`root-${node.name}`);
       roots.set(node.name, root);
       yaml.push(`  ${node.name}:`, '    address: 127.0.0.1', '    role: worker', '    wave: 0', `    root: ${root}`);
-      yaml.push('    ssh:', `      port: ${lab.port}`, `      knownHostsFile: ${lab.knownHostsFile}`);
+      yaml.push('    ssh:', `      port: ${lab.port}`, `      identityFile: ${lab.keyFile}`, `      knownHostsFile: ${lab.knownHostsFile}`);
       yaml.push('    services:');
       for (const s of node.services.map(serviceOf)) {
         yaml.push(`      - name: ${s.name}`);

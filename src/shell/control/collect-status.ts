@@ -19,12 +19,18 @@ export async function collectStatus(control: Control, only: readonly string[] = 
   // The whole homelab goes through probeAll's bounded fan-out; a few named nodes are probed directly.
   const probing = only.length === 0 ? control.probeAll() : Promise.all(specs.map((s) => control.probe(s.name)));
   const [info, probes] = await Promise.all([control.repoInfo(), probing]);
+  // Nodes mostly share a deployed commit: ask git once per distinct commit.
+  const behindOf = new Map<string, Promise<number | null>>();
+  const behind = (commit: string): Promise<number | null> => {
+    let p = behindOf.get(commit);
+    if (!p) behindOf.set(commit, (p = control.commitsBehind(commit)));
+    return p;
+  };
   const nodes = await Promise.all(
     specs.map(async (spec, i) => {
       const probe = probes[i]!;
       const deployed = probe.reachable ? probe.status.deployed : '';
-      const behind = deployed ? await control.commitsBehind(deployed) : null;
-      return summarizeNode(spec, probeOutcome(probe), info.head, behind);
+      return summarizeNode(spec, probeOutcome(probe), info.head, deployed ? await behind(deployed) : null);
     }),
   );
   return { homelab: control.inventory.homelab, branch: info.branch, head: info.head, dirty: info.dirty, nodes };
