@@ -31,7 +31,8 @@ export class InvalidInventoryError extends Error {
   }
 }
 
-const DRY_RUN_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback', 'resume'];
+// What deploy.sh accepts --dry-run on.
+const DRY_RUN_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback'];
 const REATTACH_ATTEMPTS = 5;
 
 export function controlSocketDir(env: NodeJS.ProcessEnv): string {
