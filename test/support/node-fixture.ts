@@ -29,6 +29,11 @@ export interface ServiceOptions {
   readonly index?: string;
   /** Healthcheck start_period (e.g. '60s'): failures keep the container `starting` meanwhile. */
   readonly startPeriod?: string;
+  /**
+   * Adds a `gate` container that turns healthy after this many seconds, which the service
+   * depends on: `compose up` of the project then blocks that long (a deterministic mid-deploy).
+   */
+  readonly gateSeconds?: number;
 }
 
 export interface ManifestOptions {
@@ -270,6 +275,23 @@ function composeFile(service: string, port: number, opts: ServiceOptions): strin
     '      timeout: 2s',
     '      retries: 2',
     ...(opts.startPeriod ? [`      start_period: ${opts.startPeriod}`] : []),
+    ...(opts.gateSeconds
+      ? [
+          '    depends_on:',
+          '      gate:',
+          '        condition: service_healthy',
+          '  gate:',
+          '    image: busybox:1.36',
+          '    network_mode: none',
+          '    stop_signal: SIGKILL',
+          `    command: ["sh", "-c", "sleep ${opts.gateSeconds}; : > /tmp/ready; exec sleep 3600"]`,
+          '    healthcheck:',
+          '      test: ["CMD-SHELL", "test -f /tmp/ready"]',
+          '      interval: 1s',
+          '      timeout: 2s',
+          '      retries: 30',
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -107,15 +107,17 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
   });
 
   it('resume after SIGKILL mid-deploy finishes the job', async () => {
-    await fx.addService('web'); // back to the healthy compose file
+    // back to a healthy web, which now waits 4 s for a gate container: compose up blocks meanwhile
+    await fx.addService('web', { gateSeconds: 4 });
     writeFileSync(join(fx.serviceDir('web'), 'www', 'index.html'), 'web v3\n');
     writeFileSync(join(fx.serviceDir('api'), 'www', 'index.html'), 'api v3\n');
     const c3 = fx.commit('v3 pages');
     expect((await fx.run('prepare', ['--ref', c3])).code).toBe(0);
     const child = fx.spawn('deploy');
     const done = collect(child, 60_000);
-    await waitForLine(child, (l) => isEvent(l, 'step', (e) => e.type === 'step' && e.step === 'compose-up' && e.status === 'start'));
-    process.kill(-(child.pid ?? 0), 'SIGKILL');
+    await waitForLine(child, (l) => isEvent(l, 'step', (e) => e.type === 'step' && e.step === 'compose-up' && e.status === 'start' && e.service === 'web'));
+    await new Promise((r) => setTimeout(r, 500)); // inside `compose up` of web, waiting for its gate
+    process.kill(-(child.pid ?? 0), 'SIGKILL'); // bash and compose die at once, like a power cut
     const killed = await done;
     expect(killed.signal).toBe('SIGKILL');
     const st = await status(fx);
