@@ -40,6 +40,8 @@ source "${DEPLOY_LIB}/compose.sh"
 source "${DEPLOY_LIB}/run.sh"
 # shellcheck source=lib/stages.sh
 source "${DEPLOY_LIB}/stages.sh"
+# shellcheck source=lib/verify.sh
+source "${DEPLOY_LIB}/verify.sh"
 # shellcheck source=lib/status.sh
 source "${DEPLOY_LIB}/status.sh"
 # shellcheck source=lib/follow.sh
