@@ -299,7 +299,7 @@ ensure_dir() {
     DIR_CHANGES+=("created ${shown}")
     return
   fi
-  [[ -w ${dir} ]] || fail layout "${dir} exists but $(id -un) cannot write to it"
+  [[ -w ${dir} ]] || fail layout "${dir} exists but $(id -un) cannot write to it (sudo chown -R $(id -un): ${dir})"
   current=$(stat -c %a "${dir}")
   if [[ ${current} != "${mode#0}" ]]; then
     chmod "${mode}" "${dir}"
