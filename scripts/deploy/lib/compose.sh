@@ -3,7 +3,8 @@
 # resolved configuration, and redaction of .env values from anything that reaches the log.
 # `docker compose config` output holds interpolated secrets: it is only ever hashed, never logged.
 
-# External commands run with the lock descriptor closed so no child outlives us holding the lock.
+# External commands that may run long (docker, git, curl, sleep) get the lock descriptor closed
+# (9>&-), so no child outlives a killed run holding the lock.
 dk() { docker "$@" 9>&-; }
 gt() { git -C "${REPO}" "$@" 9>&-; }
 

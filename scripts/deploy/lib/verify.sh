@@ -7,7 +7,7 @@ readonly VERIFY_TIMEOUT="${HOMELAB_VERIFY_TIMEOUT:-120}"
 
 # Sleeps in the background so a signal is handled at once.
 nap() {
-  sleep "$1" &
+  sleep "$1" 9>&- &
   wait "$!" || true
 }
 
@@ -33,13 +33,13 @@ http_status() {
   local port="${BASH_REMATCH[3]:-80}"
   local path="${BASH_REMATCH[4]:-/}"
   # shellcheck disable=SC2016 # $1.. expand in the inner bash
-  code="$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$3" "$1" >&3 && head -n 1 <&3' _ "${host}" "${port}" "${path}" 2>/dev/null | awk '{print $2}')" || true
+  code="$(timeout 5 bash 9>&- -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$3" "$1" >&3 && head -n 1 <&3' _ "${host}" "${port}" "${path}" 2>/dev/null | awk '{print $2}')" || true
   printf '%s' "${code:-000}"
 }
 
 tcp_open() {
   # shellcheck disable=SC2016 # $1 $2 expand in the inner bash
-  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+  timeout 3 bash 9>&- -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
 # verify_containers SVC: waits for the service's containers; sets VERIFY_DETAIL, returns

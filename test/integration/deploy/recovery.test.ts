@@ -154,6 +154,18 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     const c6 = fx.commit('web waits for ready.html');
     expect((await fx.run('prepare', ['--ref', c6])).code).toBe(0);
     expect((await fx.run('deploy')).code).toBe(0);
+
+    // a holder killed by SIGKILL (its children live on) frees the lock at once
+    const dead = fx.spawn('verify', [], { env: ENV });
+    await waitForLine(dead, (l) => isEvent(l, 'stage-start'));
+    await new Promise((r) => setTimeout(r, 200)); // inside verify's wait loop
+    const exited = new Promise((r) => dead.once('exit', r));
+    process.kill(dead.pid ?? 0, 'SIGKILL');
+    await exited;
+    const free = await fx.run('unlock');
+    expect(free.stdout).toContain('is free');
+    expect(free.code).toBe(0);
+
     const holder = fx.spawn('verify', [], { env: ENV });
     const holderDone = collect(holder, 60_000);
     await waitForLine(holder, (l) => isEvent(l, 'stage-start'));
