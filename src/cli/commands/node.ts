@@ -2,12 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
+import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { newNodeNameFlaw, nodeNames, STARTER_PORT } from '../../core/inventory/add-node.js';
 import { TOPOLOGY_FILE } from '../../core/inventory/parse.js';
 import { formatProblem } from '../../core/problem.js';
+import { confirm } from '../../shell/confirm.js';
 import { dirtyPaths } from '../../shell/git.js';
 import { loadInventory } from '../../shell/inventory/load.js';
 import type { AddNodeRequest } from '../../shell/onboarding/add-node.js';
@@ -69,45 +70,37 @@ interface Flags {
   readonly verbose: boolean;
 }
 
+const OPTIONS = {
+  ...REPO_OPTION,
+  address: { type: 'string' },
+  role: { type: 'string' },
+  tags: { type: 'string' },
+  wave: { type: 'string' },
+  transport: { type: 'string' },
+  service: { type: 'string', multiple: true },
+  port: { type: 'string' },
+  yes: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+} as const;
+
 function parse(args: readonly string[]): Flags {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: {
-        address: { type: 'string' },
-        role: { type: 'string' },
-        tags: { type: 'string' },
-        wave: { type: 'string' },
-        transport: { type: 'string' },
-        service: { type: 'string', multiple: true },
-        port: { type: 'string' },
-        repo: { type: 'string' },
-        yes: { type: 'boolean' },
-        verbose: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-    if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2] ?? ''}"`);
-    const opt = <K extends string>(k: K, v: string | undefined): Partial<Record<K, string>> => (v === undefined ? {} : ({ [k]: v } as Record<K, string>));
-    return {
-      sub: positionals[0],
-      name: positionals[1],
-      ...opt('address', values.address),
-      ...opt('role', values.role),
-      ...opt('tags', values.tags),
-      ...opt('wave', values.wave),
-      ...opt('transport', values.transport),
-      ...opt('port', values.port),
-      ...opt('repo', values.repo),
-      services: (values.service ?? []).flatMap(splitList),
-      yes: values.yes === true,
-      verbose: values.verbose === true,
-    };
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const { values, positionals } = parseCommandArgs(args, OPTIONS, true);
+  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2] ?? ''}"`);
+  const opt = <K extends string>(k: K, v: string | undefined): Partial<Record<K, string>> => (v === undefined ? {} : ({ [k]: v } as Record<K, string>));
+  return {
+    sub: positionals[0],
+    name: positionals[1],
+    ...opt('address', values.address),
+    ...opt('role', values.role),
+    ...opt('tags', values.tags),
+    ...opt('wave', values.wave),
+    ...opt('transport', values.transport),
+    ...opt('port', values.port),
+    ...opt('repo', values.repo),
+    services: (values.service ?? []).flatMap(splitList),
+    yes: values.yes === true,
+    verbose: values.verbose === true,
+  };
 }
 
 // --- prompts ----------------------------------------------------------------------------------
@@ -149,11 +142,11 @@ async function askValid(p: Prompter, ctx: CommandContext, q: string, def: string
   }
 }
 
-async function confirm(p: Prompter, question: string, def: boolean): Promise<boolean> {
-  const a = await p.ask(`${question} ${def ? '[Y/n]' : '[y/N]'}`);
+/** A yes/no question on the running prompter whose default (an empty answer) is yes. */
+async function confirmDefaultYes(p: Prompter, question: string): Promise<boolean> {
+  const a = await p.ask(`${question} [Y/n]`);
   if (a === undefined) return false;
-  if (a === '') return def;
-  return /^y(es)?$/i.test(a);
+  return a === '' || /^y(es)?$/i.test(a);
 }
 
 function isInteractive(ctx: CommandContext): boolean {
@@ -245,7 +238,7 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
     }
     if (p) {
       ctx.stdout.write(`\n${describeRequest(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`);
-      if (!(await confirm(p, 'Write these files?', true))) {
+      if (!(await confirmDefaultYes(p, 'Write these files?'))) {
         ctx.stdout.write('Nothing was written.\n');
         return 1;
       }
@@ -320,10 +313,7 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
       ctx.stderr.write(`homelab node bootstrap: ${f.name} lacks ${what}: rerun with --yes to install them (apt-get, as root or with sudo).\n`);
       return 1;
     }
-    const p = prompter(ctx);
-    const yes = await confirm(p, `Install ${what} on ${f.name} (apt-get, as root or with sudo)?`, false);
-    p.close();
-    if (!yes) {
+    if (!(await confirm(`Install ${what} on ${f.name} (apt-get, as root or with sudo)?`, ctx.stdin, ctx.stdout))) {
       ctx.stderr.write('Nothing was installed; the node is not bootstrapped.\n');
       return 1;
     }
