@@ -189,7 +189,9 @@ function afterLastNode(text: string, nodes: YAMLMap, entryIndent: number): numbe
 }
 
 function splice(text: string, at: number, insert: string): AddNodeResult {
-  return { ok: true, text: text.slice(0, at) + insert + text.slice(at), inserted: { start: at, end: at + insert.length } };
+  // A file written with CRLF line ends gets the new lines with CRLF too.
+  const block = text.includes('\r\n') ? insert.replace(/\r?\n/g, '\r\n') : insert;
+  return { ok: true, text: text.slice(0, at) + block + text.slice(at), inserted: { start: at, end: at + block.length } };
 }
 
 /**

@@ -79,6 +79,13 @@ describe('addNodeToTopology', () => {
     expect(nodeNames(added(commented, { name: '42', address: '100.64', role: 'edge', tags: [], services: [] }).text)).toContain('42');
   });
 
+  it('keeps CRLF line ends in a file written with them', () => {
+    const crlf = commented.replace(/\n/g, '\r\n');
+    const { entry, rest } = added(crlf);
+    expect(rest).toBe(crlf);
+    expect(entry).toBe('\r\n  vega:\r\n    address: vega.tail1234.ts.net\r\n    role: storage\r\n    tags: [nas, backup]\r\n    wave: 2\r\n    services:\r\n      - samba\r\n      - web\r\n');
+  });
+
   it('writes the transport when one is given', () => {
     expect(added(commented, { ...vega, transport: 'ssh' }).entry).toContain('    transport: ssh\n');
   });
