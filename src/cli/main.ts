@@ -7,6 +7,8 @@ type Loader = () => Promise<Command>;
 
 // One line per command; `tui` is what runs when no command is given.
 const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
+  ['tui', async () => (await import('./commands/tui.js')).default],
+  ['demo', async () => (await import('./commands/demo.js')).default],
   ['validate', async () => (await import('./commands/validate.js')).default],
   ['manifest', async () => (await import('./commands/manifest.js')).default],
   ['node', async () => (await import('./commands/node.js')).default],

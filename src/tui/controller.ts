@@ -183,6 +183,8 @@ export class TuiController {
     }
     this.logs.flush();
     if (this.stopped) return outcome;
+    // Read the node's new state before showing the end, so the next Enter acts on it, not on the old.
+    await this.probeOne(node).catch(() => undefined);
     dispatch({ type: 'stage-end', node, outcome });
     const ok = outcome.result === 'ok';
     dispatch({
@@ -191,7 +193,6 @@ export class TuiController {
         ? { level: 'info', text: `${stage} on ${node}: ok (${(outcome.durationMs / 1000).toFixed(1)}s)` }
         : { level: 'error', text: `${stage} on ${node}: ${outcome.result}${outcome.message ? ` — ${outcome.message}` : ''}` },
     });
-    await this.probeOne(node);
     void this.refresh();
     return outcome;
   }

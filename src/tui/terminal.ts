@@ -9,7 +9,10 @@ export interface FullScreen {
   leave(): void;
 }
 
-type Out = Pick<NodeJS.WriteStream, 'write'>;
+type Out = Pick<NodeJS.WriteStream, 'write'> & Partial<Pick<NodeJS.WriteStream, 'on' | 'off'>>;
+
+/** Clears the screen: after a resize the old frame's rows are not where Ink thinks they are. */
+const CLEAR = '\x1b[2J\x1b[H';
 
 /**
  * Enters the alternate screen on `out` and arranges for it to be left on exit, SIGINT, SIGTERM,
@@ -18,10 +21,16 @@ type Out = Pick<NodeJS.WriteStream, 'write'>;
 export function enterFullScreen(out: Out, proc: NodeJS.Process = process): FullScreen {
   let active = true;
   out.write(ENTER);
+  // Registered before Ink's own resize listener, so the screen is clean when Ink redraws.
+  const onResize = (): void => {
+    if (active) out.write(CLEAR);
+  };
+  out.on?.('resize', onResize);
   const leave = (): void => {
     if (!active) return;
     active = false;
     out.write(LEAVE);
+    out.off?.('resize', onResize);
     proc.off('exit', leave);
     for (const [sig, h] of handlers) proc.off(sig, h);
     proc.off('uncaughtException', onCrash);

@@ -3,7 +3,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
-import { MARK, compactLogLine, duration, nextFor, pipeline, plural } from './format.js';
+import { MARK, compactLogLine, duration, nextFor, pipeline, plural, wrapText } from './format.js';
 
 export interface LogView {
   readonly lines: readonly string[];
@@ -110,7 +110,7 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
     fixed.push({ key: 'fail', node: <Text color="red" wrap="truncate">{`✗ ${failure.title}`}</Text> });
     for (const [i, d] of failure.details.slice(0, 2).entries()) {
       // The failing step's detail often holds a path or the fix: wrap it rather than cut it.
-      for (const [j, part] of wrapRows(`  ${d}`, width, 3).entries()) fixed.push({ key: `fd${i}.${j}`, node: <Text color="red">{part}</Text> });
+      for (const [j, part] of wrapText(`  ${d}`, width, 3).entries()) fixed.push({ key: `fd${i}.${j}`, node: <Text color="red">{part}</Text> });
     }
     fixed.push({ key: 'fix', node: <Text color="yellow" wrap="truncate">{'  fix the cause, then r resume · d diagnose · b rollback'}</Text> });
   }
@@ -164,15 +164,6 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
   );
 }
 
-/** Plain text cut into rows of `width` (at most `max`, the last one ending in … when cut). */
-export function wrapRows(text: string, width: number, max: number): string[] {
-  const w = Math.max(1, width);
-  const rows: string[] = [];
-  for (let i = 0; i < text.length && rows.length < max; i += w) rows.push(text.slice(i, i + w));
-  if (rows.length === max && text.length > w * max) rows[max - 1] = `${rows[max - 1]!.slice(0, w - 1)}…`;
-  return rows;
-}
-
 /** Service lines that fit while leaving the log at least 3 lines (or as many as there are). */
 function servicesShown(count: number, height: number, fixed: number): number {
   const room = height - fixed - 2 - 3;
@@ -184,7 +175,7 @@ function servicesShown(count: number, height: number, fixed: number): number {
 export function detailLogHeight(entry: NodeEntry, height: number, width: number): number {
   const failure = failureOf(entry);
   const services = serviceLines(entry);
-  const detailRows = failure ? failure.details.slice(0, 2).reduce((a, d) => a + wrapRows(`  ${d}`, width, 3).length, 0) : 0;
+  const detailRows = failure ? failure.details.slice(0, 2).reduce((a, d) => a + wrapText(`  ${d}`, width, 3).length, 0) : 0;
   let fixed = 2 + (failure ? 2 + detailRows : 0);
   const maxServices = servicesShown(services.length, height, fixed);
   fixed += maxServices + (services.length > maxServices ? 1 : 0) + 1;

@@ -138,3 +138,35 @@ export function clip(text: string, width: number): string {
   if (width <= 0) return '';
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
+
+/**
+ * Word-wraps plain text into rows of at most `width` characters (a word longer than a row is cut
+ * across rows); at most `max` rows, the last ending in … when text was left out.
+ */
+export function wrapText(text: string, width: number, max = Infinity): string[] {
+  const w = Math.max(1, width);
+  const rows: string[] = [];
+  let row = '';
+  const push = (): void => {
+    rows.push(row);
+    row = '';
+  };
+  for (const word of text.split(' ')) {
+    let rest = word;
+    if (row && row.length + 1 + rest.length > w) push();
+    if (row) row += ' ';
+    while (row.length + rest.length > w) {
+      const room = w - row.length;
+      row += rest.slice(0, room);
+      rest = rest.slice(room);
+      push();
+    }
+    row += rest;
+  }
+  if (row || rows.length === 0) push();
+  if (rows.length <= max) return rows;
+  const kept = rows.slice(0, max);
+  const last = kept[max - 1] ?? '';
+  kept[max - 1] = `${last.length >= w ? last.slice(0, w - 1) : last}…`;
+  return kept;
+}

@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import type { RepoInfo } from '../../shell/control/types.js';
 import type { Notice } from '../state/reducer.js';
-import { shortSha, spinnerFrame } from './format.js';
+import { shortSha, spinnerFrame, wrapText } from './format.js';
 
 export interface HeaderProps {
   readonly homelab: string;
@@ -36,18 +36,18 @@ export function Header({ homelab, repo, transport, refreshing, spinner, width }:
   );
 }
 
-/** Rows the banners take once wrapped at `width`. */
-export function bannerRows(lines: readonly string[], width: number): number {
-  return lines.reduce((a, l) => a + Math.max(1, Math.ceil((l.length + 2) / Math.max(1, width))), 0);
+/** The banners' rows once word-wrapped at `width` (each row padded with one space both sides). */
+export function bannerLines(lines: readonly string[], width: number): string[] {
+  return lines.flatMap((l) => wrapText(l, Math.max(1, width - 2)).map((r) => ` ${r} `));
 }
 
 export function Banners({ lines, width }: { readonly lines: readonly string[]; readonly width: number }) {
   if (lines.length === 0) return null;
   return (
     <Box flexDirection="column" width={width}>
-      {lines.map((l, i) => (
-        <Text key={i} color="black" backgroundColor="yellow" wrap="wrap">
-          {` ${l} `}
+      {bannerLines(lines, width).map((l, i) => (
+        <Text key={i} color="black" backgroundColor="yellow" wrap="truncate">
+          {l}
         </Text>
       ))}
     </Box>

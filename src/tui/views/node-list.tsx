@@ -65,7 +65,7 @@ export function NodeList({ nodes, selected, head, spinner, width, height, filter
         if (row.kind === 'wave') {
           return (
             <Text key={`w${row.wave}`} color="gray" wrap="truncate">
-              {`── wave ${row.wave} ${'─'.repeat(Math.max(0, width - 10 - String(row.wave).length))}`}
+              {`── wave ${row.wave} ${'─'.repeat(Math.max(0, width - 9 - String(row.wave).length))}`}
             </Text>
           );
         }

@@ -1,5 +1,7 @@
 // The guided recover view: a pure render of RecoverState in a box of the given size.
 import { Box, Text } from 'ink';
+import { useSyncExternalStore } from 'react';
+import type { RecoverSession } from '../recover-session.js';
 import { headline, mainLines, paneLines, windowOf, type Line, type LineStyle, type RecoverState } from '../state/recover.js';
 
 export interface RecoverViewProps {
@@ -58,4 +60,10 @@ export function RecoverView({ state, width, height }: RecoverViewProps) {
       ))}
     </Box>
   );
+}
+
+/** The view bound to a live session (re-renders on every change of its state). */
+export function RecoverPanel({ session, width, height }: { readonly session: RecoverSession; readonly width: number; readonly height: number }) {
+  const state = useSyncExternalStore(session.subscribe, session.getState);
+  return <RecoverView state={state} width={width} height={height} />;
 }

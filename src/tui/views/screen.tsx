@@ -6,7 +6,7 @@ import { selectedNode, visibleNodes, type AppState } from '../state/reducer.js';
 import { ConfirmDialog, QuitDialog, WalkChoice } from './confirm-dialog.js';
 import { DetailPane, detailLogHeight, type LogView } from './detail-pane.js';
 import { Footer } from './footer.js';
-import { Banners, Header, NoticeLine, bannerRows } from './header.js';
+import { Banners, Header, NoticeLine, bannerLines } from './header.js';
 import { HelpOverlay } from './help-overlay.js';
 import { NodeList, nodeListHeight } from './node-list.js';
 import { FilterLine, StageMenu } from './stage-menu.js';
@@ -35,7 +35,7 @@ export interface Layout {
 
 export function layout(state: AppState, cols: number, rows: number): Layout {
   const height = Math.max(6, rows - 1);
-  const banners = bannerRows(state.banners, cols) + (state.notice ? 1 : 0) + (state.filter || state.mode.kind === 'filter' ? 1 : 0);
+  const banners = bannerLines(state.banners, cols).length + (state.notice ? 1 : 0) + (state.filter || state.mode.kind === 'filter' ? 1 : 0);
   const body = Math.max(3, height - 2 - banners);
   const wide = cols >= WIDE;
   const wanted = nodeListHeight(visibleNodes(state));

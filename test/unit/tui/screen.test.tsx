@@ -152,4 +152,14 @@ describe('screen', () => {
     expect(out).toContain('unreachable (timeout): no answer within 5s');
     void OLD;
   });
+
+  test('long banners wrap (a path is never cut off) and the frame still fits 80x24', () => {
+    const fix = 'echo NOTES_TOKEN=demo-secret >> /tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env';
+    const state = { ...loaded(), banners: ['DEMO in /tmp/homelab-demo-AbCdEf: notes-1a2b3c ships broken on purpose (its prepare fails on a missing secret).', `Fix it in another terminal:  ${fix}   then select notes-1a2b3c and press r`] };
+    const out = frame(state, 80, 24);
+    expect(out.replace(/\s+/g, ' ')).toContain(fix.replace(/\s+/g, ' ').replace('/tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env', ''));
+    expect(out.split('\n').join('')).toContain('/tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env');
+    expect(out).toContain('q quit');
+    expectFits(out, 80, 24);
+  });
 });

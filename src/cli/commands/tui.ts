@@ -1,0 +1,87 @@
+// `homelab` (no command) and `homelab tui`: the full-screen TUI on a terminal, else the status table.
+import type { Command, CommandContext } from '../command.js';
+import { parseCommandArgs, REPO_OPTION } from '../args.js';
+import { openCommandControl } from '../open-control.js';
+import { shortSha } from '../../core/status/summary.js';
+import { renderStatusTable } from '../../core/status/table.js';
+import { collectStatus } from '../../shell/control/collect-status.js';
+import type { Control } from '../../shell/control/types.js';
+
+const USAGE = `Usage: homelab [--no-tui] [--dry-run] [--repo DIR]
+       homelab tui [--no-tui] [--dry-run] [--repo DIR]
+
+Opens the deployment TUI: every node by wave with its stage, health and commit; keys move nodes
+through prepare -> deploy -> verify, each changing stage confirmed first (? lists the keys).
+When stdin or stdout is not a terminal, or with --no-tui, prints the status table and exits.
+
+  --no-tui     print the status table instead of opening the screen
+  --dry-run    stages print what they would do and change nothing
+  --repo DIR   the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
+
+interface TuiArgs {
+  readonly noTui: boolean;
+  readonly dryRun: boolean;
+  readonly repo: string | undefined;
+}
+
+function parse(args: readonly string[]): TuiArgs {
+  const rest = args[0] === 'tui' ? args.slice(1) : args;
+  const { values } = parseCommandArgs(rest, { ...REPO_OPTION, 'no-tui': { type: 'boolean' }, 'dry-run': { type: 'boolean' } });
+  return { noTui: values['no-tui'] === true, dryRun: values['dry-run'] === true, repo: values.repo };
+}
+
+/** True when the screen can open: both ends are terminals. */
+export function isInteractive(ctx: CommandContext): boolean {
+  return ctx.stdin.isTTY === true && ctx.stdout.isTTY === true;
+}
+
+/** The status table of every node, as `homelab status` prints it. */
+export async function statusText(control: Control): Promise<string> {
+  const report = await collectStatus(control);
+  const dirty = report.dirty.length > 0 ? ` (uncommitted: ${report.dirty.length} under inventory/ or hosts/)` : '';
+  return renderStatusTable(`${report.homelab} · ${report.branch || 'detached'} @ ${shortSha(report.head)}${dirty}`, report.nodes);
+}
+
+export interface LaunchOptions {
+  readonly noTui: boolean;
+  readonly dryRun: boolean;
+  readonly banners?: readonly string[];
+}
+
+/** Opens the TUI on a terminal, else prints the status table; never waits for keys that cannot come. */
+export async function launch(control: Control, ctx: CommandContext, opts: LaunchOptions): Promise<number> {
+  if (opts.noTui || !isInteractive(ctx)) {
+    ctx.stdout.write(await statusText(control));
+    return 0;
+  }
+  const { runTui } = await import('../../tui/run.js');
+  await runTui({
+    control,
+    stdin: ctx.stdin as NodeJS.ReadStream,
+    stdout: ctx.stdout as NodeJS.WriteStream,
+    stderr: ctx.stderr as NodeJS.WriteStream,
+    dryRun: opts.dryRun,
+    banners: opts.banners ?? [],
+  });
+  return 0;
+}
+
+export async function runTuiCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const opts = parse(args);
+  const control = await openCommandControl(ctx, opts.repo, opts.dryRun);
+  if (!control) return 1;
+  try {
+    return await launch(control, ctx, { noTui: opts.noTui, dryRun: opts.dryRun });
+  } finally {
+    await control.close();
+  }
+}
+
+const command: Command = {
+  name: 'tui',
+  summary: 'the full-screen deployment TUI (what `homelab` opens); the status table when not a terminal',
+  usage: USAGE,
+  run: runTuiCommand,
+};
+
+export default command;
