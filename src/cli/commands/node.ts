@@ -28,6 +28,7 @@ import {
   waveFlaw,
 } from '../../shell/onboarding/fields.js';
 import { nextStepsAfterAdd, nextStepsAfterBootstrap } from '../../shell/onboarding/next-steps.js';
+import { unpushedWarning } from '../../shell/onboarding/pushed.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
 
 const USAGE = `Usage: homelab node add <name> --address ADDR --role ROLE [--tags a,b] [--wave N]
@@ -266,7 +267,7 @@ function stepLine(s: BootstrapStep): string {
   return `  ${MARK[s.status]} ${name.padEnd(18)} ${s.detail}${s.changed ? '  (changed)' : ''}\n`;
 }
 
-async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: boolean): Promise<{ outcome: BootstrapOutcome } | { code: number }> {
+async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: boolean, first: boolean): Promise<{ outcome: BootstrapOutcome } | { code: number }> {
   const { inventory, problems } = await loadInventory(repo);
   if (!inventory) {
     ctx.stderr.write(problems.map((pr) => `${formatProblem(pr)}\n`).join(''));
@@ -280,6 +281,10 @@ async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: b
         `add it first with \`homelab node add ${f.name ?? '<name>'}\`\n`,
     );
     return { code: 1 };
+  }
+  if (first) {
+    const unpushed = await unpushedWarning(repo, inventory.git.remote, inventory.git.branch);
+    if (unpushed) ctx.stderr.write(`homelab node bootstrap: warning: ${unpushed}\n`);
   }
   ctx.stdout.write(`Bootstrapping ${node.name} (${node.transport} ${node.user}@${node.address}, root ${node.root}) from ${inventory.git.remote}\n`);
   const outcome = await bootstrapNode(repo, inventory, node, {
@@ -304,9 +309,9 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
       `homelab node bootstrap: warning: uncommitted changes (${dirty.join(', ')}): the node clones from the remote, so commit and push them first.\n`,
     );
   }
-  let first = await bootstrapOnce(repo, f, ctx, f.yes);
-  if ('code' in first) return first.code;
-  let outcome = first.outcome;
+  let attempt = await bootstrapOnce(repo, f, ctx, f.yes, true);
+  if ('code' in attempt) return attempt.code;
+  let outcome = attempt.outcome;
   if (outcome.result === 'needs-install') {
     const what = outcome.missing || 'the missing packages';
     if (!isInteractive(ctx)) {
@@ -317,9 +322,9 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
       ctx.stderr.write('Nothing was installed; the node is not bootstrapped.\n');
       return 1;
     }
-    first = await bootstrapOnce(repo, f, ctx, true);
-    if ('code' in first) return first.code;
-    outcome = first.outcome;
+    attempt = await bootstrapOnce(repo, f, ctx, true, false);
+    if ('code' in attempt) return attempt.code;
+    outcome = attempt.outcome;
   }
   if (outcome.result === 'unreachable') {
     ctx.stderr.write(`homelab node bootstrap: ${f.name} is unreachable (${outcome.unreachable?.reason ?? 'unknown'}): ${outcome.unreachable?.message ?? ''}\n`);

@@ -96,6 +96,18 @@ describe.skipIf(!ok)('homelab node bootstrap (local transport)', () => {
     expect(r.stderr).toContain(`no node "orion" in inventory/topology.yaml (nodes: saturn, mercury, solaria, venus, ${NAME}); add it first with \`homelab node add orion\``);
   });
 
+  it('warns when SATURN\'s HEAD is not pushed to the remote the node clones from', async () => {
+    git(saturn, 'commit', '-q', '--allow-empty', '-m', 'not pushed yet');
+    const head = git(saturn, 'rev-parse', '--short=7', 'HEAD');
+    const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`warning: ${remote} (main at `);
+    expect(r.stderr).toContain(`lacks SATURN's HEAD ${head}: push first (git push), the node clones from there`);
+    git(saturn, 'push', '-q', 'origin', 'main');
+    const pushed = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
+    expect(pushed.stderr).toBe('');
+  });
+
   it('warns about uncommitted changes (the node clones from the remote) and refuses an invalid inventory', async () => {
     const topo = join(saturn, 'inventory/topology.yaml');
     const text = readFileSync(topo, 'utf8');
