@@ -54,7 +54,8 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   try {
     await Promise.race([quitting, ink.waitUntilExit()]);
   } finally {
-    await controller.stop();
+    // Stop following running stages: they run detached on their nodes and go on there.
+    await controller.stop({ cancel: true });
     ink.unmount();
     ink.cleanup();
     logs.dispose();

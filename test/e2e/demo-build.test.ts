@@ -5,11 +5,25 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { CommandContext } from '../../src/cli/command.js';
+import { main } from '../../src/cli/main.js';
 import { buildDemo, type Demo } from '../../src/shell/demo/build.js';
 import { loadInventory } from '../../src/shell/inventory/load.js';
 
 let demo: Demo;
+
+/** A context whose stdin and stdout are not terminals (a pipe, cron, CI). */
+function pipes(cwd: string): { ctx: CommandContext; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return { ctx: { cwd, env: { ...process.env, CI: 'true' }, stdout, stderr, stdin: new PassThrough() }, out: () => out, err: () => err };
+}
 const dir = mkdtempSync(join(tmpdir(), 'homelab-demo-test-'));
 
 beforeAll(async () => {
@@ -57,5 +71,31 @@ describe('demo homelab', () => {
 
   test('a second build into the same folder is refused', async () => {
     await expect(buildDemo({ dir: demo.dir })).rejects.toThrow(/not empty/);
+  });
+
+  test('`homelab` without a terminal prints the status table and exits without waiting for keys', async () => {
+    for (const args of [[], ['--no-tui'], ['tui']]) {
+      const io = pipes(demo.repoDir);
+      const started = Date.now();
+      const code = await main(args, io.ctx);
+      expect(code, io.err()).toBe(1); // nothing deployed yet: not every node is healthy
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(io.out()).toMatch(/^demo-lab · main @ [0-9a-f]{7}/);
+      for (const n of demo.nodes) expect(io.out()).toMatch(new RegExp(`${n.name}\\s+\\d\\s+\\w+\\s+\\S+`));
+    }
+  });
+
+  test('`homelab demo --no-tui` builds a demo, says where and how to fix the broken node, prints its status', async () => {
+    const where = join(dir, 'second');
+    const io = pipes(dir);
+    expect(await main(['demo', '--no-tui', '--dir', where], io.ctx), io.err()).toBe(0);
+    const out = io.out();
+    expect(out).toContain(`demo homelab "demo-lab" built in ${where}`);
+    expect(out).toMatch(/echo NOTES_TOKEN=demo-secret >> \S+\/nodes\/notes\/config\/notes\/\.env/);
+    expect(out).toContain(`homelab --repo ${where}/saturn`);
+    expect(out).toMatch(/NODE\s+WAVE\s+ROLE\s+HEALTH/);
+    const down = pipes(dir);
+    expect(await main(['demo', '--down', where], down.ctx)).toBe(0);
+    expect(existsSync(where)).toBe(false);
   });
 });

@@ -85,7 +85,9 @@ export async function runDemo(args: readonly string[], ctx: CommandContext): Pro
   try {
     if (!interactive) {
       ctx.stdout.write(describeDemo(demo, dryRun));
-      return await launch(control, ctx, { noTui: true, dryRun });
+      // The demo was built: that is this command's success, whatever the nodes' health.
+      await launch(control, ctx, { noTui: true, dryRun });
+      return 0;
     }
     await launch(control, ctx, { noTui: false, dryRun, banners });
   } finally {

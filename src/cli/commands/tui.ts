@@ -35,11 +35,14 @@ export function isInteractive(ctx: CommandContext): boolean {
   return ctx.stdin.isTTY === true && ctx.stdout.isTTY === true;
 }
 
-/** The status table of every node, as `homelab status` prints it. */
-export async function statusText(control: Control): Promise<string> {
+/** The status table of every node, as `homelab status` prints it, and whether all are healthy. */
+export async function statusText(control: Control): Promise<{ text: string; healthy: boolean }> {
   const report = await collectStatus(control);
   const dirty = report.dirty.length > 0 ? ` (uncommitted: ${report.dirty.length} under inventory/ or hosts/)` : '';
-  return renderStatusTable(`${report.homelab} · ${report.branch || 'detached'} @ ${shortSha(report.head)}${dirty}`, report.nodes);
+  return {
+    text: renderStatusTable(`${report.homelab} · ${report.branch || 'detached'} @ ${shortSha(report.head)}${dirty}`, report.nodes),
+    healthy: report.nodes.every((n) => n.health === 'healthy'),
+  };
 }
 
 export interface LaunchOptions {
@@ -51,8 +54,10 @@ export interface LaunchOptions {
 /** Opens the TUI on a terminal, else prints the status table; never waits for keys that cannot come. */
 export async function launch(control: Control, ctx: CommandContext, opts: LaunchOptions): Promise<number> {
   if (opts.noTui || !isInteractive(ctx)) {
-    ctx.stdout.write(await statusText(control));
-    return 0;
+    // Same output and exit code as `homelab status`: 0 when every node is healthy, else 1.
+    const { text, healthy } = await statusText(control);
+    ctx.stdout.write(text);
+    return healthy ? 0 : 1;
   }
   const { runTui } = await import('../../tui/run.js');
   await runTui({
