@@ -11,7 +11,6 @@ import { formatProblem } from '../../core/problem.js';
 import { confirm } from '../../shell/confirm.js';
 import { dirtyPaths } from '../../shell/git.js';
 import { loadInventory } from '../../shell/inventory/load.js';
-import type { AddNodeRequest } from '../../shell/onboarding/add-node.js';
 import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
 import type { BootstrapOutcome, BootstrapStep } from '../../shell/onboarding/bootstrap.js';
 import { bootstrapNode } from '../../shell/onboarding/bootstrap.js';
@@ -170,9 +169,9 @@ function checkFlags(f: Flags, existing: readonly string[]): string[] {
   return flaws.filter((x): x is string => x !== undefined);
 }
 
-async function askMissing(f: Flags, ctx: CommandContext, existing: readonly string[], p: Prompter): Promise<Flags> {
-  ctx.stdout.write('Add a node to the homelab (Enter keeps the value in brackets).\n');
-  const given: FieldValues = {
+/** The answers the flags already give. */
+function givenValues(f: Flags): FieldValues {
+  return {
     ...(f.name !== undefined ? { name: f.name } : {}),
     ...(f.address !== undefined ? { address: f.address } : {}),
     ...(f.role !== undefined ? { role: f.role } : {}),
@@ -181,34 +180,21 @@ async function askMissing(f: Flags, ctx: CommandContext, existing: readonly stri
     ...(f.transport !== undefined ? { transport: f.transport } : {}),
     ...(f.services.length > 0 ? { services: f.services.join(',') } : {}),
   };
-  const values: FieldValues = { ...given };
-  for (const field of NODE_FIELDS) {
-    if (values[field.key] !== undefined) continue;
-    values[field.key] = await askValid(p, ctx, field.question, field.defaultFor(values), (s) => field.flaw(s, existing));
-  }
-  return {
-    ...f,
-    name: values.name,
-    address: values.address,
-    role: values.role,
-    tags: values.tags ?? '',
-    wave: values.wave ?? '0',
-    services: splitList(values.services ?? ''),
-    ...(values.transport ? { transport: values.transport } : {}),
-  };
 }
 
-function toRequest(f: Flags): AddNodeRequest {
-  const values: FieldValues = {
-    name: f.name ?? '',
-    address: f.address ?? '',
-    role: f.role ?? '',
-    tags: f.tags ?? '',
-    services: f.services.join(','),
-    ...(f.wave !== undefined ? { wave: f.wave } : {}),
-    ...(f.transport !== undefined ? { transport: f.transport } : {}),
-  };
-  return requestFromValues(values, f.port !== undefined ? Number(f.port) : undefined);
+/**
+ * Asks for the fields without a value (every field when `again`, the earlier answer as default),
+ * each until its check passes.
+ */
+async function askFields(p: Prompter, ctx: CommandContext, existing: readonly string[], start: FieldValues, again: boolean): Promise<FieldValues> {
+  const values: FieldValues = { ...start };
+  for (const field of NODE_FIELDS) {
+    const had = values[field.key];
+    if (had !== undefined && !again) continue;
+    const def = again && had !== undefined ? had : field.defaultFor(values);
+    values[field.key] = await askValid(p, ctx, field.question, def, (s) => field.flaw(s, existing));
+  }
+  return values;
 }
 
 async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<number> {
@@ -219,34 +205,40 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
     ctx.stderr.write(flaws.map((x) => `homelab node add: refused: ${x}\n`).join(''));
     return 1;
   }
-  let flags = f;
+  const port = f.port !== undefined ? Number(f.port) : undefined;
+  let values = givenValues(f);
   let p: Prompter | undefined;
   try {
     if (isInteractive(ctx)) {
       p = prompter(ctx);
-      flags = await askMissing(f, ctx, existing, p);
+      ctx.stdout.write('Add a node to the homelab (Enter keeps the value in brackets).\n');
+      values = await askFields(p, ctx, existing, values, false);
     } else {
       const missing = [f.name === undefined ? '<name>' : '', f.address === undefined ? '--address' : '', f.role === undefined ? '--role' : ''].filter(Boolean);
       if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')} (stdin is not a terminal, so nothing can be asked)`);
     }
-    const request = toRequest(flags);
-    const plan = await planAddNode(repo, request);
-    if (!plan.ok) {
-      ctx.stderr.write(`homelab node add: refused: ${plan.reason}\n`);
-      ctx.stderr.write(plan.problems.map((pr) => `  ${formatProblem(pr)}\n`).join(''));
-      ctx.stderr.write('Nothing was written.\n');
-      return 1;
-    }
-    if (p) {
-      ctx.stdout.write(`\n${describeRequest(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`);
-      if (!(await confirmDefaultYes(p, 'Write these files?'))) {
-        ctx.stdout.write('Nothing was written.\n');
-        return 1;
+    for (;;) {
+      const request = requestFromValues(values, port);
+      const plan = await planAddNode(repo, request);
+      if (!plan.ok) {
+        ctx.stderr.write(`homelab node add: refused: ${plan.reason}\n`);
+        ctx.stderr.write(plan.problems.map((pr) => `  ${formatProblem(pr)}\n`).join(''));
+        ctx.stderr.write('Nothing was written.\n');
+        if (!p || !(await confirmDefaultYes(p, 'Change the answers?'))) return 1;
+        values = await askFields(p, ctx, existing, values, true);
+        continue;
       }
+      if (p) {
+        ctx.stdout.write(`\n${describeRequest(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`);
+        if (!(await confirmDefaultYes(p, 'Write these files?'))) {
+          ctx.stdout.write('Nothing was written.\n');
+          return 1;
+        }
+      }
+      await writePlan(repo, plan.files);
+      ctx.stdout.write(`${nextStepsAfterAdd(plan.inventory, plan.node, plan.files, plan.keptServices).join('\n')}\n`);
+      return 0;
     }
-    await writePlan(repo, plan.files);
-    ctx.stdout.write(`${nextStepsAfterAdd(plan.inventory, plan.node, plan.files, plan.keptServices).join('\n')}\n`);
-    return 0;
   } catch (err) {
     if (err instanceof InputEnded) {
       ctx.stderr.write('homelab node add: input ended before every value was given; nothing was written.\n');

@@ -145,6 +145,20 @@ describe('homelab node add', () => {
     expect(statSync(join(repo, 'hosts/vega/web/docker-compose.yml')).isFile()).toBe(true);
   });
 
+  it('on a terminal, after a refusal by the inventory rules, asks again with the earlier answers as defaults', async () => {
+    const r = await runCli(['node', 'add', 'vega', '--address', 'vega', '--role', 'storage'], {
+      cwd: repo,
+      // tags, wave 3 (a gap: the example uses 0 and 1), transport, services; then change: keep all but the wave
+      answers: ['', '3', '', 'web', 'y', '', '', '', '', '2', '', '', 'y'],
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/refused: adding "vega" would leave the inventory invalid\n {2}inventory\/topology\.yaml:\d+:\d+: nodes\.vega\.wave: no node is in wave 2/);
+    expect(r.stdout).toContain('Change the answers? [Y/n]: ');
+    expect(r.stdout).toContain('Wave (deploy order, lower first) [3]: ');
+    expect(r.stdout).toContain('Services, comma-separated [web]: ');
+    expect(topology()).toContain('\n  vega:\n    address: vega\n    role: storage\n    wave: 2\n    services:\n      - web\n');
+  });
+
   it('writes nothing when the user declines on a terminal or the input ends', async () => {
     const before = tree(repo);
     const no = await runCli(['node', 'add', 'vega', '--address', 'vega', '--role', 'storage', '--tags', '', '--wave', '1', '--transport', 'ssh', '--service', 'web'], { cwd: repo, answers: ['n'] });
