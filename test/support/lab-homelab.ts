@@ -21,6 +21,8 @@ import { freePort, startSshd, type SshdLab } from './sshd.js';
 export interface LabService {
   readonly name: string;
   readonly secrets?: readonly string[];
+  /** Seconds before httpd starts (the healthcheck fails until then): a slow verify. */
+  readonly startDelay?: number;
 }
 
 export interface LabNode {
@@ -62,14 +64,15 @@ export function git(cwd: string, ...args: string[]): string {
 
 const serviceOf = (s: string | LabService): LabService => (typeof s === 'string' ? { name: s } : s);
 
-function composeFile(service: string, port: number, secrets: readonly string[]): string {
+function composeFile(service: string, port: number, secrets: readonly string[], startDelay = 0): string {
+  const httpd = `httpd -f -p 127.0.0.1:${port} -h /www`;
   return [
     'services:',
     `  ${service}:`,
     '    image: busybox:1.36',
     '    network_mode: host',
     '    stop_signal: SIGKILL',
-    `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/www"]`,
+    `    command: ["sh", "-c", "${startDelay > 0 ? `sleep ${startDelay}; ` : ''}exec ${httpd}"]`,
     '    volumes: ["./www:/www:ro"]',
     ...(secrets.length > 0 ? ['    environment:', ...secrets.map((k) => `      ${k}: \${${k}}`)] : []),
     '    healthcheck:',
@@ -77,6 +80,7 @@ function composeFile(service: string, port: number, secrets: readonly string[]):
     '      interval: 1s',
     '      timeout: 2s',
     '      retries: 3',
+    ...(startDelay > 0 ? [`      start_period: ${startDelay + 5}s`] : []),
     '',
   ].join('\n');
 }
@@ -114,7 +118,7 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
         const svcDir = join(repoDir, 'hosts', node.name, s.name);
         mkdirSync(join(svcDir, 'www'), { recursive: true });
         writeFileSync(join(svcDir, 'www', 'index.html'), `${node.name}/${s.name}\n`);
-        writeFileSync(join(svcDir, 'docker-compose.yml'), composeFile(s.name, port, s.secrets ?? []));
+        writeFileSync(join(svcDir, 'docker-compose.yml'), composeFile(s.name, port, s.secrets ?? [], s.startDelay));
       }
     }
     for (const dead of opts.deadNodes ?? []) {

@@ -178,7 +178,7 @@ class ShellControl implements Control {
     if (this.options.dryRun && DRY_RUN_STAGES.includes(request.stage)) extra.push('--dry-run');
 
     let seen = 0;
-    let runStarted = false;
+    let runId = '';
     let runEnd: RunEndEvent | undefined;
     let failure = '';
     const onStdout = (text: string): void => {
@@ -186,7 +186,7 @@ class ShellControl implements Control {
       const line = parseNodeLine(text);
       if (line.kind === 'event') {
         const ev = line.event;
-        if (ev.type === 'run') runStarted = true;
+        if (ev.type === 'run') runId = ev.run;
         if (ev.type === 'run-end') runEnd = ev;
         failure = failureText(ev) ?? failure;
       }
@@ -198,10 +198,11 @@ class ShellControl implements Control {
     let result = await runner.run(remoteArgs(spec, request.stage, extra), { onStdout, onStderr, ...signalOpt });
 
     // The stage runs detached on the node: a dropped connection loses only the view of it.
-    for (let attempt = 0; attempt < REATTACH_ATTEMPTS && result.unreachable && runStarted && !runEnd && !request.signal?.aborted; attempt += 1) {
+    // Lines are numbered from 1: after K lines, the next one to read is K + 1.
+    for (let attempt = 0; attempt < REATTACH_ATTEMPTS && result.unreachable && runId && !runEnd && !request.signal?.aborted; attempt += 1) {
       request.onLine?.({ kind: 'log', text: `homelab: connection to ${spec.name} lost (${result.unreachable.message}); re-attaching` });
       await delay(500 * 2 ** attempt);
-      result = await runner.run(remoteArgs(spec, 'attach', ['--from-line', String(seen)]), { onStdout, onStderr, ...signalOpt });
+      result = await runner.run(remoteArgs(spec, 'attach', ['--run', runId, '--from-line', String(seen + 1)]), { onStdout, onStderr, ...signalOpt });
     }
 
     if (result.cancelled) return outcome('cancelled', null, `stopped following ${request.stage} on ${spec.name}; it goes on there (deploy.sh attach)`);
