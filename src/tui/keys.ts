@@ -74,7 +74,15 @@ function reachableNode(state: AppState): string | null {
 export function advanceStage(state: AppState): ReturnType<typeof nextStage> {
   const n = selectedNode(state);
   if (!n?.probe || !n.probe.reachable) return null;
-  return nextStage(n.probe.status, head(state));
+  const next = nextStage(n.probe.status, head(state));
+  // A dry run changes nothing on the node, so its state cannot say how far the walk got: this
+  // session's results do (a dry prepare that went through leads to a dry deploy, then verify).
+  if (state.dryRun && next !== null) {
+    const seen = n.stages ?? {};
+    if (seen.deploy?.status === 'ok') return seen.verify?.status === 'ok' ? null : 'verify';
+    if (seen.prepare?.status === 'ok') return 'deploy';
+  }
+  return next;
 }
 
 export const KEY_TABLE: readonly KeyBinding[] = [

@@ -15,6 +15,8 @@ export interface RunTuiOptions {
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
   readonly dryRun?: boolean;
+  /** Why stages run as --dry-run, for the banner (for example "no Docker engine here"). */
+  readonly dryRunReason?: string;
   readonly banners?: readonly string[];
   readonly refreshMs?: number;
 }
@@ -33,7 +35,10 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
       homelab: control.inventory.homelab,
       nodes: control.inventory.nodes,
       dryRun: opts.dryRun ?? false,
-      banners: [...(opts.dryRun ? ['DRY RUN: stages print what they would do and change nothing (no Docker engine here)'] : []), ...(opts.banners ?? [])],
+      banners: [
+        ...(opts.dryRun ? [`DRY RUN: stages print what they would do and change nothing${opts.dryRunReason ? ` (${opts.dryRunReason})` : ''}`] : []),
+        ...(opts.banners ?? []),
+      ],
     }),
   );
   const logs = new LogStore();

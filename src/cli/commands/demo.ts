@@ -89,7 +89,7 @@ export async function runDemo(args: readonly string[], ctx: CommandContext): Pro
       await launch(control, ctx, { noTui: true, dryRun });
       return 0;
     }
-    await launch(control, ctx, { noTui: false, dryRun, banners });
+    await launch(control, ctx, { noTui: false, dryRun, dryRunReason: docker ? '--dry-run' : 'no Docker engine here', banners });
   } finally {
     await control.close();
   }

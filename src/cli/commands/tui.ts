@@ -48,6 +48,7 @@ export async function statusText(control: Control): Promise<{ text: string; heal
 export interface LaunchOptions {
   readonly noTui: boolean;
   readonly dryRun: boolean;
+  readonly dryRunReason?: string;
   readonly banners?: readonly string[];
 }
 
@@ -66,6 +67,7 @@ export async function launch(control: Control, ctx: CommandContext, opts: Launch
     stdout: ctx.stdout as NodeJS.WriteStream,
     stderr: ctx.stderr as NodeJS.WriteStream,
     dryRun: opts.dryRun,
+    dryRunReason: opts.dryRunReason ?? '--dry-run',
     banners: opts.banners ?? [],
   });
   return 0;

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { KEY_TABLE, activeBindings, bindingFor, keyToken } from '../../../src/tui/keys.js';
+import { KEY_TABLE, activeBindings, advanceStage, bindingFor, keyToken } from '../../../src/tui/keys.js';
 import { initialState, reducer, type AppState } from '../../../src/tui/state/reducer.js';
 import { footerItems } from '../../../src/tui/views/footer.js';
 import { helpLines } from '../../../src/tui/views/help-overlay.js';
 import type { Key } from 'ink';
-import { NODES, REPO, mixedProbes } from './fixtures.js';
+import { HEAD, NODES, REPO, mixedProbes, status, up } from './fixtures.js';
 
 function state(select: string): AppState {
   let s = initialState({ homelab: 'mesh-lab', nodes: NODES });
@@ -82,5 +82,25 @@ describe('key table', () => {
     [noKey, 'j', 'j'],
   ])('keyToken %#', (key, input, want) => {
     expect(keyToken(input, key)).toBe(want);
+  });
+
+  test('in a dry run Enter follows this session\'s results, since the node itself never changes', () => {
+    const fresh = up('gateway', status('gateway', { stage: '', stageStatus: '', target: '', deployed: '', knownGood: '' }));
+    const dry = (stages: Array<['prepare' | 'deploy' | 'verify', 'ok' | 'failed']>): AppState => {
+      let s = reducer(initialState({ homelab: 'x', nodes: NODES, dryRun: true }), { type: 'repo', repo: REPO });
+      s = reducer(s, { type: 'probe', probe: fresh });
+      for (const [stage, result] of stages) {
+        s = reducer(s, { type: 'stage-start', node: 'gateway', stage, commit: HEAD, at: 0 });
+        s = reducer(s, { type: 'node-event', node: 'gateway', event: { type: 'stage-start', ts: 0, stage } });
+        s = reducer(s, { type: 'node-event', node: 'gateway', event: { type: 'stage-end', ts: 1, stage, result, durationMs: 5 } });
+      }
+      return s;
+    };
+    expect(advanceStage(dry([]))).toBe('prepare');
+    expect(advanceStage(dry([['prepare', 'ok']]))).toBe('deploy');
+    expect(advanceStage(dry([['prepare', 'ok'], ['deploy', 'ok']]))).toBe('verify');
+    expect(advanceStage(dry([['prepare', 'failed']]))).toBe('prepare');
+    // Not a dry run: the node's own state decides.
+    expect(advanceStage({ ...dry([['prepare', 'ok']]), dryRun: false })).toBe('prepare');
   });
 });
