@@ -47,6 +47,8 @@ export class RecoverSession {
   private readonly listeners = new Set<() => void>();
   private readonly abort = new AbortController();
   private closed = false;
+  /** True once the node's status has said whether a stage is failed. */
+  private probed = false;
 
   constructor(
     private readonly deps: RecoverSessionDeps,
@@ -125,13 +127,16 @@ export class RecoverSession {
 
   private async loadRollback(): Promise<void> {
     const probe = await this.deps.control.probe(this.init.node, this.abort.signal);
+    this.probed = true;
     if (!probe.reachable) {
       this.dispatch({ type: 'notice', notice: { level: 'error', text: `${this.init.node} is unreachable: ${probe.message}` } });
       return;
     }
     const s = probe.status;
-    if (!this.state.failed && (s.stageStatus === 'failed' || s.stageStatus === 'interrupted') && s.stage) {
-      this.dispatch({ type: 'failed', failed: { stage: s.stage, step: '', service: '' } });
+    if ((s.stageStatus === 'failed' || s.stageStatus === 'interrupted') && s.stage) {
+      if (this.state.failed?.stage !== s.stage) this.dispatch({ type: 'failed', failed: { stage: s.stage, step: '', service: '' } });
+    } else if (s.stageStatus === 'ok' || s.stageStatus === '') {
+      this.dispatch({ type: 'failed', failed: undefined });
     }
     this.dispatch({ type: 'rollback-info', info: await rollbackInfo(this.deps.control.repoDir, this.init.node, s.knownGood, s.target) });
   }
@@ -152,7 +157,8 @@ export class RecoverSession {
       },
     });
     const step = failedStepOf(found);
-    if (step && !this.init.failed) this.dispatch({ type: 'failed', failed: step });
+    if (step && this.state.failed && this.state.failed.stage === step.stage) this.dispatch({ type: 'failed', failed: step });
+    else if (step && !this.state.failed && !this.probed) this.dispatch({ type: 'failed', failed: step });
     if (!this.init.excerpt) this.dispatch({ type: 'excerpt', text: failedLogExcerpt(found) });
     this.dispatch({ type: 'diagnose-end', message: outcome.result === 'ok' ? '' : `diagnose ${outcome.result}: ${outcome.message}` });
   }

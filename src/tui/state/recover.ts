@@ -106,7 +106,7 @@ export function recoverReducer(state: RecoverState, action: RecoverAction): Reco
       return { ...state, diagnosing: false, notice: { level: action.message ? 'error' : c.fail ? 'warn' : 'info', text } };
     }
     case 'failed':
-      return action.failed ? { ...state, failed: action.failed } : state;
+      return action.failed ? { ...state, failed: action.failed } : { ...state, failed: undefined };
     case 'excerpt':
       return { ...state, excerpt: redact(action.text) };
     case 'rollback-info':
@@ -134,6 +134,7 @@ export function recoverReducer(state: RecoverState, action: RecoverAction): Reco
 export function disabledReason(state: RecoverState, id: RecoverCommand): string | null {
   if (id === 'back') return null;
   if (state.busy) return `${state.busy} is running`;
+  if (id === 'resume' && !state.failed) return `nothing failed on ${state.node}`;
   if (id === 'rollback' && !state.rollback?.knownGood) return `${state.node} has no known-good commit to roll back to`;
   if (id === 'rollback' && state.rollback && state.rollback.knownGood === state.rollback.target) return `the target is already the known-good commit ${short(state.rollback.knownGood)}`;
   if (state.diagnosing && id !== 'log') return 'diagnose is running';
@@ -226,7 +227,7 @@ function wrapLines(text: string, width: number, indent = ''): string[] {
 export function headline(state: RecoverState): string {
   const f = state.failed;
   if (f?.stage) return `Recover ${state.node}: ${f.stage} failed${f.step ? ` at step ${f.step}` : ''}${f.service ? ` (${f.service})` : ''}`;
-  return `Recover ${state.node}`;
+  return `Recover ${state.node}: no failed stage`;
 }
 
 function menuLabel(state: RecoverState, item: RecoverMenuItem): string {
