@@ -57,6 +57,7 @@ export class RecoverSession {
     const ai = deps.control.inventory.ai?.command ?? [];
     this.state = initialRecoverState({
       node: init.node,
+      role: deps.control.inventory.nodes.find((n) => n.name === init.node)?.role ?? '',
       aiCommand: ai,
       ...(init.failed ? { failed: init.failed } : {}),
       ...(init.findings ? { findings: init.findings } : {}),

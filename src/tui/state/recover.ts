@@ -38,6 +38,7 @@ export interface RecoverNotice {
 
 export interface RecoverState {
   readonly node: string;
+  readonly role: string;
   readonly failed?: FailedStep;
   readonly findings: readonly Finding[];
   readonly diagnosing: boolean;
@@ -74,9 +75,10 @@ export type RecoverAction =
   | { readonly type: 'pane'; readonly pane: RecoverPane }
   | { readonly type: 'notice'; readonly notice: RecoverNotice | undefined };
 
-export function initialRecoverState(opts: { node: string; aiCommand?: readonly string[]; failed?: FailedStep; findings?: readonly Finding[]; excerpt?: string }): RecoverState {
+export function initialRecoverState(opts: { node: string; role?: string; aiCommand?: readonly string[]; failed?: FailedStep; findings?: readonly Finding[]; excerpt?: string }): RecoverState {
   return {
     node: opts.node,
+    role: opts.role ?? '',
     ...(opts.failed ? { failed: opts.failed } : {}),
     findings: opts.findings ?? [],
     diagnosing: false,
@@ -226,8 +228,9 @@ function wrapLines(text: string, width: number, indent = ''): string[] {
 
 export function headline(state: RecoverState): string {
   const f = state.failed;
-  if (f?.stage) return `Recover ${state.node}: ${f.stage} failed${f.step ? ` at step ${f.step}` : ''}${f.service ? ` (${f.service})` : ''}`;
-  return `Recover ${state.node}: no failed stage`;
+  const who = `Recover ${state.node}${state.role ? ` · ${state.role}` : ''}`;
+  if (f?.stage) return `${who} — ✗ ${f.stage} failed${f.step ? ` at step ${f.step}` : ''}${f.service ? ` (${f.service})` : ''}`;
+  return `${who} — no failed stage`;
 }
 
 function menuLabel(state: RecoverState, item: RecoverMenuItem): string {
@@ -273,9 +276,9 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
   if (state.confirm) {
     const rb = state.rollback;
     if (state.confirm === 'resume') {
-      actions.push({ text: clip(`Resume ${state.node} from ${state.failed?.stage || 'the failed stage'}? It re-runs that stage and the ones after it.`, width), style: 'confirm' });
+      actions.push({ text: clip(`Run resume on ${state.node}? It re-runs ${state.failed?.stage || 'the failed stage'} and the stages after it.`, width), style: 'confirm' });
     } else if (rb) {
-      actions.push({ text: clip(`Roll back ${state.node} to ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''} (from ${short(rb.target)})?`, width), style: 'confirm' });
+      actions.push({ text: clip(`Run rollback on ${state.node}? Back to ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''} (from ${short(rb.target)}).`, width), style: 'confirm' });
       actions.push({ text: clip(rb.changes.length ? `It changes back: ${rb.changes.join(', ')}` : 'Nothing below this node\'s hosts folder differs.', width), style: 'text' });
     }
     actions.push({ text: 'y yes · n/Enter/Esc no (default)', style: 'confirm' });

@@ -78,7 +78,7 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
     try {
       await session.start();
       await until('findings', () => frame().includes('service.exited (web)'));
-      expect(frame()).toMatch(new RegExp(`Recover ${NODE}: (deploy|verify) failed`));
+      expect(frame()).toMatch(new RegExp(`Recover ${NODE} · worker — ✗ (deploy|verify) failed`));
       expect(frame()).toContain('exited with code 2');
       expect(frame()).toContain('fatal: config v2 unreadable');
       expect(frame()).toContain(`Roll back to known-good ${good.slice(0, 8)} "lab homelab"`);
@@ -100,14 +100,14 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
 
       session.key('esc');
       session.key('b');
-      await until('rollback question', () => frame().includes(`Roll back ${NODE} to ${good.slice(0, 8)}`));
-      expect(frame()).toContain(`(from ${bad.slice(0, 8)})?`);
+      await until('rollback question', () => frame().includes(`Run rollback on ${NODE}? Back to ${good.slice(0, 8)}`));
+      expect(frame()).toContain(`(from ${bad.slice(0, 8)}).`);
       expect(frame()).toContain('It changes back: web/docker-compose.yml');
       session.key('y');
       await until('rollback to start', () => session.getState().busy === 'rollback');
       await until('rollback and re-diagnose to end', () => !session.getState().busy && !session.getState().diagnosing && session.getState().findings.some((f) => f.id === 'service.running' && f.service === 'web'), 180_000);
       expect(frame()).toContain(`rollback ok on ${NODE}`);
-      expect(frame()).toContain(`Recover ${NODE}: no failed stage`);
+      expect(frame()).toContain(`Recover ${NODE} · worker — no failed stage`);
       expect(frame()).not.toMatch(/✗ service\./);
       const after = await control.probe(NODE);
       expect(after.reachable && after.status.deployed).toBe(good);
@@ -134,10 +134,10 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
     try {
       await session.start();
       await until('missing key finding', () => frame().includes('secret.key-missing (web)'));
-      expect(frame()).toMatch(new RegExp(`Recover ${NODE}: prepare failed at step secrets`));
+      expect(frame()).toMatch(new RegExp(`Recover ${NODE} · worker — ✗ prepare failed at step secrets`));
       expect(frame()).toContain('Resume from the failed stage (prepare)');
       session.key('r');
-      await until('resume question', () => frame().includes(`Resume ${NODE} from prepare?`));
+      await until('resume question', () => frame().includes(`Run resume on ${NODE}? It re-runs prepare`));
       session.key('n');
       await until('declined', () => frame().includes('resume: not run'));
       hl.writeEnv(NODE, 'web', `WEB_TOKEN=${SECRET}\n`);
@@ -146,7 +146,7 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
       await until('resume to start', () => session.getState().busy === 'resume');
       await until('resume and re-diagnose to end', () => !session.getState().busy && !session.getState().diagnosing && session.getState().findings.some((f) => f.id === 'service.running' && f.service === 'web'), 180_000);
       expect(frame()).toContain(`resume ok on ${NODE}`);
-      expect(frame()).toContain(`Recover ${NODE}: no failed stage`);
+      expect(frame()).toContain(`Recover ${NODE} · worker — no failed stage`);
       const after = await control.probe(NODE);
       expect(after.reachable && after.status.stageStatus).toBe('ok');
       expect(after.reachable && after.status.services[0]?.health).toBe('healthy');

@@ -46,7 +46,7 @@ describe('recover view state', () => {
     const asked = keys(s, 'r');
     expect(asked.commands).toEqual([]);
     expect(asked.state.confirm).toBe('resume');
-    expect(mainLines(asked.state, 100).actions[0]?.text).toContain('Resume mercury from deploy?');
+    expect(mainLines(asked.state, 100).actions[0]?.text).toContain('Run resume on mercury? It re-runs deploy');
     expect(keys(asked.state, 'y').commands).toEqual(['resume']);
     expect(keys(asked.state, 'n').commands).toEqual([]);
     expect(keys(asked.state, 'enter').commands).toEqual([]);
@@ -56,7 +56,7 @@ describe('recover view state', () => {
   it('shows which commit a rollback goes to and what it changes back', () => {
     const asked = keys(withFindings(), 'b');
     const lines = mainLines(asked.state, 120).actions.map((l) => l.text);
-    expect(lines[0]).toBe('Roll back mercury to aaaaaaaa "web 1.0" (from bbbbbbbb)?');
+    expect(lines[0]).toBe('Run rollback on mercury? Back to aaaaaaaa "web 1.0" (from bbbbbbbb).');
     expect(lines[1]).toBe('It changes back: web/docker-compose.yml');
     expect(keys(asked.state, 'y').commands).toEqual(['rollback']);
   });

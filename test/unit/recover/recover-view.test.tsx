@@ -11,7 +11,7 @@ describe('RecoverView', () => {
     const { lastFrame, unmount } = render(<RecoverView state={s} width={100} height={30} />);
     const frame = lastFrame() ?? '';
     unmount();
-    expect(frame).toContain('Recover mercury: verify failed at step health (web)');
+    expect(frame).toContain('Recover mercury — ✗ verify failed at step health (web)');
     expect(frame).toContain('✗ service.unhealthy (web): web-1 is unhealthy');
     expect(frame).toContain('last healthcheck: exit 1: 404');
     expect(frame).toContain('Failing step log');
