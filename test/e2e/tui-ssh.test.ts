@@ -1,0 +1,97 @@
+// The TUI on nodes reached through real sshd servers on loopback (the remote path), in a real
+// terminal: a person walks one node through its stages, declines once, meets a failing node.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { requireLab } from '../support/lab.js';
+import { createLabHomelab, type LabHomelab } from '../support/lab-homelab.js';
+import { openTerminal, type Terminal } from './tmux.js';
+
+const ok = requireLab('tmux', 'docker', 'sshd');
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'homelab.js');
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[p] = readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
+  const id = randomBytes(3).toString('hex');
+  const good = `tui${id}a`;
+  const bad = `tui${id}b`;
+  let hl: LabHomelab;
+  let term: Terminal;
+
+  beforeAll(async () => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+    hl = await createLabHomelab({ nodes: [{ name: good, services: ['web'] }, { name: bad, services: [{ name: 'api', secrets: ['API_TOKEN'] }] }] });
+    hl.bootstrap(good);
+    hl.bootstrap(bad);
+    term = openTerminal({ cols: 110, rows: 32, env: { CI: 'false', TERM: 'xterm-256color' }, cwd: ROOT });
+  }, 180_000);
+
+  afterAll(async () => {
+    term?.kill();
+    await hl?.cleanup();
+  }, 120_000);
+
+  test('decline, prepare -> deploy -> verify with Enter and y, a failing prepare, q', async () => {
+    term.type('clear; echo BEFORE-TUI-MARKER');
+    await term.press('Enter');
+    await term.waitFor('BEFORE-TUI-MARKER');
+    term.type(`node ${BIN} --repo ${hl.repoDir}`);
+    await term.press('Enter');
+    await term.waitFor((rows) => rows[0]?.startsWith('lab │ main @') === true && rows.some((r) => r.includes('ssh ×2')) && rows.filter((r) => r.includes('never deployed')).length === 2, 60_000);
+
+    // Declining leaves the node as it was.
+    const before = snapshot(join(hl.rootOf(good), 'state'));
+    await term.press('Enter');
+    await term.waitFor(`Run prepare on ${good}?`);
+    await term.press('Escape');
+    await term.waitFor('declined, nothing ran');
+    expect(snapshot(join(hl.rootOf(good), 'state'))).toEqual(before);
+
+    for (const stage of ['prepare', 'deploy']) {
+      await term.press('Enter');
+      await term.waitFor(`Run ${stage} on ${good}?`);
+      await term.press('y');
+      await term.waitFor(`${stage} on ${good}: ok`, 90_000);
+    }
+    await term.press('Enter');
+    await term.waitFor(`verify on ${good}: ok`, 90_000);
+    await term.waitFor(new RegExp(`${good}\\s+worker\\s+verify ok\\s+healthy\\s+up to date`), 30_000);
+    const page = await (await fetch(`http://127.0.0.1:${hl.ports.get(`${good}/web`)}/`)).text();
+    expect(page).toContain(`${good}/web`);
+    const detail = term.screen().join('\n');
+    expect(detail).toMatch(/prepare ✓ \S+ → deploy ✓ \S+ → verify ✓ \S+/);
+    expect(detail).toContain('web  running/healthy');
+
+    // The node without its secret: prepare fails, the screen names the missing key and the file.
+    await term.press('j');
+    await term.waitFor(`${bad} · worker`);
+    await term.press('Enter');
+    await term.waitFor(`Run prepare on ${bad}?`);
+    await term.press('y');
+    const failed = (await term.waitFor(`prepare on ${bad}: failed`, 60_000)).join('\n');
+    expect(failed).toContain('✗ prepare failed');
+    expect(failed.replace(/\n/g, '')).toContain(`${hl.rootOf(bad)}/config/api/.env`);
+    expect(failed).toContain('API_TOKEN');
+
+    await term.press('q');
+    const after = (await term.waitFor('BEFORE-TUI-MARKER', 30_000)).join('\n');
+    expect(after).not.toContain('q quit');
+  }, 600_000);
+});
