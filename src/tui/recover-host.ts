@@ -104,6 +104,11 @@ export class RecoverHost {
     return session;
   }
 
+  /** Opens the view on a node from the app's view of its last run (failed step, findings, log path). */
+  openRun(node: string, run: RunView | undefined): RecoverSession {
+    return this.open(recoverInitFromRun(node, run));
+  }
+
   close(): void {
     this.session?.close();
     this.session = undefined;
