@@ -1,5 +1,6 @@
 // The top line: homelab name, SATURN's branch and HEAD (dirty marker), transports, and banners.
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { RepoInfo } from '../../shell/control/types.js';
 import type { Notice } from '../state/reducer.js';
 import { shortSha, spinnerFrame, wrapText } from './format.js';
@@ -14,7 +15,7 @@ export interface HeaderProps {
   readonly width: number;
 }
 
-export function Header({ homelab, repo, transport, refreshing, spinner, width }: HeaderProps) {
+function HeaderView({ homelab, repo, transport, refreshing, spinner, width }: HeaderProps) {
   const branch = repo ? repo.branch || 'detached' : '…';
   const dirty = repo && repo.dirty.length > 0;
   return (
@@ -35,6 +36,8 @@ export function Header({ homelab, repo, transport, refreshing, spinner, width }:
     </Box>
   );
 }
+
+export const Header = memo(HeaderView);
 
 /** The banners' rows once word-wrapped at `width` (each row padded with one space both sides). */
 export function bannerLines(lines: readonly string[], width: number): string[] {

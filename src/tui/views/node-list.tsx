@@ -1,5 +1,6 @@
 // The nodes pane: one row per node, grouped by wave, with stage badge, health and commit position.
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
 import { HEALTH_COLOUR, clip, entryHealth, healthLabel, neverDeployed, position, spinnerFrame, stageBadge } from './format.js';
 
@@ -43,7 +44,7 @@ export function windowStart(rows: readonly Row[], selected: string, height: numb
   return Math.min(Math.max(0, want - Math.floor(height / 2) + 1), rows.length - height);
 }
 
-export function NodeList({ nodes, selected, head, spinner, width, height, filter, loading }: NodeListProps) {
+function NodeListView({ nodes, selected, head, spinner, width, height, filter, loading }: NodeListProps) {
   if (nodes.length === 0) {
     return (
       <Box height={height} width={width}>
@@ -97,3 +98,6 @@ export function NodeList({ nodes, selected, head, spinner, width, height, filter
     </Box>
   );
 }
+
+/** Redrawn only when its own props change (not on every batch of log lines). */
+export const NodeList = memo(NodeListView);

@@ -181,4 +181,25 @@ describe('TUI keys', () => {
     expect(control.ran('solaria')).toEqual([]);
     expect(t.screen()).toContain('saturn · control');
   });
+
+  test('R and F5 refresh every node; PgUp scrolls the log back and PgDn returns to its live end', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await until('first refresh done', () => !t.screen().includes('refreshing'));
+    const calls = t.control.probeAllCalls;
+    await t.press('R');
+    await until('R refreshed', () => t.control.probeAllCalls === calls + 1);
+    await until('idle', () => !t.screen().includes('refreshing'));
+    await t.press('\x1b[15~');
+    await until('F5 refreshed', () => t.control.probeAllCalls === calls + 2);
+
+    await t.press('d');
+    await until('diagnose runs', () => t.control.runs.length === 1);
+    for (let i = 0; i < 100; i++) t.control.runs[0]!.emit({ kind: 'log', text: `diagnose: finding ${i}` });
+    await until('log', () => t.screen().includes('diagnose: finding 99'));
+    await t.press('\x1b[5~');
+    await until('scrolled back', () => /log: diagnose \(live\) · 100 lines ↑\d+/.test(t.screen()) && !t.screen().includes('diagnose: finding 99'));
+    await t.press('\x1b[6~', '\x1b[6~', '\x1b[6~');
+    await until('live end', () => t.screen().includes('diagnose: finding 99') && !/lines ↑\d/.test(t.screen()));
+  });
 });

@@ -16,6 +16,7 @@ export class FakeControl implements Control {
   readonly runs: PendingRun[] = [];
   readonly probes = new Map<string, NodeProbe>();
   changed: Record<string, string[]> = {};
+  probeAllCalls = 0;
 
   constructor(
     readonly inventory: Inventory,
@@ -36,6 +37,7 @@ export class FakeControl implements Control {
   }
 
   async probeAll(onProbe?: (probe: NodeProbe) => void): Promise<NodeProbe[]> {
+    this.probeAllCalls++;
     const all = this.inventory.nodes.map((n) => this.probes.get(n.name)).filter((p): p is NodeProbe => p !== undefined);
     for (const p of all) onProbe?.(p);
     return all;
