@@ -1,7 +1,7 @@
 // The README's "run it": `homelab demo` in a real terminal (tmux), driven with the keys a person
 // presses and read off the screen. Real git, real deploy.sh, real Docker with busybox services.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,4 +129,34 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     expect(after).toContain('BEFORE-TUI-MARKER');
     expect(after).not.toContain('q quit');
   }, 600_000);
+
+  test('without a Docker engine the demo says so and runs stages as --dry-run, changing nothing', async () => {
+    // A `docker` first on PATH that cannot reach an engine, as on a machine without one.
+    const shim = join(base, 'no-docker');
+    mkdirSync(shim, { recursive: true });
+    writeFileSync(join(shim, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n');
+    chmodSync(join(shim, 'docker'), 0o755);
+    const dry = openTerminal({ cols: 110, rows: 32, env: { CI: 'false', TERM: 'xterm-256color', PATH: `${shim}:${process.env.PATH ?? ''}` }, cwd: ROOT });
+    const where = join(base, 'dry');
+    try {
+      dry.type(`node ${BIN} demo --dir ${where}`);
+      await dry.press('Enter');
+      await dry.waitFor('DRY RUN: stages print what they would do and change nothing (no Docker engine here)', 60_000);
+      await dry.waitFor((rows) => rows.filter((r) => r.includes('never deployed')).length === 4, 60_000);
+      const inv = (await loadInventory(join(where, 'saturn'))).inventory!;
+      const edge = inv.nodes[0]!;
+      const before = snapshot(edge.root);
+      await dry.press('Enter');
+      const dialog = (await dry.waitFor(`Run prepare on ${edge.name}?`)).join('\n');
+      expect(dialog).toContain('dry run: nothing will change on the node');
+      await dry.press('y');
+      await dry.waitFor(new RegExp(`prepare on ${edge.name}: (ok|failed)`), 60_000);
+      await dry.waitFor('would run: git', 10_000);
+      expect(snapshot(edge.root)).toEqual(before);
+      await dry.press('q');
+      await dry.waitFor('remove it:', 30_000);
+    } finally {
+      dry.kill();
+    }
+  }, 300_000);
 });

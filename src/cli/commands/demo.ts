@@ -50,7 +50,7 @@ function describeDemo(demo: Demo, dryRun: boolean): string {
     `  ${demo.broken.node} ships broken: its secret is missing. Fix it with:`,
     `    ${demo.broken.fix}`,
     ...(dryRun ? ['  no Docker engine answers here: stages run as --dry-run'] : []),
-    `  open the TUI on it:  homelab --repo ${demo.repoDir}`,
+    `  open the TUI on it:  homelab --repo ${demo.repoDir}${dryRun ? ' --dry-run' : ''}`,
     `  remove it:          homelab demo --down ${demo.dir}`,
     '',
   ].join('\n');
