@@ -1,6 +1,6 @@
 // The root: reads the stores, routes every key through one useInput, draws the Screen. Thin.
 import { useInput, useStdin } from 'ink';
-import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import type { Stage } from '../core/protocol/events.js';
 import { keyToken } from './keys.js';
 import type { LogStore } from './log-store.js';
@@ -42,12 +42,16 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     helpPage: Math.max(1, l.body - 1),
   };
 
+  const ctxRef = useRef(ctx);
+  ctxRef.current = ctx;
+
   // Every key goes through here (the stage menu reads its own arrows and Enter while it is open).
+  // The mode is read from the store, not this render: keys can arrive before the next render.
   useInput(
     (input, key) => {
       const token = keyToken(input, key);
-      if (state.mode.kind === 'menu' && token !== 'esc') return;
-      routeKey(token, ctx);
+      if (store.getState().mode.kind === 'menu' && token !== 'esc') return;
+      routeKey(token, ctxRef.current);
     },
     { isActive: isRawModeSupported },
   );
@@ -56,13 +60,13 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     if (!isRawModeSupported) return;
     const onInput = (data: string): void => {
       const token = F_KEYS[data];
-      if (token && store.getState().mode.kind === 'normal') routeKey(token, ctx);
+      if (token && store.getState().mode.kind === 'normal') routeKey(token, ctxRef.current);
     };
     internal_eventEmitter.on('input', onInput);
     return () => {
       internal_eventEmitter.off('input', onInput);
     };
-  });
+  }, [internal_eventEmitter, isRawModeSupported, store]);
 
   const busy = anyRunning(state) || state.refreshing || state.loading;
   useEffect(() => {
