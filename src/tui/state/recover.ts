@@ -218,8 +218,11 @@ function wrapLines(text: string, width: number, indent = ''): string[] {
       continue;
     }
     while (rest.length > w) {
-      out.push(indent + rest.slice(0, w));
-      rest = rest.slice(w);
+      // Break at the last space that fits (word wrap), else hard at the width.
+      const space = rest.lastIndexOf(' ', w);
+      const cut = space > w / 3 ? space : w;
+      out.push(indent + rest.slice(0, cut));
+      rest = rest.slice(cut).replace(/^ /, '');
     }
     out.push(indent + rest);
   }
@@ -270,7 +273,7 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
   }
   if (state.excerpt.trim()) {
     body.push({ text: 'Failing step log', style: 'heading' });
-    for (const l of state.excerpt.split('\n').slice(-8)) body.push({ text: clip(`  ${l}`, width), style: 'dim' });
+    for (const l of wrapLines(state.excerpt, width - 2, '  ').slice(-10)) body.push({ text: l, style: 'dim' });
   }
   const actions: Line[] = [];
   if (state.confirm) {

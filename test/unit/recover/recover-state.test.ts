@@ -99,3 +99,12 @@ describe('recover view state', () => {
     expect(osc52('hi')).toBe('\x1b]52;c;aGk=\x07');
   });
 });
+
+describe('failing step log', () => {
+  it('wraps long lines at a space so the error stays readable', () => {
+    const s = initialRecoverState({ node: 'n', excerpt: `step secrets failed (notes): /tmp/${'x'.repeat(50)}/config/notes/.env: missing NOTES_TOKEN` });
+    const text = mainLines(s, 80).body.map((l) => l.text);
+    expect(text).toContain('  missing NOTES_TOKEN');
+    expect(text.every((t) => t.length <= 80)).toBe(true);
+  });
+});
