@@ -28,10 +28,10 @@ export function entryHealth(n: NodeEntry): Health {
   return nodeHealth(n.probe.reachable ? n.probe.status : undefined, n.probe.reachable);
 }
 
-/** A node that never ran a stage has no services to be unhealthy about yet. */
+/** A node that was never deployed has no services to be unhealthy about yet. */
 export function neverDeployed(n: NodeEntry): boolean {
   const st = n.probe?.reachable ? n.probe.status : undefined;
-  return st !== undefined && st.bootstrapped && st.stage === '' && !st.deployed && st.services.every((s) => s.state === 'missing');
+  return st !== undefined && st.bootstrapped && !st.deployed && st.services.every((s) => s.state === 'missing');
 }
 
 /** Compacts the ISO timestamp deploy.sh puts before each log line to the time of day. */
