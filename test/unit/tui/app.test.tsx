@@ -202,4 +202,27 @@ describe('TUI keys', () => {
     await t.press('\x1b[6~', '\x1b[6~', '\x1b[6~');
     await until('live end', () => t.screen().includes('diagnose: finding 99') && !/lines ↑\d/.test(t.screen()));
   });
+
+  test('D then e asks before every stage; declining stops the walk with nothing run', async () => {
+    const old = 'deadbeef'.repeat(5);
+    const control = new FakeControl(
+      { homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES.slice(0, 2) },
+      [up('gateway', status('gateway', { target: old, deployed: old, knownGood: old })), up('saturn', status('saturn', { target: old, deployed: old, knownGood: old }))],
+      REPO,
+    );
+    const t = start(control);
+    await until('probes', () => t.screen().includes('saturn'));
+    await t.press('D');
+    await until('choice', () => t.screen().includes('ask before every stage'));
+    await t.press(ENTER);
+    await until('first stage asked', () => t.screen().includes('Run prepare on gateway?'));
+    await t.press('y');
+    await until('prepare runs', () => control.runs.length === 1);
+    control.probes.set('gateway', up('gateway', status('gateway', { stage: 'prepare', target: HEAD, deployed: old })));
+    control.runs[0]!.finish('ok');
+    await until('second stage asked', () => t.screen().includes('Run deploy on gateway?'));
+    await t.press('n');
+    await until('stopped', () => t.screen().includes('deploy walk stopped at gateway: declined'));
+    expect(control.runs.map((r) => r.request.stage)).toEqual(['prepare']);
+  });
 });
