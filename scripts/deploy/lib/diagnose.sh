@@ -802,8 +802,12 @@ diag_check_service() {
   if ((rc != 0)); then
     local why="invalid"
     ((rc == 124 || rc == 137)) && why="not checked: docker compose timed out"
+    local hint="Fix the YAML"
+    if [[ "${config}" == *"missing a value"* || "${config}" == *"required variable"* ]]; then
+      hint="A variable the compose file requires is not set: add it to ${DIAG_ROOT}/config/${service}/.env on the node (see the secret findings); otherwise fix the YAML"
+    fi
     diag_finding compose.config-invalid fail "Compose configuration of ${service} is ${why}" "$(diag_tail "${config}" 10)" \
-      "Fix the YAML in hosts/${DIAG_NODE}/${service}/ (docker compose -p ${DIAG_NODE}_${service} config shows the error), commit on SATURN, then homelab run ${DIAG_NODE} prepare" "${service}"
+      "${hint} in hosts/${DIAG_NODE}/${service}/ (docker compose -p ${DIAG_NODE}_${service} config shows the error), commit on SATURN, then homelab run ${DIAG_NODE} prepare" "${service}"
     config=""
   fi
   diag_check_containers "${service}"

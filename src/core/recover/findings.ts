@@ -15,10 +15,46 @@ export function toFinding(event: FindingEvent): Finding {
   return service === undefined ? { id, severity, summary, evidence, hint } : { id, severity, summary, evidence, hint, service };
 }
 
-/** Failing first, then warn, then ok; within a severity node-wide findings first, then by service, then id. */
+/**
+ * Within a severity, likely causes before their consequences: the engine, then missing secrets and
+ * overrides, then configuration, then what the containers did, then the log of the failed run.
+ */
+export const CAUSE_ORDER: readonly string[] = [
+  'docker.daemon',
+  'docker.compose',
+  'manifest',
+  'git.checkout',
+  'git.commit',
+  'disk.root',
+  'disk.docker',
+  'memory',
+  'secret.file-missing',
+  'secret.key-missing',
+  'override.missing',
+  'compose.file-missing',
+  'compose.config-invalid',
+  'service.image-missing',
+  'service.port-in-use',
+  'service.oom-killed',
+  'service.exited',
+  'service.restarting',
+  'service.unhealthy',
+  'service.not-started',
+  'service.missing',
+  'deploy.failed-step',
+  'deploy.last-run',
+];
+
+function causeRank(id: string): number {
+  const i = CAUSE_ORDER.indexOf(id);
+  return i < 0 ? CAUSE_ORDER.length : i;
+}
+
+/** Failing first, then warn, then ok; within a severity likely causes first (CAUSE_ORDER), then by service, then id. */
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     RANK[a.severity] - RANK[b.severity] ||
+    causeRank(a.id) - causeRank(b.id) ||
     (a.service ?? '').localeCompare(b.service ?? '') ||
     a.id.localeCompare(b.id) ||
     a.summary.localeCompare(b.summary)

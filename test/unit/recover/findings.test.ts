@@ -11,10 +11,10 @@ const f = (id: string, severity: Finding['severity'], service?: string): Finding
 });
 
 describe('findings', () => {
-  const list = [f('disk.root', 'ok'), f('service.unhealthy', 'fail', 'web'), f('load', 'warn'), f('docker.daemon', 'ok'), f('secret.missing-key', 'fail', 'api'), f('git.dirty', 'fail')];
+  const list = [f('disk.root', 'ok'), f('service.unhealthy', 'fail', 'web'), f('load', 'warn'), f('docker.daemon', 'ok'), f('secret.key-missing', 'fail', 'api'), f('git.dirty', 'fail')];
 
-  it('sorts failing first, node-wide before services, then by id', () => {
-    expect(sortFindings(list).map((x) => x.id)).toEqual(['git.dirty', 'secret.missing-key', 'service.unhealthy', 'load', 'disk.root', 'docker.daemon']);
+  it('sorts failing first, likely causes before consequences, then by service and id', () => {
+    expect(sortFindings(list).map((x) => x.id)).toEqual(['secret.key-missing', 'service.unhealthy', 'git.dirty', 'load', 'docker.daemon', 'disk.root']);
   });
 
   it('groups by severity in fail, warn, ok order and drops empty groups', () => {
@@ -30,6 +30,8 @@ describe('findings', () => {
   it('counts and names failing services', () => {
     expect(countFindings(list)).toEqual({ fail: 3, warn: 1, ok: 2 });
     expect(failingServices(list)).toEqual(['api', 'web']);
+    const mixed = [f('service.missing', 'fail', 'notes'), f('compose.config-invalid', 'fail', 'notes'), f('secret.file-missing', 'fail', 'notes'), f('deploy.failed-step', 'fail', 'notes')];
+    expect(sortFindings(mixed).map((x) => x.id)).toEqual(['secret.file-missing', 'compose.config-invalid', 'service.missing', 'deploy.failed-step']);
   });
 });
 
