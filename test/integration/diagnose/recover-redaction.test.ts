@@ -2,7 +2,7 @@
 // breaks its service and plants secrets in the compose file, the node's .env and the container's log.
 // The prompt must explain the failure and carry none of the secrets: not on stdout, not in --out,
 // not in the copy saved under the state folder.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +125,16 @@ describe.skipIf(!ok)('homelab recover: the prompt explains the failure and leaks
     expect(ai.code).toBe(1);
     expect(ai.stderr).toContain('No AI command is configured');
     expect(ai.stderr).toContain('ai:');
+  });
+
+  it('hands the redacted prompt to ai.command on stdin and prints its answer', async () => {
+    const got = join(state, 'ai-stdin.md');
+    appendFileSync(join(hl.repoDir, 'inventory', 'topology.yaml'), `ai:\n  command: [sh, -c, "cat > ${got}; echo MODEL SAYS: fix the migration, then resume"]\n`);
+    const r = await cli(['recover', NODE, '--ai']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('MODEL SAYS: fix the migration, then resume');
+    const stdin = readFileSync(got, 'utf8');
+    expect(stdin).toContain(`# Recover node \`${NODE}\``);
+    for (const s of ALL) expect(stdin).not.toContain(s);
   });
 });
