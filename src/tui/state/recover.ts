@@ -218,9 +218,11 @@ function wrapLines(text: string, width: number, indent = ''): string[] {
       continue;
     }
     while (rest.length > w) {
-      // Break at the last space that fits (word wrap), else hard at the width.
+      // Error chains read "context: context: message": break after the last ": " that fits, else at
+      // the last space (word wrap), else hard at the width.
+      const colon = rest.lastIndexOf(': ', w - 1);
       const space = rest.lastIndexOf(' ', w);
-      const cut = space > w / 3 ? space : w;
+      const cut = colon > w / 2 ? colon + 1 : space > w / 3 ? space : w;
       out.push(indent + rest.slice(0, cut));
       rest = rest.slice(cut).replace(/^ /, '');
     }

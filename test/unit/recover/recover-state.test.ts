@@ -101,6 +101,12 @@ describe('recover view state', () => {
 });
 
 describe('failing step log', () => {
+  it('wraps error chains after a colon, so the message stays on one line', () => {
+    const s = initialRecoverState({ node: 'n', excerpt: 'step secrets failed (notes): /tmp/homelab-e2e-KHi8Sl/lab/nodes/notes/config/notes/.env: missing NOTES_TOKEN' });
+    const text = mainLines(s, 98).body.map((l) => l.text);
+    expect(text).toContain('  missing NOTES_TOKEN');
+  });
+
   it('wraps long lines at a space so the error stays readable', () => {
     const s = initialRecoverState({ node: 'n', excerpt: `step secrets failed (notes): /tmp/${'x'.repeat(50)}/config/notes/.env: missing NOTES_TOKEN` });
     const text = mainLines(s, 80).body.map((l) => l.text);
