@@ -49,6 +49,8 @@ export class RecoverSession {
   private closed = false;
   /** True once the node's status has said whether a stage is failed. */
   private probed = false;
+  /** The running diagnose (a newer one or a stage run stops it; its late lines are dropped). */
+  private diagnosis: AbortController | undefined;
 
   constructor(
     private readonly deps: RecoverSessionDeps,
@@ -143,13 +145,17 @@ export class RecoverSession {
   }
 
   async diagnose(): Promise<void> {
+    this.diagnosis?.abort();
+    const mine = new AbortController();
+    this.diagnosis = mine;
     this.dispatch({ type: 'diagnose-start' });
     const found: Finding[] = [];
     const outcome = await this.deps.control.runStage({
       node: this.init.node,
       stage: 'diagnose',
-      signal: this.abort.signal,
+      signal: AbortSignal.any([this.abort.signal, mine.signal]),
       onLine: (line) => {
+        if (mine.signal.aborted) return;
         if (line.kind === 'event' && line.event.type === 'finding') {
           const f = toFinding(line.event);
           found.push(f);
@@ -157,6 +163,8 @@ export class RecoverSession {
         }
       },
     });
+    if (mine.signal.aborted) return;
+    this.diagnosis = undefined;
     const step = failedStepOf(found);
     if (step && this.state.failed && this.state.failed.stage === step.stage) this.dispatch({ type: 'failed', failed: step });
     else if (step && !this.state.failed && !this.probed) this.dispatch({ type: 'failed', failed: step });
@@ -165,6 +173,11 @@ export class RecoverSession {
   }
 
   private async changeStage(stage: 'resume' | 'rollback'): Promise<void> {
+    if (this.diagnosis) {
+      this.diagnosis.abort();
+      this.diagnosis = undefined;
+      this.dispatch({ type: 'diagnose-end', message: `diagnose stopped: ${stage} runs` });
+    }
     this.dispatch({ type: 'busy', what: stage });
     const run = this.deps.runStage ?? ((node: string, st: Stage, onLine: (l: NodeLine) => void) => this.deps.control.runStage({ node, stage: st, onLine, signal: this.abort.signal }));
     let outcome: StageOutcome;

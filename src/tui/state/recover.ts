@@ -139,7 +139,8 @@ export function disabledReason(state: RecoverState, id: RecoverCommand): string 
   if (id === 'resume' && !state.failed) return `nothing failed on ${state.node}`;
   if (id === 'rollback' && !state.rollback?.knownGood) return `${state.node} has no known-good commit to roll back to`;
   if (id === 'rollback' && state.rollback && state.rollback.knownGood === state.rollback.target) return `the target is already the known-good commit ${short(state.rollback.knownGood)}`;
-  if (state.diagnosing && id !== 'log') return 'diagnose is running';
+  // Resume and rollback need not wait for diagnose (it is read-only and is stopped and re-run after them).
+  if (state.diagnosing && (id === 'diagnose' || id === 'prompt' || id === 'ai')) return 'diagnose is running';
   return null;
 }
 

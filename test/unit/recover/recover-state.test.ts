@@ -114,3 +114,14 @@ describe('failing step log', () => {
     expect(text.every((t) => t.length <= 80)).toBe(true);
   });
 });
+
+describe('while diagnose runs', () => {
+  it('resume and rollback may still be asked for; diagnose and the prompt wait', () => {
+    const s = recoverReducer(withFindings(), { type: 'diagnose-start' });
+    expect(keys(s, 'r').state.confirm).toBe('resume');
+    expect(keys(s, 'b').state.confirm).toBe('rollback');
+    expect(keys(s, 'p').commands).toEqual([]);
+    expect(keys(s, 'p').state.notice?.text).toContain('diagnose is running');
+    expect(keys(s, 'd').commands).toEqual([]);
+  });
+});
