@@ -1,6 +1,6 @@
 // The root: reads the stores, routes every key through one useInput, draws the Screen. Thin.
 import { useInput, useStdin } from 'ink';
-import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
 import type { Stage } from '../core/protocol/events.js';
 import { keyToken } from './keys.js';
 import type { LogStore } from './log-store.js';
@@ -10,6 +10,16 @@ import type { AppStore } from './state/store.js';
 import { useTerminalSize, type Size } from './use-terminal-size.js';
 import { detailLogHeight } from './views/detail-pane.js';
 import { Screen, layout } from './views/screen.js';
+
+/** A view that can take over the detail pane and the keys (the guided recover view's host). */
+export interface PanelHost {
+  readonly isOpen: boolean;
+  key(token: string): boolean;
+  subscribe(listener: () => void): () => void;
+  /** Changes whenever the panel opens, closes or is replaced. */
+  current(): unknown;
+  render(size: { width: number; height: number }): ReactNode;
+}
 
 export interface AppProps {
   readonly store: AppStore;
@@ -21,13 +31,18 @@ export interface AppProps {
   readonly fallbackSize?: Size;
   /** Spinner period in ms. */
   readonly tickMs?: number;
+  readonly panel?: PanelHost;
 }
+
+const NO_PANEL_SUBSCRIBE = (): (() => void) => () => {};
+const NO_PANEL = (): undefined => undefined;
 
 const F_KEYS: Record<string, string> = { '\x1b[15~': 'f5', '\x1b[[E': 'f5' };
 
-export function App({ store, logs, driver, transport, onQuit, fallbackSize, tickMs = 120 }: AppProps) {
+export function App({ store, logs, driver, transport, onQuit, fallbackSize, tickMs = 120, panel }: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getState);
   useSyncExternalStore(logs.subscribe, logs.version);
+  useSyncExternalStore(panel?.subscribe ?? NO_PANEL_SUBSCRIBE, panel?.current ?? NO_PANEL);
   const { cols, rows } = useTerminalSize(fallbackSize);
   const { isRawModeSupported, internal_eventEmitter } = useStdin();
 
@@ -50,6 +65,8 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
   useInput(
     (input, key) => {
       const token = keyToken(input, key);
+      // An open panel reads every key but Ctrl+C (quit stays one key away).
+      if (panel?.isOpen && token !== 'ctrl+c' && panel.key(token)) return;
       if (store.getState().mode.kind === 'menu' && token !== 'esc') return;
       routeKey(token, ctxRef.current);
     },
@@ -60,13 +77,13 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     if (!isRawModeSupported) return;
     const onInput = (data: string): void => {
       const token = F_KEYS[data];
-      if (token && store.getState().mode.kind === 'normal') routeKey(token, ctxRef.current);
+      if (token && !panel?.isOpen && store.getState().mode.kind === 'normal') routeKey(token, ctxRef.current);
     };
     internal_eventEmitter.on('input', onInput);
     return () => {
       internal_eventEmitter.off('input', onInput);
     };
-  }, [internal_eventEmitter, isRawModeSupported, store]);
+  }, [internal_eventEmitter, isRawModeSupported, store, panel]);
 
   const busy = anyRunning(state) || state.refreshing || state.loading;
   useEffect(() => {
@@ -80,5 +97,15 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     [logs],
   );
   const onPick = (stage: Stage): void => pickStage(stage, ctx);
-  return <Screen state={state} cols={cols} rows={rows} readLog={readLog} transport={transport} onPickStage={onPick} />;
+  return (
+    <Screen
+      state={state}
+      cols={cols}
+      rows={rows}
+      readLog={readLog}
+      transport={transport}
+      onPickStage={onPick}
+      {...(panel?.isOpen ? { panel: (size: { width: number; height: number }) => panel.render(size) } : {})}
+    />
+  );
 }

@@ -12,6 +12,8 @@ export interface ControllerOptions {
   /** Background refresh period; 0 disables it. */
   readonly refreshMs?: number;
   readonly now?: () => number;
+  /** Called once a stage's end is on screen (the node's new state read), for example to open the recover view. */
+  readonly onOutcome?: (outcome: StageOutcome) => void;
 }
 
 export type StageAttempt = StageOutcome | 'declined' | 'busy';
@@ -193,6 +195,7 @@ export class TuiController {
         ? { level: 'info', text: `${stage} on ${node}: ok (${(outcome.durationMs / 1000).toFixed(1)}s)` }
         : { level: 'error', text: `${stage} on ${node}: ${outcome.result}${outcome.message ? ` — ${outcome.message}` : ''}` },
     });
+    this.opts.onOutcome?.(outcome);
     void this.refresh();
     return outcome;
   }

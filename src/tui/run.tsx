@@ -2,12 +2,14 @@
 // operator quits, with the terminal restored.
 import { render } from 'ink';
 import type { Control } from '../shell/control/types.js';
-import { App } from './app.js';
+import { App, type PanelHost } from './app.js';
 import { TuiController } from './controller.js';
 import { LogStore } from './log-store.js';
 import { initialState } from './state/reducer.js';
 import { createAppStore } from './state/store.js';
+import { RecoverHost } from './recover-host.js';
 import { enterFullScreen } from './terminal.js';
+import { RecoverPanel } from './views/recover-view.js';
 
 export interface RunTuiOptions {
   readonly control: Control;
@@ -19,7 +21,27 @@ export interface RunTuiOptions {
   readonly dryRunReason?: string;
   readonly banners?: readonly string[];
   readonly refreshMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
 }
+
+/** The guided recover view as the app's panel: it takes the detail pane and the keys while open. */
+function recoverPanel(host: RecoverHost): PanelHost {
+  return {
+    get isOpen() {
+      return host.isOpen;
+    },
+    key: (token) => host.key(token),
+    subscribe: host.subscribe,
+    current: host.current,
+    render: ({ width, height }) => {
+      const session = host.current();
+      return session ? <RecoverPanel session={session} width={width} height={height} /> : null;
+    },
+  };
+}
+
+/** Stages whose failure opens the recover view by itself (diagnose reports, it does not fail a node). */
+const OPENS_RECOVER = new Set(['prepare', 'deploy', 'verify', 'resume', 'rollback']);
 
 /** "local ×4", "tailscale-ssh ×3 · local ×1": how SATURN reaches the nodes. */
 export function transportSummary(control: Pick<Control, 'inventory'>): string {
@@ -42,7 +64,26 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     }),
   );
   const logs = new LogStore();
-  const controller = new TuiController(control, store, logs, { refreshMs: opts.refreshMs ?? 15_000 });
+  // Set below: the host runs its confirmed stages through the controller, and the controller opens
+  // the host when a stage fails.
+  let host: RecoverHost | undefined;
+  const controller = new TuiController(control, store, logs, {
+    refreshMs: opts.refreshMs ?? 15_000,
+    onOutcome: (outcome) => {
+      const failed = outcome.result === 'failed' || outcome.result === 'interrupted';
+      if (!failed || !OPENS_RECOVER.has(outcome.stage) || !host || host.isOpen) return;
+      store.dispatch({ type: 'select', node: outcome.node });
+      host.openRun(outcome.node, store.getState().nodes.find((n) => n.spec.name === outcome.node)?.run);
+    },
+  });
+  host = new RecoverHost({
+    control,
+    env: opts.env ?? process.env,
+    writeTerminal: (data) => {
+      opts.stdout.write(data);
+    },
+    runStage: (node, stage) => controller.requestStage(node, stage, { confirmed: true }),
+  });
   const screen = enterFullScreen(opts.stdout);
   let quit: () => void = () => {};
   const quitting = new Promise<void>((resolve) => {
@@ -52,7 +93,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   // the frame ends in a newline (every frame shorter than the terminal), so each redraw lands one row
   // lower (seen in tmux). The standard writer redraws the frame, at most maxFps times a second.
   const ink = render(
-    <App store={store} logs={logs} driver={controller} transport={transportSummary(control)} onQuit={() => quit()} />,
+    <App store={store} logs={logs} driver={controller} transport={transportSummary(control)} onQuit={() => quit()} panel={recoverPanel(host)} />,
     { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 30 },
   );
   controller.start();
@@ -61,6 +102,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   } finally {
     // Stop following running stages: they run detached on their nodes and go on there.
     await controller.stop({ cancel: true });
+    await host.dispose();
     ink.unmount();
     ink.cleanup();
     logs.dispose();

@@ -98,9 +98,14 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     await term.waitFor(`Run prepare on ${notes!.name}?`);
     await term.press('y');
     const failed = (await term.waitFor(`prepare on ${notes!.name}: failed`, 60_000)).join('\n');
-    expect(failed).toContain('✗ prepare failed');
     expect(failed).toContain('missing NOTES_TOKEN');
     expect(failed).toMatch(new RegExp(`${notes!.name}\\s+apps\\s+prepare failed`));
+    // The failure opens the guided recover view in place of the detail pane; Esc goes back to the
+    // node's detail, which shows the failure and its way out too.
+    await term.waitFor(`Recover ${notes!.name} · apps — ✗ prepare failed`, 60_000);
+    await term.press('Escape');
+    const detail = (await term.waitFor('fix the cause, then r resume')).join('\n');
+    expect(detail).toContain('✗ prepare failed');
 
     // The fix the banner shows, then r: resume finishes the pipeline.
     appendFileSync(join(notes!.root, 'config', 'notes', '.env'), 'NOTES_TOKEN=demo-secret\n');

@@ -85,7 +85,11 @@ describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
     await term.press('Enter');
     await term.waitFor(`Run prepare on ${bad}?`);
     await term.press('y');
-    const failed = (await term.waitFor(`prepare on ${bad}: failed`, 60_000)).join('\n');
+    await term.waitFor(`prepare on ${bad}: failed`, 60_000);
+    // The failure opens the guided recover view; Esc returns to the node's detail.
+    await term.waitFor(`Recover ${bad} · worker — ✗ prepare failed`, 60_000);
+    await term.press('Escape');
+    const failed = (await term.waitFor('fix the cause, then r resume')).join('\n');
     expect(failed).toContain('✗ prepare failed');
     expect(failed.replace(/\n/g, '')).toContain(`${hl.rootOf(bad)}/config/api/.env`);
     expect(failed).toContain('API_TOKEN');

@@ -68,6 +68,7 @@ export async function launch(control: Control, ctx: CommandContext, opts: Launch
     stderr: ctx.stderr as NodeJS.WriteStream,
     dryRun: opts.dryRun,
     dryRunReason: opts.dryRunReason ?? '--dry-run',
+    env: ctx.env,
     banners: opts.banners ?? [],
   });
   return 0;

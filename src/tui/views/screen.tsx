@@ -19,6 +19,8 @@ export interface ScreenProps {
   readonly readLog: (node: string, n: number, fromEnd: number) => LogView;
   readonly transport: string;
   readonly onPickStage: (stage: Stage) => void;
+  /** A view that takes the detail pane's place (the guided recover view) and reads the keys. */
+  readonly panel?: (size: { width: number; height: number }) => ReactNode;
 }
 
 /** Terminals wider than this show nodes and detail side by side. */
@@ -47,7 +49,7 @@ export function layout(state: AppState, cols: number, rows: number): Layout {
   return { body, wide, listWidth: cols, listHeight, detailWidth: cols, detailHeight: Math.max(1, body - listHeight - 1) };
 }
 
-export function Screen({ state, cols, rows, readLog, transport, onPickStage }: ScreenProps) {
+export function Screen({ state, cols, rows, readLog, transport, onPickStage, panel }: ScreenProps) {
   const l = layout(state, cols, rows);
   const entry = selectedNode(state);
   const head = state.repo?.head ?? '';
@@ -55,7 +57,9 @@ export function Screen({ state, cols, rows, readLog, transport, onPickStage }: S
   const mode = state.mode;
 
   let detail: ReactNode = null;
-  if (mode.kind === 'confirm') {
+  if (panel) {
+    detail = panel({ width: l.detailWidth, height: l.detailHeight });
+  } else if (mode.kind === 'confirm') {
     detail = <ConfirmDialog request={mode.request} width={l.detailWidth} height={l.detailHeight} />;
   } else if (mode.kind === 'menu' && entry) {
     detail = <StageMenu node={entry.spec.name} focused width={l.detailWidth} onPick={onPickStage} />;
@@ -100,7 +104,13 @@ export function Screen({ state, cols, rows, readLog, transport, onPickStage }: S
           </Box>
         </Box>
       )}
-      <Footer state={state} width={cols} />
+      {panel ? (
+        <Text color="gray" wrap="truncate">
+          the keys of the view above act now · Esc back to the nodes
+        </Text>
+      ) : (
+        <Footer state={state} width={cols} />
+      )}
     </Box>
   );
 }
