@@ -32,6 +32,8 @@ export interface AppProps {
   /** Spinner period in ms. */
   readonly tickMs?: number;
   readonly panel?: PanelHost;
+  /** SATURN's repo (for the add-node form). */
+  readonly repoDir?: string;
 }
 
 const NO_PANEL_SUBSCRIBE = (): (() => void) => () => {};
@@ -39,7 +41,7 @@ const NO_PANEL = (): undefined => undefined;
 
 const F_KEYS: Record<string, string> = { '\x1b[15~': 'f5', '\x1b[[E': 'f5' };
 
-export function App({ store, logs, driver, transport, onQuit, fallbackSize, tickMs = 120, panel }: AppProps) {
+export function App({ store, logs, driver, transport, onQuit, fallbackSize, tickMs = 120, panel, repoDir }: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getState);
   useSyncExternalStore(logs.subscribe, logs.version);
   useSyncExternalStore(panel?.subscribe ?? NO_PANEL_SUBSCRIBE, panel?.current ?? NO_PANEL);
@@ -67,7 +69,10 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
       const token = keyToken(input, key);
       // An open panel reads every key but Ctrl+C (quit stays one key away).
       if (panel?.isOpen && token !== 'ctrl+c' && panel.key(token)) return;
-      if (store.getState().mode.kind === 'menu' && token !== 'esc') return;
+      const mode = store.getState().mode.kind;
+      // The stage menu reads its own arrows and Enter; the add-node form reads every key.
+      if (mode === 'add-node' && token !== 'ctrl+c') return;
+      if (mode === 'menu' && token !== 'esc') return;
       routeKey(token, ctxRef.current);
     },
     { isActive: isRawModeSupported },
@@ -97,6 +102,15 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     [logs],
   );
   const onPick = (stage: Stage): void => pickStage(stage, ctx);
+  const onFormClosed = (added: string | undefined): void => {
+    store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+    if (added) {
+      store.dispatch({
+        type: 'notice',
+        notice: { level: 'info', text: `${added} written to inventory/ and hosts/: commit it (git add inventory hosts && git commit), then restart homelab to see it` },
+      });
+    }
+  };
   return (
     <Screen
       state={state}
@@ -105,6 +119,8 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
       readLog={readLog}
       transport={transport}
       onPickStage={onPick}
+      onFormClosed={onFormClosed}
+      {...(repoDir ? { repoDir } : {})}
       {...(panel?.isOpen ? { panel: (size: { width: number; height: number }) => panel.render(size) } : {})}
     />
   );

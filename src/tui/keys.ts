@@ -28,6 +28,8 @@ export type Command =
   | 'filter-apply'
   | 'filter-clear'
   | 'menu-pick'
+  | 'add-node'
+  | 'form'
   | 'help-scroll-up'
   | 'help-scroll-down';
 
@@ -120,6 +122,15 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     changes: true,
     disabled: (s) => (s.walk ? 'a deploy walk is already running' : anyRunning(s) ? 'wait for the running stages to end' : null),
   },
+  {
+    command: 'add-node',
+    keys: ['a'],
+    label: 'a',
+    hint: 'add node',
+    description: 'Add a node: a guided form with the same fields and checks as `homelab node add`',
+    group: 'Stages',
+    modes: ['normal'],
+  },
   { command: 'refresh', keys: ['R', 'f5'], label: 'R/F5', hint: 'refresh', description: 'Refresh the status of every node now', group: 'View', modes: ['normal'] },
   { command: 'filter', keys: ['/'], label: '/', hint: 'filter', description: 'Filter nodes by name, role or tag', group: 'View', modes: ['normal'] },
   { command: 'log-up', keys: ['pgup', 'K'], label: 'PgUp/K', hint: 'log up', description: 'Scroll the log up', group: 'View', modes: ['normal'] },
@@ -134,6 +145,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { command: 'no', keys: ['n', 'enter', 'esc'], label: 'n/Enter/Esc', hint: 'no (default)', description: 'No (the default answer): nothing runs', group: 'Dialogs', modes: ['confirm', 'quit'] },
   { command: 'walk-each', keys: ['e', 'enter'], label: 'e/Enter', hint: 'each stage', description: 'Deploy the homelab asking before every stage', group: 'Dialogs', modes: ['walk-choice'] },
   { command: 'walk-wave', keys: ['w'], label: 'w', hint: 'once per wave', description: 'Deploy the homelab asking once per wave', group: 'Dialogs', modes: ['walk-choice'] },
+  { command: 'form', keys: [], label: 'Enter/Esc', hint: 'next field / cancel', description: 'In the add-node form: Enter answers, ↑ goes back a field, Esc cancels', group: 'Dialogs', modes: ['add-node'] },
   { command: 'filter-apply', keys: ['enter'], label: 'Enter', hint: 'keep filter', description: 'Keep the filter and go back to the nodes', group: 'Dialogs', modes: ['filter'] },
   { command: 'filter-clear', keys: ['esc'], label: 'Esc', hint: 'clear', description: 'Clear the filter', group: 'Dialogs', modes: ['filter'] },
 ];

@@ -104,6 +104,9 @@ export function routeKey(token: string, ctx: RouterContext): void {
     case 'no':
       if (mode === 'quit') return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
       return driver.answer(false);
+    case 'add-node':
+      return store.dispatch({ type: 'mode', mode: { kind: 'add-node' } });
+    case 'form':
     case 'menu-pick':
     case 'filter-apply':
     case 'filter-clear':

@@ -93,7 +93,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   // the frame ends in a newline (every frame shorter than the terminal), so each redraw lands one row
   // lower (seen in tmux). The standard writer redraws the frame, at most maxFps times a second.
   const ink = render(
-    <App store={store} logs={logs} driver={controller} transport={transportSummary(control)} onQuit={() => quit()} panel={recoverPanel(host)} />,
+    <App store={store} logs={logs} driver={controller} transport={transportSummary(control)} onQuit={() => quit()} panel={recoverPanel(host)} repoDir={control.repoDir} />,
     { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 30 },
   );
   controller.start();

@@ -27,6 +27,7 @@ export type Mode =
   | { readonly kind: 'menu' }
   | { readonly kind: 'confirm'; readonly request: ConfirmRequest }
   | { readonly kind: 'walk-choice' }
+  | { readonly kind: 'add-node' }
   | { readonly kind: 'quit' };
 
 export type ModeKind = Mode['kind'];

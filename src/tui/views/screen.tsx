@@ -8,6 +8,7 @@ import { DetailPane, detailLogHeight, type LogView } from './detail-pane.js';
 import { Footer } from './footer.js';
 import { Banners, Header, NoticeLine, bannerLines } from './header.js';
 import { HelpOverlay } from './help-overlay.js';
+import { NodeAddForm } from './node-add-form.js';
 import { NodeList, nodeListHeight } from './node-list.js';
 import { FilterLine, StageMenu } from './stage-menu.js';
 
@@ -19,6 +20,10 @@ export interface ScreenProps {
   readonly readLog: (node: string, n: number, fromEnd: number) => LogView;
   readonly transport: string;
   readonly onPickStage: (stage: Stage) => void;
+  /** SATURN's repo, for the add-node form. */
+  readonly repoDir?: string;
+  /** The add-node form closed; `added` names the node it wrote. */
+  readonly onFormClosed?: (added: string | undefined) => void;
   /** A view that takes the detail pane's place (the guided recover view) and reads the keys. */
   readonly panel?: (size: { width: number; height: number }) => ReactNode;
 }
@@ -49,7 +54,7 @@ export function layout(state: AppState, cols: number, rows: number): Layout {
   return { body, wide, listWidth: cols, listHeight, detailWidth: cols, detailHeight: Math.max(1, body - listHeight - 1) };
 }
 
-export function Screen({ state, cols, rows, readLog, transport, onPickStage, panel }: ScreenProps) {
+export function Screen({ state, cols, rows, readLog, transport, onPickStage, panel, repoDir, onFormClosed }: ScreenProps) {
   const l = layout(state, cols, rows);
   const entry = selectedNode(state);
   const head = state.repo?.head ?? '';
@@ -61,6 +66,16 @@ export function Screen({ state, cols, rows, readLog, transport, onPickStage, pan
     detail = panel({ width: l.detailWidth, height: l.detailHeight });
   } else if (mode.kind === 'confirm') {
     detail = <ConfirmDialog request={mode.request} width={l.detailWidth} height={l.detailHeight} />;
+  } else if (mode.kind === 'add-node') {
+    detail = (
+      <NodeAddForm
+        repoDir={repoDir ?? '.'}
+        existingNodes={state.nodes.map((n) => n.spec.name)}
+        width={l.detailWidth}
+        isActive
+        onClose={(result) => onFormClosed?.(result.added)}
+      />
+    );
   } else if (mode.kind === 'menu' && entry) {
     detail = <StageMenu node={entry.spec.name} focused width={l.detailWidth} onPick={onPickStage} />;
   } else if (mode.kind === 'walk-choice') {

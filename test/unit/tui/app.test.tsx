@@ -225,4 +225,18 @@ describe('TUI keys', () => {
     await until('stopped', () => t.screen().includes('deploy walk stopped at gateway: declined'));
     expect(control.runs.map((r) => r.request.stage)).toEqual(['prepare']);
   });
+
+  test('a opens the add-node form, which reads the keys until Esc closes it', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press('a');
+    await until('form', () => t.screen().includes('Add a node to the homelab'));
+    // Keys go to the form, not to the node list.
+    await t.press('j');
+    expect(t.screen()).toMatch(/▸\s+gateway/);
+    await t.press(ESC);
+    await until('closed', () => !t.screen().includes('Add a node to the homelab'));
+    await t.press('j');
+    await until('list moves again', () => /▸\s+saturn/.test(t.screen()));
+  });
 });
