@@ -10,6 +10,7 @@ import type { Inventory } from '../../src/core/inventory/model.js';
 import { teardownDemo } from '../../src/shell/demo/build.js';
 import { loadInventory } from '../../src/shell/inventory/load.js';
 import { requireLab } from '../support/lab.js';
+import { ensureBuilt } from './build.js';
 import { openTerminal, type Terminal } from './tmux.js';
 
 const ok = requireLab('tmux', 'docker');
@@ -39,8 +40,7 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
   let inventory: Inventory | undefined;
 
   beforeAll(() => {
-    // The test runs what a user runs: the built CLI.
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+    ensureBuilt();
     term = openTerminal({ cols: 100, rows: 30, env: { CI: 'false', TERM: 'xterm-256color' }, cwd: ROOT });
   }, 180_000);
 

@@ -1,12 +1,12 @@
 // The TUI on nodes reached through real sshd servers on loopback (the remote path), in a real
 // terminal: a person walks one node through its stages, declines once, meets a failing node.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { requireLab } from '../support/lab.js';
 import { createLabHomelab, type LabHomelab } from '../support/lab-homelab.js';
+import { ensureBuilt } from './build.js';
 import { openTerminal, type Terminal } from './tmux.js';
 
 const ok = requireLab('tmux', 'docker', 'sshd');
@@ -36,7 +36,7 @@ describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
   let term: Terminal;
 
   beforeAll(async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+    ensureBuilt();
     hl = await createLabHomelab({ nodes: [{ name: good, services: ['web'] }, { name: bad, services: [{ name: 'api', secrets: ['API_TOKEN'] }] }] });
     hl.bootstrap(good);
     hl.bootstrap(bad);
