@@ -10,7 +10,8 @@ import { Banners, Header, NoticeLine, bannerLines } from './header.js';
 import { HelpOverlay } from './help-overlay.js';
 import { NodeAddForm } from './node-add-form.js';
 import { NodeList, nodeListHeight } from './node-list.js';
-import { FilterLine, StageMenu } from './stage-menu.js';
+import { FilterLine } from './filter-line.js';
+import { StageMenu } from './stage-menu.js';
 
 export interface ScreenProps {
   readonly state: AppState;

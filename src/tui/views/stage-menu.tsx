@@ -32,16 +32,3 @@ export function StageMenu({ node, focused, width, onPick }: StageMenuProps) {
     </Box>
   );
 }
-
-export function FilterLine({ filter, active, width }: { readonly filter: string; readonly active: boolean; readonly width: number }) {
-  if (!active && !filter) return null;
-  return (
-    <Box width={width} height={1}>
-      <Text wrap="truncate">
-        <Text color="cyan">/</Text>
-        <Text>{filter}</Text>
-        {active ? <Text inverse> </Text> : <Text color="gray">{'  (/ to change, Esc in filter to clear)'}</Text>}
-      </Text>
-    </Box>
-  );
-}
