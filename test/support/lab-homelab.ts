@@ -36,6 +36,8 @@ export interface LabHomelabOptions {
   readonly deadNodes?: readonly string[];
   /** ssh ConnectTimeout in seconds. */
   readonly connectTimeout?: number;
+  /** `ssh` (default): each node behind its own sshd. `local`: nodes run on SATURN itself, no sshd. */
+  readonly transport?: 'ssh' | 'local';
 }
 
 export interface LabHomelab {
@@ -96,19 +98,21 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
   const timeout = opts.connectTimeout ?? 3;
 
   try {
-    const started = await Promise.all(opts.nodes.map(() => startSshd()));
-    opts.nodes.forEach((n, i) => labs.set(n.name, started[i]!));
+    const local = opts.transport === 'local';
+    const started = local ? [] : await Promise.all(opts.nodes.map(() => startSshd()));
+    started.forEach((lab, i) => labs.set(opts.nodes[i]!.name, lab));
     const anyLab = started[0];
 
-    const yaml: string[] = ['homelab: lab', 'git:', `  remote: ${remote}`, '  branch: main', 'defaults:', '  transport: ssh'];
+    const yaml: string[] = ['homelab: lab', 'git:', `  remote: ${remote}`, '  branch: main', 'defaults:', `  transport: ${local ? 'local' : 'ssh'}`];
     if (anyLab) yaml.push(`  user: ${anyLab.user}`, '  ssh:', `    connectTimeout: ${timeout}`);
     yaml.push('nodes:');
-    for (const node of opts.nodes) {
-      const lab = labs.get(node.name)!;
-      const root = lab.makeDir(`root-${node.name}`);
+    for (const [i, node] of opts.nodes.entries()) {
+      const lab = labs.get(node.name);
+      const root = lab ? lab.makeDir(`root-${node.name}`) : join(dir, 'nodes', node.name);
+      mkdirSync(root, { recursive: true });
       roots.set(node.name, root);
-      yaml.push(`  ${node.name}:`, '    address: 127.0.0.1', '    role: worker', '    wave: 0', `    root: ${root}`);
-      yaml.push('    ssh:', `      port: ${lab.port}`, `      identityFile: ${lab.keyFile}`, `      knownHostsFile: ${lab.knownHostsFile}`);
+      yaml.push(`  ${node.name}:`, `    address: ${lab ? '127.0.0.1' : `127.0.1.${i + 1}`}`, '    role: worker', `    wave: ${i % 3}`, `    root: ${root}`);
+      if (lab) yaml.push('    ssh:', `      port: ${lab.port}`, `      identityFile: ${lab.keyFile}`, `      knownHostsFile: ${lab.knownHostsFile}`);
       yaml.push('    services:');
       for (const s of node.services.map(serviceOf)) {
         yaml.push(`      - name: ${s.name}`);
@@ -154,7 +158,7 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
     if (!root) throw new Error(`no lab node ${node}`);
     return root;
   };
-  const labOf = (node: string): SshdLab => labs.get(node)!;
+  const grant = (node: string, path: string): void => labs.get(node)?.grant(path);
 
   return {
     dir,
@@ -167,13 +171,13 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
       const root = rootOf(node);
       git(dir, 'clone', '-q', remote, join(root, 'repo'));
       mkdirSync(join(root, 'config'), { recursive: true });
-      labOf(node).grant(root);
+      grant(node, root);
     },
     writeEnv(node, service, text) {
       const cfg = join(rootOf(node), 'config', service);
       mkdirSync(cfg, { recursive: true });
       writeFileSync(join(cfg, '.env'), text, { mode: 0o600 });
-      labOf(node).grant(cfg);
+      grant(node, cfg);
     },
     commit(message) {
       git(repoDir, 'add', '-A');
