@@ -71,6 +71,26 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     network_mode: host
     command: ["sleep", "600"]
 `,
+        noimg: `services:
+  noimg:
+    image: homelab-test/not-built-here:0.0.1
+    network_mode: host
+`,
+        flappy: `services:
+  flappy:
+    image: busybox:1.36
+    network_mode: host
+    restart: always
+    command: ["sh", "-c", "echo 'panic: lost the lease'; exit 1"]
+`,
+        oom: `services:
+  oom:
+    image: busybox:1.36
+    network_mode: host
+    mem_limit: 8m
+    memswap_limit: 8m
+    command: ["sh", "-c", "x=$$(head -c 60000000 /dev/zero | tr '\\\\0' a); echo never"]
+`,
         good: `services:
   good:
     image: busybox:1.36
@@ -87,7 +107,7 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     node.writeConfig('hc', '.env', `API_KEY=${ENV_SECRET}\n`);
     listener = createServer().listen(takenPort, '127.0.0.1');
     await new Promise((r) => listener.once('listening', r));
-    for (const s of ['hc', 'crash', 'port', 'good', 'sec']) node.composeUp(s);
+    for (const s of ['hc', 'crash', 'port', 'good', 'sec', 'flappy', 'oom']) node.composeUp(s);
     // A real failed run for the last-log finding: prepare refuses the missing secret and override.
     prepare = await node.deploy('prepare');
     // Let the healthchecks run and the broken containers exit.
@@ -154,6 +174,27 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     expect(f.summary).toMatch(/stage prepare, step \w+/);
     expect(f.evidence.length).toBeGreaterThan(0);
     expect(f.hint).toMatch(/deploy\.sh resume/);
+  });
+
+  it('names an image that is not on the node', () => {
+    const f = one(run.findings, 'service.image-missing', 'noimg');
+    expect(f.severity).toBe('fail');
+    expect(f.summary).toBe('Image homelab-test/not-built-here:0.0.1 is not on the node');
+    expect(f.hint).toMatch(/pull/);
+  });
+
+  it('counts the restarts of a crash-looping container', () => {
+    const f = run.findings.find((x) => x.service === 'flappy' && (x.id === 'service.restarting' || x.id === 'service.restarts'));
+    expect(f, JSON.stringify(run.findings.filter((x) => x.service === 'flappy'))).toBeDefined();
+    expect(f?.summary).toMatch(/restart(s|ed) .*\d+|\(\d+ restarts/);
+    expect(f?.evidence).toContain('panic: lost the lease');
+  });
+
+  it('says when the kernel killed a container for memory', () => {
+    const f = one(run.findings, 'service.oom-killed', 'oom');
+    expect(f.severity).toBe('fail');
+    expect(f.summary).toMatch(/killed for using too much memory/);
+    expect(f.hint).toMatch(/mem_limit|memory/);
   });
 
   it('says a healthy service is fine', () => {
