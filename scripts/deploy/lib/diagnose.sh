@@ -87,10 +87,12 @@ diag_redact() {
 DIAG_PERL_REDACT="$(
   cat <<'PERL'
 sub keep {
-  my ($k, $s, $v) = @_;
+  my ($k, $s, $v, $after) = @_;
   my $bare = $v;
   $bare =~ s/^["']//;
   $bare =~ s/["']\z//;
+  # Prose in an error message, not an assignment: "services.web.environment.X_TOKEN: required variable ...".
+  return "$k$s$v" if $k =~ /\./ && $bare =~ /^[a-z]+\z/ && $after =~ /^ [a-z]/;
   return "$k$s$v" if $bare eq '' || $bare =~ /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?\z/ || $bare =~ /^\[REDACTED\]/ || $bare =~ /^[|>][-+]?\z/ || $bare =~ /^[\[\{]/;
   return $v =~ /^(["'])/ ? "$k$s$1\[REDACTED]$1" : "$k$s\[REDACTED]";
 }
@@ -104,7 +106,7 @@ s/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/[REDACTED]/g;
 s/\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/[REDACTED]/g;
 s/\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/[REDACTED]/g;
 s/\b([a-z][a-z0-9+.-]*:\/\/[^\s:\/@]+:)[^\s@\/]+@/$1\[REDACTED]@/gi;
-s/(["']?\b[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Za-z0-9_.-]*["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)/keep($1, $2, $3)/gie;
+s/(["']?\b[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Za-z0-9_.-]*["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)/keep($1, $2, $3, substr($_, $+[0], 2))/gie;
 print;
 PERL
 )"

@@ -49,8 +49,11 @@ const RULES: readonly Rule[] = [
     // KEY=value, KEY: value, "key": "value", --password=value, -e TOKEN=value
     name: 'secret-assignment',
     pattern: new RegExp(String.raw`(["']?\b${SECRET_KEY}["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)`, 'gi'),
-    replace: (match, key = '', sep = '', value = '') => {
+    replace: (match, key = '', sep = '', value = '', offset = '', whole = '') => {
       const bare = value.replace(/^["']|["']$/g, '');
+      // Prose in an error message, not an assignment: "services.web.environment.X_TOKEN: required variable ...".
+      const after = String(whole).slice(Number(offset) + match.length, Number(offset) + match.length + 2);
+      if (key.includes('.') && /^[a-z]+$/.test(bare) && /^ [a-z]/.test(after)) return match;
       // Leave references and already-redacted text readable: ${DB_PASSWORD}, $$TOKEN, [REDACTED], empty.
       if (bare === '' || /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?$/.test(bare) || bare === REDACTED) return match;
       // YAML block scalars and flow collections (`secrets: [db]`) are structure, not a value.

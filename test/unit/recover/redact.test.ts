@@ -54,3 +54,11 @@ describe('envValues', () => {
     expect(envValues(env)).toEqual(['plain', 'with space', 'single q', 'val']);
   });
 });
+
+describe('redact: error messages', () => {
+  it('keeps compose interpolation errors readable (a dotted path followed by prose is not an assignment)', () => {
+    const text = 'error while interpolating services.web.environment.NOTES_TOKEN: required variable NOTES_TOKEN is missing a value';
+    expect(redact(text)).toBe(text);
+    expect(redact('spring.datasource.password: hunter\n')).toBe('spring.datasource.password: [REDACTED]\n');
+  });
+});
