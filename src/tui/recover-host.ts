@@ -37,7 +37,8 @@ export function recoverInitFromRun(node: string, run: RunView | undefined): Reco
     ...(failed ? { failed } : {}),
     ...(run.stage === 'diagnose' && run.findings.length ? { findings: run.findings.map(toFinding) } : {}),
     ...(excerpt ? { excerpt } : {}),
-    ...(run.logPath ? { logPath: run.logPath } : {}),
+    // A diagnose run's own log says nothing about the failure: then the node picks the last other log.
+    ...(run.logPath && run.stage !== 'diagnose' ? { logPath: run.logPath } : {}),
   };
 }
 

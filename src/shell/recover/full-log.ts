@@ -3,8 +3,10 @@ import type { NodeSpec } from '../../core/inventory/model.js';
 import type { NodeRunner } from '../transport/types.js';
 import { diagnoseScriptPath } from './node-redact.js';
 
+// The given log, else the newest one of a run that was not a diagnose (diagnose logs its own runs).
 const SCRIPT =
-  'f="$1"; if [ -z "$f" ]; then f=$(ls -1t "$3"/logs/deploy/deploy_*.log 2>/dev/null | head -n 1); fi; ' +
+  'f="$1"; if [ -z "$f" ]; then for c in $(ls -1t "$3"/logs/deploy/deploy_*.log 2>/dev/null); do ' +
+  'if ! head -n 1 "$c" | grep -q \'"stage":"diagnose"\'; then f="$c"; break; fi; done; fi; ' +
   'if [ -z "$f" ] || [ ! -r "$f" ]; then echo "no deploy log on this node yet"; exit 0; fi; ' +
   'echo "== $f"; tail -n "$4" -- "$f" | bash "$2" redact --root "$3"';
 

@@ -98,6 +98,14 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
       expect(readFileSync(path, 'utf8')).toBe(copied);
       expect(frame()).not.toContain(SECRET);
 
+      // The full log, read on the node and redacted there.
+      session.key('esc');
+      session.key('l');
+      await until('full log', () => frame().includes('full log (redacted)'));
+      await until('log lines', () => session.getState().log.some((l) => l.startsWith('== ') && l.includes('/logs/deploy/deploy_')));
+      expect(session.getState().log.join('\n')).toMatch(/"stage":"(deploy|verify)"/);
+      expect(session.getState().log.join('\n')).not.toMatch(/@homelab\/1 run \{[^}]*"stage":"diagnose"/);
+      expect(session.getState().log.join('\n')).not.toContain(SECRET);
       session.key('esc');
       session.key('b');
       await until('rollback question', () => frame().includes(`Run rollback on ${NODE}? Back to ${good.slice(0, 8)}`));
