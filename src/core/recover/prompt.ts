@@ -68,7 +68,9 @@ export function formatFindings(findings: readonly Finding[]): string {
     .map((group) => {
       const items = group.findings.map((f) => {
         const lines = [`- ${findingLine(f)}`];
-        if (f.evidence.trim() !== '') {
+        // What is fine needs no evidence, except what can matter to the failure (the host-local override).
+        const showEvidence = f.severity !== 'ok' || f.id === 'override.present';
+        if (showEvidence && f.evidence.trim() !== '') {
           const ev = f.evidence.includes('\n') ? `\n${indent(fenced(f.evidence), '    ')}` : ` ${f.evidence}`;
           lines.push(`  - evidence:${ev}`);
         }

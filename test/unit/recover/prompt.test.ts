@@ -71,3 +71,18 @@ describe('recover-node prompt', () => {
     expect(text).toMatch(/## Diagnose findings \(failing first\)\n\n\(none\)/);
   });
 });
+
+describe('recover-node prompt: what is fine', () => {
+  it('lists ok findings without their evidence, except a host-local override', () => {
+    const { text } = buildPrompt(template, {
+      ...ctx,
+      findings: [
+        { id: 'disk.root', severity: 'ok', summary: 'root 20% used', evidence: '/ on /dev/vda: 20% used', hint: '' },
+        { id: 'override.present', severity: 'ok', service: 'jellyfin', summary: 'override included', evidence: 'services:\n  jellyfin:\n    devices: [/dev/dri]', hint: '' },
+      ],
+    });
+    expect(text).toContain('- [ok] disk.root: root 20% used');
+    expect(text).not.toContain('/ on /dev/vda: 20% used');
+    expect(text).toContain('devices: [/dev/dri]');
+  });
+});
