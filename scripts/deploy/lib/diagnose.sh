@@ -646,9 +646,19 @@ diag_check_ports() {
     local pid
     local foreign=()
     for pid in "${pids[@]}"; do
-      diag_pid_in_containers "${pid}" "${ids[@]}" || foreign+=("${pid}")
+      diag_pid_in_containers "${pid}" "${ids[@]}" && continue
+      # Docker's userland proxy publishes ports of a running service: its own, not a stranger.
+      if ((DIAG_SERVICE_RUNNING)) && [[ "$(cat "/proc/${pid}/comm" 2>/dev/null)" == docker-proxy ]]; then
+        continue
+      fi
+      foreign+=("${pid}")
     done
     if ((${#pids[@]} > 0 && ${#foreign[@]} == 0)); then
+      continue
+    fi
+    # Listeners of other users show no process to a non-root user: with the service running, the
+    # listener is most likely the service itself, so say nothing rather than guess.
+    if ((${#pids[@]} == 0 && DIAG_SERVICE_RUNNING)); then
       continue
     fi
     local who=""
@@ -701,6 +711,7 @@ diag_check_containers() {
   listing="$(diag_docker ps -a -q --no-trunc --filter "label=com.docker.compose.project=${project}" 2>/dev/null)" || listing=""
   [[ -n "${listing}" ]] && mapfile -t ids <<<"${listing}"
   DIAG_CONTAINER_IDS=("${ids[@]}")
+  DIAG_SERVICE_RUNNING=0
   local expected
   expected="$(diag_docker compose "${DIAG_COMPOSE_ARGS[@]}" config --services 2>/dev/null)" || expected=""
   if ((${#ids[@]} == 0)); then
@@ -735,6 +746,7 @@ diag_check_containers() {
     fi
     name="${name#/}"
     present["${svc}"]=1
+    [[ "${status}" == running ]] && DIAG_SERVICE_RUNNING=1
     if [[ "${oom}" == true ]]; then
       problems=$((problems + 1))
       diag_finding service.oom-killed fail "${name} was killed for using too much memory (OOM)" \
@@ -786,6 +798,7 @@ diag_check_containers() {
 }
 
 DIAG_CONTAINER_IDS=()
+DIAG_SERVICE_RUNNING=0
 
 diag_check_service() {
   local service="$1"

@@ -102,7 +102,7 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
       retries: 3
 `,
       },
-      manifest: ['secret\thc\tAPI_KEY', 'secret\tsec\tSEC_TOKEN', 'override\tsec\trequired', `check\tport\ttcp\t127.0.0.1\t${takenPort}`],
+      manifest: ['secret\thc\tAPI_KEY', 'secret\tsec\tSEC_TOKEN', 'override\tsec\trequired', `check\tport\ttcp\t127.0.0.1\t${takenPort}`, `check\tgood\ttcp\t127.0.0.1\t${okPort}`],
     });
     node.writeConfig('hc', '.env', `API_KEY=${ENV_SECRET}\n`);
     listener = createServer().listen(takenPort, '127.0.0.1');
@@ -197,8 +197,9 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     expect(f.hint).toMatch(/mem_limit|memory/);
   });
 
-  it('says a healthy service is fine', () => {
+  it('says a healthy service is fine, and its own listener is not "a port in use"', () => {
     expect(one(run.findings, 'service.running', 'good').severity).toBe('ok');
+    expect(run.findings.filter((f) => f.service === 'good' && f.severity !== 'ok')).toEqual([]);
   });
 
   it('reports node resources', () => {
