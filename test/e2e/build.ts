@@ -16,7 +16,7 @@ function newest(dir: string): number {
 }
 
 export function ensureBuilt(): void {
-  const marker = join(ROOT, 'dist', 'cli', 'main.js');
+  const marker = join(ROOT, 'dist', 'main.js');
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest(join(ROOT, 'src'))) return;
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
 }

@@ -5,16 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { manifestPath, renderManifest } from '../../core/inventory/manifest.js';
 import { parseTopology } from '../../core/inventory/parse.js';
 import { formatProblem } from '../../core/problem.js';
 import { composeProject, type Inventory } from '../../core/inventory/model.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-/** This package's root (dist/shell/demo or src/shell/demo, three folders up). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export const BROKEN_SERVICE = 'notes';
 export const BROKEN_SECRET = 'NOTES_TOKEN';
