@@ -26,49 +26,63 @@ function isMissing(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
 }
 
-/** Every file and folder under hosts/, with the texts the checks read. */
+interface Entry {
+  readonly files: string[];
+  readonly dirs: string[];
+  readonly texts: Array<readonly [string, string]>;
+}
+
+async function readText(abs: string): Promise<string | undefined> {
+  const { size } = await lstat(abs);
+  if (size > MAX_TEXT_BYTES) return undefined;
+  const buf = await readFile(abs);
+  return buf.includes(0) ? undefined : buf.toString('utf8');
+}
+
+/** Every file and folder under hosts/, with the texts the checks read. Read concurrently, listed in name order. */
 export async function readRepoSnapshot(repoDir: string): Promise<RepoSnapshot> {
-  const files: string[] = [];
-  const dirs: string[] = [];
-  const texts: Record<string, string> = {};
-  const walk = async (rel: string): Promise<void> => {
+  const walk = async (rel: string): Promise<Entry> => {
     let entries;
     try {
       entries = await readdir(join(repoDir, rel), { withFileTypes: true });
     } catch (err) {
-      if (isMissing(err)) return;
+      if (isMissing(err)) return { files: [], dirs: [], texts: [] };
       throw err;
     }
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        dirs.push(path);
-        await walk(path);
-        continue;
-      }
-      files.push(path);
-      if (!e.isFile() || isEnvFile(path)) continue;
-      const { size } = await lstat(join(repoDir, path));
-      if (size > MAX_TEXT_BYTES) continue;
-      const buf = await readFile(join(repoDir, path));
-      if (!buf.includes(0)) texts[path] = buf.toString('utf8');
-    }
+    const parts = await Promise.all(
+      entries
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map(async (e): Promise<Entry> => {
+          const path = `${rel}/${e.name}`;
+          if (e.isDirectory()) {
+            const below = await walk(path);
+            return { files: below.files, dirs: [path, ...below.dirs], texts: below.texts };
+          }
+          if (!e.isFile() || isEnvFile(path)) return { files: [path], dirs: [], texts: [] };
+          const text = await readText(join(repoDir, path));
+          return { files: [path], dirs: [], texts: text === undefined ? [] : [[path, text]] };
+        }),
+    );
+    return { files: parts.flatMap((p) => p.files), dirs: parts.flatMap((p) => p.dirs), texts: parts.flatMap((p) => p.texts) };
   };
-  await walk('hosts');
-  return { files, dirs, texts };
+  const all = await walk('hosts');
+  return { files: all.files, dirs: all.dirs, texts: Object.fromEntries(all.texts) };
 }
 
 export async function loadInventory(repoDir: string, options: LoadOptions = {}): Promise<LoadResult> {
+  // The topology and the hosts/ tree are read at once.
+  const snapshotting = readRepoSnapshot(repoDir);
   let text: string;
   try {
     text = await readFile(join(repoDir, TOPOLOGY_FILE), 'utf8');
   } catch (err) {
+    snapshotting.catch(() => undefined);
     if (!isMissing(err)) throw err;
     const message = `not found in ${repoDir}: create it (inventory/templates/how_to_add_new_node.yaml shows a node entry)`;
     return { inventory: undefined, problems: [{ file: TOPOLOGY_FILE, line: 0, col: 0, field: '', message }] };
   }
   const parsed = parseTopology(text);
-  const snapshot = await readRepoSnapshot(repoDir);
+  const snapshot = await snapshotting;
   const repoProblems = parsed.inventory
     ? checkRepo(parsed.inventory, snapshot, { locate: parsed.locate, manifests: options.manifests !== false })
     : checkRepoFiles(snapshot);
