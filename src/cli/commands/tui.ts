@@ -76,6 +76,8 @@ export async function launch(control: Control, ctx: CommandContext, opts: Launch
 
 export async function runTuiCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
   const opts = parse(args);
+  // On a terminal, load the screen's code while the inventory loads (its file reads leave time).
+  if (!opts.noTui && isInteractive(ctx)) void import('../../tui/run.js');
   const control = await openCommandControl(ctx, opts.repo, opts.dryRun);
   if (!control) return 1;
   try {
