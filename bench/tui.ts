@@ -25,7 +25,9 @@ const SECONDS = Number(values.seconds);
 const BIN = join(import.meta.dirname, '..', 'bin', 'homelab.js');
 const SESSION = `hlbench${process.pid}`;
 
-const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
+// A tmux server of our own (-L): nothing else's sessions are touched, and a keeper session keeps
+// the server up between launches so its start-up is not counted.
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SESSION, ...args], { encoding: 'utf8' });
 const screen = (): string => tmux('capture-pane', '-p', '-t', SESSION);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
@@ -50,6 +52,7 @@ function kill(): void {
   }
 }
 
+tmux('new-session', '-d', '-s', 'keeper', 'sleep 3600');
 const names = Array.from({ length: N }, (_, i) => `tui${String(i + 1).padStart(2, '0')}`);
 const hl = await createLabHomelab({ transport: 'local', nodes: names.map((name) => ({ name, services: ['web'] })) });
 try {
@@ -140,6 +143,6 @@ printf '@homelab/1 run-end {"ts":%s,"run":"flood","result":"ok","exit":0}\\n' "$
     ]),
   );
 } finally {
-  kill();
+  tmux('kill-server');
   await hl.cleanup();
 }
