@@ -61,9 +61,15 @@ load_manifest_step() {
 }
 
 DOCKER_OK=0
+# A dry run goes on without a Docker engine: it says what a real run would stop on.
 docker_step() {
   DOCKER_OK=0
   if ! docker_check; then
+    if ((DRY_RUN)); then
+      log_warn "dry-run: ${DOCKER_ERROR}; a real run stops here"
+      step_emit docker skip "" "dry-run: ${DOCKER_ERROR}"
+      return 0
+    fi
     step_fail docker "" "${DOCKER_ERROR}"
     return 1
   fi
@@ -164,7 +170,11 @@ stage_prepare() {
   docker_step || rc=1
   secrets_collect
   secrets_step || rc=1
-  ((DOCKER_OK)) || return 1
+  if ((!DOCKER_OK)); then
+    ((DRY_RUN)) || return 1
+    step_emit compose-config skip "" "dry-run: no Docker engine, compose files not checked"
+    return "${rc}"
+  fi
   for svc in "${MANIFEST_SERVICES[@]}"; do
     if [[ ! -f "$(service_dir "${svc}")/docker-compose.yml" ]]; then
       step_fail compose-config "${svc}" "hosts/${NODE}/${svc}/docker-compose.yml is missing"
@@ -227,6 +237,12 @@ stage_deploy() {
   local -a up
   for svc in "${MANIFEST_SERVICES[@]}"; do
     project="$(project_name "${svc}")"
+    if ((DRY_RUN && !DOCKER_OK)); then
+      compose_args "${svc}"
+      say_dry docker compose "${COMPOSE_ARGS[@]}" up -d --remove-orphans "(no Docker engine: not compared with what runs)"
+      step_emit compose-up skip "${svc}" "dry-run: no Docker engine"
+      continue
+    fi
     if ! hash="$(service_hash "${svc}")"; then
       log_output "${COMPOSE_ERROR}"
       step_fail compose-config "${svc}" "docker compose config rejects ${svc}: $(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
