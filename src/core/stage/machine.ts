@@ -28,14 +28,18 @@ export function nextStage(status: NodeStatusRecord | undefined, head: string): S
   }
 }
 
-export type Health = 'healthy' | 'degraded' | 'unhealthy' | 'unreachable' | 'not-bootstrapped' | 'unknown';
+export type Health = 'healthy' | 'degraded' | 'unhealthy' | 'unreachable' | 'not-bootstrapped' | 'not-deployed' | 'unknown';
 
-/** Node health from its status record: every service healthy/running, some, or none. */
+/**
+ * Node health from its status record: every service healthy/running, some, or none. A node that
+ * never deployed anything (a fresh one, or one whose first prepare failed) is not-deployed.
+ */
 export function nodeHealth(status: NodeStatusRecord | undefined, reachable: boolean): Health {
   if (!reachable) return 'unreachable';
   if (!status) return 'unknown';
   if (!status.bootstrapped) return 'not-bootstrapped';
   const services = status.services;
+  if (!status.deployed && services.every((s) => s.state === 'missing')) return 'not-deployed';
   if (services.length === 0) return status.stageStatus === 'failed' ? 'unhealthy' : 'healthy';
   const good = services.filter((s) => s.state === 'running' && (s.health === 'healthy' || s.health === 'none')).length;
   if (good === services.length) return status.stageStatus === 'failed' || status.stageStatus === 'interrupted' ? 'degraded' : 'healthy';

@@ -29,11 +29,6 @@ export function entryHealth(n: NodeEntry): Health {
 }
 
 /** A node that was never deployed has no services to be unhealthy about yet. */
-export function neverDeployed(n: NodeEntry): boolean {
-  const st = n.probe?.reachable ? n.probe.status : undefined;
-  return st !== undefined && st.bootstrapped && !st.deployed && st.services.every((s) => s.state === 'missing');
-}
-
 /** Compacts the ISO timestamp deploy.sh puts before each log line to the time of day. */
 export function compactLogLine(line: string): string {
   return line.replace(/^\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)(?:\.\d+)?Z /, '$1 ');
@@ -49,11 +44,12 @@ export const HEALTH_COLOUR: Record<Health, Colour> = {
   unhealthy: 'red',
   unreachable: 'red',
   'not-bootstrapped': 'gray',
+  'not-deployed': 'gray',
   unknown: 'gray',
 };
 
 export function healthLabel(h: Health): string {
-  return h === 'not-bootstrapped' ? 'not bootstrapped' : h === 'unknown' ? '…' : h;
+  return h === 'not-bootstrapped' ? 'not bootstrapped' : h === 'not-deployed' ? 'no services yet' : h === 'unknown' ? '…' : h;
 }
 
 export interface Badge {

@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
-import { HEALTH_COLOUR, clip, entryHealth, healthLabel, neverDeployed, position, spinnerFrame, stageBadge } from './format.js';
+import { HEALTH_COLOUR, clip, entryHealth, healthLabel, position, spinnerFrame, stageBadge } from './format.js';
 
 export interface NodeListProps {
   readonly nodes: readonly NodeEntry[];
@@ -74,7 +74,6 @@ function NodeListView({ nodes, selected, head, spinner, width, height, filter, l
         const isSel = n.spec.name === selected;
         const badge = stageBadge(n);
         const health = entryHealth(n);
-        const fresh = neverDeployed(n);
         const pos = position(n, head);
         const role = n.spec.tags.length > 0 ? `${n.spec.role} [${n.spec.tags.join(',')}]` : n.spec.role;
         return (
@@ -88,8 +87,8 @@ function NodeListView({ nodes, selected, head, spinner, width, height, filter, l
             </Text>
             <Text color="gray">{clip(role, roleW - 1).padEnd(roleW)}</Text>
             <Text color={badge.colour}>{clip(badge.text, badgeW - 1).padEnd(badgeW)}</Text>
-            <Text color={(loading && !n.probe) || fresh ? 'gray' : HEALTH_COLOUR[health]}>
-              {clip(loading && !n.probe ? 'probing…' : fresh ? 'no services yet' : healthLabel(health), healthW - 1).padEnd(healthW)}
+            <Text color={loading && !n.probe ? 'gray' : HEALTH_COLOUR[health]}>
+              {clip(loading && !n.probe ? 'probing…' : healthLabel(health), healthW - 1).padEnd(healthW)}
             </Text>
             <Text color={pos.colour}>{clip(pos.text, posW)}</Text>
           </Box>
