@@ -16,7 +16,8 @@ import { manifestPath, renderManifest } from '../../src/core/inventory/manifest.
 import { composeProject } from '../../src/core/inventory/model.js';
 import { formatProblem } from '../../src/core/problem.js';
 import { REPO_ROOT } from './node-fixture.js';
-import { freePort, startSshd, type SshdLab } from './sshd.js';
+import { freePort } from '../../src/shell/free-port.js';
+import { startSshd, type SshdLab } from './sshd.js';
 
 export interface LabService {
   readonly name: string;

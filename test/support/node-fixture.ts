@@ -11,12 +11,12 @@
 //   afterAll(() => fx.cleanup());                        // compose down every project, rm -rf
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeEvent, NodeLine } from '../../src/core/protocol/events.js';
 import { parseNodeLine } from '../../src/core/protocol/parse.js';
+import { freePort } from '../../src/shell/free-port.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -57,17 +57,6 @@ export interface RunOptions {
   readonly timeoutMs?: number;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function sh(cmd: string, args: readonly string[], cwd?: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -316,3 +305,4 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<RunOutp
     });
   });
 }
+

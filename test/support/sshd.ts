@@ -29,11 +29,12 @@
 // stop() kills the server and the sessions it started (by pid), then removes lab.dir.
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeSpec, SshOptions } from '../../src/core/inventory/model.js';
+import { freePort } from '../../src/shell/free-port.js';
 
 const run = promisify(execFile);
 
@@ -243,17 +244,6 @@ function checkEnv(key: string, value: string): string {
   return `${key}=${value}`;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -332,3 +322,4 @@ function tail(file: string): string {
     return '';
   }
 }
+

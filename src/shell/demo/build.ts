@@ -3,7 +3,6 @@
 // own roots and checkouts. One node ships without the secret its service needs.
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -12,6 +11,7 @@ import { parseTopology } from '../../core/inventory/parse.js';
 import { formatProblem } from '../../core/problem.js';
 import { composeProject, type Inventory } from '../../core/inventory/model.js';
 import { PACKAGE_ROOT } from '../package-root.js';
+import { freePort } from '../free-port.js';
 
 
 export const BROKEN_SERVICE = 'notes';
@@ -55,17 +55,6 @@ async function git(cwd: string, args: readonly string[]): Promise<string> {
   return r.stdout;
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no port'))));
-    });
-  });
-}
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -173,3 +162,4 @@ export async function teardownDemo(demo: Pick<Demo, 'inventory'>): Promise<void>
     ),
   );
 }
+

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/core/inventory/model.js';
 import { loadInventory } from '../../../src/shell/inventory/load.js';
 import { requireLab } from '../../support/lab.js';
-import { freePort, startSshd } from '../../support/sshd.js';
+import { freePort } from '../../../src/shell/free-port.js';
+import { startSshd } from '../../support/sshd.js';
 import type { SshdLab } from '../../support/sshd.js';
 import { runCli } from '../../support/cli.js';
 

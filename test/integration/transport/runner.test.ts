@@ -9,7 +9,8 @@ import type { NodeSpec } from '../../../src/core/inventory/model.js';
 import { createRunner } from '../../../src/shell/transport/runner.js';
 import type { NodeRunner } from '../../../src/shell/transport/types.js';
 import { requireLab } from '../../support/lab.js';
-import { freePort, startSshd, type SshdLab } from '../../support/sshd.js';
+import { freePort } from '../../../src/shell/free-port.js';
+import { startSshd, type SshdLab } from '../../support/sshd.js';
 import { collect, hex, HEX_ARGS, NASTY_ARGS } from './helpers.js';
 
 const ok = requireLab('sshd');
