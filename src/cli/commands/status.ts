@@ -5,8 +5,7 @@ import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import { openCommandControl } from '../open-control.js';
-import { renderStatusTable } from '../../core/status/table.js';
-import { shortSha } from '../../core/status/summary.js';
+import { allHealthy, renderStatusTable, statusHeader } from '../../core/status/table.js';
 
 const command: Command = {
   name: 'status',
@@ -24,11 +23,9 @@ const command: Command = {
       if (values.json) {
         ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
-        const dirty = report.dirty.length > 0 ? ` (uncommitted: ${report.dirty.length} under inventory/ or hosts/)` : '';
-        const header = `${report.homelab} · ${report.branch || 'detached'} @ ${shortSha(report.head)}${dirty}`;
-        ctx.stdout.write(renderStatusTable(header, report.nodes));
+        ctx.stdout.write(renderStatusTable(statusHeader(report), report.nodes));
       }
-      return report.nodes.every((n) => n.health === 'healthy') ? 0 : 1;
+      return allHealthy(report.nodes) ? 0 : 1;
     } finally {
       await control.close();
     }

@@ -2,8 +2,7 @@
 import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { openCommandControl } from '../open-control.js';
-import { shortSha } from '../../core/status/summary.js';
-import { renderStatusTable } from '../../core/status/table.js';
+import { allHealthy, renderStatusTable, statusHeader } from '../../core/status/table.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import type { Control } from '../../shell/control/types.js';
 
@@ -38,11 +37,7 @@ export function isInteractive(ctx: CommandContext): boolean {
 /** The status table of every node, as `homelab status` prints it, and whether all are healthy. */
 export async function statusText(control: Control): Promise<{ text: string; healthy: boolean }> {
   const report = await collectStatus(control);
-  const dirty = report.dirty.length > 0 ? ` (uncommitted: ${report.dirty.length} under inventory/ or hosts/)` : '';
-  return {
-    text: renderStatusTable(`${report.homelab} · ${report.branch || 'detached'} @ ${shortSha(report.head)}${dirty}`, report.nodes),
-    healthy: report.nodes.every((n) => n.health === 'healthy'),
-  };
+  return { text: renderStatusTable(statusHeader(report), report.nodes), healthy: allHealthy(report.nodes) };
 }
 
 export interface LaunchOptions {

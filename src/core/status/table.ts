@@ -1,6 +1,24 @@
 // The plain status table printed by `homelab status` and by `homelab` when not on a terminal. Pure.
 import { commitPosition, shortSha, stageLabel, type NodeSummary } from './summary.js';
 
+export interface StatusHeader {
+  readonly homelab: string;
+  readonly branch: string;
+  readonly head: string;
+  readonly dirty: readonly string[];
+}
+
+/** `mesh-lab · main @ c0ffee0 (uncommitted: 2 under inventory/ or hosts/)` */
+export function statusHeader(r: StatusHeader): string {
+  const dirty = r.dirty.length > 0 ? ` (uncommitted: ${r.dirty.length} under inventory/ or hosts/)` : '';
+  return `${r.homelab} · ${r.branch || 'detached'} @ ${shortSha(r.head)}${dirty}`;
+}
+
+/** `homelab status` exits 0 only when this holds. */
+export function allHealthy(nodes: readonly NodeSummary[]): boolean {
+  return nodes.every((n) => n.health === 'healthy');
+}
+
 const HEADERS = ['NODE', 'WAVE', 'ROLE', 'HEALTH', 'STAGE', 'DEPLOYED', 'POSITION', 'SERVICES'] as const;
 
 function servicesCell(s: NodeSummary): string {
