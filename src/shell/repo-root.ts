@@ -26,6 +26,6 @@ export function findRepoRoot(cwd: string, env: NodeJS.ProcessEnv, flag?: string)
   }
   throw new Error(
     `no homelab repo found: looked for ${MARKER} in ${resolve(cwd)} and every folder above it; ` +
-      'run inside the repo, pass --repo DIR or set HOMELAB_REPO',
+      'run inside the repo, pass --repo DIR or set HOMELAB_REPO (no homelab yet? `homelab demo` builds one to try)',
   );
 }

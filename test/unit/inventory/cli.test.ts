@@ -79,7 +79,7 @@ describe('homelab validate', () => {
     const r = await run(['validate'], dir);
     expect(r.code).toBe(1);
     expect(r.err).toBe(
-      `homelab validate: no homelab repo found: looked for inventory/topology.yaml in ${dir} and every folder above it; run inside the repo, pass --repo DIR or set HOMELAB_REPO\n`,
+      `homelab validate: no homelab repo found: looked for inventory/topology.yaml in ${dir} and every folder above it; run inside the repo, pass --repo DIR or set HOMELAB_REPO (no homelab yet? \`homelab demo\` builds one to try)\n`,
     );
   });
 });

@@ -95,7 +95,7 @@ describe('findRepoRoot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'homelab-root-'));
     temps.push(dir);
     expect(() => findRepoRoot(dir, {})).toThrow(
-      `no homelab repo found: looked for inventory/topology.yaml in ${dir} and every folder above it; run inside the repo, pass --repo DIR or set HOMELAB_REPO`,
+      `no homelab repo found: looked for inventory/topology.yaml in ${dir} and every folder above it; run inside the repo, pass --repo DIR or set HOMELAB_REPO (no homelab yet? \`homelab demo\` builds one to try)`,
     );
     expect(() => findRepoRoot('/', {}, dir)).toThrow(`--repo points at ${dir}, which has no inventory/topology.yaml`);
     expect(() => findRepoRoot('/', { HOMELAB_REPO: dir })).toThrow(`HOMELAB_REPO points at ${dir}`);
