@@ -154,17 +154,3 @@ export function parseFindings(stdout: string): DiagFinding[] {
     .filter((l) => l.startsWith('@homelab/1 finding '))
     .map((l) => JSON.parse(l.slice('@homelab/1 finding '.length)) as DiagFinding);
 }
-
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}

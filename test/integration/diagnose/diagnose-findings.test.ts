@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireLab } from '../../support/lab.js';
-import { DiagNode, freePort, type DeployRun, type DiagFinding } from '../../support/diagnose-node.js';
+import { freePort } from '../../../src/shell/free-port.js';
+import { DiagNode, type DeployRun, type DiagFinding } from '../../support/diagnose-node.js';
 
 const ok = requireLab('docker');
 
