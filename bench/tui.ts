@@ -53,6 +53,12 @@ function kill(): void {
 }
 
 tmux('new-session', '-d', '-s', 'keeper', 'sleep 3600');
+/** RSS at the start, then every quarter of the stream: flat means the later quarters do not climb. */
+function rssCheckpoints(samples: readonly number[]): string {
+  const at = [0, 0.25, 0.5, 0.75, 1].map((f) => Math.min(samples.length - 1, Math.round(f * (samples.length - 1))));
+  return at.map((i) => `${i}s ${samples[i]!.toFixed(0)}`).join(', ');
+}
+
 const names = Array.from({ length: N }, (_, i) => `tui${String(i + 1).padStart(2, '0')}`);
 const hl = await createLabHomelab({ transport: 'local', nodes: names.map((name) => ({ name, services: ['web'] })) });
 try {
@@ -139,7 +145,7 @@ printf '@homelab/1 run-end {"ts":%s,"run":"flood","result":"ok","exit":0}\\n' "$
       [`launch to first full frame (${RUNS} runs)`, `median ${ms(median(frames))} (${ms(Math.min(...frames))}–${ms(Math.max(...frames))})`],
       [`log stream delivered`, `${lines} lines in ${ms(Number(took))} = ${Math.round((Number(lines) * 1000) / Number(took))} lines/s`],
       [`keypress to screen while streaming (${latencies.length} presses)`, `median ${ms(median(latencies))}, p95 ${ms(p95)}, max ${ms(Math.max(...latencies))}`],
-      [`RSS over the stream (MiB, 1 s samples)`, `start ${rssSamples[0]!.toFixed(0)}, end ${rssSamples.at(-1)!.toFixed(0)}, max ${Math.max(...rssSamples).toFixed(0)}`],
+      [`RSS over the stream (MiB, 1 s samples)`, `${rssCheckpoints(rssSamples)}; max ${Math.max(...rssSamples).toFixed(0)}`],
     ]),
   );
 } finally {
