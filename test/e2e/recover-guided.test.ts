@@ -12,13 +12,11 @@ import type { Inventory } from '../../src/core/inventory/model.js';
 import { teardownDemo } from '../../src/shell/demo/build.js';
 import { loadInventory } from '../../src/shell/inventory/load.js';
 import { requireLab } from '../support/lab.js';
-import { ensureBuilt } from './build.js';
+import { BIN, ROOT, ensureBuilt } from './build.js';
 import { openTerminal, type Terminal } from './tmux.js';
 
 const ok = requireLab('tmux', 'docker');
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'homelab.js');
 const TOKEN = `notes-token-${Math.random().toString(36).slice(2, 8)}-Zk4`;
 
 function git(dir: string, ...args: string[]): string {

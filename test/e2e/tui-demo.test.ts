@@ -1,7 +1,7 @@
 // The README's "run it": `homelab demo` in a real terminal (tmux), driven with the keys a person
 // presses and read off the screen. Real git, real deploy.sh, real Docker with busybox services.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,29 +10,14 @@ import type { Inventory } from '../../src/core/inventory/model.js';
 import { teardownDemo } from '../../src/shell/demo/build.js';
 import { loadInventory } from '../../src/shell/inventory/load.js';
 import { requireLab } from '../support/lab.js';
-import { ensureBuilt } from './build.js';
+import { BIN, ROOT, ensureBuilt } from './build.js';
+import { treeContents } from '../support/files.js';
 import { openTerminal, type Terminal } from './tmux.js';
 
 const ok = requireLab('tmux', 'docker');
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'homelab.js');
 
 /** Every file under a folder with its content: what a stage would change on the node. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    if (!existsSync(d)) return;
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[p] = readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 describe.skipIf(!ok)('homelab demo in a real terminal', () => {
   let term: Terminal;
   const base = mkdtempSync(join(tmpdir(), 'homelab-e2e-'));
@@ -65,7 +50,7 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     const head = execFileSync('git', ['-C', join(dir, 'saturn'), 'rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();
 
     // Enter asks first, naming node, stage, commit and services; declining changes nothing.
-    const before = snapshot(join(edge!.root, 'state'));
+    const before = treeContents(join(edge!.root, 'state'));
     await term.press('Enter');
     const dialog = (await term.waitFor(`Run prepare on ${edge!.name}?`)).join('\n');
     expect(dialog).toContain(`commit   ${head}`);
@@ -73,7 +58,7 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     expect(dialog).toContain('no (default)');
     await term.press('n');
     await term.waitFor('declined, nothing ran');
-    expect(snapshot(join(edge!.root, 'state'))).toEqual(before);
+    expect(treeContents(join(edge!.root, 'state'))).toEqual(before);
     expect(existsSync(join(edge!.root, 'state', 'deploy', 'current_stage'))).toBe(false);
 
     // prepare -> deploy -> verify: Enter each time; prepare and deploy change the node and ask
@@ -153,8 +138,8 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
       // What a stage changes: state, config and the checkout (a diagnose the recover view runs
       // may add its own log file; that is not a change to the node).
       const nodeState = (): unknown => ({
-        state: snapshot(join(edge.root, 'state')),
-        config: snapshot(join(edge.root, 'config')),
+        state: treeContents(join(edge.root, 'state')),
+        config: treeContents(join(edge.root, 'config')),
         head: execFileSync('git', ['-C', edge.repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }),
       });
       const before = nodeState();

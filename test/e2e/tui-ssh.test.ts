@@ -1,32 +1,16 @@
 // The TUI on nodes reached through real sshd servers on loopback (the remote path), in a real
 // terminal: a person walks one node through its stages, declines once, meets a failing node.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { requireLab } from '../support/lab.js';
 import { createLabHomelab, type LabHomelab } from '../support/lab-homelab.js';
-import { ensureBuilt } from './build.js';
+import { BIN, ROOT, ensureBuilt } from './build.js';
+import { treeContents } from '../support/files.js';
 import { openTerminal, type Terminal } from './tmux.js';
 
 const ok = requireLab('tmux', 'docker', 'sshd');
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'homelab.js');
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    if (!existsSync(d)) return;
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[p] = readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
   const id = randomBytes(3).toString('hex');
@@ -57,12 +41,12 @@ describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
     await term.waitFor((rows) => rows[0]?.startsWith('lab │ main @') === true && rows.some((r) => r.includes('ssh ×2')) && rows.filter((r) => r.includes('never deployed')).length === 2, 60_000);
 
     // Declining leaves the node as it was.
-    const before = snapshot(join(hl.rootOf(good), 'state'));
+    const before = treeContents(join(hl.rootOf(good), 'state'));
     await term.press('Enter');
     await term.waitFor(`Run prepare on ${good}?`);
     await term.press('Escape');
     await term.waitFor('declined, nothing ran');
-    expect(snapshot(join(hl.rootOf(good), 'state'))).toEqual(before);
+    expect(treeContents(join(hl.rootOf(good), 'state'))).toEqual(before);
 
     for (const stage of ['prepare', 'deploy']) {
       await term.press('Enter');
