@@ -22,6 +22,8 @@ export interface RunTuiOptions {
   readonly banners?: readonly string[];
   readonly refreshMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** The tailnet's state in words, for the header (when a node is reached over tailscale ssh). */
+  readonly tailnet?: string;
 }
 
 /** The guided recover view as the app's panel: it takes the detail pane and the keys while open. */
@@ -44,10 +46,10 @@ function recoverPanel(host: RecoverHost): PanelHost {
 const OPENS_RECOVER = new Set(['prepare', 'deploy', 'verify', 'resume', 'rollback']);
 
 /** "local ×4", "tailscale-ssh ×3 · local ×1": how SATURN reaches the nodes. */
-export function transportSummary(control: Pick<Control, 'inventory'>): string {
+export function transportSummary(control: Pick<Control, 'inventory'>, tailnet?: string): string {
   const counts = new Map<string, number>();
   for (const n of control.inventory.nodes) counts.set(n.transport, (counts.get(n.transport) ?? 0) + 1);
-  return [...counts].map(([t, c]) => `${t} ×${c}`).join(' · ');
+  return [...[...counts].map(([t, c]) => `${t} ×${c}`), ...(tailnet ? [tailnet] : [])].join(' · ');
 }
 
 export async function runTui(opts: RunTuiOptions): Promise<void> {
@@ -93,7 +95,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   // the frame ends in a newline (every frame shorter than the terminal), so each redraw lands one row
   // lower (seen in tmux). The standard writer redraws the frame, at most maxFps times a second.
   const ink = render(
-    <App store={store} logs={logs} driver={controller} transport={transportSummary(control)} onQuit={() => quit()} panel={recoverPanel(host)} repoDir={control.repoDir} />,
+    <App store={store} logs={logs} driver={controller} transport={transportSummary(control, opts.tailnet)} onQuit={() => quit()} panel={recoverPanel(host)} repoDir={control.repoDir} />,
     { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 30 },
   );
   controller.start();

@@ -5,6 +5,8 @@ import { openCommandControl } from '../open-control.js';
 import { allHealthy, renderStatusTable, statusHeader } from '../../core/status/table.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import type { Control } from '../../shell/control/types.js';
+import { describeTailnet, type Tailnet } from '../../core/tailnet.js';
+import { readTailnet } from '../../shell/tailnet.js';
 
 const USAGE = `Usage: homelab [--no-tui] [--dry-run] [--repo DIR]
        homelab tui [--no-tui] [--dry-run] [--repo DIR]
@@ -42,6 +44,8 @@ export async function statusText(control: Control): Promise<{ text: string; heal
 
 export interface LaunchOptions {
   readonly noTui: boolean;
+  /** The tailnet's state (read alongside the inventory), shown when a node uses tailscale ssh. */
+  readonly tailnet?: Promise<Tailnet>;
   readonly dryRun: boolean;
   readonly dryRunReason?: string;
   readonly banners?: readonly string[];
@@ -56,7 +60,9 @@ export async function launch(control: Control, ctx: CommandContext, opts: Launch
     return healthy ? 0 : 1;
   }
   const { runTui } = await import('../../tui/run.js');
+  const usesTailnet = control.inventory.nodes.some((n) => n.transport === 'tailscale-ssh');
   await runTui({
+    ...(usesTailnet && opts.tailnet ? { tailnet: describeTailnet(await opts.tailnet) } : {}),
     control,
     stdin: ctx.stdin as NodeJS.ReadStream,
     stdout: ctx.stdout as NodeJS.WriteStream,
@@ -71,12 +77,14 @@ export async function launch(control: Control, ctx: CommandContext, opts: Launch
 
 export async function runTuiCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
   const opts = parse(args);
-  // On a terminal, load the screen's code while the inventory loads (its file reads leave time).
-  if (!opts.noTui && isInteractive(ctx)) void import('../../tui/run.js');
+  // On a terminal, load the screen's code and ask tailscale while the inventory loads.
+  const screen = !opts.noTui && isInteractive(ctx);
+  if (screen) void import('../../tui/run.js');
+  const tailnet = screen ? readTailnet(ctx.env) : undefined;
   const control = await openCommandControl(ctx, opts.repo, opts.dryRun);
   if (!control) return 1;
   try {
-    return await launch(control, ctx, { noTui: opts.noTui, dryRun: opts.dryRun });
+    return await launch(control, ctx, { noTui: opts.noTui, dryRun: opts.dryRun, ...(tailnet ? { tailnet } : {}) });
   } finally {
     await control.close();
   }
