@@ -19,6 +19,8 @@ export interface PanelHost {
   /** Changes whenever the panel opens, closes or is replaced. */
   current(): unknown;
   render(size: { width: number; height: number }): ReactNode;
+  /** Opens the panel on a node (the `g` key). */
+  open?(node: string): void;
 }
 
 export interface AppProps {
@@ -57,6 +59,7 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     quit: onQuit,
     logPage: entry ? Math.max(1, detailLogHeight(entry, l.detailHeight, l.detailWidth)) : 1,
     helpPage: Math.max(1, l.body - 1),
+    ...(panel?.open ? { openRecover: (node: string) => panel.open?.(node) } : {}),
   };
 
   const ctxRef = useRef(ctx);

@@ -29,6 +29,7 @@ export type Command =
   | 'filter-clear'
   | 'menu-pick'
   | 'add-node'
+  | 'recover'
   | 'form'
   | 'help-scroll-up'
   | 'help-scroll-down';
@@ -109,6 +110,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   },
   { command: 'stage-menu', keys: ['s'], label: 's', hint: 'stage', description: 'Choose a stage to run on the selected node', group: 'Stages', modes: ['normal'], disabled: reachableNode },
   { command: 'diagnose', keys: ['d'], label: 'd', hint: 'diagnose', description: 'Diagnose the selected node (read-only, never asks)', group: 'Stages', modes: ['normal'], disabled: reachableNode },
+  { command: 'recover', keys: ['g'], label: 'g', hint: 'recover', description: 'Open the guided recover view of the selected node: findings, resume, rollback, the recover-node prompt', group: 'Stages', modes: ['normal'], disabled: reachableNode },
   { command: 'resume', keys: ['r'], label: 'r', hint: 'resume', description: 'Resume: re-run the failed or interrupted stage, then the rest', group: 'Stages', modes: ['normal'], changes: true, disabled: reachableNode },
   { command: 'rollback', keys: ['b'], label: 'b', hint: 'rollback', description: 'Roll back to the last known-good commit, then deploy and verify it', group: 'Stages', modes: ['normal'], changes: true, disabled: reachableNode },
   {

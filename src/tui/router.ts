@@ -23,6 +23,8 @@ export interface RouterContext {
   /** Rows the log shows, for page-sized scrolling. */
   readonly logPage: number;
   readonly helpPage: number;
+  /** Opens the guided recover view of a node (when the app has one). */
+  readonly openRecover?: (node: string) => void;
 }
 
 export function routeKey(token: string, ctx: RouterContext): void {
@@ -104,6 +106,9 @@ export function routeKey(token: string, ctx: RouterContext): void {
     case 'no':
       if (mode === 'quit') return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
       return driver.answer(false);
+    case 'recover':
+      ctx.openRecover?.(node);
+      return;
     case 'add-node':
       return store.dispatch({ type: 'mode', mode: { kind: 'add-node' } });
     case 'form':

@@ -6,7 +6,7 @@ import { App, type PanelHost } from './app.js';
 import { TuiController } from './controller.js';
 import { LogStore } from './log-store.js';
 import { initialState } from './state/reducer.js';
-import { createAppStore } from './state/store.js';
+import { createAppStore, type AppStore } from './state/store.js';
 import { RecoverHost } from './recover-host.js';
 import { enterFullScreen } from './terminal.js';
 import { RecoverPanel } from './views/recover-view.js';
@@ -27,8 +27,11 @@ export interface RunTuiOptions {
 }
 
 /** The guided recover view as the app's panel: it takes the detail pane and the keys while open. */
-function recoverPanel(host: RecoverHost): PanelHost {
+function recoverPanel(host: RecoverHost, store: AppStore): PanelHost {
   return {
+    open: (node) => {
+      host.openRun(node, store.getState().nodes.find((n) => n.spec.name === node)?.run);
+    },
     get isOpen() {
       return host.isOpen;
     },
@@ -95,7 +98,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   // the frame ends in a newline (every frame shorter than the terminal), so each redraw lands one row
   // lower (seen in tmux). The standard writer redraws the frame, at most maxFps times a second.
   const ink = render(
-    <App store={store} logs={logs} driver={controller} transport={transportSummary(control, opts.tailnet)} onQuit={() => quit()} panel={recoverPanel(host)} repoDir={control.repoDir} />,
+    <App store={store} logs={logs} driver={controller} transport={transportSummary(control, opts.tailnet)} onQuit={() => quit()} panel={recoverPanel(host, store)} repoDir={control.repoDir} />,
     { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 30 },
   );
   controller.start();

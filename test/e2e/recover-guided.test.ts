@@ -132,8 +132,14 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
     await term.waitFor(`Recover ${notes.name} · apps — no failed stage`, 60_000);
     expect(readFileSync(join(notes.root, 'state', 'deploy', 'deployed'), 'utf8').trim()).toBe(good);
 
-    // Back, then q quits.
+    // Back; g opens the view again on the selected node, by hand.
     await term.press('Escape');
+    await term.waitFor((rows) => !rows.join('\n').includes('Esc Back'));
+    await term.press('g');
+    await term.waitFor(`Recover ${notes.name} · apps — no failed stage`, 30_000);
+    await term.waitFor(/diagnose: \d+ failing/, 60_000);
+    await term.press('Escape');
+    await term.waitFor((rows) => !rows.join('\n').includes('Esc Back'));
     await term.press('q');
     await term.waitFor('remove it:', 30_000);
   }, 900_000);
