@@ -1,22 +1,13 @@
-// A simulated node for diagnose/recover tests: a SATURN repo (real git) holding this working tree's
-// scripts/deploy and hosts/<node>/, cloned into <root>/repo, with deploy.sh run by real bash against
-// the real Docker engine. Compose projects are <node>_<service> with a random node name.
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// A node for diagnose/recover tests: NodeFixture (a SATURN repo with this working tree's
+// scripts/deploy, a remote, a node root with the repo cloned, real bash and the real Docker engine)
+// holding hand-written compose files, some broken on purpose, and the findings of each run.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { FindingEvent } from '../../src/core/protocol/events.js';
+import { NodeFixture } from './node-fixture.js';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export interface DiagFinding {
-  readonly id: string;
-  readonly severity: 'ok' | 'warn' | 'fail';
-  readonly summary: string;
-  readonly evidence: string;
-  readonly hint: string;
-  readonly service?: string;
-}
+export type DiagFinding = Omit<FindingEvent, 'type' | 'ts'>;
 
 export interface DeployRun {
   readonly code: number | null;
@@ -34,123 +25,74 @@ export interface DiagNodeSpec {
   readonly tags?: readonly string[];
 }
 
-function git(cwd: string, args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=test@homelab', '-c', 'user.name=test', ...args], { cwd, encoding: 'utf8' }).trim();
-}
-
 export class DiagNode {
-  readonly dir: string;
-  readonly node: string;
-  readonly root: string;
-  readonly saturn: string;
+  private readonly fx = NodeFixture.create('dg');
   readonly services: readonly string[];
 
   constructor(spec: DiagNodeSpec) {
-    this.dir = mkdtempSync(join(tmpdir(), 'homelab-diag-'));
-    this.node = `dg${Math.random().toString(36).slice(2, 8)}`;
-    this.root = join(this.dir, 'root');
-    this.saturn = join(this.dir, 'saturn');
     this.services = Object.keys(spec.services);
-    mkdirSync(join(this.saturn, 'scripts'), { recursive: true });
-    cpSync(join(REPO_ROOT, 'scripts', 'deploy'), join(this.saturn, 'scripts', 'deploy'), { recursive: true });
-    const manifest = [
-      '# test manifest',
-      'manifest\t1',
-      'homelab\tlab',
-      `node\t${this.node}`,
-      'role\ttest',
-      `tags\t${(spec.tags ?? []).join(',')}`,
-      'wave\t0',
-      ...this.services.map((s) => `service\t${s}`),
-      ...(spec.manifest ?? []),
-    ];
-    this.writeRepo(`hosts/${this.node}/node.manifest`, `${manifest.join('\n')}\n`);
-    for (const [svc, compose] of Object.entries(spec.services)) this.writeRepo(`hosts/${this.node}/${svc}/docker-compose.yml`, compose.replaceAll('{{node}}', this.node));
-    git(this.saturn, ['init', '-q', '-b', 'main']);
+    for (const [svc, compose] of Object.entries(spec.services)) this.fx.writeService(svc, compose.replaceAll('{{node}}', this.node));
+    this.fx.writeManifest({ extra: spec.manifest ?? [], tags: spec.tags ?? [] });
     this.commit('initial');
-    for (const d of ['state/deploy', 'logs/deploy', 'config']) mkdirSync(join(this.root, d), { recursive: true });
-    for (const s of this.services) mkdirSync(join(this.root, 'config', s), { recursive: true });
-    git(this.dir, ['clone', '-q', this.saturn, join(this.root, 'repo')]);
+    this.fx.cloneNode();
+    for (const d of ['state/deploy', 'logs/deploy', ...this.services.map((s) => `config/${s}`)]) mkdirSync(join(this.root, d), { recursive: true });
+  }
+
+  get node(): string {
+    return this.fx.node;
+  }
+
+  get root(): string {
+    return this.fx.root;
   }
 
   get repo(): string {
-    return join(this.root, 'repo');
+    return this.fx.repo;
   }
 
   /** Writes a file into SATURN's working tree (commit() makes it part of the next commit). */
   writeRepo(path: string, text: string): void {
-    const file = join(this.saturn, path);
+    const file = join(this.fx.saturn, path);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, text);
   }
 
+  /** Commits SATURN's tree and pushes it to the remote the node fetches from. */
   commit(message: string): string {
-    git(this.saturn, ['add', '-A']);
-    git(this.saturn, ['commit', '-q', '--allow-empty', '-m', message]);
-    return git(this.saturn, ['rev-parse', 'HEAD']);
+    return this.fx.commit(message);
   }
 
   writeConfig(service: string, name: string, text: string): void {
-    const dir = join(this.root, 'config', service);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, name), text, { mode: 0o600 });
+    mkdirSync(this.fx.configDir(service), { recursive: true });
+    writeFileSync(join(this.fx.configDir(service), name), text, { mode: 0o600 });
   }
 
   project(service: string): string {
-    return `${this.node}_${service}`;
+    return this.fx.project(service);
   }
 
   /** `docker compose up -d` of one service exactly as deploy.sh names it (no --wait: broken on purpose). */
   composeUp(service: string): void {
-    const env = join(this.root, 'config', service, '.env');
+    const env = join(this.fx.configDir(service), '.env');
     const args = ['compose', '-p', this.project(service), '-f', join(this.repo, 'hosts', this.node, service, 'docker-compose.yml')];
     if (existsSync(env)) args.push('--env-file', env);
     args.push('up', '-d');
     execFileSync('docker', args, { stdio: 'ignore', timeout: 60_000 });
   }
 
-  /** Runs deploy.sh <stage> on the node with real bash; collects finding records. */
-  deploy(stage: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: readonly string[] } = {}): Promise<DeployRun> {
-    const started = Date.now();
-    return new Promise((resolve) => {
-      const child = spawn('bash', [join(this.repo, 'scripts', 'deploy', 'deploy.sh'), stage, '--root', this.root, '--node', this.node, ...(opts.args ?? [])], {
-        env: { ...process.env, HOMELAB_ROOT: this.root, ...opts.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-(child.pid ?? 0), 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, opts.timeoutMs ?? 120_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr, findings: parseFindings(stdout), ms: Date.now() - started });
-      });
-    });
+  /** Runs deploy.sh <stage> on the node with real bash; collects its finding records. */
+  async deploy(stage: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: readonly string[] } = {}): Promise<DeployRun> {
+    const env = Object.fromEntries(Object.entries(opts.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
+    const out = await this.fx.run(stage, opts.args ?? [], { env, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    const findings = out.events.flatMap((e) => (e.type === 'finding' ? [withoutStamp(e)] : []));
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr, findings, ms: out.ms };
   }
 
   cleanup(): void {
-    for (const s of this.services) {
-      try {
-        execFileSync('docker', ['compose', '-p', this.project(s), 'down', '-v', '--remove-orphans', '-t', '0'], { stdio: 'ignore', timeout: 60_000 });
-      } catch {
-        /* the project may not exist */
-      }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    this.fx.cleanup();
   }
 }
 
-export function parseFindings(stdout: string): DiagFinding[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('@homelab/1 finding '))
-    .map((l) => JSON.parse(l.slice('@homelab/1 finding '.length)) as DiagFinding);
+function withoutStamp({ type: _type, ts: _ts, ...finding }: FindingEvent): DiagFinding {
+  return finding;
 }

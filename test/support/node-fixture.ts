@@ -40,6 +40,7 @@ export interface ManifestOptions {
   readonly services?: readonly string[];
   /** Extra records, TAB-separated fields, e.g. 'secret\tweb\tTOKEN'. */
   readonly extra?: readonly string[];
+  readonly tags?: readonly string[];
 }
 
 export interface RunOutput {
@@ -81,6 +82,8 @@ export class NodeFixture {
   readonly root: string;
   readonly repo: string;
   readonly ports = new Map<string, number>();
+  /** Services written so far, in order: the default services of writeManifest(). */
+  private readonly services = new Set<string>();
   private readonly projects = new Set<string>();
 
   private constructor(prefix: string) {
@@ -123,12 +126,18 @@ export class NodeFixture {
   async addService(service: string, opts: ServiceOptions = {}): Promise<number> {
     const port = this.ports.get(service) ?? (await freePort());
     this.ports.set(service, port);
-    this.projects.add(this.project(service));
-    const dir = this.serviceDir(service);
-    mkdirSync(join(dir, 'www'), { recursive: true });
-    writeFileSync(join(dir, 'www', 'index.html'), opts.index ?? `hello from ${service}\n`);
-    writeFileSync(join(dir, 'docker-compose.yml'), composeFile(service, port, opts));
+    mkdirSync(join(this.serviceDir(service), 'www'), { recursive: true });
+    writeFileSync(join(this.serviceDir(service), 'www', 'index.html'), opts.index ?? `hello from ${service}\n`);
+    this.writeService(service, composeFile(service, port, opts));
     return port;
+  }
+
+  /** Writes hosts/<node>/<service>/docker-compose.yml as given (a service broken on purpose, say). */
+  writeService(service: string, compose: string): void {
+    this.services.add(service);
+    this.projects.add(this.project(service));
+    mkdirSync(this.serviceDir(service), { recursive: true });
+    writeFileSync(join(this.serviceDir(service), 'docker-compose.yml'), compose);
   }
 
   removeServiceDir(service: string): void {
@@ -137,14 +146,14 @@ export class NodeFixture {
 
   /** hosts/<node>/node.manifest in the documented format (docs/node-manifest.md). */
   writeManifest(opts: ManifestOptions = {}): void {
-    const services = opts.services ?? [...this.ports.keys()];
+    const services = opts.services ?? [...this.services];
     const rows = [
       '# Generated from inventory/topology.yaml by `homelab manifest`. Do not edit by hand.',
       'manifest\t1',
       'homelab\ttestlab',
       `node\t${this.node}`,
       'role\ttest',
-      'tags\t',
+      `tags\t${(opts.tags ?? []).join(',')}`,
       'wave\t0',
       ...services.map((s) => `service\t${s}`),
       ...(opts.extra ?? []),
@@ -230,7 +239,7 @@ export class NodeFixture {
   cleanup(): void {
     for (const project of this.projects) {
       try {
-        execFileSync('docker', ['compose', '-p', project, 'down', '--remove-orphans', '-t', '0'], { stdio: 'ignore', timeout: 60_000 });
+        execFileSync('docker', ['compose', '-p', project, 'down', '-v', '--remove-orphans', '-t', '0'], { stdio: 'ignore', timeout: 60_000 });
       } catch {
         // already gone
       }
