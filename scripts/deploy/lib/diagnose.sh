@@ -22,7 +22,6 @@ DIAGNOSE_LOG_LINES="${DIAGNOSE_LOG_LINES:-25}"
 
 DIAG_ROOT=""
 DIAG_REPO=""
-DIAG_STATE=""
 DIAG_LOGS=""
 DIAG_NODE=""
 DIAG_DEADLINE=0
@@ -336,13 +335,13 @@ diag_check_git() {
     diag_finding git.dirty ok "The checkout is clean" "git status: no local changes" ""
   fi
   local target
-  target="$(diag_state_get target)"
+  target="$(state_get target)"
   local branch
   branch="$(diag_git symbolic-ref --short -q HEAD 2>/dev/null)" || branch=""
   if [[ -n "${target}" && -n "${head}" && "${head}" != "${target}" ]]; then
     diag_finding git.commit fail "Checked out ${head:0:12}${branch:+ (${branch})}, but the deploy target is ${target:0:12}" \
       "HEAD ${head}; state target ${target}" \
-      "Run the prepare stage again (homelab run ${DIAG_NODE} prepare, or deploy.sh resume) to check out the target"
+      "Run the prepare stage again (homelab run prepare --node ${DIAG_NODE}, or deploy.sh resume) to check out the target"
   elif [[ -n "${head}" ]]; then
     diag_finding git.commit ok "Checked out ${head:0:12}${branch:+ on ${branch}}${target:+, the deploy target}" "HEAD ${head}" ""
   fi
@@ -361,17 +360,9 @@ diag_check_git() {
       [[ -n "${target}" && "${head}" == "${target}" ]] && sev=ok
       diag_finding git.behind "${sev}" "Checkout is ${behind} commit(s) behind ${upstream} (as of the last fetch)" \
         "git rev-list --count HEAD..${upstream}: ${behind}" \
-        "Deploy the newer commit from SATURN: homelab run ${DIAG_NODE} prepare"
+        "Deploy the newer commit from SATURN: homelab run prepare --node ${DIAG_NODE}"
     fi
   fi
-}
-
-diag_state_get() {
-  local file="${DIAG_STATE}/$1"
-  [[ -r "${file}" ]] || return 0
-  local value
-  value="$(<"${file}")"
-  printf '%s' "${value}"
 }
 
 # The newest deploy log of a run other than this one and other than a diagnose or status run.
@@ -822,7 +813,7 @@ diag_check_service() {
       hint="A variable the compose file requires is not set: add it to ${DIAG_ROOT}/config/${service}/.env on the node (see the secret findings); otherwise fix the YAML"
     fi
     diag_finding compose.config-invalid fail "Compose configuration of ${service} is ${why}" "$(diag_tail "${config}" 10)" \
-      "${hint} in hosts/${DIAG_NODE}/${service}/ (docker compose -p ${DIAG_NODE}_${service} config shows the error), commit on SATURN, then homelab run ${DIAG_NODE} prepare" "${service}"
+      "${hint} in hosts/${DIAG_NODE}/${service}/ (docker compose -p ${DIAG_NODE}_${service} config shows the error), commit on SATURN, then homelab run prepare --node ${DIAG_NODE}" "${service}"
     config=""
   fi
   diag_check_containers "${service}"
@@ -836,7 +827,6 @@ diag_check_service() {
 diag_init() {
   DIAG_ROOT="${ROOT:-${HOMELAB_ROOT:-/opt/homelab}}"
   DIAG_REPO="${REPO_DIR:-${REPO:-$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../../.." && pwd)}}"
-  DIAG_STATE="${STATE_DIR:-${DIAG_ROOT}/state/deploy}"
   DIAG_LOGS="${LOG_DIR:-${DIAG_ROOT}/logs/deploy}"
   DIAG_NODE="${NODE:-${HOMELAB_NODE:-}}"
   DIAG_DEADLINE=$((EPOCHSECONDS + DIAGNOSE_BUDGET))
@@ -858,7 +848,7 @@ stage_diagnose() {
   diag_check_last_log
   if ! manifest_load "${MANIFEST_FILE:-${DIAG_REPO}/hosts/${DIAG_NODE}/node.manifest}"; then
     diag_finding manifest fail "The node manifest cannot be read: ${MANIFEST_ERROR}" "${MANIFEST_ERROR}" \
-      "Run homelab manifest on SATURN, commit, then homelab run ${DIAG_NODE} prepare"
+      "Run homelab manifest on SATURN, commit, then homelab run prepare --node ${DIAG_NODE}"
   fi
   diag_check_gpu
   local service
