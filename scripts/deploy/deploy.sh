@@ -46,11 +46,8 @@ source "${DEPLOY_LIB}/verify.sh"
 source "${DEPLOY_LIB}/status.sh"
 # shellcheck source=lib/follow.sh
 source "${DEPLOY_LIB}/follow.sh"
-# lib/diagnose.sh (stage_diagnose) is owned separately; deploy.sh still works without it.
-if [[ -f "${DEPLOY_LIB}/diagnose.sh" ]]; then
-  # shellcheck source=lib/diagnose.sh
-  source "${DEPLOY_LIB}/diagnose.sh"
-fi
+# shellcheck source=lib/diagnose.sh
+source "${DEPLOY_LIB}/diagnose.sh"
 
 readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
        deploy.sh attach [--run ID] [--from-line N] [--root DIR] [--node NAME]

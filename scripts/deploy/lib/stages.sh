@@ -394,10 +394,6 @@ run_resume() {
 
 # diagnose: the manifest (when readable) then lib/diagnose.sh's stage_diagnose (read-only).
 run_diagnose() {
-  if ! declare -F stage_diagnose >/dev/null; then
-    STAGE_ERROR="${DEPLOY_LIB}/diagnose.sh is missing: diagnose is not available in this checkout"
-    return 1
-  fi
   if ! manifest_load "${MANIFEST_FILE}"; then
     log_warn "${MANIFEST_ERROR}: diagnosing without the node's services"
   fi
