@@ -34,6 +34,8 @@ source "${DEPLOY_LIB}/state.sh"
 source "${DEPLOY_LIB}/manifest.sh"
 # shellcheck source=lib/lock.sh
 source "${DEPLOY_LIB}/lock.sh"
+# shellcheck source=lib/redact.sh
+source "${DEPLOY_LIB}/redact.sh"
 # shellcheck source=lib/compose.sh
 source "${DEPLOY_LIB}/compose.sh"
 # shellcheck source=lib/run.sh

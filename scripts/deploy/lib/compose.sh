@@ -48,37 +48,6 @@ docker_check() {
   return 0
 }
 
-# .env values of every assigned service, to mask in logged command output (defence in depth).
-SECRET_VALUES=()
-secrets_collect() {
-  SECRET_VALUES=()
-  local svc
-  local line
-  local val
-  for svc in "${MANIFEST_SERVICES[@]}"; do
-    [[ -r "$(service_env "${svc}")" ]] || continue
-    while IFS= read -r line || [[ -n "${line}" ]]; do
-      [[ "${line}" =~ ^[[:space:]]*(export[[:space:]]+)?[A-Za-z_][A-Za-z0-9_]*[[:space:]]*=(.*)$ ]] || continue
-      val="${BASH_REMATCH[2]}"
-      val="${val#"${val%%[![:space:]]*}"}"
-      val="${val%"${val##*[![:space:]]}"}"
-      [[ "${val}" == \"*\" || "${val}" == \'*\' ]] && val="${val:1:${#val}-2}"
-      ((${#val} >= 3)) && SECRET_VALUES+=("${val}")
-    done <"$(service_env "${svc}")"
-  done
-  return 0
-}
-
-# Prints TEXT with every .env value replaced by ***.
-redact() {
-  local text="$1"
-  local v
-  for v in "${SECRET_VALUES[@]}"; do
-    text="${text//"${v}"/***}"
-  done
-  printf '%s' "${text}"
-}
-
 # Logs each line of command output (redacted), indented.
 log_output() {
   local text

@@ -9,14 +9,12 @@
 # budget after which docker calls return 124 at once), so a hung daemon costs seconds, not forever.
 #
 # Secrets: every text that may carry them (container logs, healthcheck output, compose errors, the
-# deploy log, override files) goes through `diag_redact`, which replaces the value of every key of
+# deploy log, override files) goes through `redact` (lib/redact.sh), which replaces the value of every key of
 # every <root>/config/*/.env and anything shaped like a token, key or password, before printing.
 #
 # Also runnable on its own, for SATURN's recover prompt:
 #   bash diagnose.sh redact [--root DIR]   stdin -> stdout with the node's secrets redacted
 
-DIAG_REDACTED='[REDACTED]'
-DIAG_MIN_VALUE_LENGTH=3
 DIAGNOSE_DOCKER_TIMEOUT="${DIAGNOSE_DOCKER_TIMEOUT:-8}"
 DIAGNOSE_BUDGET="${DIAGNOSE_BUDGET:-60}"
 DIAGNOSE_LOG_LINES="${DIAGNOSE_LOG_LINES:-25}"
@@ -30,12 +28,14 @@ DIAG_DOCKER_OK=0
 DIAG_FAILS=0
 DIAG_WARNS=0
 DIAG_OKS=0
-DIAG_SECRET_VALUES=()
 
 # The checks live beside this file; read them now, like deploy.sh reads every library at start.
 DIAG_LIB="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=diagnose-redact.sh
-source "${DIAG_LIB}/diagnose-redact.sh"
+# Run on its own (`diagnose.sh redact`), nothing has read lib/redact.sh yet.
+if ! declare -F redact >/dev/null; then
+  # shellcheck source=redact.sh
+  source "${DIAG_LIB}/redact.sh"
+fi
 # shellcheck source=diagnose-node.sh
 source "${DIAG_LIB}/diagnose-node.sh"
 # shellcheck source=diagnose-services.sh
@@ -51,8 +51,8 @@ diag_finding() {
   local evidence
   local hint="$5"
   local service="${6:-}"
-  summary="$(diag_redact "$3")"
-  evidence="$(diag_redact "$4")"
+  summary="$(redact "$3")"
+  evidence="$(redact "$4")"
   local -a fields=(id "${id}" severity "${severity}" summary "${summary}" evidence "${evidence}" hint "${hint}")
   [[ -n "${service}" ]] && fields+=(service "${service}")
   emit finding "${fields[@]}"
@@ -100,7 +100,7 @@ diag_init() {
   DIAG_FAILS=0
   DIAG_WARNS=0
   DIAG_OKS=0
-  diag_load_secrets "${DIAG_ROOT}"
+  secrets_load "${DIAG_ROOT}"
 }
 
 stage_diagnose() {
@@ -153,10 +153,10 @@ diag_main() {
   done
   case "${cmd}" in
     redact)
-      diag_load_secrets "${root}"
+      secrets_load "${root}"
       local text
       text="$(cat)"
-      diag_redact "${text}"
+      redact "${text}"
       printf '\n'
       ;;
     *)

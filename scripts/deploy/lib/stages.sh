@@ -168,7 +168,7 @@ stage_prepare() {
     step_emit layout ok "" "${ROOT}"
   fi
   docker_step || rc=1
-  secrets_collect
+  secrets_load "${ROOT}"
   secrets_step || rc=1
   if ((!DOCKER_OK)); then
     ((DRY_RUN)) || return 1
@@ -225,7 +225,7 @@ stage_deploy() {
   load_manifest_step || return $?
   docker_step || return 1
   secrets_step || return 1
-  secrets_collect
+  secrets_load "${ROOT}"
   running_projects_read || true
   services_read
   local failed=0

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Redaction for diagnose and the recover prompt: the values of every .env below <root>/config and
-# anything shaped like a token, key or password, replaced before a text leaves the node.
-# Part of lib/diagnose.sh (read by it; DIAG_SECRET_VALUES and DIAG_REDACTED are its globals).
+# Redaction on the node, for everything deploy.sh logs or prints and for diagnose and the recover
+# prompt: the values of every .env below <root>/config, and anything shaped like a token, key or
+# password, are replaced before a text is written anywhere or leaves the node.
+#
+#   secrets_load ROOT    loads the values (kept only in SECRET_VALUES, never written), longest first
+#   redact TEXT          prints TEXT redacted
 
-# --- redaction ------------------------------------------------------------------------------------
+REDACTED='[REDACTED]'
+REDACT_MIN_LENGTH=3
+SECRET_VALUES=()
 
-# Loads the values (never kept anywhere but this array) of every .env below <root>/config, longest first.
-diag_load_secrets() {
+secrets_load() {
   local root="$1"
   local file
   local line
   local value
   local raw
   local -a found=()
-  DIAG_SECRET_VALUES=()
+  SECRET_VALUES=()
   for file in "${root}"/config/*/.env; do
     [[ -r "${file}" ]] || continue
     while IFS= read -r line || [[ -n "${line}" ]]; do
@@ -26,36 +30,36 @@ diag_load_secrets() {
       if [[ "${value}" =~ ^\"(.*)\"$ || "${value}" =~ ^\'(.*)\'$ ]]; then
         value="${BASH_REMATCH[1]}"
       fi
-      if ((${#value} >= DIAG_MIN_VALUE_LENGTH)); then
+      if ((${#value} >= REDACT_MIN_LENGTH)); then
         found+=("${value}")
       fi
       # The unquoted form too, in case the quotes were part of what a program printed.
-      if [[ "${raw}" != "${value}" ]] && ((${#raw} >= DIAG_MIN_VALUE_LENGTH)); then
+      if [[ "${raw}" != "${value}" ]] && ((${#raw} >= REDACT_MIN_LENGTH)); then
         found+=("${raw}")
       fi
     done <"${file}"
   done
   ((${#found[@]} > 0)) || return 0
-  mapfile -t DIAG_SECRET_VALUES < <(
+  mapfile -t SECRET_VALUES < <(
     for value in "${found[@]}"; do
       printf '%s\t%s\n' "${#value}" "${value}"
-    done | sort -t $'\t' -k1,1nr -u | cut -f2-
+    done | sort -t $'\t' -k1,1nr -k2 -u | cut -f2-
   )
 }
 
 # Prints TEXT with every loaded .env value and every credential-shaped text replaced.
-diag_redact() {
+redact() {
   local text="$1"
   local value
-  for value in "${DIAG_SECRET_VALUES[@]}"; do
-    [[ -n "${value}" ]] && text="${text//"${value}"/${DIAG_REDACTED}}"
+  for value in "${SECRET_VALUES[@]}"; do
+    [[ -n "${value}" ]] && text="${text//"${value}"/${REDACTED}}"
   done
   [[ -z "${text}" ]] && return 0
-  printf '%s' "${text}" | diag_redact_patterns
+  printf '%s' "${text}" | redact_patterns
 }
 
 # stdin -> stdout: credential shapes (the same families as SATURN's src/core/recover/redact.ts).
-DIAG_PERL_REDACT="$(
+REDACT_PERL="$(
   cat <<'PERL'
 sub keep {
   my ($k, $s, $v, $after) = @_;
@@ -82,6 +86,6 @@ print;
 PERL
 )"
 
-diag_redact_patterns() {
-  perl -e "${DIAG_PERL_REDACT}"
+redact_patterns() {
+  perl -e "${REDACT_PERL}"
 }
