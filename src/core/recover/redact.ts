@@ -2,7 +2,7 @@
 //
 // Two layers: the literal values of every .env key the caller knows (longest first), then
 // shape rules for anything that looks like a credential whatever its origin. The node redacts its
-// own .env values before printing (scripts/deploy/lib/diagnose.sh); SATURN runs this again over
+// own .env values before printing (scripts/deploy/lib/redact.sh); SATURN runs this again over
 // everything it puts in a prompt, on the screen or in a saved file.
 
 export const REDACTED = '[REDACTED]';
