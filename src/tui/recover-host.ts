@@ -4,9 +4,6 @@ import type { Stage } from '../core/protocol/events.js';
 import type { FailedStep } from '../core/recover/findings.js';
 import { toFinding } from '../core/recover/findings.js';
 import type { Control, StageOutcome } from '../shell/control/types.js';
-import { controlSocketDir } from '../shell/control/control.js';
-import { createRunner } from '../shell/transport/runner.js';
-import type { NodeRunner } from '../shell/transport/types.js';
 import { RecoverSession, type RecoverSessionInit } from './recover-session.js';
 import type { RunView } from './state/reducer.js';
 
@@ -44,7 +41,6 @@ export function recoverInitFromRun(node: string, run: RunView | undefined): Reco
 
 export class RecoverHost {
   private session: RecoverSession | undefined;
-  private readonly runners = new Map<string, NodeRunner>();
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly deps: RecoverHostDeps) {}
@@ -64,17 +60,6 @@ export class RecoverHost {
     for (const l of this.listeners) l();
   }
 
-  private runner(node: string): NodeRunner {
-    let r = this.runners.get(node);
-    if (!r) {
-      const spec = this.deps.control.inventory.nodes.find((n) => n.name === node);
-      if (!spec) throw new Error(`no node "${node}" in the inventory`);
-      r = createRunner(spec, { controlDir: controlSocketDir(this.deps.env), env: this.deps.env });
-      this.runners.set(node, r);
-    }
-    return r;
-  }
-
   /** Opens the view on a node (replacing any open one) and starts it (rollback info, diagnose). */
   open(init: RecoverSessionInit): RecoverSession {
     this.session?.close();
@@ -82,7 +67,7 @@ export class RecoverHost {
     const session = new RecoverSession(
       {
         control: this.deps.control,
-        runner: this.runner(init.node),
+        runner: this.deps.control.nodeRunner(init.node),
         env: this.deps.env,
         now: this.deps.now ?? (() => new Date()),
         writeTerminal: this.deps.writeTerminal,
@@ -125,7 +110,5 @@ export class RecoverHost {
 
   async dispose(): Promise<void> {
     this.close();
-    await Promise.all([...this.runners.values()].map((r) => r.close()));
-    this.runners.clear();
   }
 }

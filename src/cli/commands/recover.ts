@@ -7,11 +7,9 @@ import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { openCommandControl } from '../open-control.js';
 import { findingLine } from '../../core/recover/findings.js';
-import { controlSocketDir } from '../../shell/control/control.js';
 import { AI_HELP, runAi } from '../../shell/recover/ai.js';
 import { findNode, gatherRecover } from '../../shell/recover/gather.js';
 import { savePrompt } from '../../shell/recover/save.js';
-import { createRunner } from '../../shell/transport/runner.js';
 
 const USAGE = `Usage: homelab recover <node> [--out FILE] [--ai] [--repo DIR]
 
@@ -55,7 +53,7 @@ export async function runRecover(args: readonly string[], ctx: CommandContext): 
     err(`homelab recover: ${e instanceof Error ? e.message : String(e)}`);
     return 2;
   }
-  const runner = createRunner(spec, { controlDir: controlSocketDir(ctx.env), env: ctx.env });
+  const runner = control.nodeRunner(spec.name);
   try {
     err(`diagnosing ${spec.name}…`);
     const now = new Date().toISOString();
@@ -87,7 +85,6 @@ export async function runRecover(args: readonly string[], ctx: CommandContext): 
     if (r.message) err(r.message);
     return r.exitCode === 0 ? 0 : 1;
   } finally {
-    await runner.close();
     await control.close();
   }
 }

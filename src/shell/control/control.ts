@@ -102,6 +102,10 @@ class ShellControl implements Control {
     return runner;
   }
 
+  nodeRunner(node: string): NodeRunner {
+    return this.runner(this.spec(node));
+  }
+
   async repoInfo(): Promise<RepoInfo> {
     const [head, dirty] = await Promise.all([headInfo(this.repoDir), dirtyPaths(this.repoDir)]);
     return { branch: head.branch, head: head.head, headSubject: head.subject, dirty };

@@ -2,7 +2,7 @@
 // plain subcommands and by the TUI alike.
 import type { Inventory } from '../../core/inventory/model.js';
 import type { NodeLine, NodeStatusRecord, Stage } from '../../core/protocol/events.js';
-import type { UnreachableReason } from '../transport/types.js';
+import type { NodeRunner, UnreachableReason } from '../transport/types.js';
 
 export type NodeProbe =
   | { readonly node: string; readonly reachable: true; readonly status: NodeStatusRecord; readonly probedAt: number; readonly latencyMs: number }
@@ -51,6 +51,11 @@ export interface Control {
   commitsBehind(commit: string): Promise<number | null>;
   /** Services of the node whose hosts/<node>/<service>/ changed between `from` and HEAD (all when from is ''). */
   changedServices(node: string, from: string): Promise<string[]>;
+  /**
+   * The node's one connection, for commands other than stages (the recover view's redaction and
+   * full log). Owned by the Control: close() closes it; callers never do.
+   */
+  nodeRunner(node: string): NodeRunner;
   /** Runs a stage on a node at SATURN's HEAD, streaming its output. Never throws for node failures. */
   runStage(request: StageRequest): Promise<StageOutcome>;
   close(): Promise<void>;

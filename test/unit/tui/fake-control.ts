@@ -4,6 +4,7 @@
 import type { Inventory } from '../../../src/core/inventory/model.js';
 import type { NodeLine, Stage } from '../../../src/core/protocol/events.js';
 import type { Control, NodeProbe, RepoInfo, StageOutcome, StageRequest } from '../../../src/shell/control/types.js';
+import type { NodeRunner } from '../../../src/shell/transport/types.js';
 
 export interface PendingRun {
   readonly request: StageRequest;
@@ -65,6 +66,14 @@ export class FakeControl implements Control {
 
   ran(node: string): Stage[] {
     return this.runs.filter((r) => r.request.node === node).map((r) => r.request.stage);
+  }
+
+  /** No node stands behind an in-memory Control: every command is unreachable, at once. */
+  nodeRunner(): NodeRunner {
+    return {
+      run: async () => ({ exitCode: null, cancelled: false, timedOut: false, unreachable: { reason: 'unknown', message: 'an in-memory Control reaches no node' }, durationMs: 0 }),
+      close: async () => {},
+    };
   }
 
   async close(): Promise<void> {}
