@@ -13,7 +13,9 @@ import { parseArgs } from 'node:util';
 import { NodeFixture } from '../test/support/node-fixture.js';
 import { median, ms, table } from './measure.js';
 
-const { values } = parseArgs({ options: { services: { type: 'string', default: '5' }, runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { services: { type: 'string', default: '5' }, runs: { type: 'string', default: '5' } },
+});
 const SERVICES = Number(values.services);
 const RUNS = Number(values.runs);
 
@@ -66,7 +68,12 @@ try {
   ];
   const both = pick('deploy').map((d, i) => {
     const v = pick('verify')[i]!;
-    return { stage: 'both', wall: d.wall + v.wall, docker: d.docker + v.docker, calls: d.calls + v.calls };
+    return {
+      stage: 'both',
+      wall: d.wall + v.wall,
+      docker: d.docker + v.docker,
+      calls: d.calls + v.calls,
+    };
   });
   console.log(`\nno-change deploy + verify of ${SERVICES} services, ${RUNS} runs, medians:\n`);
   console.log(

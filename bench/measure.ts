@@ -21,12 +21,19 @@ export async function timeIt(runs: number, fn: () => unknown): Promise<Timing> {
     await fn();
     samples.push(performance.now() - t0);
   }
-  return { samples, text: `${ms(median(samples))} (${ms(Math.min(...samples))}–${ms(Math.max(...samples))})` };
+  return {
+    samples,
+    text: `${ms(median(samples))} (${ms(Math.min(...samples))}–${ms(Math.max(...samples))})`,
+  };
 }
 
 /** A markdown table. */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(rows[0]!), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.slice(1).map(line)].join('\n');
+  return [
+    line(rows[0]!),
+    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
 }

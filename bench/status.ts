@@ -16,7 +16,9 @@ import { mapLimit } from '../src/shell/fanout.js';
 import { createLabHomelab } from '../test/support/lab-homelab.js';
 import { median, timeIt, table } from './measure.js';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string', default: '20' }, runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { nodes: { type: 'string', default: '20' }, runs: { type: 'string', default: '5' } },
+});
 const N = Number(values.nodes);
 const RUNS = Number(values.runs);
 const BIN = join(import.meta.dirname, '..', 'bin', 'homelab.js');
@@ -35,9 +37,12 @@ try {
   });
 
   const status = (args: string[]) => () => {
-    const r = spawnSync('node', [BIN, 'status', '--json', '--repo', hl.repoDir, ...args], { encoding: 'utf8' });
+    const r = spawnSync('node', [BIN, 'status', '--json', '--repo', hl.repoDir, ...args], {
+      encoding: 'utf8',
+    });
     const nodes = (JSON.parse(r.stdout) as { nodes: Array<{ reachable: boolean }> }).nodes;
-    if (nodes.length !== (args.length ? 1 : N) || !nodes.every((n) => n.reachable)) throw new Error(`status failed: ${r.stdout}${r.stderr}`);
+    if (nodes.length !== (args.length ? 1 : N) || !nodes.every((n) => n.reachable))
+      throw new Error(`status failed: ${r.stdout}${r.stderr}`);
   };
   const one = await timeIt(RUNS, status(['--node', names[0]!]));
   const all = await timeIt(RUNS, status([]));
@@ -62,10 +67,28 @@ try {
       .join('\n') + '\n',
   );
   const ansible = (cpDir: string) => () => {
-    execFileSync('ansible', ['all', '-i', inv, '-f', String(N), '-m', 'raw', '-a', 'cat {{ root }}/state/deploy/current_stage'], {
-      stdio: 'ignore',
-      env: { ...process.env, ANSIBLE_SSH_CONTROL_PATH_DIR: cpDir, ANSIBLE_HOST_KEY_CHECKING: 'True' },
-    });
+    execFileSync(
+      'ansible',
+      [
+        'all',
+        '-i',
+        inv,
+        '-f',
+        String(N),
+        '-m',
+        'raw',
+        '-a',
+        'cat {{ root }}/state/deploy/current_stage',
+      ],
+      {
+        stdio: 'ignore',
+        env: {
+          ...process.env,
+          ANSIBLE_SSH_CONTROL_PATH_DIR: cpDir,
+          ANSIBLE_HOST_KEY_CHECKING: 'True',
+        },
+      },
+    );
   };
   const freshDir = () => mkdtempSync(join(tmpdir(), 'hl-ans-'));
   const ansCold = await timeIt(RUNS, () => ansible(freshDir())());
@@ -79,8 +102,26 @@ try {
         (n) =>
           new Promise<void>((resolve, reject) => {
             const lab = hl.labs.get(n)!;
-            const child = spawn('ssh', ['-p', String(lab.port), '-i', lab.keyFile, '-o', `UserKnownHostsFile=${lab.knownHostsFile}`, '-o', 'BatchMode=yes', `${lab.user}@127.0.0.1`, '--', `cat ${hl.rootOf(n)}/state/deploy/current_stage`], { stdio: 'ignore' });
-            child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ssh ${n} exit ${code}`))));
+            const child = spawn(
+              'ssh',
+              [
+                '-p',
+                String(lab.port),
+                '-i',
+                lab.keyFile,
+                '-o',
+                `UserKnownHostsFile=${lab.knownHostsFile}`,
+                '-o',
+                'BatchMode=yes',
+                `${lab.user}@127.0.0.1`,
+                '--',
+                `cat ${hl.rootOf(n)}/state/deploy/current_stage`,
+              ],
+              { stdio: 'ignore' },
+            );
+            child.on('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`ssh ${n} exit ${code}`)),
+            );
           }),
       ),
     );
@@ -99,8 +140,12 @@ try {
       [`plain ssh cat state, ${N} nodes in parallel, cold`, ssh.text],
     ]),
   );
-  console.log(`\n${N} nodes / 1 node: ${(median(all.samples) / median(one.samples)).toFixed(2)}x (goal <= 1.5x)`);
-  console.log(`homelab ${N} nodes / ansible cold: ${(median(all.samples) / median(ansCold.samples)).toFixed(2)} (goal <= 0.5)`);
+  console.log(
+    `\n${N} nodes / 1 node: ${(median(all.samples) / median(one.samples)).toFixed(2)}x (goal <= 1.5x)`,
+  );
+  console.log(
+    `homelab ${N} nodes / ansible cold: ${(median(all.samples) / median(ansCold.samples)).toFixed(2)} (goal <= 0.5)`,
+  );
   rmSync(warmDir, { recursive: true, force: true });
 } finally {
   await hl.cleanup();

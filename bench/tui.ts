@@ -16,7 +16,12 @@ import { createLabHomelab } from '../test/support/lab-homelab.js';
 import { median, ms, table } from './measure.js';
 
 const { values } = parseArgs({
-  options: { nodes: { type: 'string', default: '20' }, runs: { type: 'string', default: '5' }, rate: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '15' } },
+  options: {
+    nodes: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '15' },
+  },
 });
 const N = Number(values.nodes);
 const RUNS = Number(values.runs);
@@ -27,7 +32,8 @@ const SESSION = `hlbench${process.pid}`;
 
 // A tmux server of our own (-L): nothing else's sessions are touched, and a keeper session keeps
 // the server up between launches so its start-up is not counted.
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SESSION, ...args], { encoding: 'utf8' });
+const tmux = (...args: string[]): string =>
+  execFileSync('tmux', ['-L', SESSION, ...args], { encoding: 'utf8' });
 const screen = (): string => tmux('capture-pane', '-p', '-t', SESSION);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
@@ -35,13 +41,24 @@ async function waitFor(pred: (text: string) => boolean, deadlineMs: number): Pro
   const t0 = performance.now();
   for (;;) {
     if (pred(screen())) return performance.now() - t0;
-    if (performance.now() - t0 > deadlineMs) throw new Error(`screen never matched; last screen:\n${screen()}`);
+    if (performance.now() - t0 > deadlineMs)
+      throw new Error(`screen never matched; last screen:\n${screen()}`);
     await sleep(2);
   }
 }
 
 function launch(repoDir: string): void {
-  tmux('new-session', '-d', '-s', SESSION, '-x', '160', '-y', String(N + 30), `CI=false exec node ${BIN} --repo ${repoDir}`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    SESSION,
+    '-x',
+    '160',
+    '-y',
+    String(N + 30),
+    `CI=false exec node ${BIN} --repo ${repoDir}`,
+  );
 }
 
 function kill(): void {
@@ -55,12 +72,17 @@ function kill(): void {
 tmux('new-session', '-d', '-s', 'keeper', 'sleep 3600');
 /** RSS at the start, then every quarter of the stream: flat means the later quarters do not climb. */
 function rssCheckpoints(samples: readonly number[]): string {
-  const at = [0, 0.25, 0.5, 0.75, 1].map((f) => Math.min(samples.length - 1, Math.round(f * (samples.length - 1))));
+  const at = [0, 0.25, 0.5, 0.75, 1].map((f) =>
+    Math.min(samples.length - 1, Math.round(f * (samples.length - 1))),
+  );
   return at.map((i) => `${i}s ${samples[i]!.toFixed(0)}`).join(', ');
 }
 
 const names = Array.from({ length: N }, (_, i) => `tui${String(i + 1).padStart(2, '0')}`);
-const hl = await createLabHomelab({ transport: 'local', nodes: names.map((name) => ({ name, services: ['web'] })) });
+const hl = await createLabHomelab({
+  transport: 'local',
+  nodes: names.map((name) => ({ name, services: ['web'] })),
+});
 try {
   names.forEach((n) => hl.bootstrap(n));
   const last = names.at(-1)!;
@@ -110,8 +132,13 @@ printf '@homelab/1 run-end {"ts":%s,"run":"flood","result":"ok","exit":0}\\n' "$
   launch(hl.repoDir);
   await waitFor((s) => s.includes(last) && s.includes('next: prepare'), 10_000);
   const pid = tmux('list-panes', '-t', SESSION, '-F', '#{pane_pid}').trim();
-  const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  const selected = (s: string): string => s.split('\n').find((l) => l.includes('▸'))?.match(/tui\d+/)?.[0] ?? '';
+  const rss = (): number =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const selected = (s: string): string =>
+    s
+      .split('\n')
+      .find((l) => l.includes('▸'))
+      ?.match(/tui\d+/)?.[0] ?? '';
   tmux('send-keys', '-t', SESSION, 'Enter');
   await waitFor((s) => /\by\b.*yes/.test(s), 5_000);
   tmux('send-keys', '-t', SESSION, 'y');
@@ -142,10 +169,22 @@ printf '@homelab/1 run-end {"ts":%s,"run":"flood","result":"ok","exit":0}\\n' "$
   console.log(
     table([
       ['what', 'figure'],
-      [`launch to first full frame (${RUNS} runs)`, `median ${ms(median(frames))} (${ms(Math.min(...frames))}–${ms(Math.max(...frames))})`],
-      [`log stream delivered`, `${lines} lines in ${ms(Number(took))} = ${Math.round((Number(lines) * 1000) / Number(took))} lines/s`],
-      [`keypress to screen while streaming (${latencies.length} presses)`, `median ${ms(median(latencies))}, p95 ${ms(p95)}, max ${ms(Math.max(...latencies))}`],
-      [`RSS over the stream (MiB, 1 s samples)`, `${rssCheckpoints(rssSamples)}; max ${Math.max(...rssSamples).toFixed(0)}`],
+      [
+        `launch to first full frame (${RUNS} runs)`,
+        `median ${ms(median(frames))} (${ms(Math.min(...frames))}–${ms(Math.max(...frames))})`,
+      ],
+      [
+        `log stream delivered`,
+        `${lines} lines in ${ms(Number(took))} = ${Math.round((Number(lines) * 1000) / Number(took))} lines/s`,
+      ],
+      [
+        `keypress to screen while streaming (${latencies.length} presses)`,
+        `median ${ms(median(latencies))}, p95 ${ms(p95)}, max ${ms(Math.max(...latencies))}`,
+      ],
+      [
+        `RSS over the stream (MiB, 1 s samples)`,
+        `${rssCheckpoints(rssSamples)}; max ${Math.max(...rssSamples).toFixed(0)}`,
+      ],
     ]),
   );
 } finally {

@@ -21,6 +21,8 @@ await build({
   // Ink imports the React devtools only when DEV is set; it is not a dependency.
   external: ['react-devtools-core'],
   // Some dependencies are CommonJS and call require(): give the ESM chunks one.
-  banner: { js: "import { createRequire as __homelabRequire } from 'node:module'; const require = __homelabRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __homelabRequire } from 'node:module'; const require = __homelabRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -18,7 +18,13 @@ const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
 ];
 
 function defaultContext(): CommandContext {
-  return { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  return {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+  };
 }
 
 async function loadAll(): Promise<Command[]> {
@@ -39,7 +45,10 @@ async function help(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-export async function main(argv: readonly string[], ctx: CommandContext = defaultContext()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  ctx: CommandContext = defaultContext(),
+): Promise<number> {
   const [first, ...rest] = argv;
   if (first === 'help' || first === '--help' || first === '-h') return help(ctx);
   const name = first === undefined || first.startsWith('-') ? 'tui' : first;

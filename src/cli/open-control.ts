@@ -6,7 +6,11 @@ import type { Control } from '../shell/control/types.js';
 import { findRepoRoot } from '../shell/repo-root.js';
 import type { CommandContext } from './command.js';
 
-export async function openCommandControl(ctx: CommandContext, repoFlag: string | undefined, dryRun = false): Promise<Control | undefined> {
+export async function openCommandControl(
+  ctx: CommandContext,
+  repoFlag: string | undefined,
+  dryRun = false,
+): Promise<Control | undefined> {
   let repoDir: string;
   try {
     repoDir = findRepoRoot(ctx.cwd, ctx.env, repoFlag);
@@ -19,7 +23,9 @@ export async function openCommandControl(ctx: CommandContext, repoFlag: string |
   } catch (err) {
     if (!(err instanceof InvalidInventoryError)) throw err;
     ctx.stderr.write(err.problems.map((p) => `${formatProblem(p)}\n`).join(''));
-    ctx.stderr.write(`homelab: ${err.problems.length} problem(s) in the inventory; nothing was run on any node. Fix them and run \`homelab validate\`.\n`);
+    ctx.stderr.write(
+      `homelab: ${err.problems.length} problem(s) in the inventory; nothing was run on any node. Fix them and run \`homelab validate\`.\n`,
+    );
     return undefined;
   }
 }

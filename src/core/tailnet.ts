@@ -1,7 +1,13 @@
 // SATURN's view of the tailnet, from `tailscale status --json`, for the TUI's header. Pure.
 
 export type Tailnet =
-  | { readonly state: 'running'; readonly host: string; readonly ip: string; readonly peers: number; readonly online: number }
+  | {
+      readonly state: 'running';
+      readonly host: string;
+      readonly ip: string;
+      readonly peers: number;
+      readonly online: number;
+    }
   | { readonly state: 'down'; readonly backend: string }
   | { readonly state: 'missing' }
   | { readonly state: 'unknown'; readonly message: string };
@@ -17,10 +23,13 @@ export function parseTailscaleStatus(text: string): Tailnet {
   } catch {
     return { state: 'unknown', message: 'tailscale status --json printed no JSON' };
   }
-  if (!isObj(doc) || typeof doc.BackendState !== 'string') return { state: 'unknown', message: 'tailscale status --json has no BackendState' };
+  if (!isObj(doc) || typeof doc.BackendState !== 'string')
+    return { state: 'unknown', message: 'tailscale status --json has no BackendState' };
   if (doc.BackendState !== 'Running') return { state: 'down', backend: doc.BackendState };
   const self = isObj(doc.Self) ? doc.Self : {};
-  const ips = Array.isArray(self.TailscaleIPs) ? self.TailscaleIPs.filter((x): x is string => typeof x === 'string') : [];
+  const ips = Array.isArray(self.TailscaleIPs)
+    ? self.TailscaleIPs.filter((x): x is string => typeof x === 'string')
+    : [];
   const peers = isObj(doc.Peer) ? Object.values(doc.Peer) : [];
   return {
     state: 'running',
@@ -37,7 +46,9 @@ export function describeTailnet(t: Tailnet): string {
     case 'running':
       return `tailnet up as ${t.host || '?'}${t.ip ? ` ${t.ip}` : ''}, ${t.online}/${t.peers} peers online`;
     case 'down':
-      return t.backend === 'NeedsLogin' || t.backend === 'NeedsMachineAuth' ? `tailnet ${t.backend}: run tailscale up and log in` : `tailnet ${t.backend}: run tailscale up`;
+      return t.backend === 'NeedsLogin' || t.backend === 'NeedsMachineAuth'
+        ? `tailnet ${t.backend}: run tailscale up and log in`
+        : `tailnet ${t.backend}: run tailscale up`;
     case 'missing':
       return 'tailscale not installed on this machine';
     case 'unknown':

@@ -1,7 +1,11 @@
 // A yes/no question on the terminal. The default answer is no: only "y" or "yes" proceeds.
 import { createInterface } from 'node:readline/promises';
 
-export async function confirm(question: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<boolean> {
+export async function confirm(
+  question: string,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): Promise<boolean> {
   const rl = createInterface({ input, output, terminal: false });
   try {
     output.write(`${question} [y/N] `);

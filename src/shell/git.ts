@@ -1,8 +1,14 @@
 // SATURN's Git repo: the source of truth. Thin wrappers over the git CLI; no parsing beyond lines.
 import { execa } from 'execa';
 
-async function git(repoDir: string, args: readonly string[]): Promise<{ ok: boolean; stdout: string }> {
-  const r = await execa('git', ['-C', repoDir, ...args], { reject: false, stripFinalNewline: true });
+async function git(
+  repoDir: string,
+  args: readonly string[],
+): Promise<{ ok: boolean; stdout: string }> {
+  const r = await execa('git', ['-C', repoDir, ...args], {
+    reject: false,
+    stripFinalNewline: true,
+  });
   return { ok: r.exitCode === 0, stdout: r.stdout };
 }
 
@@ -18,14 +24,25 @@ export async function headInfo(repoDir: string): Promise<HeadInfo> {
     git(repoDir, ['log', '-1', '--format=%H%x00%s']),
     git(repoDir, ['symbolic-ref', '--short', '-q', 'HEAD']),
   ]);
-  if (!log.ok) throw new Error(`${repoDir}: not a Git repository with at least one commit (git log failed)`);
+  if (!log.ok)
+    throw new Error(`${repoDir}: not a Git repository with at least one commit (git log failed)`);
   const [head = '', subject = ''] = log.stdout.split('\0');
   return { head, subject, branch: branch.ok ? branch.stdout : '' };
 }
 
 /** Uncommitted (or untracked) paths below the given folders: a stage refuses to run while any exist. */
-export async function dirtyPaths(repoDir: string, folders: readonly string[] = ['inventory', 'hosts']): Promise<string[]> {
-  const r = await git(repoDir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...folders]);
+export async function dirtyPaths(
+  repoDir: string,
+  folders: readonly string[] = ['inventory', 'hosts'],
+): Promise<string[]> {
+  const r = await git(repoDir, [
+    'status',
+    '--porcelain=v1',
+    '-z',
+    '--untracked-files=all',
+    '--',
+    ...folders,
+  ]);
   if (!r.ok) return [];
   return r.stdout
     .split('\0')
@@ -47,19 +64,33 @@ export async function commitsBehind(repoDir: string, commit: string): Promise<nu
 }
 
 /** Paths that differ between two commits below the given folder. */
-export async function changedPaths(repoDir: string, from: string, to: string, folder: string): Promise<string[]> {
+export async function changedPaths(
+  repoDir: string,
+  from: string,
+  to: string,
+  folder: string,
+): Promise<string[]> {
   const r = await git(repoDir, ['diff', '--name-only', '-z', from, to, '--', folder]);
   return r.ok ? r.stdout.split('\0').filter(Boolean) : [];
 }
 
 /** The unified diff between two commits below the given folder ('' when none or unknown). */
-export async function diffText(repoDir: string, from: string, to: string, folder: string): Promise<string> {
+export async function diffText(
+  repoDir: string,
+  from: string,
+  to: string,
+  folder: string,
+): Promise<string> {
   const r = await git(repoDir, ['diff', '--no-color', from, to, '--', folder]);
   return r.ok ? r.stdout : '';
 }
 
 /** A file's content at a commit, or undefined when it does not exist there. */
-export async function showFile(repoDir: string, commit: string, path: string): Promise<string | undefined> {
+export async function showFile(
+  repoDir: string,
+  commit: string,
+  path: string,
+): Promise<string | undefined> {
   const r = await git(repoDir, ['show', `${commit}:${path}`]);
   return r.ok ? r.stdout : undefined;
 }

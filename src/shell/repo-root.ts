@@ -14,7 +14,9 @@ export function findRepoRoot(cwd: string, env: NodeJS.ProcessEnv, flag?: string)
     if (dir === undefined || dir === '') continue;
     const abs = resolve(cwd, dir);
     if (!existsSync(join(abs, MARKER)))
-      throw new Error(`${source} points at ${abs}, which has no ${MARKER}: give the folder of the homelab repo`);
+      throw new Error(
+        `${source} points at ${abs}, which has no ${MARKER}: give the folder of the homelab repo`,
+      );
     return abs;
   }
   let dir = resolve(cwd);

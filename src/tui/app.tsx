@@ -43,7 +43,17 @@ const NO_PANEL = (): undefined => undefined;
 
 const F_KEYS: Record<string, string> = { '\x1b[15~': 'f5', '\x1b[[E': 'f5' };
 
-export function App({ store, logs, driver, transport, onQuit, fallbackSize, tickMs = 120, panel, repoDir }: AppProps) {
+export function App({
+  store,
+  logs,
+  driver,
+  transport,
+  onQuit,
+  fallbackSize,
+  tickMs = 120,
+  panel,
+  repoDir,
+}: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getState);
   useSyncExternalStore(logs.subscribe, logs.version);
   useSyncExternalStore(panel?.subscribe ?? NO_PANEL_SUBSCRIBE, panel?.current ?? NO_PANEL);
@@ -85,7 +95,8 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     if (!isRawModeSupported) return;
     const onInput = (data: string): void => {
       const token = F_KEYS[data];
-      if (token && !panel?.isOpen && store.getState().mode.kind === 'normal') routeKey(token, ctxRef.current);
+      if (token && !panel?.isOpen && store.getState().mode.kind === 'normal')
+        routeKey(token, ctxRef.current);
     };
     internal_eventEmitter.on('input', onInput);
     return () => {
@@ -101,7 +112,10 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
   }, [busy, store, tickMs]);
 
   const readLog = useMemo(
-    () => (node: string, n: number, fromEnd: number) => ({ lines: logs.lines(node, n, fromEnd), total: logs.size(node) }),
+    () => (node: string, n: number, fromEnd: number) => ({
+      lines: logs.lines(node, n, fromEnd),
+      total: logs.size(node),
+    }),
     [logs],
   );
   const onPick = (stage: Stage): void => pickStage(stage, ctx);
@@ -110,7 +124,10 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
     if (added) {
       store.dispatch({
         type: 'notice',
-        notice: { level: 'info', text: `${added} written to inventory/ and hosts/: commit it (git add inventory hosts && git commit), then restart homelab to see it` },
+        notice: {
+          level: 'info',
+          text: `${added} written to inventory/ and hosts/: commit it (git add inventory hosts && git commit), then restart homelab to see it`,
+        },
       });
     }
   };
@@ -124,7 +141,9 @@ export function App({ store, logs, driver, transport, onQuit, fallbackSize, tick
       onPickStage={onPick}
       onFormClosed={onFormClosed}
       {...(repoDir ? { repoDir } : {})}
-      {...(panel?.isOpen ? { panel: (size: { width: number; height: number }) => panel.render(size) } : {})}
+      {...(panel?.isOpen
+        ? { panel: (size: { width: number; height: number }) => panel.render(size) }
+        : {})}
     />
   );
 }

@@ -68,7 +68,10 @@ export class TuiController {
       });
       await Promise.all(positions);
     } catch (err) {
-      dispatch({ type: 'notice', notice: { level: 'error', text: `refresh failed: ${(err as Error).message}` } });
+      dispatch({
+        type: 'notice',
+        notice: { level: 'error', text: `refresh failed: ${(err as Error).message}` },
+      });
     } finally {
       if (!this.stopped) {
         dispatch({ type: 'loaded' });
@@ -114,7 +117,11 @@ export class TuiController {
   }
 
   /** Builds the question for a changing stage on some nodes: commit and the services touched. */
-  async confirmRequest(stage: Stage, nodes: readonly string[], title: string): Promise<ConfirmRequest> {
+  async confirmRequest(
+    stage: Stage,
+    nodes: readonly string[],
+    title: string,
+  ): Promise<ConfirmRequest> {
     const repo = await this.control.repoInfo();
     this.store.dispatch({ type: 'repo', repo });
     const state = this.store.getState();
@@ -126,33 +133,59 @@ export class TuiController {
         const status = entry?.probe?.reachable ? entry.probe.status : undefined;
         if (stage === 'rollback') {
           commit = status?.knownGood ?? '';
-          services[name] = status?.knownGood ? await this.control.changedServices(name, status.knownGood).catch(() => []) : [];
+          services[name] = status?.knownGood
+            ? await this.control.changedServices(name, status.knownGood).catch(() => [])
+            : [];
         } else {
-          services[name] = await this.control.changedServices(name, status?.deployed ?? '').catch(() => entry?.spec.services.map((s) => s.name) ?? []);
+          services[name] = await this.control
+            .changedServices(name, status?.deployed ?? '')
+            .catch(() => entry?.spec.services.map((s) => s.name) ?? []);
         }
       }),
     );
     const warnings: string[] = [];
-    if (repo.dirty.length > 0) warnings.push(`SATURN has uncommitted changes (${repo.dirty.slice(0, 3).join(', ')}): the stage will refuse to run`);
-    if (stage === 'rollback' && !commit) warnings.push('no known-good commit recorded on this node: rollback will fail');
+    if (repo.dirty.length > 0)
+      warnings.push(
+        `SATURN has uncommitted changes (${repo.dirty.slice(0, 3).join(', ')}): the stage will refuse to run`,
+      );
+    if (stage === 'rollback' && !commit)
+      warnings.push('no known-good commit recorded on this node: rollback will fail');
     if (this.store.getState().dryRun) warnings.push('dry run: nothing will change on the node');
-    return { title, stage, nodes, commit, subject: stage === 'rollback' ? 'last known-good' : repo.headSubject, services, warnings };
+    return {
+      title,
+      stage,
+      nodes,
+      commit,
+      subject: stage === 'rollback' ? 'last known-good' : repo.headSubject,
+      services,
+      warnings,
+    };
   }
 
   /**
    * Runs a stage on a node: asks first for a changing stage (unless `confirmed`), refuses a second
    * stage on a busy node, streams lines into the log store and events into the state.
    */
-  async requestStage(node: string, stage: Stage, opts: { confirmed?: boolean } = {}): Promise<StageAttempt> {
+  async requestStage(
+    node: string,
+    stage: Stage,
+    opts: { confirmed?: boolean } = {},
+  ): Promise<StageAttempt> {
     const { dispatch } = this.store;
     if (this.aborts.has(node)) {
-      dispatch({ type: 'notice', notice: { level: 'warn', text: `a stage is already running on ${node}` } });
+      dispatch({
+        type: 'notice',
+        notice: { level: 'warn', text: `a stage is already running on ${node}` },
+      });
       return 'busy';
     }
     if (!opts.confirmed && CHANGING_STAGES.includes(stage)) {
       const request = await this.confirmRequest(stage, [node], `Run ${stage} on ${node}?`);
       if (!(await this.ask(request))) {
-        dispatch({ type: 'notice', notice: { level: 'info', text: `${stage} on ${node}: declined, nothing ran` } });
+        dispatch({
+          type: 'notice',
+          notice: { level: 'info', text: `${stage} on ${node}: declined, nothing ran` },
+        });
         return 'declined';
       }
     }
@@ -179,7 +212,15 @@ export class TuiController {
         },
       });
     } catch (err) {
-      outcome = { node, stage, commit: head, result: 'failed', exitCode: null, message: (err as Error).message, durationMs: 0 };
+      outcome = {
+        node,
+        stage,
+        commit: head,
+        result: 'failed',
+        exitCode: null,
+        message: (err as Error).message,
+        durationMs: 0,
+      };
     } finally {
       this.aborts.delete(node);
     }
@@ -192,8 +233,14 @@ export class TuiController {
     dispatch({
       type: 'notice',
       notice: ok
-        ? { level: 'info', text: `${stage} on ${node}: ok (${(outcome.durationMs / 1000).toFixed(1)}s)` }
-        : { level: 'error', text: `${stage} on ${node}: ${outcome.result}${outcome.message ? ` — ${outcome.message}` : ''}` },
+        ? {
+            level: 'info',
+            text: `${stage} on ${node}: ok (${(outcome.durationMs / 1000).toFixed(1)}s)`,
+          }
+        : {
+            level: 'error',
+            text: `${stage} on ${node}: ${outcome.result}${outcome.message ? ` — ${outcome.message}` : ''}`,
+          },
     });
     this.opts.onOutcome?.(outcome);
     void this.refresh();
@@ -208,10 +255,15 @@ export class TuiController {
   async deployAll(perWave: boolean): Promise<void> {
     const { dispatch } = this.store;
     await this.refresh();
-    const waves = [...new Set(this.store.getState().nodes.map((n) => n.spec.wave))].sort((a, b) => a - b);
+    const waves = [...new Set(this.store.getState().nodes.map((n) => n.spec.wave))].sort(
+      (a, b) => a - b,
+    );
     try {
       for (const wave of waves) {
-        const names = this.store.getState().nodes.filter((n) => n.spec.wave === wave).map((n) => n.spec.name);
+        const names = this.store
+          .getState()
+          .nodes.filter((n) => n.spec.wave === wave)
+          .map((n) => n.spec.name);
         dispatch({ type: 'walk', walk: { perWave, wave } });
         const head = this.store.getState().repo?.head ?? '';
         const todo = names.filter((name) => {
@@ -222,11 +274,18 @@ export class TuiController {
         if (todo.length === 0) continue;
         if (perWave) {
           const request = {
-            ...(await this.confirmRequest('prepare', todo, `Deploy wave ${wave} (${todo.length} node${todo.length === 1 ? '' : 's'})?`)),
+            ...(await this.confirmRequest(
+              'prepare',
+              todo,
+              `Deploy wave ${wave} (${todo.length} node${todo.length === 1 ? '' : 's'})?`,
+            )),
             what: 'each node through its next stages to verify (prepare -> deploy -> verify)',
           };
           if (!(await this.ask(request))) {
-            dispatch({ type: 'notice', notice: { level: 'info', text: `deploy walk: wave ${wave} declined, stopped` } });
+            dispatch({
+              type: 'notice',
+              notice: { level: 'info', text: `deploy walk: wave ${wave} declined, stopped` },
+            });
             return;
           }
         }
@@ -236,12 +295,21 @@ export class TuiController {
           const done = await this.walkNode(name, perWave);
           if (done !== true) {
             dispatch({ type: 'select', node: name });
-            dispatch({ type: 'notice', notice: { level: done === 'declined' ? 'info' : 'error', text: `deploy walk stopped at ${name}: ${done}` } });
+            dispatch({
+              type: 'notice',
+              notice: {
+                level: done === 'declined' ? 'info' : 'error',
+                text: `deploy walk stopped at ${name}: ${done}`,
+              },
+            });
             return;
           }
         }
       }
-      dispatch({ type: 'notice', notice: { level: 'info', text: 'deploy walk: every node is up to date' } });
+      dispatch({
+        type: 'notice',
+        notice: { level: 'info', text: 'deploy walk: every node is up to date' },
+      });
     } finally {
       dispatch({ type: 'walk', walk: undefined });
     }
@@ -258,7 +326,8 @@ export class TuiController {
       const result = await this.requestStage(name, stage, { confirmed });
       if (result === 'declined') return 'declined';
       if (result === 'busy') return 'a stage is already running there';
-      if (result.result !== 'ok') return `${stage} ${result.result}${result.message ? ` — ${result.message}` : ''}`;
+      if (result.result !== 'ok')
+        return `${stage} ${result.result}${result.message ? ` — ${result.message}` : ''}`;
     }
     return 'too many stages in a row; look at the node';
   }

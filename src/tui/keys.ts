@@ -3,7 +3,13 @@
 import type { Key } from 'ink';
 import { CHANGING_STAGES } from '../core/protocol/events.js';
 import { nextStage } from '../core/stage/machine.js';
-import { anyRunning, isRunning, selectedNode, type AppState, type ModeKind } from './state/reducer.js';
+import {
+  anyRunning,
+  isRunning,
+  selectedNode,
+  type AppState,
+  type ModeKind,
+} from './state/reducer.js';
 
 export type Command =
   | 'up'
@@ -89,14 +95,31 @@ export function advanceStage(state: AppState): ReturnType<typeof nextStage> {
 }
 
 export const KEY_TABLE: readonly KeyBinding[] = [
-  { command: 'up', keys: ['up', 'k'], label: '↑/k', hint: 'move', description: 'Select the node above', group: 'Move', modes: ['normal'] },
-  { command: 'down', keys: ['down', 'j'], label: '↓/j', hint: 'move', description: 'Select the node below', group: 'Move', modes: ['normal'] },
+  {
+    command: 'up',
+    keys: ['up', 'k'],
+    label: '↑/k',
+    hint: 'move',
+    description: 'Select the node above',
+    group: 'Move',
+    modes: ['normal'],
+  },
+  {
+    command: 'down',
+    keys: ['down', 'j'],
+    label: '↓/j',
+    hint: 'move',
+    description: 'Select the node below',
+    group: 'Move',
+    modes: ['normal'],
+  },
   {
     command: 'advance',
     keys: ['enter'],
     label: 'Enter',
     hint: 'next',
-    description: 'Advance the selected node to its next stage (prepare -> deploy -> verify, or resume after a failure)',
+    description:
+      'Advance the selected node to its next stage (prepare -> deploy -> verify, or resume after a failure)',
     group: 'Stages',
     modes: ['normal'],
     changes: true,
@@ -108,21 +131,75 @@ export const KEY_TABLE: readonly KeyBinding[] = [
       return advanceStage(s) === null ? `${n.spec.name} is up to date` : null;
     },
   },
-  { command: 'stage-menu', keys: ['s'], label: 's', hint: 'stage', description: 'Choose a stage to run on the selected node', group: 'Stages', modes: ['normal'], disabled: reachableNode },
-  { command: 'diagnose', keys: ['d'], label: 'd', hint: 'diagnose', description: 'Diagnose the selected node (read-only, never asks)', group: 'Stages', modes: ['normal'], disabled: reachableNode },
-  { command: 'recover', keys: ['g'], label: 'g', hint: 'recover', description: 'Open the guided recover view of the selected node: findings, resume, rollback, the recover-node prompt', group: 'Stages', modes: ['normal'], disabled: reachableNode },
-  { command: 'resume', keys: ['r'], label: 'r', hint: 'resume', description: 'Resume: re-run the failed or interrupted stage, then the rest', group: 'Stages', modes: ['normal'], changes: true, disabled: reachableNode },
-  { command: 'rollback', keys: ['b'], label: 'b', hint: 'rollback', description: 'Roll back to the last known-good commit, then deploy and verify it', group: 'Stages', modes: ['normal'], changes: true, disabled: reachableNode },
+  {
+    command: 'stage-menu',
+    keys: ['s'],
+    label: 's',
+    hint: 'stage',
+    description: 'Choose a stage to run on the selected node',
+    group: 'Stages',
+    modes: ['normal'],
+    disabled: reachableNode,
+  },
+  {
+    command: 'diagnose',
+    keys: ['d'],
+    label: 'd',
+    hint: 'diagnose',
+    description: 'Diagnose the selected node (read-only, never asks)',
+    group: 'Stages',
+    modes: ['normal'],
+    disabled: reachableNode,
+  },
+  {
+    command: 'recover',
+    keys: ['g'],
+    label: 'g',
+    hint: 'recover',
+    description:
+      'Open the guided recover view of the selected node: findings, resume, rollback, the recover-node prompt',
+    group: 'Stages',
+    modes: ['normal'],
+    disabled: reachableNode,
+  },
+  {
+    command: 'resume',
+    keys: ['r'],
+    label: 'r',
+    hint: 'resume',
+    description: 'Resume: re-run the failed or interrupted stage, then the rest',
+    group: 'Stages',
+    modes: ['normal'],
+    changes: true,
+    disabled: reachableNode,
+  },
+  {
+    command: 'rollback',
+    keys: ['b'],
+    label: 'b',
+    hint: 'rollback',
+    description: 'Roll back to the last known-good commit, then deploy and verify it',
+    group: 'Stages',
+    modes: ['normal'],
+    changes: true,
+    disabled: reachableNode,
+  },
   {
     command: 'deploy-all',
     keys: ['D'],
     label: 'D',
     hint: 'deploy all',
-    description: 'Deploy the homelab: every node, wave by wave, stage by stage, each confirmed (or once per wave); stops at the first failure',
+    description:
+      'Deploy the homelab: every node, wave by wave, stage by stage, each confirmed (or once per wave); stops at the first failure',
     group: 'Stages',
     modes: ['normal'],
     changes: true,
-    disabled: (s) => (s.walk ? 'a deploy walk is already running' : anyRunning(s) ? 'wait for the running stages to end' : null),
+    disabled: (s) =>
+      s.walk
+        ? 'a deploy walk is already running'
+        : anyRunning(s)
+          ? 'wait for the running stages to end'
+          : null,
   },
   {
     command: 'add-node',
@@ -133,23 +210,159 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     group: 'Stages',
     modes: ['normal'],
   },
-  { command: 'refresh', keys: ['R', 'f5'], label: 'R/F5', hint: 'refresh', description: 'Refresh the status of every node now', group: 'View', modes: ['normal'] },
-  { command: 'filter', keys: ['/'], label: '/', hint: 'filter', description: 'Filter nodes by name, role or tag', group: 'View', modes: ['normal'] },
-  { command: 'log-up', keys: ['pgup', 'K'], label: 'PgUp/K', hint: 'log up', description: 'Scroll the log up', group: 'View', modes: ['normal'] },
-  { command: 'log-down', keys: ['pgdown', 'J'], label: 'PgDn/J', hint: 'log down', description: 'Scroll the log down (to the live end)', group: 'View', modes: ['normal'] },
-  { command: 'help', keys: ['?'], label: '?', hint: 'help', description: 'Show this help', group: 'View', modes: ['normal'] },
-  { command: 'quit', keys: ['q', 'ctrl+c'], label: 'q', hint: 'quit', description: 'Quit (asks first while a stage is running; Ctrl+C too)', group: 'View', modes: ['normal'] },
-  { command: 'close', keys: ['esc', 'q', '?'], label: 'Esc', hint: 'close', description: 'Close the help or a menu without running anything', group: 'Dialogs', modes: ['help', 'menu', 'walk-choice'] },
-  { command: 'help-scroll-up', keys: ['up', 'k'], label: '↑/k', hint: 'scroll', description: 'Scroll the help up', group: 'Dialogs', modes: ['help'] },
-  { command: 'help-scroll-down', keys: ['down', 'j'], label: '↓/j', hint: 'scroll', description: 'Scroll the help down', group: 'Dialogs', modes: ['help'] },
-  { command: 'menu-pick', keys: [], label: '↑↓ Enter', hint: 'pick', description: 'Pick a stage in the stage menu', group: 'Dialogs', modes: ['menu'] },
-  { command: 'yes', keys: ['y'], label: 'y', hint: 'yes', description: 'Yes: run it / quit', group: 'Dialogs', modes: ['confirm', 'quit'] },
-  { command: 'no', keys: ['n', 'enter', 'esc'], label: 'n/Enter/Esc', hint: 'no (default)', description: 'No (the default answer): nothing runs', group: 'Dialogs', modes: ['confirm', 'quit'] },
-  { command: 'walk-each', keys: ['e', 'enter'], label: 'e/Enter', hint: 'each stage', description: 'Deploy the homelab asking before every stage', group: 'Dialogs', modes: ['walk-choice'] },
-  { command: 'walk-wave', keys: ['w'], label: 'w', hint: 'once per wave', description: 'Deploy the homelab asking once per wave', group: 'Dialogs', modes: ['walk-choice'] },
-  { command: 'form', keys: [], label: 'Enter/Esc', hint: 'next field / cancel', description: 'In the add-node form: Enter answers, ↑ goes back a field, Esc cancels', group: 'Dialogs', modes: ['add-node'] },
-  { command: 'filter-apply', keys: ['enter'], label: 'Enter', hint: 'keep filter', description: 'Keep the filter and go back to the nodes', group: 'Dialogs', modes: ['filter'] },
-  { command: 'filter-clear', keys: ['esc'], label: 'Esc', hint: 'clear', description: 'Clear the filter', group: 'Dialogs', modes: ['filter'] },
+  {
+    command: 'refresh',
+    keys: ['R', 'f5'],
+    label: 'R/F5',
+    hint: 'refresh',
+    description: 'Refresh the status of every node now',
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
+    command: 'filter',
+    keys: ['/'],
+    label: '/',
+    hint: 'filter',
+    description: 'Filter nodes by name, role or tag',
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
+    command: 'log-up',
+    keys: ['pgup', 'K'],
+    label: 'PgUp/K',
+    hint: 'log up',
+    description: 'Scroll the log up',
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
+    command: 'log-down',
+    keys: ['pgdown', 'J'],
+    label: 'PgDn/J',
+    hint: 'log down',
+    description: 'Scroll the log down (to the live end)',
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
+    command: 'help',
+    keys: ['?'],
+    label: '?',
+    hint: 'help',
+    description: 'Show this help',
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
+    command: 'quit',
+    keys: ['q', 'ctrl+c'],
+    label: 'q',
+    hint: 'quit',
+    description: 'Quit (asks first while a stage is running; Ctrl+C too)',
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
+    command: 'close',
+    keys: ['esc', 'q', '?'],
+    label: 'Esc',
+    hint: 'close',
+    description: 'Close the help or a menu without running anything',
+    group: 'Dialogs',
+    modes: ['help', 'menu', 'walk-choice'],
+  },
+  {
+    command: 'help-scroll-up',
+    keys: ['up', 'k'],
+    label: '↑/k',
+    hint: 'scroll',
+    description: 'Scroll the help up',
+    group: 'Dialogs',
+    modes: ['help'],
+  },
+  {
+    command: 'help-scroll-down',
+    keys: ['down', 'j'],
+    label: '↓/j',
+    hint: 'scroll',
+    description: 'Scroll the help down',
+    group: 'Dialogs',
+    modes: ['help'],
+  },
+  {
+    command: 'menu-pick',
+    keys: [],
+    label: '↑↓ Enter',
+    hint: 'pick',
+    description: 'Pick a stage in the stage menu',
+    group: 'Dialogs',
+    modes: ['menu'],
+  },
+  {
+    command: 'yes',
+    keys: ['y'],
+    label: 'y',
+    hint: 'yes',
+    description: 'Yes: run it / quit',
+    group: 'Dialogs',
+    modes: ['confirm', 'quit'],
+  },
+  {
+    command: 'no',
+    keys: ['n', 'enter', 'esc'],
+    label: 'n/Enter/Esc',
+    hint: 'no (default)',
+    description: 'No (the default answer): nothing runs',
+    group: 'Dialogs',
+    modes: ['confirm', 'quit'],
+  },
+  {
+    command: 'walk-each',
+    keys: ['e', 'enter'],
+    label: 'e/Enter',
+    hint: 'each stage',
+    description: 'Deploy the homelab asking before every stage',
+    group: 'Dialogs',
+    modes: ['walk-choice'],
+  },
+  {
+    command: 'walk-wave',
+    keys: ['w'],
+    label: 'w',
+    hint: 'once per wave',
+    description: 'Deploy the homelab asking once per wave',
+    group: 'Dialogs',
+    modes: ['walk-choice'],
+  },
+  {
+    command: 'form',
+    keys: [],
+    label: 'Enter/Esc',
+    hint: 'next field / cancel',
+    description: 'In the add-node form: Enter answers, ↑ goes back a field, Esc cancels',
+    group: 'Dialogs',
+    modes: ['add-node'],
+  },
+  {
+    command: 'filter-apply',
+    keys: ['enter'],
+    label: 'Enter',
+    hint: 'keep filter',
+    description: 'Keep the filter and go back to the nodes',
+    group: 'Dialogs',
+    modes: ['filter'],
+  },
+  {
+    command: 'filter-clear',
+    keys: ['esc'],
+    label: 'Esc',
+    hint: 'clear',
+    description: 'Clear the filter',
+    group: 'Dialogs',
+    modes: ['filter'],
+  },
 ];
 
 /** Turns Ink's (input, key) into the token the table uses. */
@@ -177,9 +390,11 @@ export function bindingFor(mode: ModeKind, token: string): KeyBinding | undefine
 export function activeBindings(state: AppState): KeyBinding[] {
   const seen = new Set<Command>();
   return KEY_TABLE.filter((b) => {
-    if (!b.modes.includes(state.mode.kind) || (b.disabled && b.disabled(state) !== null)) return false;
+    if (!b.modes.includes(state.mode.kind) || (b.disabled && b.disabled(state) !== null))
+      return false;
     // up and down share one footer entry.
-    const key = b.command === 'down' ? 'up' : b.command === 'help-scroll-down' ? 'help-scroll-up' : b.command;
+    const key =
+      b.command === 'down' ? 'up' : b.command === 'help-scroll-down' ? 'help-scroll-up' : b.command;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -23,16 +23,28 @@ export function recoverInitFromRun(node: string, run: RunView | undefined): Reco
   const failedStep = run.steps.find((s) => s.status === 'fail');
   const failedStage = run.stages.find((s) => s.status === 'failed');
   const failed: FailedStep | undefined =
-    failedStep || failedStage ? { stage: failedStep?.stage ?? failedStage?.stage ?? run.stage, step: failedStep?.step ?? '', service: failedStep?.service ?? '' } : undefined;
+    failedStep || failedStage
+      ? {
+          stage: failedStep?.stage ?? failedStage?.stage ?? run.stage,
+          step: failedStep?.step ?? '',
+          service: failedStep?.service ?? '',
+        }
+      : undefined;
   const excerpt = run.steps
     .filter((s) => s.status === 'fail')
     .map((s) => `step ${s.step} failed${s.service ? ` (${s.service})` : ''}: ${s.detail ?? ''}`)
-    .concat(run.checks.filter((c) => c.status === 'fail').map((c) => `check ${c.check} ${c.service} failed: ${c.detail}`))
+    .concat(
+      run.checks
+        .filter((c) => c.status === 'fail')
+        .map((c) => `check ${c.check} ${c.service} failed: ${c.detail}`),
+    )
     .join('\n');
   return {
     node,
     ...(failed ? { failed } : {}),
-    ...(run.stage === 'diagnose' && run.findings.length ? { findings: run.findings.map(toFinding) } : {}),
+    ...(run.stage === 'diagnose' && run.findings.length
+      ? { findings: run.findings.map(toFinding) }
+      : {}),
     ...(excerpt ? { excerpt } : {}),
     // A diagnose run's own log says nothing about the failure: then the node picks the last other log.
     ...(run.logPath && run.stage !== 'diagnose' ? { logPath: run.logPath } : {}),
@@ -76,7 +88,16 @@ export class RecoverHost {
           ? {
               runStage: async (node: string, stage: Stage) => {
                 const r = await run(node, stage);
-                if (r === 'declined' || r === 'busy') return { node, stage, commit: '', result: 'refused', exitCode: null, message: r === 'busy' ? 'a stage is already running' : 'declined', durationMs: 0 };
+                if (r === 'declined' || r === 'busy')
+                  return {
+                    node,
+                    stage,
+                    commit: '',
+                    result: 'refused',
+                    exitCode: null,
+                    message: r === 'busy' ? 'a stage is already running' : 'declined',
+                    durationMs: 0,
+                  };
                 return r;
               },
             }

@@ -2,7 +2,13 @@
 // layer, builds and saves the recover-node prompt, copies it (OSC 52), asks the AI command, reads the
 // full log. No React: it owns a small store the view reads with useSyncExternalStore.
 import type { Stage } from '../core/protocol/events.js';
-import { failedLogExcerpt, failedStepOf, toFinding, type FailedStep, type Finding } from '../core/recover/findings.js';
+import {
+  failedLogExcerpt,
+  failedStepOf,
+  toFinding,
+  type FailedStep,
+  type Finding,
+} from '../core/recover/findings.js';
 import type { NodeLine } from '../core/protocol/events.js';
 import type { StageOutcome } from '../shell/control/types.js';
 import { AI_HELP, runAi } from '../shell/recover/ai.js';
@@ -11,7 +17,15 @@ import { findNode, gatherRecover, type RecoverControl } from '../shell/recover/g
 import { rollbackInfo } from '../shell/recover/rollback-info.js';
 import { savePrompt } from '../shell/recover/save.js';
 import type { NodeRunner } from '../shell/transport/types.js';
-import { initialRecoverState, osc52, recoverKey, recoverReducer, type RecoverAction, type RecoverCommand, type RecoverState } from './state/recover.js';
+import {
+  initialRecoverState,
+  osc52,
+  recoverKey,
+  recoverReducer,
+  type RecoverAction,
+  type RecoverCommand,
+  type RecoverState,
+} from './state/recover.js';
 
 export interface RecoverSessionDeps {
   readonly control: RecoverControl;
@@ -25,7 +39,11 @@ export interface RecoverSessionDeps {
    * Runs a changing stage. The app passes its own (so its node list and log follow the run);
    * default: control.runStage.
    */
-  readonly runStage?: (node: string, stage: Stage, onLine: (line: NodeLine) => void) => Promise<StageOutcome>;
+  readonly runStage?: (
+    node: string,
+    stage: Stage,
+    onLine: (line: NodeLine) => void,
+  ) => Promise<StageOutcome>;
   /** Called for Back. */
   readonly onBack?: () => void;
 }
@@ -132,16 +150,23 @@ export class RecoverSession {
     const probe = await this.deps.control.probe(this.init.node, this.abort.signal);
     this.probed = true;
     if (!probe.reachable) {
-      this.dispatch({ type: 'notice', notice: { level: 'error', text: `${this.init.node} is unreachable: ${probe.message}` } });
+      this.dispatch({
+        type: 'notice',
+        notice: { level: 'error', text: `${this.init.node} is unreachable: ${probe.message}` },
+      });
       return;
     }
     const s = probe.status;
     if ((s.stageStatus === 'failed' || s.stageStatus === 'interrupted') && s.stage) {
-      if (this.state.failed?.stage !== s.stage) this.dispatch({ type: 'failed', failed: { stage: s.stage, step: '', service: '' } });
+      if (this.state.failed?.stage !== s.stage)
+        this.dispatch({ type: 'failed', failed: { stage: s.stage, step: '', service: '' } });
     } else if (s.stageStatus === 'ok' || s.stageStatus === '') {
       this.dispatch({ type: 'failed', failed: undefined });
     }
-    this.dispatch({ type: 'rollback-info', info: await rollbackInfo(this.deps.control.repoDir, this.init.node, s.knownGood, s.target) });
+    this.dispatch({
+      type: 'rollback-info',
+      info: await rollbackInfo(this.deps.control.repoDir, this.init.node, s.knownGood, s.target),
+    });
   }
 
   async diagnose(): Promise<void> {
@@ -166,10 +191,15 @@ export class RecoverSession {
     if (mine.signal.aborted) return;
     this.diagnosis = undefined;
     const step = failedStepOf(found);
-    if (step && this.state.failed && this.state.failed.stage === step.stage) this.dispatch({ type: 'failed', failed: step });
-    else if (step && !this.state.failed && !this.probed) this.dispatch({ type: 'failed', failed: step });
+    if (step && this.state.failed && this.state.failed.stage === step.stage)
+      this.dispatch({ type: 'failed', failed: step });
+    else if (step && !this.state.failed && !this.probed)
+      this.dispatch({ type: 'failed', failed: step });
     if (!this.init.excerpt) this.dispatch({ type: 'excerpt', text: failedLogExcerpt(found) });
-    this.dispatch({ type: 'diagnose-end', message: outcome.result === 'ok' ? '' : `diagnose ${outcome.result}: ${outcome.message}` });
+    this.dispatch({
+      type: 'diagnose-end',
+      message: outcome.result === 'ok' ? '' : `diagnose ${outcome.result}: ${outcome.message}`,
+    });
   }
 
   private async changeStage(stage: 'resume' | 'rollback'): Promise<void> {
@@ -179,7 +209,10 @@ export class RecoverSession {
       this.dispatch({ type: 'diagnose-end', message: `diagnose stopped: ${stage} runs` });
     }
     this.dispatch({ type: 'busy', what: stage });
-    const run = this.deps.runStage ?? ((node: string, st: Stage, onLine: (l: NodeLine) => void) => this.deps.control.runStage({ node, stage: st, onLine, signal: this.abort.signal }));
+    const run =
+      this.deps.runStage ??
+      ((node: string, st: Stage, onLine: (l: NodeLine) => void) =>
+        this.deps.control.runStage({ node, stage: st, onLine, signal: this.abort.signal }));
     let outcome: StageOutcome;
     try {
       outcome = await run(this.init.node, stage, () => undefined);
@@ -187,19 +220,40 @@ export class RecoverSession {
       this.dispatch({ type: 'busy', what: undefined });
     }
     if (outcome.result === 'ok') {
-      this.dispatch({ type: 'notice', notice: { level: 'info', text: `${stage} ok on ${this.init.node} (${outcome.commit.slice(0, 8)}): re-running diagnose` } });
+      this.dispatch({
+        type: 'notice',
+        notice: {
+          level: 'info',
+          text: `${stage} ok on ${this.init.node} (${outcome.commit.slice(0, 8)}): re-running diagnose`,
+        },
+      });
     } else {
-      this.dispatch({ type: 'notice', notice: { level: 'error', text: `${stage} ${outcome.result} on ${this.init.node}${outcome.message ? `: ${outcome.message}` : ''}` } });
+      this.dispatch({
+        type: 'notice',
+        notice: {
+          level: 'error',
+          text: `${stage} ${outcome.result} on ${this.init.node}${outcome.message ? `: ${outcome.message}` : ''}`,
+        },
+      });
     }
     await Promise.all([this.loadRollback(), this.diagnose()]);
-    if (outcome.result === 'ok') this.dispatch({ type: 'notice', notice: { level: 'info', text: `${stage} ok on ${this.init.node}; diagnose finished` } });
+    if (outcome.result === 'ok')
+      this.dispatch({
+        type: 'notice',
+        notice: { level: 'info', text: `${stage} ok on ${this.init.node}; diagnose finished` },
+      });
   }
 
   /** Builds, saves and copies the prompt (or copies the existing one again from the prompt pane). */
   async prompt(): Promise<string | undefined> {
     if (this.state.pane === 'prompt' && this.state.prompt) {
       this.deps.writeTerminal(osc52(this.state.prompt.text));
-      this.dispatch({ type: 'prompt', path: this.state.prompt.path, text: this.state.prompt.text, copied: true });
+      this.dispatch({
+        type: 'prompt',
+        path: this.state.prompt.path,
+        text: this.state.prompt.text,
+        copied: true,
+      });
       return this.state.prompt.text;
     }
     this.dispatch({ type: 'busy', what: 'building the prompt' });
@@ -216,7 +270,13 @@ export class RecoverSession {
       this.dispatch({ type: 'prompt', path, text: report.prompt, copied: true });
       return report.prompt;
     } catch (err) {
-      this.dispatch({ type: 'notice', notice: { level: 'error', text: `prompt: ${err instanceof Error ? err.message : String(err)}` } });
+      this.dispatch({
+        type: 'notice',
+        notice: {
+          level: 'error',
+          text: `prompt: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      });
       return undefined;
     } finally {
       this.dispatch({ type: 'busy', what: undefined });
@@ -237,7 +297,12 @@ export class RecoverSession {
     this.dispatch({ type: 'ai-start' });
     this.dispatch({ type: 'busy', what: 'the AI command' });
     try {
-      const r = await runAi(command, text, (chunk) => this.dispatch({ type: 'ai-chunk', text: chunk }), this.abort.signal);
+      const r = await runAi(
+        command,
+        text,
+        (chunk) => this.dispatch({ type: 'ai-chunk', text: chunk }),
+        this.abort.signal,
+      );
       this.dispatch({ type: 'ai-end', message: r.message });
     } finally {
       this.dispatch({ type: 'busy', what: undefined });

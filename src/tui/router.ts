@@ -34,13 +34,15 @@ export function routeKey(token: string, ctx: RouterContext): void {
 
   if (mode === 'filter') {
     const b = bindingFor(mode, token);
-    if (b?.command === 'filter-apply') return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+    if (b?.command === 'filter-apply')
+      return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
     if (b?.command === 'filter-clear') {
       store.dispatch({ type: 'filter-clear' });
       return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
     }
     if (token === 'backspace') return store.dispatch({ type: 'filter-erase' });
-    if ([...token].length === 1 && token >= ' ') return store.dispatch({ type: 'filter-type', text: token });
+    if ([...token].length === 1 && token >= ' ')
+      return store.dispatch({ type: 'filter-type', text: token });
     return;
   }
 
@@ -86,15 +88,31 @@ export function routeKey(token: string, ctx: RouterContext): void {
       void driver.deployAll(binding.command === 'walk-wave');
       return;
     case 'log-up':
-      return store.dispatch({ type: 'scroll', delta: Math.max(1, ctx.logPage - 1), max: Math.max(0, ctx.logs.size(node) - ctx.logPage) });
+      return store.dispatch({
+        type: 'scroll',
+        delta: Math.max(1, ctx.logPage - 1),
+        max: Math.max(0, ctx.logs.size(node) - ctx.logPage),
+      });
     case 'log-down':
-      return store.dispatch({ type: 'scroll', delta: -Math.max(1, ctx.logPage - 1), max: Math.max(0, ctx.logs.size(node) - ctx.logPage) });
+      return store.dispatch({
+        type: 'scroll',
+        delta: -Math.max(1, ctx.logPage - 1),
+        max: Math.max(0, ctx.logs.size(node) - ctx.logPage),
+      });
     case 'help':
       return store.dispatch({ type: 'mode', mode: { kind: 'help', scroll: 0 } });
     case 'help-scroll-up':
-      return store.dispatch({ type: 'help-scroll', delta: -1, max: Math.max(0, helpRowCount() - ctx.helpPage) });
+      return store.dispatch({
+        type: 'help-scroll',
+        delta: -1,
+        max: Math.max(0, helpRowCount() - ctx.helpPage),
+      });
     case 'help-scroll-down':
-      return store.dispatch({ type: 'help-scroll', delta: 1, max: Math.max(0, helpRowCount() - ctx.helpPage) });
+      return store.dispatch({
+        type: 'help-scroll',
+        delta: 1,
+        max: Math.max(0, helpRowCount() - ctx.helpPage),
+      });
     case 'close':
       return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
     case 'quit':

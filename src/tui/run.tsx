@@ -51,7 +51,8 @@ const OPENS_RECOVER = new Set(['prepare', 'deploy', 'verify', 'resume', 'rollbac
 /** "local ×4", "tailscale-ssh ×3 · local ×1": how SATURN reaches the nodes. */
 export function transportSummary(control: Pick<Control, 'inventory'>, tailnet?: string): string {
   const counts = new Map<string, number>();
-  for (const n of control.inventory.nodes) counts.set(n.transport, (counts.get(n.transport) ?? 0) + 1);
+  for (const n of control.inventory.nodes)
+    counts.set(n.transport, (counts.get(n.transport) ?? 0) + 1);
   return [...[...counts].map(([t, c]) => `${t} ×${c}`), ...(tailnet ? [tailnet] : [])].join(' · ');
 }
 
@@ -63,7 +64,11 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
       nodes: control.inventory.nodes,
       dryRun: opts.dryRun ?? false,
       banners: [
-        ...(opts.dryRun ? [`DRY RUN: stages print what they would do and change nothing${opts.dryRunReason ? ` (${opts.dryRunReason})` : ''}`] : []),
+        ...(opts.dryRun
+          ? [
+              `DRY RUN: stages print what they would do and change nothing${opts.dryRunReason ? ` (${opts.dryRunReason})` : ''}`,
+            ]
+          : []),
         ...(opts.banners ?? []),
       ],
     }),
@@ -71,14 +76,17 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   const logs = new LogStore();
   // Set below: the host runs its confirmed stages through the controller, and the controller opens
   // the host when a stage fails.
-  let host: RecoverHost | undefined;
+  let host: RecoverHost | undefined; // eslint-disable-line prefer-const -- assigned after the controller exists
   const controller = new TuiController(control, store, logs, {
     refreshMs: opts.refreshMs ?? 15_000,
     onOutcome: (outcome) => {
       const failed = outcome.result === 'failed' || outcome.result === 'interrupted';
       if (!failed || !OPENS_RECOVER.has(outcome.stage) || !host || host.isOpen) return;
       store.dispatch({ type: 'select', node: outcome.node });
-      host.openRun(outcome.node, store.getState().nodes.find((n) => n.spec.name === outcome.node)?.run);
+      host.openRun(
+        outcome.node,
+        store.getState().nodes.find((n) => n.spec.name === outcome.node)?.run,
+      );
     },
   });
   host = new RecoverHost({
@@ -98,8 +106,24 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   // the frame ends in a newline (every frame shorter than the terminal), so each redraw lands one row
   // lower (seen in tmux). The standard writer redraws the frame, at most maxFps times a second.
   const ink = render(
-    <App store={store} logs={logs} driver={controller} transport={transportSummary(control, opts.tailnet)} onQuit={() => quit()} panel={recoverPanel(host, store)} repoDir={control.repoDir} />,
-    { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 30 },
+    <App
+      store={store}
+      logs={logs}
+      driver={controller}
+      transport={transportSummary(control, opts.tailnet)}
+      onQuit={() => quit()}
+      panel={recoverPanel(host, store)}
+      repoDir={control.repoDir}
+    />,
+    {
+      stdin: opts.stdin,
+      stdout: opts.stdout,
+      stderr: opts.stderr,
+      exitOnCtrlC: false,
+      patchConsole: true,
+      incrementalRendering: false,
+      maxFps: 30,
+    },
   );
   controller.start();
   try {

@@ -49,7 +49,9 @@ export function enterFullScreen(out: Out, proc: NodeJS.Process = process): FullS
   ];
   const onCrash = (err: unknown): void => {
     leave();
-    proc.stderr.write(`homelab: crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    proc.stderr.write(
+      `homelab: crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     proc.exit(70);
   };
   proc.on('exit', leave);

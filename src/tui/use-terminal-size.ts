@@ -8,8 +8,14 @@ export interface Size {
   readonly rows: number;
 }
 
-export function readSize(out: { columns?: number; rows?: number }, fallback: Size = { cols: 80, rows: 24 }): Size {
-  return { cols: out.columns && out.columns > 0 ? out.columns : fallback.cols, rows: out.rows && out.rows > 0 ? out.rows : fallback.rows };
+export function readSize(
+  out: { columns?: number; rows?: number },
+  fallback: Size = { cols: 80, rows: 24 },
+): Size {
+  return {
+    cols: out.columns && out.columns > 0 ? out.columns : fallback.cols,
+    rows: out.rows && out.rows > 0 ? out.rows : fallback.rows,
+  };
 }
 
 export function useTerminalSize(fallback?: Size): Size {

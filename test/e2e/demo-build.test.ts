@@ -22,7 +22,11 @@ function pipes(cwd: string): { ctx: CommandContext; out: () => string; err: () =
   const stderr = new PassThrough();
   stdout.on('data', (c: Buffer) => (out += c.toString()));
   stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { ctx: { cwd, env: { ...process.env, CI: 'true' }, stdout, stderr, stdin: new PassThrough() }, out: () => out, err: () => err };
+  return {
+    ctx: { cwd, env: { ...process.env, CI: 'true' }, stdout, stderr, stdin: new PassThrough() },
+    out: () => out,
+    err: () => err,
+  };
 }
 const dir = mkdtempSync(join(tmpdir(), 'homelab-demo-test-'));
 
@@ -51,14 +55,28 @@ describe('demo homelab', () => {
   });
 
   test('each node is bootstrapped: its checkout is at the remote HEAD and holds the real deploy.sh', () => {
-    const head = execFileSync('git', ['-C', demo.repoDir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['-C', demo.repoDir, 'rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
     for (const n of demo.inventory.nodes) {
-      expect(execFileSync('git', ['-C', n.repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()).toBe(head);
-      expect(readFileSync(join(n.repo, 'scripts/deploy/deploy.sh'), 'utf8')).toBe(readFileSync('scripts/deploy/deploy.sh', 'utf8'));
-      const out = execFileSync('bash', [join(n.repo, 'scripts/deploy/deploy.sh'), 'status', '--root', n.root, '--node', n.name], { encoding: 'utf8' });
+      expect(
+        execFileSync('git', ['-C', n.repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
+      ).toBe(head);
+      expect(readFileSync(join(n.repo, 'scripts/deploy/deploy.sh'), 'utf8')).toBe(
+        readFileSync('scripts/deploy/deploy.sh', 'utf8'),
+      );
+      const out = execFileSync(
+        'bash',
+        [join(n.repo, 'scripts/deploy/deploy.sh'), 'status', '--root', n.root, '--node', n.name],
+        { encoding: 'utf8' },
+      );
       const record = out.split('\n').find((l) => l.startsWith('@homelab/1 status '));
       expect(record, out).toBeDefined();
-      expect(JSON.parse(record!.slice('@homelab/1 status '.length))).toMatchObject({ node: n.name, bootstrapped: true, stage: '' });
+      expect(JSON.parse(record!.slice('@homelab/1 status '.length))).toMatchObject({
+        node: n.name,
+        bootstrapped: true,
+        stage: '',
+      });
     }
   });
 
@@ -66,7 +84,9 @@ describe('demo homelab', () => {
     const broken = demo.inventory.nodes.find((n) => n.name === demo.broken.node)!;
     expect(broken.services[0]?.secrets).toEqual(['NOTES_TOKEN']);
     expect(existsSync(demo.broken.envFile)).toBe(false);
-    expect(demo.broken.fix).toBe(`echo NOTES_TOKEN=demo-secret >> ${broken.root}/config/notes/.env`);
+    expect(demo.broken.fix).toBe(
+      `echo NOTES_TOKEN=demo-secret >> ${broken.root}/config/notes/.env`,
+    );
   });
 
   test('a second build into the same folder is refused', async () => {
@@ -81,7 +101,8 @@ describe('demo homelab', () => {
       expect(code, io.err()).toBe(1); // nothing deployed yet: not every node is healthy
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(io.out()).toMatch(/^demo-lab · main @ [0-9a-f]{7}/);
-      for (const n of demo.nodes) expect(io.out()).toMatch(new RegExp(`${n.name}\\s+\\d\\s+\\w+\\s+\\S+`));
+      for (const n of demo.nodes)
+        expect(io.out()).toMatch(new RegExp(`${n.name}\\s+\\d\\s+\\w+\\s+\\S+`));
     }
   });
 

@@ -20,7 +20,11 @@ const ok = requireLab('tmux', 'docker');
 const TOKEN = `notes-token-${Math.random().toString(36).slice(2, 8)}-Zk4`;
 
 function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.email=e2e@homelab.test', '-c', 'user.name=e2e', ...args], { encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-C', dir, '-c', 'user.email=e2e@homelab.test', '-c', 'user.name=e2e', ...args],
+    { encoding: 'utf8' },
+  ).trim();
 }
 
 describe.skipIf(!ok)('guided recover view in a real terminal', () => {
@@ -32,7 +36,12 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
 
   beforeAll(() => {
     ensureBuilt();
-    term = openTerminal({ cols: 120, rows: 45, env: { CI: 'false', TERM: 'xterm-256color', HOMELAB_STATE_DIR: state }, cwd: ROOT });
+    term = openTerminal({
+      cols: 120,
+      rows: 45,
+      env: { CI: 'false', TERM: 'xterm-256color', HOMELAB_STATE_DIR: state },
+      cwd: ROOT,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -44,15 +53,25 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
   test('failed prepare -> view opens -> prompt -> fix -> resume -> healthy; bad commit -> rollback -> known-good', async () => {
     term.type(`node ${BIN} demo --dir ${dir}`);
     await term.press('Enter');
-    await term.waitFor((rows) => rows.join('\n').includes('demo-lab') && rows.some((r) => r.includes('no services yet')), 60_000);
+    await term.waitFor(
+      (rows) =>
+        rows.join('\n').includes('demo-lab') && rows.some((r) => r.includes('no services yet')),
+      60_000,
+    );
     inventory = (await loadInventory(join(dir, 'saturn'))).inventory;
     const notes = inventory!.nodes.find((n) => n.role === 'apps')!;
     const saturn = join(dir, 'saturn');
 
     // The broken node: prepare fails, and the guided view opens by itself.
     // Select it (keys sent before the app listens are lost: press until the cursor is there).
-    for (let i = 0; i < 20 && !term.screen().some((r) => r.startsWith('▸') && r.includes(notes.name)); i++) {
-      await term.press(term.screen().some((r) => r.startsWith('▸') && r.includes('watch-')) ? 'k' : 'j');
+    for (
+      let i = 0;
+      i < 20 && !term.screen().some((r) => r.startsWith('▸') && r.includes(notes.name));
+      i++
+    ) {
+      await term.press(
+        term.screen().some((r) => r.startsWith('▸') && r.includes('watch-')) ? 'k' : 'j',
+      );
     }
     await term.waitFor(`${notes.name} · apps`);
     await term.press('Enter');
@@ -94,14 +113,22 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
     await term.waitFor(`Recover ${notes.name} · apps — no failed stage`, 60_000);
     await term.waitFor(new RegExp(`${notes.name}\\s+apps\\s+verify ok\\s+healthy`), 60_000);
     const good = git(saturn, 'rev-parse', 'HEAD');
-    expect(readFileSync(join(notes.root, 'state', 'deploy', 'known_good'), 'utf8').trim()).toBe(good);
+    expect(readFileSync(join(notes.root, 'state', 'deploy', 'known_good'), 'utf8').trim()).toBe(
+      good,
+    );
     expect(term.screen().join('\n')).not.toContain(TOKEN);
 
     // A bad commit for this node: prepare, deploy (and verify) it; the failure reopens the view.
     await term.press('Escape');
     await term.waitFor((rows) => !rows.join('\n').includes('Esc Back'));
     const composeFile = join(saturn, 'hosts', notes.name, 'notes', 'docker-compose.yml');
-    writeFileSync(composeFile, readFileSync(composeFile, 'utf8').replace(/command: \[.*\]/, 'command: ["sh", "-c", "echo fatal: schema 7 missing; exit 5"]'));
+    writeFileSync(
+      composeFile,
+      readFileSync(composeFile, 'utf8').replace(
+        /command: \[.*\]/,
+        'command: ["sh", "-c", "echo fatal: schema 7 missing; exit 5"]',
+      ),
+    );
     git(saturn, 'commit', '-qam', 'notes: schema 7');
     git(saturn, 'push', '-q', 'origin', 'HEAD:main');
     const bad = git(saturn, 'rev-parse', 'HEAD');
@@ -118,13 +145,18 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
       await term.press('Enter');
       await term.waitFor(`verify on ${notes.name}: failed`, 120_000);
     }
-    await term.waitFor(new RegExp(`Recover ${notes.name} · apps — ✗ (deploy|verify) failed`), 60_000);
+    await term.waitFor(
+      new RegExp(`Recover ${notes.name} · apps — ✗ (deploy|verify) failed`),
+      60_000,
+    );
     await term.waitFor('exited with code 5', 60_000);
     await term.waitFor(/diagnose: \d+ failing/, 60_000);
 
     // Rollback names the known-good commit and what it changes back, asks, then runs.
     await term.press('b');
-    const question = (await term.waitFor(`Run rollback on ${notes.name}? Back to ${good.slice(0, 8)}`)).join('\n');
+    const question = (
+      await term.waitFor(`Run rollback on ${notes.name}? Back to ${good.slice(0, 8)}`)
+    ).join('\n');
     expect(question).toContain(`(from ${bad.slice(0, 8)})`);
     expect(question).toContain('It changes back: notes/docker-compose.yml');
     await term.press('y');

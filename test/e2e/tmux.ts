@@ -13,7 +13,10 @@ export interface Terminal {
   /** The visible screen, one string per row (trailing spaces trimmed). */
   screen(): string[];
   /** Waits until the screen satisfies `test` (a string it contains, or a predicate). */
-  waitFor(test: string | RegExp | ((rows: string[]) => boolean), timeoutMs?: number): Promise<string[]>;
+  waitFor(
+    test: string | RegExp | ((rows: string[]) => boolean),
+    timeoutMs?: number,
+  ): Promise<string[]>;
   resize(cols: number, rows: number): void;
   size(): { cols: number; rows: number };
   kill(): void;
@@ -21,13 +24,39 @@ export interface Terminal {
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function openTerminal(opts: { cols: number; rows: number; env?: Readonly<Record<string, string>>; cwd?: string }): Terminal {
+export function openTerminal(opts: {
+  cols: number;
+  rows: number;
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
+}): Terminal {
   const socket = `hl-e2e-${randomBytes(4).toString('hex')}`;
-  const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', cwd: opts.cwd });
+  const tmux = (...args: string[]): string =>
+    execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', cwd: opts.cwd });
   const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'main', '-x', String(opts.cols), '-y', String(opts.rows), 'env', ...env, 'bash', '--norc', '--noprofile');
+  tmux(
+    '-f',
+    '/dev/null',
+    'new-session',
+    '-d',
+    '-s',
+    'main',
+    '-x',
+    String(opts.cols),
+    '-y',
+    String(opts.rows),
+    'env',
+    ...env,
+    'bash',
+    '--norc',
+    '--noprofile',
+  );
   tmux('set-option', '-g', 'status', 'off');
-  const screen = (): string[] => tmux('capture-pane', '-p', '-t', 'main').replace(/\n$/, '').split('\n').map((l) => l.trimEnd());
+  const screen = (): string[] =>
+    tmux('capture-pane', '-p', '-t', 'main')
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => l.trimEnd());
   return {
     socket,
     type(text) {
@@ -42,12 +71,19 @@ export function openTerminal(opts: { cols: number; rows: number; env?: Readonly<
     screen,
     async waitFor(test, timeoutMs = 20_000) {
       const ok = (rows: string[]): boolean =>
-        typeof test === 'string' ? rows.join('\n').includes(test) : test instanceof RegExp ? test.test(rows.join('\n')) : test(rows);
+        typeof test === 'string'
+          ? rows.join('\n').includes(test)
+          : test instanceof RegExp
+            ? test.test(rows.join('\n'))
+            : test(rows);
       const end = Date.now() + timeoutMs;
       for (;;) {
         const rows = screen();
         if (ok(rows)) return rows;
-        if (Date.now() > end) throw new Error(`screen never showed ${String(test)} within ${timeoutMs} ms; it shows:\n${rows.join('\n')}`);
+        if (Date.now() > end)
+          throw new Error(
+            `screen never showed ${String(test)} within ${timeoutMs} ms; it shows:\n${rows.join('\n')}`,
+          );
         await pause(100);
       }
     },
@@ -55,7 +91,15 @@ export function openTerminal(opts: { cols: number; rows: number; env?: Readonly<
       tmux('resize-window', '-t', 'main', '-x', String(cols), '-y', String(rows));
     },
     size() {
-      const [cols = '0', rows = '0'] = tmux('display-message', '-p', '-t', 'main', '#{window_width} #{window_height}').trim().split(' ');
+      const [cols = '0', rows = '0'] = tmux(
+        'display-message',
+        '-p',
+        '-t',
+        'main',
+        '#{window_width} #{window_height}',
+      )
+        .trim()
+        .split(' ');
       return { cols: Number(cols), rows: Number(rows) };
     },
     kill() {

@@ -1,7 +1,15 @@
 // The README's "run it": `homelab demo` in a real terminal (tmux), driven with the keys a person
 // presses and read off the screen. Real git, real deploy.sh, real Docker with busybox services.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +24,6 @@ import { openTerminal, type Terminal } from './tmux.js';
 
 const ok = requireLab('tmux', 'docker');
 
-
 /** Every file under a folder with its content: what a stage would change on the node. */
 describe.skipIf(!ok)('homelab demo in a real terminal', () => {
   let term: Terminal;
@@ -26,7 +33,12 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
 
   beforeAll(() => {
     ensureBuilt();
-    term = openTerminal({ cols: 100, rows: 30, env: { CI: 'false', TERM: 'xterm-256color' }, cwd: ROOT });
+    term = openTerminal({
+      cols: 100,
+      rows: 30,
+      env: { CI: 'false', TERM: 'xterm-256color' },
+      cwd: ROOT,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -41,13 +53,21 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     await term.waitFor('BEFORE-TUI-MARKER');
     term.type(`node ${BIN} demo --dir ${dir}`);
     await term.press('Enter');
-    await term.waitFor((rows) => rows.join('\n').includes('demo-lab') && rows.some((r) => r.includes('no services yet')), 60_000);
+    await term.waitFor(
+      (rows) =>
+        rows.join('\n').includes('demo-lab') && rows.some((r) => r.includes('no services yet')),
+      60_000,
+    );
     expect(term.screen().join('\n')).not.toContain('BEFORE-TUI-MARKER');
 
     inventory = (await loadInventory(join(dir, 'saturn'))).inventory;
     expect(inventory).toBeDefined();
     const [edge, , notes] = inventory!.nodes;
-    const head = execFileSync('git', ['-C', join(dir, 'saturn'), 'rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync(
+      'git',
+      ['-C', join(dir, 'saturn'), 'rev-parse', '--short=7', 'HEAD'],
+      { encoding: 'utf8' },
+    ).trim();
 
     // Enter asks first, naming node, stage, commit and services; declining changes nothing.
     const before = treeContents(join(edge!.root, 'state'));
@@ -71,8 +91,13 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     }
     await term.press('Enter');
     await term.waitFor(`verify on ${edge!.name}: ok`, 90_000);
-    await term.waitFor(new RegExp(`${edge!.name}\\s+proxy \\[dns\\]\\s+verify ok\\s+healthy\\s+up to date`), 30_000);
-    const port = /127\.0\.0\.1:(\d+)/.exec(readFileSync(join(dir, 'saturn', 'hosts', edge!.name, 'proxy', 'docker-compose.yml'), 'utf8'))?.[1];
+    await term.waitFor(
+      new RegExp(`${edge!.name}\\s+proxy \\[dns\\]\\s+verify ok\\s+healthy\\s+up to date`),
+      30_000,
+    );
+    const port = /127\.0\.0\.1:(\d+)/.exec(
+      readFileSync(join(dir, 'saturn', 'hosts', edge!.name, 'proxy', 'docker-compose.yml'), 'utf8'),
+    )?.[1];
     const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
     expect(page).toContain(`proxy on ${edge!.name}`);
 
@@ -98,11 +123,19 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     await term.waitFor(`Run resume on ${notes!.name}?`);
     await term.press('y');
     await term.waitFor(`resume on ${notes!.name}: ok`, 120_000);
-    await term.waitFor(new RegExp(`${notes!.name}\\s+apps\\s+verify ok\\s+healthy\\s+up to date`), 30_000);
+    await term.waitFor(
+      new RegExp(`${notes!.name}\\s+apps\\s+verify ok\\s+healthy\\s+up to date`),
+      30_000,
+    );
 
     // Resize: 80x24 keeps every row inside the screen with header, nodes and footer.
     term.resize(80, 24);
-    const small = await term.waitFor((rows) => rows[0]?.includes('demo-lab') === true && rows.some((r) => r.startsWith('── wave') && r.length === 80) && rows.some((r) => r.includes('q quit')));
+    const small = await term.waitFor(
+      (rows) =>
+        rows[0]?.includes('demo-lab') === true &&
+        rows.some((r) => r.startsWith('── wave') && r.length === 80) &&
+        rows.some((r) => r.includes('q quit')),
+    );
     expect(term.size()).toEqual({ cols: 80, rows: 24 });
     expect(small.length).toBeLessThanOrEqual(24);
     expect(small.every((r) => r.length <= 80)).toBe(true);
@@ -111,7 +144,9 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     for (const n of inventory!.nodes) expect(small.some((r) => r.includes(n.name))).toBe(true);
     // A wide terminal puts the detail beside the nodes.
     term.resize(160, 40);
-    await term.waitFor((rows) => rows.some((r) => /wave 0/.test(r) && r.includes(`${notes!.name} · apps`)));
+    await term.waitFor((rows) =>
+      rows.some((r) => /wave 0/.test(r) && r.includes(`${notes!.name} · apps`)),
+    );
 
     // q leaves the alternate screen: the shell's earlier output is back.
     await term.press('q');
@@ -124,15 +159,29 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
     // A `docker` first on PATH that cannot reach an engine, as on a machine without one.
     const shim = join(base, 'no-docker');
     mkdirSync(shim, { recursive: true });
-    writeFileSync(join(shim, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n');
+    writeFileSync(
+      join(shim, 'docker'),
+      '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n',
+    );
     chmodSync(join(shim, 'docker'), 0o755);
-    const dry = openTerminal({ cols: 110, rows: 32, env: { CI: 'false', TERM: 'xterm-256color', PATH: `${shim}:${process.env.PATH ?? ''}` }, cwd: ROOT });
+    const dry = openTerminal({
+      cols: 110,
+      rows: 32,
+      env: { CI: 'false', TERM: 'xterm-256color', PATH: `${shim}:${process.env.PATH ?? ''}` },
+      cwd: ROOT,
+    });
     const where = join(base, 'dry');
     try {
       dry.type(`node ${BIN} demo --dir ${where}`);
       await dry.press('Enter');
-      await dry.waitFor('DRY RUN: stages print what they would do and change nothing (no Docker engine here)', 60_000);
-      await dry.waitFor((rows) => rows.filter((r) => r.includes('never deployed')).length === 4, 60_000);
+      await dry.waitFor(
+        'DRY RUN: stages print what they would do and change nothing (no Docker engine here)',
+        60_000,
+      );
+      await dry.waitFor(
+        (rows) => rows.filter((r) => r.includes('never deployed')).length === 4,
+        60_000,
+      );
       const inv = (await loadInventory(join(where, 'saturn'))).inventory!;
       const edge = inv.nodes[0]!;
       // What a stage changes: state, config and the checkout (a diagnose the recover view runs

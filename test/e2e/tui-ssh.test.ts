@@ -11,7 +11,6 @@ import { openTerminal, type Terminal } from './tmux.js';
 
 const ok = requireLab('tmux', 'docker', 'sshd');
 
-
 describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
   const id = randomBytes(3).toString('hex');
   const good = `tui${id}a`;
@@ -21,10 +20,20 @@ describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    hl = await createLabHomelab({ nodes: [{ name: good, services: ['web'] }, { name: bad, services: [{ name: 'api', secrets: ['API_TOKEN'] }] }] });
+    hl = await createLabHomelab({
+      nodes: [
+        { name: good, services: ['web'] },
+        { name: bad, services: [{ name: 'api', secrets: ['API_TOKEN'] }] },
+      ],
+    });
     hl.bootstrap(good);
     hl.bootstrap(bad);
-    term = openTerminal({ cols: 110, rows: 32, env: { CI: 'false', TERM: 'xterm-256color' }, cwd: ROOT });
+    term = openTerminal({
+      cols: 110,
+      rows: 32,
+      env: { CI: 'false', TERM: 'xterm-256color' },
+      cwd: ROOT,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -38,7 +47,13 @@ describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
     await term.waitFor('BEFORE-TUI-MARKER');
     term.type(`node ${BIN} --repo ${hl.repoDir}`);
     await term.press('Enter');
-    await term.waitFor((rows) => rows[0]?.startsWith('lab │ main @') === true && rows.some((r) => r.includes('ssh ×2')) && rows.filter((r) => r.includes('never deployed')).length === 2, 60_000);
+    await term.waitFor(
+      (rows) =>
+        rows[0]?.startsWith('lab │ main @') === true &&
+        rows.some((r) => r.includes('ssh ×2')) &&
+        rows.filter((r) => r.includes('never deployed')).length === 2,
+      60_000,
+    );
 
     // Declining leaves the node as it was.
     const before = treeContents(join(hl.rootOf(good), 'state'));
@@ -56,7 +71,10 @@ describe.skipIf(!ok)('the TUI over ssh in a real terminal', () => {
     }
     await term.press('Enter');
     await term.waitFor(`verify on ${good}: ok`, 90_000);
-    await term.waitFor(new RegExp(`${good}\\s+worker\\s+verify ok\\s+healthy\\s+up to date`), 30_000);
+    await term.waitFor(
+      new RegExp(`${good}\\s+worker\\s+verify ok\\s+healthy\\s+up to date`),
+      30_000,
+    );
     const page = await (await fetch(`http://127.0.0.1:${hl.ports.get(`${good}/web`)}/`)).text();
     expect(page).toContain(`${good}/web`);
     const detail = term.screen().join('\n');

@@ -36,7 +36,13 @@ export async function runCli(args: readonly string[], opts: CliOptions): Promise
   stdin.end(opts.answers?.map((a) => `${a}\n`).join('') ?? '');
   const stdout = new Capture(tty);
   const stderr = new Capture(false);
-  const ctx: CommandContext = { cwd: opts.cwd, env: opts.env ?? { PATH: process.env.PATH }, stdout, stderr, stdin };
+  const ctx: CommandContext = {
+    cwd: opts.cwd,
+    env: opts.env ?? { PATH: process.env.PATH },
+    stdout,
+    stderr,
+    stdin,
+  };
   const code = await main(args, ctx);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }

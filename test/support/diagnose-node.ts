@@ -31,11 +31,13 @@ export class DiagNode {
 
   constructor(spec: DiagNodeSpec) {
     this.services = Object.keys(spec.services);
-    for (const [svc, compose] of Object.entries(spec.services)) this.fx.writeService(svc, compose.replaceAll('{{node}}', this.node));
+    for (const [svc, compose] of Object.entries(spec.services))
+      this.fx.writeService(svc, compose.replaceAll('{{node}}', this.node));
     this.fx.writeManifest({ extra: spec.manifest ?? [], tags: spec.tags ?? [] });
     this.commit('initial');
     this.fx.cloneNode();
-    for (const d of ['state/deploy', 'logs/deploy', ...this.services.map((s) => `config/${s}`)]) mkdirSync(join(this.root, d), { recursive: true });
+    for (const d of ['state/deploy', 'logs/deploy', ...this.services.map((s) => `config/${s}`)])
+      mkdirSync(join(this.root, d), { recursive: true });
   }
 
   get node(): string {
@@ -74,16 +76,30 @@ export class DiagNode {
   /** `docker compose up -d` of one service exactly as deploy.sh names it (no --wait: broken on purpose). */
   composeUp(service: string): void {
     const env = join(this.fx.configDir(service), '.env');
-    const args = ['compose', '-p', this.project(service), '-f', join(this.repo, 'hosts', this.node, service, 'docker-compose.yml')];
+    const args = [
+      'compose',
+      '-p',
+      this.project(service),
+      '-f',
+      join(this.repo, 'hosts', this.node, service, 'docker-compose.yml'),
+    ];
     if (existsSync(env)) args.push('--env-file', env);
     args.push('up', '-d');
     execFileSync('docker', args, { stdio: 'ignore', timeout: 60_000 });
   }
 
   /** Runs deploy.sh <stage> on the node with real bash; collects its finding records. */
-  async deploy(stage: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: readonly string[] } = {}): Promise<DeployRun> {
-    const env = Object.fromEntries(Object.entries(opts.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
-    const out = await this.fx.run(stage, opts.args ?? [], { env, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  async deploy(
+    stage: string,
+    opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: readonly string[] } = {},
+  ): Promise<DeployRun> {
+    const env = Object.fromEntries(
+      Object.entries(opts.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    const out = await this.fx.run(stage, opts.args ?? [], {
+      env,
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
     const findings = out.events.flatMap((e) => (e.type === 'finding' ? [withoutStamp(e)] : []));
     return { code: out.code, stdout: out.stdout, stderr: out.stderr, findings, ms: out.ms };
   }

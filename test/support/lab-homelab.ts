@@ -59,15 +59,27 @@ export interface LabHomelab {
 // SATURN (root here) pushes into a remote owned by the nodes' login user. `-c safe.directory` does
 // not reach the local receive-pack; a global config file does.
 const gitConfig = join(tmpdir(), 'homelab-lab-gitconfig');
-writeFileSync(gitConfig, '[safe]\n\tdirectory = *\n[user]\n\temail = lab@homelab.test\n\tname = lab\n[init]\n\tdefaultBranch = main\n');
+writeFileSync(
+  gitConfig,
+  '[safe]\n\tdirectory = *\n[user]\n\temail = lab@homelab.test\n\tname = lab\n[init]\n\tdefaultBranch = main\n',
+);
 
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: gitConfig } }).trim();
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_CONFIG_GLOBAL: gitConfig },
+  }).trim();
 }
 
 const serviceOf = (s: string | LabService): LabService => (typeof s === 'string' ? { name: s } : s);
 
-function composeFile(service: string, port: number, secrets: readonly string[], startDelay = 0): string {
+function composeFile(
+  service: string,
+  port: number,
+  secrets: readonly string[],
+  startDelay = 0,
+): string {
   const httpd = `httpd -f -p 127.0.0.1:${port} -h /www`;
   return [
     'services:',
@@ -77,7 +89,9 @@ function composeFile(service: string, port: number, secrets: readonly string[], 
     '    stop_signal: SIGKILL',
     `    command: ["sh", "-c", "${startDelay > 0 ? `sleep ${startDelay}; ` : ''}exec ${httpd}"]`,
     '    volumes: ["./www:/www:ro"]',
-    ...(secrets.length > 0 ? ['    environment:', ...secrets.map((k) => `      ${k}: \${${k}}`)] : []),
+    ...(secrets.length > 0
+      ? ['    environment:', ...secrets.map((k) => `      ${k}: \${${k}}`)]
+      : []),
     '    healthcheck:',
     `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/"]`,
     '      interval: 1s',
@@ -104,7 +118,14 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
     started.forEach((lab, i) => labs.set(opts.nodes[i]!.name, lab));
     const anyLab = started[0];
 
-    const yaml: string[] = ['homelab: lab', 'git:', `  remote: ${remote}`, '  branch: main', 'defaults:', `  transport: ${local ? 'local' : 'ssh'}`];
+    const yaml: string[] = [
+      'homelab: lab',
+      'git:',
+      `  remote: ${remote}`,
+      '  branch: main',
+      'defaults:',
+      `  transport: ${local ? 'local' : 'ssh'}`,
+    ];
     if (anyLab) yaml.push(`  user: ${anyLab.user}`, '  ssh:', `    connectTimeout: ${timeout}`);
     yaml.push('nodes:');
     for (const [i, node] of opts.nodes.entries()) {
@@ -112,8 +133,20 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
       const root = lab ? lab.makeDir(`root-${node.name}`) : join(dir, 'nodes', node.name);
       mkdirSync(root, { recursive: true });
       roots.set(node.name, root);
-      yaml.push(`  ${node.name}:`, `    address: ${lab ? '127.0.0.1' : `127.0.1.${i + 1}`}`, '    role: worker', `    wave: ${i % 3}`, `    root: ${root}`);
-      if (lab) yaml.push('    ssh:', `      port: ${lab.port}`, `      identityFile: ${lab.keyFile}`, `      knownHostsFile: ${lab.knownHostsFile}`);
+      yaml.push(
+        `  ${node.name}:`,
+        `    address: ${lab ? '127.0.0.1' : `127.0.1.${i + 1}`}`,
+        '    role: worker',
+        `    wave: ${i % 3}`,
+        `    root: ${root}`,
+      );
+      if (lab)
+        yaml.push(
+          '    ssh:',
+          `      port: ${lab.port}`,
+          `      identityFile: ${lab.keyFile}`,
+          `      knownHostsFile: ${lab.knownHostsFile}`,
+        );
       yaml.push('    services:');
       for (const s of node.services.map(serviceOf)) {
         yaml.push(`      - name: ${s.name}`);
@@ -123,12 +156,21 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
         const svcDir = join(repoDir, 'hosts', node.name, s.name);
         mkdirSync(join(svcDir, 'www'), { recursive: true });
         writeFileSync(join(svcDir, 'www', 'index.html'), `${node.name}/${s.name}\n`);
-        writeFileSync(join(svcDir, 'docker-compose.yml'), composeFile(s.name, port, s.secrets ?? [], s.startDelay));
+        writeFileSync(
+          join(svcDir, 'docker-compose.yml'),
+          composeFile(s.name, port, s.secrets ?? [], s.startDelay),
+        );
       }
     }
     for (const dead of opts.deadNodes ?? []) {
       const port = await freePort(); // nothing listens there
-      yaml.push(`  ${dead}:`, '    address: 127.0.0.1', '    role: worker', '    wave: 0', `    root: ${join(dir, dead)}`);
+      yaml.push(
+        `  ${dead}:`,
+        '    address: 127.0.0.1',
+        '    role: worker',
+        '    wave: 0',
+        `    root: ${join(dir, dead)}`,
+      );
       yaml.push('    ssh:', `      port: ${port}`, '    services: []');
       mkdirSync(join(repoDir, 'hosts', dead), { recursive: true });
     }
@@ -136,9 +178,13 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
     const topology = `${yaml.join('\n')}\n`;
     writeFileSync(join(repoDir, 'inventory', 'topology.yaml'), topology);
     const parsed = parseTopology(topology);
-    if (!parsed.inventory) throw new Error(`lab topology is invalid:\n${parsed.problems.map(formatProblem).join('\n')}`);
-    for (const node of parsed.inventory.nodes) writeFileSync(join(repoDir, manifestPath(node.name)), renderManifest(parsed.inventory, node));
-    cpSync(join(REPO_ROOT, 'scripts', 'deploy'), join(repoDir, 'scripts', 'deploy'), { recursive: true });
+    if (!parsed.inventory)
+      throw new Error(`lab topology is invalid:\n${parsed.problems.map(formatProblem).join('\n')}`);
+    for (const node of parsed.inventory.nodes)
+      writeFileSync(join(repoDir, manifestPath(node.name)), renderManifest(parsed.inventory, node));
+    cpSync(join(REPO_ROOT, 'scripts', 'deploy'), join(repoDir, 'scripts', 'deploy'), {
+      recursive: true,
+    });
 
     git(dir, 'init', '-q', '--bare', remote);
     git(repoDir, 'init', '-q');
@@ -193,7 +239,10 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
       });
       for (const p of projects) {
         try {
-          execFileSync('docker', ['compose', '-p', p, 'down', '--remove-orphans', '-t', '0'], { stdio: 'ignore', timeout: 60_000 });
+          execFileSync('docker', ['compose', '-p', p, 'down', '--remove-orphans', '-t', '0'], {
+            stdio: 'ignore',
+            timeout: 60_000,
+          });
         } catch {
           // not deployed
         }

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 export type LabPart = 'docker' | 'sshd' | 'tmux' | 'shellcheck';
 
 const probes: Record<LabPart, () => boolean> = {
-  docker: () => succeeds('docker', ['info', '--format', '{{.ServerVersion}}']) && succeeds('docker', ['compose', 'version']),
+  docker: () =>
+    succeeds('docker', ['info', '--format', '{{.ServerVersion}}']) &&
+    succeeds('docker', ['compose', 'version']),
   sshd: () => existsSync('/usr/sbin/sshd') && succeeds('ssh', ['-V']),
   tmux: () => succeeds('tmux', ['-V']),
   shellcheck: () => succeeds('shellcheck', ['--version']),

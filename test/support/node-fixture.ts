@@ -10,7 +10,16 @@
 //   const r = await fx.run('prepare', ['--ref', sha]);  // r.code, r.stdout, r.events
 //   afterAll(() => fx.cleanup());                        // compose down every project, rm -rf
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,9 +67,12 @@ export interface RunOptions {
   readonly timeoutMs?: number;
 }
 
-
 function sh(cmd: string, args: readonly string[], cwd?: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 function git(cwd: string, args: readonly string[]): string {
@@ -102,7 +114,9 @@ export class NodeFixture {
     git(fx.dir, ['init', '-q', '-b', 'main', fx.saturn]);
     git(fx.saturn, ['remote', 'add', 'origin', fx.remote]);
     mkdirSync(join(fx.saturn, 'scripts'), { recursive: true });
-    cpSync(join(REPO_ROOT, 'scripts', 'deploy'), join(fx.saturn, 'scripts', 'deploy'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'scripts', 'deploy'), join(fx.saturn, 'scripts', 'deploy'), {
+      recursive: true,
+    });
     return fx;
   }
 
@@ -127,7 +141,10 @@ export class NodeFixture {
     const port = this.ports.get(service) ?? (await freePort());
     this.ports.set(service, port);
     mkdirSync(join(this.serviceDir(service), 'www'), { recursive: true });
-    writeFileSync(join(this.serviceDir(service), 'www', 'index.html'), opts.index ?? `hello from ${service}\n`);
+    writeFileSync(
+      join(this.serviceDir(service), 'www', 'index.html'),
+      opts.index ?? `hello from ${service}\n`,
+    );
     this.writeService(service, composeFile(service, port, opts));
     return port;
   }
@@ -191,11 +208,15 @@ export class NodeFixture {
 
   /** Starts `deploy.sh <stage> --root <root> --node <node> ...args` with real bash, in its own group. */
   spawn(stage: string, args: readonly string[] = [], opts: RunOptions = {}): ChildProcess {
-    return spawn('bash', [this.deployScript(), stage, '--root', this.root, '--node', this.node, ...args], {
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    return spawn(
+      'bash',
+      [this.deployScript(), stage, '--root', this.root, '--node', this.node, ...args],
+      {
+        env: { ...process.env, ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
   }
 
   /** Runs a stage to its end and returns its output and parsed events. */
@@ -205,13 +226,26 @@ export class NodeFixture {
 
   /** Container ids of a project (running or not), sorted. */
   containerIds(service: string): string[] {
-    const out = sh('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${this.project(service)}`]);
+    const out = sh('docker', [
+      'ps',
+      '-aq',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project=${this.project(service)}`,
+    ]);
     return out === '' ? [] : out.split('\n').sort();
   }
 
   /** `docker ps` state of the project's containers, e.g. ['running']. */
   containerStates(service: string): string[] {
-    const out = sh('docker', ['ps', '-a', '--filter', `label=com.docker.compose.project=${this.project(service)}`, '--format', '{{.State}}']);
+    const out = sh('docker', [
+      'ps',
+      '-a',
+      '--filter',
+      `label=com.docker.compose.project=${this.project(service)}`,
+      '--format',
+      '{{.State}}',
+    ]);
     return out === '' ? [] : out.split('\n');
   }
 
@@ -227,7 +261,11 @@ export class NodeFixture {
 
   logFiles(): string[] {
     const dir = join(this.root, 'logs', 'deploy');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('deploy_')).sort() : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.startsWith('deploy_'))
+          .sort()
+      : [];
   }
 
   readState(name: string): string {
@@ -239,7 +277,11 @@ export class NodeFixture {
   cleanup(): void {
     for (const project of this.projects) {
       try {
-        execFileSync('docker', ['compose', '-p', project, 'down', '-v', '--remove-orphans', '-t', '0'], { stdio: 'ignore', timeout: 60_000 });
+        execFileSync(
+          'docker',
+          ['compose', '-p', project, 'down', '-v', '--remove-orphans', '-t', '0'],
+          { stdio: 'ignore', timeout: 60_000 },
+        );
       } catch {
         // already gone
       }
@@ -303,15 +345,21 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<RunOutp
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      reject(new Error(`deploy.sh timed out after ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `deploy.sh timed out after ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const lines = stdout.split('\n').filter((l) => l !== '').map(parseNodeLine);
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map(parseNodeLine);
       const events = lines.flatMap((l) => (l.kind === 'event' ? [l.event] : []));
       resolve({ code, signal, stdout, stderr, lines, events, ms: Date.now() - t0 });
     });
   });
 }
-

@@ -28,7 +28,16 @@
 //
 // stop() kills the server and the sessions it started (by pid), then removes lab.dir.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -86,7 +95,9 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdLab> {
   const dir = mkdtempSync(join(tmpdir(), 'homelab-sshd-'));
   chmodSync(dir, 0o755);
   const f = (name: string): string => join(dir, name);
-  await Promise.all(['host_key', 'client_key', 'other_key', 'other_host_key'].map((k) => keygen(f(k))));
+  await Promise.all(
+    ['host_key', 'client_key', 'other_key', 'other_host_key'].map((k) => keygen(f(k))),
+  );
   writeFileSync(f('authorized_keys'), readFileSync(f('client_key.pub')));
   chmodSync(f('authorized_keys'), 0o644);
   const hostKey = publicKey(f('host_key.pub'));
@@ -143,7 +154,12 @@ interface LabParts {
 }
 
 function makeLab({ port, user, uid, gid, dir, f, root }: LabParts): SshdLab {
-  const sshNodeOptions = (connectTimeout = 5): SshOptions => ({ port, identityFile: f('client_key'), knownHostsFile: f('known_hosts'), connectTimeout });
+  const sshNodeOptions = (connectTimeout = 5): SshOptions => ({
+    port,
+    identityFile: f('client_key'),
+    knownHostsFile: f('known_hosts'),
+    connectTimeout,
+  });
   const grant = (path: string): void => {
     if (!root) return;
     execFileSync('chown', ['-R', `${uid}:${gid}`, path]);
@@ -212,13 +228,17 @@ function ensureLoginUser(name: string): string {
     }
     try {
       const groups = hasGroup('docker') ? ['-G', 'docker'] : [];
-      execFileSync('useradd', ['-m', '-s', '/bin/bash', '-p', '*', ...groups, name], { stdio: 'pipe' });
+      execFileSync('useradd', ['-m', '-s', '/bin/bash', '-p', '*', ...groups, name], {
+        stdio: 'pipe',
+      });
       return name;
     } catch {
       execFileSync('sleep', ['0.2']);
     }
   }
-  throw new Error(`could not create the login user ${name} (useradd -m -s /bin/bash -p '*' -G docker ${name})`);
+  throw new Error(
+    `could not create the login user ${name} (useradd -m -s /bin/bash -p '*' -G docker ${name})`,
+  );
 }
 
 function hasGroup(group: string): boolean {
@@ -240,10 +260,10 @@ function publicKey(path: string): string {
 }
 
 function checkEnv(key: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || /["\n\r]/.test(value)) throw new Error(`SetEnv ${key}: unsupported name or value`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || /["\n\r]/.test(value))
+    throw new Error(`SetEnv ${key}: unsupported name or value`);
   return `${key}=${value}`;
 }
-
 
 async function waitForPort(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -257,7 +277,8 @@ async function waitForPort(port: number, ms: number): Promise<void> {
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not accept connections within ${ms} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`port ${port} did not accept connections within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -275,7 +296,7 @@ function killPidFile(file: string): void {
 
 /** Descendants of pid, deepest first (from `ps -e -o pid=,ppid=`: by parent id, never by name). */
 function childPids(pid: number): number[] {
-  let out = '';
+  let out: string;
   try {
     out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
   } catch {
@@ -322,4 +343,3 @@ function tail(file: string): string {
     return '';
   }
 }
-

@@ -38,7 +38,13 @@ function parse(args: readonly string[]): DemoArgs {
     'dry-run': { type: 'boolean' },
     down: { type: 'string' },
   });
-  return { dir: values.dir, noTui: values['no-tui'] === true, keep: values.keep === true, dryRun: values['dry-run'] === true, down: values.down };
+  return {
+    dir: values.dir,
+    noTui: values['no-tui'] === true,
+    keep: values.keep === true,
+    dryRun: values['dry-run'] === true,
+    down: values.down,
+  };
 }
 
 function describeDemo(demo: Demo, dryRun: boolean): string {
@@ -46,7 +52,10 @@ function describeDemo(demo: Demo, dryRun: boolean): string {
     `demo homelab "${demo.inventory.homelab}" built in ${demo.dir}`,
     `  SATURN's repo  ${demo.repoDir}`,
     `  Git remote     ${demo.remote}`,
-    ...demo.nodes.map((n) => `  node ${n.name.padEnd(14)} root ${n.root}  ${n.services.map((s) => `${s.name} http://127.0.0.1:${s.port}/`).join(' ')}`),
+    ...demo.nodes.map(
+      (n) =>
+        `  node ${n.name.padEnd(14)} root ${n.root}  ${n.services.map((s) => `${s.name} http://127.0.0.1:${s.port}/`).join(' ')}`,
+    ),
     `  ${demo.broken.node} ships broken: its secret is missing. Fix it with:`,
     `    ${demo.broken.fix}`,
     ...(dryRun ? ['  no Docker engine answers here: stages run as --dry-run'] : []),
@@ -60,7 +69,9 @@ async function down(dir: string, ctx: CommandContext): Promise<number> {
   const abs = resolve(ctx.cwd, dir);
   const { inventory, problems } = await loadInventory(join(abs, 'saturn'), { manifests: false });
   if (!inventory) {
-    ctx.stderr.write(`homelab demo: ${abs} holds no demo homelab (${problems[0]?.message ?? 'no inventory'})\n`);
+    ctx.stderr.write(
+      `homelab demo: ${abs} holds no demo homelab (${problems[0]?.message ?? 'no inventory'})\n`,
+    );
     return 1;
   }
   await teardownDemo({ inventory });
@@ -89,7 +100,12 @@ export async function runDemo(args: readonly string[], ctx: CommandContext): Pro
       await launch(control, ctx, { noTui: true, dryRun });
       return 0;
     }
-    await launch(control, ctx, { noTui: false, dryRun, dryRunReason: docker ? '--dry-run' : 'no Docker engine here', banners });
+    await launch(control, ctx, {
+      noTui: false,
+      dryRun,
+      dryRunReason: docker ? '--dry-run' : 'no Docker engine here',
+      banners,
+    });
   } finally {
     await control.close();
   }

@@ -49,7 +49,9 @@ export async function runManifest(args: readonly string[], ctx: CommandContext):
   const { inventory, problems } = await loadInventory(repo, { manifests: false });
   if (!inventory) {
     ctx.stdout.write(problems.map((p) => `${formatProblem(p)}\n`).join(''));
-    ctx.stdout.write(`no manifest written: fix these ${problems.length} problems first (\`homelab validate\`)\n`);
+    ctx.stdout.write(
+      `no manifest written: fix these ${problems.length} problems first (\`homelab validate\`)\n`,
+    );
     return 1;
   }
   let changed = 0;
@@ -70,10 +72,16 @@ export async function runManifest(args: readonly string[], ctx: CommandContext):
     }
   }
   if (opts.check) {
-    ctx.stdout.write(changed === 0 ? 'all manifests up to date\n' : `${changed} manifest(s) out of date: run \`homelab manifest\`\n`);
+    ctx.stdout.write(
+      changed === 0
+        ? 'all manifests up to date\n'
+        : `${changed} manifest(s) out of date: run \`homelab manifest\`\n`,
+    );
     return changed === 0 ? 0 : 1;
   }
-  ctx.stdout.write(changed === 0 ? 'all manifests up to date\n' : `${changed} manifest(s) written: commit them\n`);
+  ctx.stdout.write(
+    changed === 0 ? 'all manifests up to date\n' : `${changed} manifest(s) written: commit them\n`,
+  );
   return 0;
 }
 

@@ -86,7 +86,8 @@ const OPTIONS = {
 function parse(args: readonly string[]): Flags {
   const { values, positionals } = parseCommandArgs(args, OPTIONS, true);
   if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2] ?? ''}"`);
-  const opt = <K extends string>(k: K, v: string | undefined): Partial<Record<K, string>> => (v === undefined ? {} : ({ [k]: v } as Record<K, string>));
+  const opt = <K extends string>(k: K, v: string | undefined): Partial<Record<K, string>> =>
+    v === undefined ? {} : ({ [k]: v } as Record<K, string>);
   return {
     sub: positionals[0],
     name: positionals[1],
@@ -132,7 +133,13 @@ function prompter(ctx: CommandContext): Prompter {
 class InputEnded extends Error {}
 
 /** Asks until the answer passes `flaw` (which returns the reason it does not). */
-async function askValid(p: Prompter, ctx: CommandContext, q: string, def: string | undefined, flaw: (s: string) => string | undefined): Promise<string> {
+async function askValid(
+  p: Prompter,
+  ctx: CommandContext,
+  q: string,
+  def: string | undefined,
+  flaw: (s: string) => string | undefined,
+): Promise<string> {
   for (;;) {
     const a = await p.ask(q, def);
     if (a === undefined) throw new InputEnded();
@@ -186,7 +193,13 @@ function givenValues(f: Flags): FieldValues {
  * Asks for the fields without a value (every field when `again`, the earlier answer as default),
  * each until its check passes.
  */
-async function askFields(p: Prompter, ctx: CommandContext, existing: readonly string[], start: FieldValues, again: boolean): Promise<FieldValues> {
+async function askFields(
+  p: Prompter,
+  ctx: CommandContext,
+  existing: readonly string[],
+  start: FieldValues,
+  again: boolean,
+): Promise<FieldValues> {
   const values: FieldValues = { ...start };
   for (const field of NODE_FIELDS) {
     const had = values[field.key];
@@ -214,8 +227,15 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
       ctx.stdout.write('Add a node to the homelab (Enter keeps the value in brackets).\n');
       values = await askFields(p, ctx, existing, values, false);
     } else {
-      const missing = [f.name === undefined ? '<name>' : '', f.address === undefined ? '--address' : '', f.role === undefined ? '--role' : ''].filter(Boolean);
-      if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')} (stdin is not a terminal, so nothing can be asked)`);
+      const missing = [
+        f.name === undefined ? '<name>' : '',
+        f.address === undefined ? '--address' : '',
+        f.role === undefined ? '--role' : '',
+      ].filter(Boolean);
+      if (missing.length > 0)
+        throw new UsageError(
+          `missing ${missing.join(', ')} (stdin is not a terminal, so nothing can be asked)`,
+        );
     }
     for (;;) {
       const request = requestFromValues(values, port);
@@ -229,19 +249,25 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
         continue;
       }
       if (p) {
-        ctx.stdout.write(`\n${describeRequest(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`);
+        ctx.stdout.write(
+          `\n${describeRequest(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`,
+        );
         if (!(await confirmDefaultYes(p, 'Write these files?'))) {
           ctx.stdout.write('Nothing was written.\n');
           return 1;
         }
       }
       await writePlan(repo, plan.files);
-      ctx.stdout.write(`${nextStepsAfterAdd(plan.inventory, plan.node, plan.files, plan.keptServices).join('\n')}\n`);
+      ctx.stdout.write(
+        `${nextStepsAfterAdd(plan.inventory, plan.node, plan.files, plan.keptServices).join('\n')}\n`,
+      );
       return 0;
     }
   } catch (err) {
     if (err instanceof InputEnded) {
-      ctx.stderr.write('homelab node add: input ended before every value was given; nothing was written.\n');
+      ctx.stderr.write(
+        'homelab node add: input ended before every value was given; nothing was written.\n',
+      );
       return 1;
     }
     throw err;
@@ -259,11 +285,19 @@ function stepLine(s: BootstrapStep): string {
   return `  ${MARK[s.status]} ${name.padEnd(18)} ${s.detail}${s.changed ? '  (changed)' : ''}\n`;
 }
 
-async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: boolean, first: boolean): Promise<{ outcome: BootstrapOutcome } | { code: number }> {
+async function bootstrapOnce(
+  repo: string,
+  f: Flags,
+  ctx: CommandContext,
+  yes: boolean,
+  first: boolean,
+): Promise<{ outcome: BootstrapOutcome } | { code: number }> {
   const { inventory, problems } = await loadInventory(repo);
   if (!inventory) {
     ctx.stderr.write(problems.map((pr) => `${formatProblem(pr)}\n`).join(''));
-    ctx.stderr.write('homelab node bootstrap: the inventory is invalid: fix it first (`homelab validate`).\n');
+    ctx.stderr.write(
+      'homelab node bootstrap: the inventory is invalid: fix it first (`homelab validate`).\n',
+    );
     return { code: 1 };
   }
   const node = inventory.nodes.find((n) => n.name === f.name);
@@ -278,7 +312,9 @@ async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: b
     const unpushed = await unpushedWarning(repo, inventory.git.remote, inventory.git.branch);
     if (unpushed) ctx.stderr.write(`homelab node bootstrap: warning: ${unpushed}\n`);
   }
-  ctx.stdout.write(`Bootstrapping ${node.name} (${node.transport} ${node.user}@${node.address}, root ${node.root}) from ${inventory.git.remote}\n`);
+  ctx.stdout.write(
+    `Bootstrapping ${node.name} (${node.transport} ${node.user}@${node.address}, root ${node.root}) from ${inventory.git.remote}\n`,
+  );
   const outcome = await bootstrapNode(repo, inventory, node, {
     yes,
     env: ctx.env,
@@ -287,7 +323,8 @@ async function bootstrapOnce(repo: string, f: Flags, ctx: CommandContext, yes: b
       if (f.verbose) ctx.stdout.write(`    ${line}\n`);
     },
     onStderr: (line) => {
-      if (f.verbose || !/^\S+ bootstrap: warning: /.test(line)) ctx.stderr.write(`  ${node.name}: ${line}\n`);
+      if (f.verbose || !/^\S+ bootstrap: warning: /.test(line))
+        ctx.stderr.write(`  ${node.name}: ${line}\n`);
     },
   });
   return { outcome };
@@ -307,10 +344,18 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
   if (outcome.result === 'needs-install') {
     const what = outcome.missing || 'the missing packages';
     if (!isInteractive(ctx)) {
-      ctx.stderr.write(`homelab node bootstrap: ${f.name} lacks ${what}: rerun with --yes to install them (apt-get, as root or with sudo).\n`);
+      ctx.stderr.write(
+        `homelab node bootstrap: ${f.name} lacks ${what}: rerun with --yes to install them (apt-get, as root or with sudo).\n`,
+      );
       return 1;
     }
-    if (!(await confirm(`Install ${what} on ${f.name} (apt-get, as root or with sudo)?`, ctx.stdin, ctx.stdout))) {
+    if (
+      !(await confirm(
+        `Install ${what} on ${f.name} (apt-get, as root or with sudo)?`,
+        ctx.stdin,
+        ctx.stdout,
+      ))
+    ) {
       ctx.stderr.write('Nothing was installed; the node is not bootstrapped.\n');
       return 1;
     }
@@ -319,7 +364,9 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
     outcome = attempt.outcome;
   }
   if (outcome.result === 'unreachable') {
-    ctx.stderr.write(`homelab node bootstrap: ${f.name} is unreachable (${outcome.unreachable?.reason ?? 'unknown'}): ${outcome.unreachable?.message ?? ''}\n`);
+    ctx.stderr.write(
+      `homelab node bootstrap: ${f.name} is unreachable (${outcome.unreachable?.reason ?? 'unknown'}): ${outcome.unreachable?.message ?? ''}\n`,
+    );
     return 1;
   }
   if (outcome.result !== 'ok') {
@@ -337,7 +384,12 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
 
 async function run(args: readonly string[], ctx: CommandContext): Promise<number> {
   const f = parse(args);
-  if (f.sub !== 'add' && f.sub !== 'bootstrap') throw new UsageError(f.sub === undefined ? 'missing subcommand: add or bootstrap' : `unknown subcommand "${f.sub}"`);
+  if (f.sub !== 'add' && f.sub !== 'bootstrap')
+    throw new UsageError(
+      f.sub === undefined
+        ? 'missing subcommand: add or bootstrap'
+        : `unknown subcommand "${f.sub}"`,
+    );
   let repo: string;
   try {
     repo = findRepoRoot(ctx.cwd, ctx.env, f.repo);
@@ -350,7 +402,8 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<number
 
 const command: Command = {
   name: 'node',
-  summary: 'onboard a node: `node add` defines it on SATURN, `node bootstrap` prepares it over its transport',
+  summary:
+    'onboard a node: `node add` defines it on SATURN, `node bootstrap` prepares it over its transport',
   usage: USAGE,
   run,
 };

@@ -31,7 +31,11 @@ interface RecoverArgs {
 }
 
 function parse(args: readonly string[]): RecoverArgs {
-  const { values, positionals } = parseCommandArgs(args, { ...REPO_OPTION, out: { type: 'string' }, ai: { type: 'boolean' } }, true);
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { ...REPO_OPTION, out: { type: 'string' }, ai: { type: 'boolean' } },
+    true,
+  );
   const [node, ...extra] = positionals;
   if (!node) throw new UsageError('which node? give its name from inventory/topology.yaml');
   if (extra.length > 0) throw new UsageError(`one node at a time (got ${positionals.join(', ')})`);
@@ -60,11 +64,15 @@ export async function runRecover(args: readonly string[], ctx: CommandContext): 
     const report = await gatherRecover(control, runner, spec.name, {
       now,
       onLine: (line) => {
-        if (line.kind === 'event' && line.event.type === 'finding' && line.event.severity !== 'ok') err(`  ${findingLine(line.event)}`);
+        if (line.kind === 'event' && line.event.type === 'finding' && line.event.severity !== 'ok')
+          err(`  ${findingLine(line.event)}`);
       },
     });
     for (const note of report.context.notes) err(`note: ${note}`);
-    if (report.unknownPlaceholders.length) err(`note: ${report.templatePath} names unknown placeholders: ${report.unknownPlaceholders.join(', ')}`);
+    if (report.unknownPlaceholders.length)
+      err(
+        `note: ${report.templatePath} names unknown placeholders: ${report.unknownPlaceholders.join(', ')}`,
+      );
     const saved = await savePrompt(ctx.env, spec.name, now, report.prompt);
     if (opts.out) {
       const file = resolve(ctx.cwd, opts.out);

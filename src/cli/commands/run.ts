@@ -11,25 +11,46 @@ import { shortSha } from '../../core/status/summary.js';
 import type { StageResult } from '../../shell/control/types.js';
 import { describeChange } from '../../shell/control/describe-change.js';
 
-const EXIT: Record<StageResult, number> = { ok: 0, failed: 1, refused: 1, locked: 3, unreachable: 255, interrupted: 130, cancelled: 130 };
+const EXIT: Record<StageResult, number> = {
+  ok: 0,
+  failed: 1,
+  refused: 1,
+  locked: 3,
+  unreachable: 255,
+  interrupted: 130,
+  cancelled: 130,
+};
 
 const command: Command = {
   name: 'run',
   summary: 'run one stage (prepare, deploy, verify, diagnose, rollback, resume) on a node',
   usage: `Usage: homelab run <stage> --node NAME [--yes] [--raw] [--repo DIR]\n  stages: ${STAGES.join(', ')}\n  --yes  do not ask before a stage that changes the node\n  --raw  print the node protocol records too`,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values, positionals } = parseCommandArgs(args, { ...REPO_OPTION, node: { type: 'string' }, yes: { type: 'boolean' }, raw: { type: 'boolean' } }, true);
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        ...REPO_OPTION,
+        node: { type: 'string' },
+        yes: { type: 'boolean' },
+        raw: { type: 'boolean' },
+      },
+      true,
+    );
     const stage = positionals[0] as Stage | undefined;
-    if (!stage || !STAGES.includes(stage) || positionals.length > 1) throw new UsageError(`expected one stage: ${STAGES.join(', ')}`);
+    if (!stage || !STAGES.includes(stage) || positionals.length > 1)
+      throw new UsageError(`expected one stage: ${STAGES.join(', ')}`);
     if (!values.node) throw new UsageError('--node NAME is required');
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     const node = values.node;
     try {
-      if (!control.inventory.nodes.some((n) => n.name === node)) throw new UsageError(`no node "${node}" in inventory/topology.yaml`);
+      if (!control.inventory.nodes.some((n) => n.name === node))
+        throw new UsageError(`no node "${node}" in inventory/topology.yaml`);
       if (CHANGING_STAGES.includes(stage) && !values.yes) {
         if (!ctx.stdin.isTTY) {
-          ctx.stderr.write(`homelab run: ${stage} changes ${node}; not on a terminal, so nothing can be confirmed: pass --yes\n`);
+          ctx.stderr.write(
+            `homelab run: ${stage} changes ${node}; not on a terminal, so nothing can be confirmed: pass --yes\n`,
+          );
           return 2;
         }
         const change = await describeChange(control, node, stage);
@@ -50,8 +71,13 @@ const command: Command = {
         if (values.raw) ctx.stdout.write(`${JSON.stringify(line.event)}\n`);
         else if (text && line.event.type !== 'run') ctx.stderr.write(`${text}\n`);
       };
-      const outcome = await control.runStage({ node, stage, onLine: print, signal: abort.signal }).finally(() => process.off('SIGINT', onSigint));
-      const verdict = outcome.result === 'ok' ? `${stage} ok on ${node} at ${shortSha(outcome.commit)}` : `${stage} ${outcome.result} on ${node}: ${outcome.message}`;
+      const outcome = await control
+        .runStage({ node, stage, onLine: print, signal: abort.signal })
+        .finally(() => process.off('SIGINT', onSigint));
+      const verdict =
+        outcome.result === 'ok'
+          ? `${stage} ok on ${node} at ${shortSha(outcome.commit)}`
+          : `${stage} ${outcome.result} on ${node}: ${outcome.message}`;
       ctx.stderr.write(`${verdict}\n`);
       return EXIT[outcome.result];
     } finally {

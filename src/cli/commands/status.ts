@@ -12,13 +12,20 @@ const command: Command = {
   summary: 'show every node: reachable, stage, health, deployed commit vs HEAD',
   usage: 'Usage: homelab status [--json] [--node NAME]... [--repo DIR]',
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values } = parseCommandArgs(args, { ...REPO_OPTION, json: { type: 'boolean' }, node: { type: 'string', multiple: true } });
+    const { values } = parseCommandArgs(args, {
+      ...REPO_OPTION,
+      json: { type: 'boolean' },
+      node: { type: 'string', multiple: true },
+    });
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     try {
       const only = values.node ?? [];
       const unknown = only.filter((n) => !control.inventory.nodes.some((spec) => spec.name === n));
-      if (unknown.length > 0) throw new UsageError(`no node ${unknown.map((n) => `"${n}"`).join(', ')} in inventory/topology.yaml`);
+      if (unknown.length > 0)
+        throw new UsageError(
+          `no node ${unknown.map((n) => `"${n}"`).join(', ')} in inventory/topology.yaml`,
+        );
       const report = await collectStatus(control, only);
       if (values.json) {
         ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -27,8 +27,16 @@ interface TuiArgs {
 
 function parse(args: readonly string[]): TuiArgs {
   const rest = args[0] === 'tui' ? args.slice(1) : args;
-  const { values } = parseCommandArgs(rest, { ...REPO_OPTION, 'no-tui': { type: 'boolean' }, 'dry-run': { type: 'boolean' } });
-  return { noTui: values['no-tui'] === true, dryRun: values['dry-run'] === true, repo: values.repo };
+  const { values } = parseCommandArgs(rest, {
+    ...REPO_OPTION,
+    'no-tui': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+  });
+  return {
+    noTui: values['no-tui'] === true,
+    dryRun: values['dry-run'] === true,
+    repo: values.repo,
+  };
 }
 
 /** True when the screen can open: both ends are terminals. */
@@ -39,7 +47,10 @@ export function isInteractive(ctx: CommandContext): boolean {
 /** The status table of every node, as `homelab status` prints it, and whether all are healthy. */
 export async function statusText(control: Control): Promise<{ text: string; healthy: boolean }> {
   const report = await collectStatus(control);
-  return { text: renderStatusTable(statusHeader(report), report.nodes), healthy: allHealthy(report.nodes) };
+  return {
+    text: renderStatusTable(statusHeader(report), report.nodes),
+    healthy: allHealthy(report.nodes),
+  };
 }
 
 export interface LaunchOptions {
@@ -52,7 +63,11 @@ export interface LaunchOptions {
 }
 
 /** Opens the TUI on a terminal, else prints the status table; never waits for keys that cannot come. */
-export async function launch(control: Control, ctx: CommandContext, opts: LaunchOptions): Promise<number> {
+export async function launch(
+  control: Control,
+  ctx: CommandContext,
+  opts: LaunchOptions,
+): Promise<number> {
   if (opts.noTui || !isInteractive(ctx)) {
     // Same output and exit code as `homelab status`: 0 when every node is healthy, else 1.
     const { text, healthy } = await statusText(control);
@@ -84,7 +99,11 @@ export async function runTuiCommand(args: readonly string[], ctx: CommandContext
   const control = await openCommandControl(ctx, opts.repo, opts.dryRun);
   if (!control) return 1;
   try {
-    return await launch(control, ctx, { noTui: opts.noTui, dryRun: opts.dryRun, ...(tailnet ? { tailnet } : {}) });
+    return await launch(control, ctx, {
+      noTui: opts.noTui,
+      dryRun: opts.dryRun,
+      ...(tailnet ? { tailnet } : {}),
+    });
   } finally {
     await control.close();
   }
@@ -92,7 +111,8 @@ export async function runTuiCommand(args: readonly string[], ctx: CommandContext
 
 const command: Command = {
   name: 'tui',
-  summary: 'the full-screen deployment TUI (what `homelab` opens); the status table when not a terminal',
+  summary:
+    'the full-screen deployment TUI (what `homelab` opens); the status table when not a terminal',
   usage: USAGE,
   run: runTuiCommand,
 };

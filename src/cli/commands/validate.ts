@@ -38,7 +38,9 @@ export async function runValidate(args: readonly string[], ctx: CommandContext):
   }
   if (inventory) {
     const services = inventory.nodes.reduce((n, node) => n + node.services.length, 0);
-    ctx.stdout.write(`valid: ${inventory.homelab} (${plural(inventory.nodes.length, 'node')}, ${plural(services, 'service')})\n`);
+    ctx.stdout.write(
+      `valid: ${inventory.homelab} (${plural(inventory.nodes.length, 'node')}, ${plural(services, 'service')})\n`,
+    );
     return 0;
   }
   ctx.stdout.write(problems.map((p) => `${formatProblem(p)}\n`).join(''));

@@ -7,6 +7,7 @@ import { Document, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import type { TransportKind } from './model.js';
 import { badNameMessage, isDnsLabel } from './names.js';
+import { scalarText } from './scalar-text.js';
 
 /** What `homelab node add` knows about the new node. Optional fields are left to the defaults. */
 export interface NewNode {
@@ -31,7 +32,8 @@ export type AddNodeResult =
 /** Why `name` cannot be a new node, or undefined when it can. */
 export function newNodeNameFlaw(name: string, existing: readonly string[]): string | undefined {
   if (!isDnsLabel(name)) return badNameMessage('node', name);
-  if (existing.includes(name)) return `node "${name}" already exists in inventory/topology.yaml: pick another name, or edit its entry`;
+  if (existing.includes(name))
+    return `node "${name}" already exists in inventory/topology.yaml: pick another name, or edit its entry`;
   return undefined;
 }
 
@@ -58,7 +60,8 @@ interface Style {
 
 function keyString(p: Pair): string | undefined {
   const k = p.key;
-  if (isScalar(k)) return k.value === null || k.value === undefined ? undefined : String(k.value);
+  if (isScalar(k))
+    return k.value === null || k.value === undefined ? undefined : scalarText(k.value);
   return typeof k === 'string' || typeof k === 'number' ? String(k) : undefined;
 }
 
@@ -153,7 +156,12 @@ function renderEntry(node: NewNode, style: Style): string {
   if (isSeq(tags)) tags.flow = style.flowTags;
   // Rendered with a 2-space step, then scaled to the file's step (yaml's own `indent` option
   // shifts unindented sequences by two columns, which would not match the file).
-  const text = doc.toString({ indent: 2, indentSeq: style.indentSeq, lineWidth: 0, flowCollectionPadding: false });
+  const text = doc.toString({
+    indent: 2,
+    indentSeq: style.indentSeq,
+    lineWidth: 0,
+    flowCollectionPadding: false,
+  });
   return text.replace(/^( +)/gm, (lead: string) => ' '.repeat((lead.length / 2) * style.indent));
 }
 
@@ -191,7 +199,11 @@ function afterLastNode(text: string, nodes: YAMLMap, entryIndent: number): numbe
 function splice(text: string, at: number, insert: string): AddNodeResult {
   // A file written with CRLF line ends gets the new lines with CRLF too.
   const block = text.includes('\r\n') ? insert.replace(/\r?\n/g, '\r\n') : insert;
-  return { ok: true, text: text.slice(0, at) + block + text.slice(at), inserted: { start: at, end: at + block.length } };
+  return {
+    ok: true,
+    text: text.slice(0, at) + block + text.slice(at),
+    inserted: { start: at, end: at + block.length },
+  };
 }
 
 /**
@@ -201,10 +213,17 @@ function splice(text: string, at: number, insert: string): AddNodeResult {
 export function addNodeToTopology(text: string, node: NewNode): AddNodeResult {
   const doc = parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0) {
-    return { ok: false, reason: `inventory/topology.yaml does not parse (${doc.errors[0]?.message.split('\n')[0] ?? 'syntax error'}): run \`homelab validate\` and fix it first` };
+    return {
+      ok: false,
+      reason: `inventory/topology.yaml does not parse (${doc.errors[0]?.message.split('\n')[0] ?? 'syntax error'}): run \`homelab validate\` and fix it first`,
+    };
   }
   const root = doc.contents;
-  if (root !== null && !isMap(root)) return { ok: false, reason: 'inventory/topology.yaml is not a map of settings: run `homelab validate`' };
+  if (root !== null && !isMap(root))
+    return {
+      ok: false,
+      reason: 'inventory/topology.yaml is not a map of settings: run `homelab validate`',
+    };
   const flaw = newNodeNameFlaw(node.name, nodeNames(text));
   if (flaw) return { ok: false, reason: flaw };
 
@@ -216,19 +235,42 @@ export function addNodeToTopology(text: string, node: NewNode): AddNodeResult {
     const at = afterLastNode(text, nodes, style.entryIndent);
     const lead = (at > 0 && text[at - 1] !== '\n' ? '\n' : '') + (style.blankBetween ? '\n' : '');
     result = splice(text, at, lead + indentLines(renderEntry(node, style), style.entryIndent));
-  } else if (nodesPair && (nodes === null || nodes === undefined || (isScalar(nodes) && nodes.value === null))) {
+  } else if (
+    nodesPair &&
+    (nodes === null || nodes === undefined || (isScalar(nodes) && nodes.value === null))
+  ) {
     // `nodes:` with nothing under it: the entry goes on the lines after the key.
     const keyAt = start(nodesPair.key) ?? 0;
     const at = endOfLine(text, keyAt);
-    const style: Style = { entryIndent: column(text, keyAt) + 2, indent: 2, indentSeq: true, flowTags: true, blankBetween: false };
+    const style: Style = {
+      entryIndent: column(text, keyAt) + 2,
+      indent: 2,
+      indentSeq: true,
+      flowTags: true,
+      blankBetween: false,
+    };
     const lead = at > 0 && text[at - 1] !== '\n' ? '\n' : '';
     result = splice(text, at, lead + indentLines(renderEntry(node, style), style.entryIndent));
   } else if (!nodesPair) {
-    const style: Style = { entryIndent: 2, indent: 2, indentSeq: true, flowTags: true, blankBetween: false };
+    const style: Style = {
+      entryIndent: 2,
+      indent: 2,
+      indentSeq: true,
+      flowTags: true,
+      blankBetween: false,
+    };
     const lead = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
-    result = splice(text, text.length, `${lead}nodes:\n${indentLines(renderEntry(node, style), 2)}`);
+    result = splice(
+      text,
+      text.length,
+      `${lead}nodes:\n${indentLines(renderEntry(node, style), 2)}`,
+    );
   } else {
-    return { ok: false, reason: '`nodes:` in inventory/topology.yaml is written in flow style ({...}): write it as a block map to add nodes with `homelab node add`' };
+    return {
+      ok: false,
+      reason:
+        '`nodes:` in inventory/topology.yaml is written in flow style ({...}): write it as a block map to add nodes with `homelab node add`',
+    };
   }
   return checkSplice(text, result, node);
 }
@@ -237,12 +279,19 @@ export function addNodeToTopology(text: string, node: NewNode): AddNodeResult {
 function checkSplice(before: string, result: AddNodeResult, node: NewNode): AddNodeResult {
   if (!result.ok) return result;
   const after = parseDocument(result.text, { uniqueKeys: false });
-  const old = (parseDocument(before, { uniqueKeys: false }).toJS() ?? {}) as Record<string, unknown>;
+  const old = (parseDocument(before, { uniqueKeys: false }).toJS() ?? {}) as Record<
+    string,
+    unknown
+  >;
   const now = after.toJS() as Record<string, unknown> | null;
   const oldNodes = (old.nodes ?? {}) as Record<string, unknown>;
   const expected = { ...old, nodes: { ...oldNodes, [node.name]: entryValue(node) } };
   if (after.errors.length > 0 || !isDeepStrictEqual(now, expected)) {
-    return { ok: false, reason: 'could not add the node without changing the rest of inventory/topology.yaml: add it by hand' };
+    return {
+      ok: false,
+      reason:
+        'could not add the node without changing the rest of inventory/topology.yaml: add it by hand',
+    };
   }
   return result;
 }

@@ -3,7 +3,8 @@
 import type { Inventory, NodeSpec } from './model.js';
 
 export const MANIFEST_VERSION = 1;
-export const MANIFEST_HEADER = '# Generated from inventory/topology.yaml by `homelab manifest`. Do not edit by hand.';
+export const MANIFEST_HEADER =
+  '# Generated from inventory/topology.yaml by `homelab manifest`. Do not edit by hand.';
 
 export function manifestPath(node: string): string {
   return `hosts/${node}/node.manifest`;

@@ -46,7 +46,9 @@ function describeChar(c: string): string {
 }
 
 function joinAnd(parts: readonly string[]): string {
-  return parts.length <= 1 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1] ?? ''}`;
+  return parts.length <= 1
+    ? parts.join('')
+    : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1] ?? ''}`;
 }
 
 /** Why `s` is not a DNS label, in words a user can act on. */
@@ -73,7 +75,10 @@ export function toDnsLabel(s: string): string {
 }
 
 /** The message for a node or service name that is not a DNS label. */
-export function badNameMessage(kind: 'node' | 'service' | 'role' | 'tag' | 'homelab', name: string): string {
+export function badNameMessage(
+  kind: 'node' | 'service' | 'role' | 'tag' | 'homelab',
+  name: string,
+): string {
   const fix = toDnsLabel(name);
   const shown = JSON.stringify(name);
   return (

@@ -10,6 +10,7 @@ import { didYouMean } from './suggest.js';
 import { checkTopology, duplicateKeyMessage } from './topology-checks.js';
 import type { FieldPath, Position } from './yaml-source.js';
 import { formatField, parseField, YamlSource } from './yaml-source.js';
+import { scalarText } from './scalar-text.js';
 
 export const TOPOLOGY_FILE = 'inventory/topology.yaml';
 
@@ -37,7 +38,7 @@ function describe(v: unknown): string {
   if (typeof v === 'object') return 'a map';
   if (typeof v === 'string') return `the text ${JSON.stringify(v)}`;
   if (typeof v === 'boolean') return `${v}`;
-  return `the number ${String(v)}`;
+  return `the number ${scalarText(v)}`;
 }
 
 const EXPECTED: Record<string, string> = {
@@ -55,7 +56,8 @@ function issueMessage(iss: core.$ZodIssue, raw: unknown): string {
   switch (iss.code) {
     case 'invalid_type': {
       const last = iss.path[iss.path.length - 1];
-      if ((value === undefined || value === null) && iss.path.length === 0) return 'the file is empty: start from the example in the README';
+      if ((value === undefined || value === null) && iss.path.length === 0)
+        return 'the file is empty: start from the example in the README';
       if (value === undefined && typeof last === 'string') return `missing required key "${last}"`;
       return `expected ${EXPECTED[iss.expected] ?? iss.expected}, got ${describe(value)}`;
     }
@@ -66,10 +68,12 @@ function issueMessage(iss: core.$ZodIssue, raw: unknown): string {
       return `${shown} is not one of ${options.join(', ')}${hint}`;
     }
     case 'too_small':
-      if (iss.origin === 'number') return `${String(value)} is too small: must be at least ${String(iss.minimum)}`;
+      if (iss.origin === 'number')
+        return `${String(value)} is too small: must be at least ${String(iss.minimum)}`;
       return iss.message;
     case 'too_big':
-      if (iss.origin === 'number') return `${String(value)} is too big: must be at most ${String(iss.maximum)}`;
+      if (iss.origin === 'number')
+        return `${String(value)} is too big: must be at most ${String(iss.maximum)}`;
       return iss.message;
     default:
       return iss.message;
@@ -83,7 +87,11 @@ function issueProblems(src: YamlSource, iss: core.$ZodIssue, raw: unknown): Prob
     return iss.keys.map((key) => {
       const keyPath = [...path, key];
       const hint = didYouMean(key, valid) || ` (valid keys here: ${valid.join(', ')})`;
-      return src.problem(src.keyPosition(keyPath), formatField(keyPath), `unknown key "${key}"${hint}`);
+      return src.problem(
+        src.keyPosition(keyPath),
+        formatField(keyPath),
+        `unknown key "${key}"${hint}`,
+      );
     });
   }
   const missing = valueAt(raw, path) === undefined && path.length > 0;
@@ -94,26 +102,35 @@ function issueProblems(src: YamlSource, iss: core.$ZodIssue, raw: unknown): Prob
 /** Sorted by position, duplicates dropped, and no secret value quoted in any message. */
 export function sortProblems(problems: readonly Problem[]): Problem[] {
   const seen = new Set<string>();
-  return problems.map(hideSecrets).sort(compareProblems).filter((p) => {
-    const k = `${p.file}\0${p.line}\0${p.col}\0${p.field}\0${p.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  return problems
+    .map(hideSecrets)
+    .sort(compareProblems)
+    .filter((p) => {
+      const k = `${p.file}\0${p.line}\0${p.col}\0${p.field}\0${p.message}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
 }
 
 export function parseTopology(text: string, file = TOPOLOGY_FILE): ParseResult {
   const src = new YamlSource(file, text);
   const locate = (field: string): Position => src.position(parseField(field));
-  const secrets = scanText(file, text, { configDir: '<root>/config/<service>', envFile: '<root>/config/<service>/.env' });
+  const secrets = scanText(file, text, {
+    configDir: '<root>/config/<service>',
+    envFile: '<root>/config/<service>/.env',
+  });
   const syntax = src.syntaxProblems();
-  if (syntax.length > 0) return { inventory: undefined, problems: sortProblems([...secrets, ...syntax]), locate };
+  if (syntax.length > 0)
+    return { inventory: undefined, problems: sortProblems([...secrets, ...syntax]), locate };
 
   const duplicates = src.takeDuplicateKeys(duplicateKeyMessage);
   const raw = src.value();
   const problems = [...secrets, ...duplicates, ...checkTopology(src, raw)];
   const parsed = topologySchema.safeParse(raw);
-  if (!parsed.success) problems.push(...parsed.error.issues.flatMap((iss) => issueProblems(src, iss, raw)));
-  if (problems.length > 0 || !parsed.success) return { inventory: undefined, problems: sortProblems(problems), locate };
+  if (!parsed.success)
+    problems.push(...parsed.error.issues.flatMap((iss) => issueProblems(src, iss, raw)));
+  if (problems.length > 0 || !parsed.success)
+    return { inventory: undefined, problems: sortProblems(problems), locate };
   return { inventory: resolveInventory(parsed.data), problems: [], locate };
 }

@@ -87,7 +87,8 @@ export function checkRepoFiles(snapshot: RepoSnapshot, inventory?: Inventory): P
     if (text === undefined) continue;
     out.push(...scanText(file, text, home));
     const parts = segments(file);
-    if (parts.length === 4 && parts[3] === COMPOSE_FILE) out.push(...checkComposeText(file, text, home));
+    if (parts.length === 4 && parts[3] === COMPOSE_FILE)
+      out.push(...checkComposeText(file, text, home));
     if (parts.length === 3 && [COMPOSE_FILE, ...OTHER_COMPOSE_NAMES].includes(parts[2] ?? ''))
       out.push(
         whole(
@@ -104,11 +105,21 @@ function checkComposeText(file: string, text: string, home: SecretHome): Problem
   const src = new YamlSource(file, text);
   const syntax = src.syntaxProblems();
   if (syntax.length > 0) return syntax;
-  const out = src.takeDuplicateKeys((_path, key, first) => `key "${key}" appears twice in the same map (first at line ${first}): keep one`);
+  const out = src.takeDuplicateKeys(
+    (_path, key, first) =>
+      `key "${key}" appears twice in the same map (first at line ${first}): keep one`,
+  );
   const value = src.value();
   const services =
-    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>).services : undefined;
-  if (typeof services !== 'object' || services === null || Array.isArray(services) || Object.keys(services).length === 0) {
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>).services
+      : undefined;
+  if (
+    typeof services !== 'object' ||
+    services === null ||
+    Array.isArray(services) ||
+    Object.keys(services).length === 0
+  ) {
     const hasKey = src.pairsAt([]).some((p) => p.key === 'services');
     const pos = hasKey ? src.position(['services']) : src.position([]);
     out.push(
@@ -126,7 +137,11 @@ function checkComposeText(file: string, text: string, home: SecretHome): Problem
   return out;
 }
 
-function checkNodeFolders(inventory: Inventory, snapshot: RepoSnapshot, locate: (field: string) => Position): Problem[] {
+function checkNodeFolders(
+  inventory: Inventory,
+  snapshot: RepoSnapshot,
+  locate: (field: string) => Position,
+): Problem[] {
   const out: Problem[] = [];
   const files = new Set(snapshot.files);
   const nodes = new Map(inventory.nodes.map((n) => [n.name, n]));
@@ -136,7 +151,9 @@ function checkNodeFolders(inventory: Inventory, snapshot: RepoSnapshot, locate: 
       if (files.has(composePath(node.name, s.name))) return;
       const field = `nodes.${node.name}.services[${i}]`;
       const at = locate(field);
-      const other = OTHER_COMPOSE_NAMES.map((n) => `hosts/${node.name}/${s.name}/${n}`).find((p) => files.has(p));
+      const other = OTHER_COMPOSE_NAMES.map((n) => `hosts/${node.name}/${s.name}/${n}`).find((p) =>
+        files.has(p),
+      );
       const fix = other
         ? `rename ${other} to ${COMPOSE_FILE}`
         : `create ${composePath(node.name, s.name)}`;
@@ -178,7 +195,12 @@ function checkManifest(inventory: Inventory, node: NodeSpec, snapshot: RepoSnaps
   const want = renderManifest(inventory, node);
   const have = snapshot.texts[file];
   if (have === undefined)
-    return [whole(file, `missing: run \`homelab manifest\` to write it from ${TOPOLOGY_FILE}, then commit it`)];
+    return [
+      whole(
+        file,
+        `missing: run \`homelab manifest\` to write it from ${TOPOLOGY_FILE}, then commit it`,
+      ),
+    ];
   if (have === want) return [];
   const a = have.split('\n');
   const b = want.split('\n');
@@ -196,9 +218,17 @@ function checkManifest(inventory: Inventory, node: NodeSpec, snapshot: RepoSnaps
   ];
 }
 
-export function checkRepo(inventory: Inventory, snapshot: RepoSnapshot, options: RepoCheckOptions = {}): Problem[] {
+export function checkRepo(
+  inventory: Inventory,
+  snapshot: RepoSnapshot,
+  options: RepoCheckOptions = {},
+): Problem[] {
   const locate = options.locate ?? ((): Position => NO_POSITION);
-  const out = [...checkRepoFiles(snapshot, inventory), ...checkNodeFolders(inventory, snapshot, locate)];
-  if (options.manifests !== false) for (const node of inventory.nodes) out.push(...checkManifest(inventory, node, snapshot));
+  const out = [
+    ...checkRepoFiles(snapshot, inventory),
+    ...checkNodeFolders(inventory, snapshot, locate),
+  ];
+  if (options.manifests !== false)
+    for (const node of inventory.nodes) out.push(...checkManifest(inventory, node, snapshot));
   return out.map(hideSecrets);
 }

@@ -26,7 +26,8 @@ function resolveSsh(base: RawSsh | undefined, own: RawSsh | undefined): SshOptio
 }
 
 function resolveCheck(c: RawCheck): Check {
-  if (c.http !== undefined) return { kind: 'http', url: c.http, status: c.status ?? DEFAULTS.httpStatus };
+  if (c.http !== undefined)
+    return { kind: 'http', url: c.http, status: c.status ?? DEFAULTS.httpStatus };
   const t = parseTcpTarget(c.tcp ?? '');
   if (!t) throw new Error(`unvalidated tcp check ${String(c.tcp)}`);
   return { kind: 'tcp', host: t.host, port: t.port };

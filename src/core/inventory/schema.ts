@@ -44,7 +44,9 @@ const transport = z.enum(TRANSPORTS);
 
 /** Shown back only when it looks like a mistyped name; anything else may be a pasted value. */
 function shownSecretName(input: unknown): string {
-  return typeof input === 'string' && /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(input) ? `${text(input)} is not` : 'this is not';
+  return typeof input === 'string' && /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(input)
+    ? `${text(input)} is not`
+    : 'this is not';
 }
 
 const secretName = z.string().refine(isEnvName, {
@@ -67,7 +69,11 @@ function httpUrlFlaw(s: string): string | undefined {
 
 const httpUrl = z.string().superRefine((s, ctx) => {
   const flaw = httpUrlFlaw(s);
-  if (flaw) ctx.addIssue({ code: 'custom', message: `${text(s)} is not a usable check URL: ${flaw} (for example "http://127.0.0.1:8096/health")` });
+  if (flaw)
+    ctx.addIssue({
+      code: 'custom',
+      message: `${text(s)} is not a usable check URL: ${flaw} (for example "http://127.0.0.1:8096/health")`,
+    });
 });
 
 const TCP_TARGET = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
@@ -82,7 +88,8 @@ export function parseTcpTarget(s: string): { host: string; port: number } | unde
 }
 
 const tcpTarget = z.string().refine((s) => parseTcpTarget(s) !== undefined, {
-  error: (iss) => `${text(iss.input)} is not a usable TCP check: write host:port, for example "127.0.0.1:2222"`,
+  error: (iss) =>
+    `${text(iss.input)} is not a usable TCP check: write host:port, for example "127.0.0.1:2222"`,
 });
 
 export const checkSchema = z
@@ -93,11 +100,22 @@ export const checkSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.http === undefined && c.tcp === undefined)
-      ctx.addIssue({ code: 'custom', message: 'a check needs either "http: <url>" (with optional "status") or "tcp: <host:port>"' });
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'a check needs either "http: <url>" (with optional "status") or "tcp: <host:port>"',
+      });
     if (c.http !== undefined && c.tcp !== undefined)
-      ctx.addIssue({ code: 'custom', message: 'a check is either "http" or "tcp", not both: split it into two checks' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a check is either "http" or "tcp", not both: split it into two checks',
+      });
     if (c.tcp !== undefined && c.status !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['status'], message: '"status" belongs to http checks only' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message: '"status" belongs to http checks only',
+      });
   });
 
 export const serviceObjectSchema = z.strictObject({
@@ -108,7 +126,10 @@ export const serviceObjectSchema = z.strictObject({
 });
 
 /** A service is a map, or a plain string naming a service with no extras. */
-export const serviceSchema = z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), serviceObjectSchema);
+export const serviceSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  serviceObjectSchema,
+);
 
 const address = z.string().refine(isHostAddress, {
   error: (iss) =>
@@ -144,13 +165,14 @@ const gitRemote = z
   .string()
   .min(1, { error: 'must not be empty' })
   .refine((s) => !/\s/.test(s) && !s.startsWith('-'), {
-    error: 'must be a Git URL without whitespace, for example "ssh://git@saturn/srv/git/homelab.git"',
+    error:
+      'must be a Git URL without whitespace, for example "ssh://git@saturn/srv/git/homelab.git"',
     abort: true,
   })
   .refine((s) => !URL_PASSWORD.test(s), {
     error:
       'the URL contains a password or token, which would be committed to Git: use an ssh:// URL with a ' +
-      "deploy key on the node, or a Git credential helper, and change that password",
+      'deploy key on the node, or a Git credential helper, and change that password',
   });
 
 export const gitSchema = z.strictObject({
@@ -162,7 +184,9 @@ export const gitSchema = z.strictObject({
 });
 
 export const aiSchema = z.strictObject({
-  command: z.array(z.string().min(1, { error: 'must not be empty' })).min(1, { error: 'needs at least the program to run' }),
+  command: z
+    .array(z.string().min(1, { error: 'must not be empty' }))
+    .min(1, { error: 'needs at least the program to run' }),
 });
 
 export const topologySchema = z.strictObject({

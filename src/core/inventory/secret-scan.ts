@@ -4,6 +4,7 @@ import { isMap, isScalar, isSeq } from 'yaml';
 import type { Problem } from '../problem.js';
 import type { YamlSource } from './yaml-source.js';
 import { formatField } from './yaml-source.js';
+import { scalarText } from './scalar-text.js';
 
 /** Environment keys whose value is a credential. */
 const SECRET_KEY = /PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|AUTH_?KEY|PRIVATE_?KEY|ACCESS_?KEY/i;
@@ -24,7 +25,9 @@ export interface SecretHome {
 
 /** A problem with any key-shaped text cut out: messages quote what the user wrote, never a secret. */
 export function hideSecrets(p: Problem): Problem {
-  const message = p.message.replace(/tskey-[A-Za-z0-9-]+/g, 'tskey-…').replace(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/g, 'a private key');
+  const message = p.message
+    .replace(/tskey-[A-Za-z0-9-]+/g, 'tskey-…')
+    .replace(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/g, 'a private key');
   return message === p.message ? p : { ...p, message };
 }
 
@@ -62,7 +65,7 @@ export function scanText(file: string, text: string, home: SecretHome): Problem[
 
 function literalSecret(value: unknown): boolean {
   if (value === null || value === undefined || typeof value === 'boolean') return false;
-  const s = String(value);
+  const s = scalarText(value);
   if (s === '' || FLAG_VALUE.test(s)) return false;
   if (/tskey-|PRIVATE KEY/.test(s)) return false; // reported by scanText at its exact column
   return !INTERPOLATION.test(s);
@@ -81,12 +84,19 @@ export function scanComposeEnvironment(src: YamlSource, home: SecretHome): Probl
   const out: Problem[] = [];
   for (const svc of src.pairsAt(['services'])) {
     const envPath = ['services', svc.key, 'environment'];
-    const env = src.pairsAt(['services', svc.key]).find((p) => p.key === 'environment')?.value ?? null;
+    const env =
+      src.pairsAt(['services', svc.key]).find((p) => p.key === 'environment')?.value ?? null;
     if (isMap(env)) {
       for (const p of src.pairsAt(envPath)) {
         const v = isScalar(p.value) ? p.value.value : undefined;
         if (isSecretKey(p.key) && literalSecret(v))
-          out.push(src.problem(src.position([...envPath, p.key]), formatField([...envPath, p.key]), credentialMessage(p.key, home)));
+          out.push(
+            src.problem(
+              src.position([...envPath, p.key]),
+              formatField([...envPath, p.key]),
+              credentialMessage(p.key, home),
+            ),
+          );
       }
     } else if (isSeq(env)) {
       env.items.forEach((item: unknown, i: number) => {
@@ -95,7 +105,13 @@ export function scanComposeEnvironment(src: YamlSource, home: SecretHome): Probl
         if (eq < 0) return;
         const key = item.value.slice(0, eq);
         if (isSecretKey(key) && literalSecret(item.value.slice(eq + 1)))
-          out.push(src.problem(src.position([...envPath, i]), formatField([...envPath, i]), credentialMessage(key, home)));
+          out.push(
+            src.problem(
+              src.position([...envPath, i]),
+              formatField([...envPath, i]),
+              credentialMessage(key, home),
+            ),
+          );
       });
     }
   }

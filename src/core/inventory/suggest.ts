@@ -28,7 +28,9 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   if (!best) return undefined;
   const limit = Math.max(2, Math.floor(w.length * 0.4));
   if (best.d <= limit) return best.c;
-  const contained = candidates.find((c) => w.length >= 3 && (c.toLowerCase().includes(w) || w.includes(c.toLowerCase())));
+  const contained = candidates.find(
+    (c) => w.length >= 3 && (c.toLowerCase().includes(w) || w.includes(c.toLowerCase())),
+  );
   return contained;
 }
 

@@ -49,7 +49,10 @@ export function checkTopology(src: YamlSource, raw: unknown): Problem[] {
       const key = `${node.address.toLowerCase()}:${port}`;
       const seen = addresses.get(key);
       if (seen)
-        at(path, `address "${node.address}" (ssh port ${port}) is already used by node "${seen.node}" (line ${seen.line}): each node needs its own address`);
+        at(
+          path,
+          `address "${node.address}" (ssh port ${port}) is already used by node "${seen.node}" (line ${seen.line}): each node needs its own address`,
+        );
       else addresses.set(key, { node: name, line: src.position(path).line });
     }
 
@@ -69,7 +72,8 @@ export function checkTopology(src: YamlSource, raw: unknown): Problem[] {
     }
 
     if (node.wave === undefined) waves.push({ node: name, wave: 0 });
-    else if (Number.isInteger(node.wave) && (node.wave as number) >= 0) waves.push({ node: name, wave: node.wave as number });
+    else if (Number.isInteger(node.wave) && (node.wave as number) >= 0)
+      waves.push({ node: name, wave: node.wave as number });
   }
 
   const used = [...new Set(waves.map((w) => w.wave))].sort((a, b) => a - b);

@@ -60,7 +60,11 @@ export class YamlSource {
     readonly text: string,
   ) {
     this.lines = new LineCounter();
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
+    this.doc = parseDocument(text, {
+      lineCounter: this.lines,
+      prettyErrors: false,
+      uniqueKeys: false,
+    });
   }
 
   pos(offset: number): Position {
@@ -74,12 +78,20 @@ export class YamlSource {
 
   /** Syntax errors (duplicate keys are reported by duplicateKeys, with their field path). */
   syntaxProblems(): Problem[] {
-    const errors = this.doc.errors.map((e) => this.problem(this.pos(e.pos[0]), '', `YAML syntax error: ${firstLine(e.message)}`));
+    const errors = this.doc.errors.map((e) =>
+      this.problem(this.pos(e.pos[0]), '', `YAML syntax error: ${firstLine(e.message)}`),
+    );
     if (errors.length > 0) return errors;
     try {
       this.value(); // aliases that expand too far (a "billion laughs" file) fail here
     } catch (err) {
-      return [this.problem({ line: 1, col: 1 }, '', `YAML error: ${firstLine(err instanceof Error ? err.message : String(err))}`)];
+      return [
+        this.problem(
+          { line: 1, col: 1 },
+          '',
+          `YAML error: ${firstLine(err instanceof Error ? err.message : String(err))}`,
+        ),
+      ];
     }
     return [];
   }
@@ -90,7 +102,7 @@ export class YamlSource {
   }
 
   private follow(path: FieldPath): Found {
-    let node: YamlNode | null = (this.doc.contents as YamlNode | null) ?? null;
+    let node: YamlNode | null = this.doc.contents ?? null;
     let pair: Pair | undefined;
     let depth = 0;
     for (const seg of path) {
@@ -117,7 +129,8 @@ export class YamlSource {
   /** Position of the key of the last pair on the path (for unknown and duplicate keys). */
   keyPosition(path: FieldPath): Position {
     const f = this.follow(path);
-    if (f.depth === path.length && f.pair && isScalar(f.pair.key) && f.pair.key.range) return this.pos(f.pair.key.range[0]);
+    if (f.depth === path.length && f.pair && isScalar(f.pair.key) && f.pair.key.range)
+      return this.pos(f.pair.key.range[0]);
     return this.position(path);
   }
 
@@ -127,7 +140,9 @@ export class YamlSource {
    */
   position(path: FieldPath): Position {
     const f = this.follow(path);
-    const empty = f.node === null || (isScalar(f.node) && f.node.value === null && f.node.range?.[0] === f.node.range?.[1]);
+    const empty =
+      f.node === null ||
+      (isScalar(f.node) && f.node.value === null && f.node.range?.[0] === f.node.range?.[1]);
     if (!empty) return this.nodeStart(f.node) ?? { line: 1, col: 1 };
     if (f.pair && isScalar(f.pair.key) && f.pair.key.range) return this.pos(f.pair.key.range[0]);
     return { line: 1, col: 1 };
@@ -139,7 +154,8 @@ export class YamlSource {
    */
   fieldFor(path: FieldPath): string {
     const f = this.follow(path);
-    if (f.depth < path.length && isScalar(f.node) && f.node.value !== null) return formatField(path.slice(0, f.depth));
+    if (f.depth < path.length && isScalar(f.node) && f.node.value !== null)
+      return formatField(path.slice(0, f.depth));
     return formatField(path);
   }
 
@@ -160,7 +176,9 @@ export class YamlSource {
    * The later pairs are then dropped from the document, so the first definition is the one
    * checked further (its problems are reported too) and value() and positions agree.
    */
-  takeDuplicateKeys(describe: (path: FieldPath, key: string, firstLine: number) => string): Problem[] {
+  takeDuplicateKeys(
+    describe: (path: FieldPath, key: string, firstLine: number) => string,
+  ): Problem[] {
     const out: Problem[] = [];
     const walk = (node: unknown, path: PathSegment[]): void => {
       if (isMap(node)) {
@@ -169,7 +187,8 @@ export class YamlSource {
         for (const p of node.items) {
           const key = keyText(p);
           if (key === undefined) continue;
-          const kp = isScalar(p.key) && p.key.range ? this.pos(p.key.range[0]) : { line: 1, col: 1 };
+          const kp =
+            isScalar(p.key) && p.key.range ? this.pos(p.key.range[0]) : { line: 1, col: 1 };
           const first = seen.get(key);
           if (first !== undefined) {
             out.push(this.problem(kp, formatField([...path, key]), describe(path, key, first)));

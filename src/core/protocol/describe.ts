@@ -1,7 +1,15 @@
 // One human line per protocol record, for `homelab run` and the TUI's pipeline. Pure.
 import type { NodeEvent } from './events.js';
 
-const MARK: Record<string, string> = { ok: '✓', fail: '✗', failed: '✗', skip: '·', start: '›', warn: '!', interrupted: '✗' };
+const MARK: Record<string, string> = {
+  ok: '✓',
+  fail: '✗',
+  failed: '✗',
+  skip: '·',
+  start: '›',
+  warn: '!',
+  interrupted: '✗',
+};
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;

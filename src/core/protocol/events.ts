@@ -12,21 +12,91 @@ export type StageStatus = 'running' | 'ok' | 'failed' | 'interrupted';
 export type StepStatus = 'start' | 'ok' | 'skip' | 'fail';
 export type Severity = 'ok' | 'warn' | 'fail';
 
-export interface RunEvent { readonly type: 'run'; readonly ts: number; readonly run: string; readonly stage: Stage; readonly node: string; readonly commit: string; readonly log: string; readonly pid: number }
-export interface StageStartEvent { readonly type: 'stage-start'; readonly ts: number; readonly stage: Stage }
-export interface StepEvent { readonly type: 'step'; readonly ts: number; readonly stage: Stage; readonly step: string; readonly status: StepStatus; readonly service?: string; readonly detail?: string; readonly durationMs?: number }
-export interface CheckEvent { readonly type: 'check'; readonly ts: number; readonly service: string; readonly check: string; readonly target: string; readonly status: 'ok' | 'fail'; readonly detail: string }
-export interface FindingEvent { readonly type: 'finding'; readonly ts: number; readonly id: string; readonly severity: Severity; readonly summary: string; readonly evidence: string; readonly hint: string; readonly service?: string }
-export interface StageEndEvent { readonly type: 'stage-end'; readonly ts: number; readonly stage: Stage; readonly result: 'ok' | 'failed'; readonly durationMs: number; readonly error?: string }
-export interface RunEndEvent { readonly type: 'run-end'; readonly ts: number; readonly run: string; readonly result: 'ok' | 'failed' | 'interrupted'; readonly exit: number }
-export interface StatusEvent { readonly type: 'status'; readonly ts: number; readonly status: NodeStatusRecord }
+export interface RunEvent {
+  readonly type: 'run';
+  readonly ts: number;
+  readonly run: string;
+  readonly stage: Stage;
+  readonly node: string;
+  readonly commit: string;
+  readonly log: string;
+  readonly pid: number;
+}
+export interface StageStartEvent {
+  readonly type: 'stage-start';
+  readonly ts: number;
+  readonly stage: Stage;
+}
+export interface StepEvent {
+  readonly type: 'step';
+  readonly ts: number;
+  readonly stage: Stage;
+  readonly step: string;
+  readonly status: StepStatus;
+  readonly service?: string;
+  readonly detail?: string;
+  readonly durationMs?: number;
+}
+export interface CheckEvent {
+  readonly type: 'check';
+  readonly ts: number;
+  readonly service: string;
+  readonly check: string;
+  readonly target: string;
+  readonly status: 'ok' | 'fail';
+  readonly detail: string;
+}
+export interface FindingEvent {
+  readonly type: 'finding';
+  readonly ts: number;
+  readonly id: string;
+  readonly severity: Severity;
+  readonly summary: string;
+  readonly evidence: string;
+  readonly hint: string;
+  readonly service?: string;
+}
+export interface StageEndEvent {
+  readonly type: 'stage-end';
+  readonly ts: number;
+  readonly stage: Stage;
+  readonly result: 'ok' | 'failed';
+  readonly durationMs: number;
+  readonly error?: string;
+}
+export interface RunEndEvent {
+  readonly type: 'run-end';
+  readonly ts: number;
+  readonly run: string;
+  readonly result: 'ok' | 'failed' | 'interrupted';
+  readonly exit: number;
+}
+export interface StatusEvent {
+  readonly type: 'status';
+  readonly ts: number;
+  readonly status: NodeStatusRecord;
+}
 
-export type NodeEvent = RunEvent | StageStartEvent | StepEvent | CheckEvent | FindingEvent | StageEndEvent | RunEndEvent | StatusEvent;
+export type NodeEvent =
+  | RunEvent
+  | StageStartEvent
+  | StepEvent
+  | CheckEvent
+  | FindingEvent
+  | StageEndEvent
+  | RunEndEvent
+  | StatusEvent;
 
 /** A line of deploy.sh output: a protocol record, or a human log line. */
-export type NodeLine = { readonly kind: 'event'; readonly event: NodeEvent } | { readonly kind: 'log'; readonly text: string };
+export type NodeLine =
+  | { readonly kind: 'event'; readonly event: NodeEvent }
+  | { readonly kind: 'log'; readonly text: string };
 
-export interface ContainerStatus { readonly name: string; readonly state: string; readonly health: string }
+export interface ContainerStatus {
+  readonly name: string;
+  readonly state: string;
+  readonly health: string;
+}
 
 export interface ServiceStatus {
   readonly name: string;
@@ -36,7 +106,13 @@ export interface ServiceStatus {
   readonly containers: readonly ContainerStatus[];
 }
 
-export interface LockHolder { readonly pid: number; readonly user: string; readonly stage: string; readonly commit: string; readonly since: number }
+export interface LockHolder {
+  readonly pid: number;
+  readonly user: string;
+  readonly stage: string;
+  readonly commit: string;
+  readonly since: number;
+}
 
 /** The record `deploy.sh status` prints. */
 export interface NodeStatusRecord {

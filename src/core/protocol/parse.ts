@@ -122,7 +122,15 @@ const builders: Record<string, Builder> = {
     const [service, check, target] = [str(o.service), str(o.check), str(o.target)];
     const status = oneOf(o.status, ['ok', 'fail'] as const);
     if (service === undefined || check === undefined || !status) return undefined;
-    return { type: 'check', ts, service, check, target: target ?? '', status, detail: str(o.detail) ?? '' };
+    return {
+      type: 'check',
+      ts,
+      service,
+      check,
+      target: target ?? '',
+      status,
+      detail: str(o.detail) ?? '',
+    };
   },
   finding: (o, ts): FindingEvent | undefined => {
     const id = str(o.id);
@@ -146,7 +154,14 @@ const builders: Record<string, Builder> = {
     const result = oneOf(o.result, ['ok', 'failed'] as const);
     if (!stage || !result) return undefined;
     const error = str(o.error);
-    return { type: 'stage-end', ts, stage, result, durationMs: num(o.duration_ms) ?? 0, ...(error !== undefined && { error }) };
+    return {
+      type: 'stage-end',
+      ts,
+      stage,
+      result,
+      durationMs: num(o.duration_ms) ?? 0,
+      ...(error !== undefined && { error }),
+    };
   },
   'run-end': (o, ts): RunEndEvent | undefined => {
     const run = str(o.run);
@@ -166,7 +181,9 @@ function statusRecord(o: Json): NodeStatusRecord | undefined {
   if (node === undefined || typeof o.bootstrapped !== 'boolean') return undefined;
   const stage: Stage | '' = oneOf(o.stage, STAGES) ?? '';
   const stageStatus: StageStatus | '' = oneOf(o.stage_status, STAGE_STATUSES) ?? '';
-  const services = Array.isArray(o.services) ? o.services.flatMap((s) => serviceStatus(s) ?? []) : [];
+  const services = Array.isArray(o.services)
+    ? o.services.flatMap((s) => serviceStatus(s) ?? [])
+    : [];
   const runStage = str(o.run_stage);
   const error = str(o.error);
   const docker = oneOf(o.docker, ['ok', 'unavailable'] as const);
@@ -207,7 +224,9 @@ function serviceStatus(v: unknown): ServiceStatus | undefined {
   if (name === undefined) return undefined;
   const containers: ContainerStatus[] = Array.isArray(v.containers)
     ? v.containers.flatMap((c) =>
-        isObject(c) && str(c.name) !== undefined ? [{ name: str(c.name) ?? '', state: str(c.state) ?? '', health: str(c.health) ?? '' }] : [],
+        isObject(c) && str(c.name) !== undefined
+          ? [{ name: str(c.name) ?? '', state: str(c.state) ?? '', health: str(c.health) ?? '' }]
+          : [],
       )
     : [];
   return {

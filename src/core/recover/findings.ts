@@ -2,17 +2,26 @@
 import type { FindingEvent, Severity } from '../protocol/events.js';
 
 /** A finding without the protocol envelope (what the node said, not when). */
-export type Finding = Pick<FindingEvent, 'id' | 'severity' | 'summary' | 'evidence' | 'hint' | 'service'>;
+export type Finding = Pick<
+  FindingEvent,
+  'id' | 'severity' | 'summary' | 'evidence' | 'hint' | 'service'
+>;
 
 export const SEVERITY_ORDER: readonly Severity[] = ['fail', 'warn', 'ok'];
 
 const RANK: Record<Severity, number> = { fail: 0, warn: 1, ok: 2 };
 
-export const SEVERITY_LABEL: Record<Severity, string> = { fail: 'Failing', warn: 'Warnings', ok: 'OK' };
+export const SEVERITY_LABEL: Record<Severity, string> = {
+  fail: 'Failing',
+  warn: 'Warnings',
+  ok: 'OK',
+};
 
 export function toFinding(event: FindingEvent): Finding {
   const { id, severity, summary, evidence, hint, service } = event;
-  return service === undefined ? { id, severity, summary, evidence, hint } : { id, severity, summary, evidence, hint, service };
+  return service === undefined
+    ? { id, severity, summary, evidence, hint }
+    : { id, severity, summary, evidence, hint, service };
 }
 
 /**
@@ -74,9 +83,11 @@ export interface FindingGroup {
 /** Non-empty groups in severity order (fail, warn, ok), each sorted. */
 export function groupFindings(findings: readonly Finding[]): FindingGroup[] {
   const sorted = sortFindings(findings);
-  return SEVERITY_ORDER.map((severity) => ({ severity, label: SEVERITY_LABEL[severity], findings: sorted.filter((f) => f.severity === severity) })).filter(
-    (g) => g.findings.length > 0,
-  );
+  return SEVERITY_ORDER.map((severity) => ({
+    severity,
+    label: SEVERITY_LABEL[severity],
+    findings: sorted.filter((f) => f.severity === severity),
+  })).filter((g) => g.findings.length > 0);
 }
 
 export interface FindingCounts {
@@ -124,6 +135,8 @@ export function failedStepOf(findings: readonly Finding[]): FailedStep | undefin
 
 /** The node-redacted log excerpt of the last failed run (evidence of deploy.failed-step or deploy.last-run). */
 export function failedLogExcerpt(findings: readonly Finding[]): string {
-  const f = findings.find((x) => x.id === 'deploy.failed-step') ?? findings.find((x) => x.id === 'deploy.last-run' && x.severity !== 'ok');
+  const f =
+    findings.find((x) => x.id === 'deploy.failed-step') ??
+    findings.find((x) => x.id === 'deploy.last-run' && x.severity !== 'ok');
   return f?.evidence ?? '';
 }

@@ -71,7 +71,9 @@ export function formatFindings(findings: readonly Finding[]): string {
         // What is fine needs no evidence, except what can matter to the failure (the host-local override).
         const showEvidence = f.severity !== 'ok' || f.id === 'override.present';
         if (showEvidence && f.evidence.trim() !== '') {
-          const ev = f.evidence.includes('\n') ? `\n${indent(fenced(f.evidence), '    ')}` : ` ${f.evidence}`;
+          const ev = f.evidence.includes('\n')
+            ? `\n${indent(fenced(f.evidence), '    ')}`
+            : ` ${f.evidence}`;
           lines.push(`  - evidence:${ev}`);
         }
         if (f.hint.trim() !== '') lines.push(`  - hint: ${f.hint}`);
@@ -91,7 +93,9 @@ function indent(text: string, prefix: string): string {
 
 export function formatComposeFiles(files: readonly ComposeFile[]): string {
   if (files.length === 0) return NONE;
-  return files.map((f) => `#### ${f.path} (${f.service})\n\n${fenced(f.text, 'yaml')}`).join('\n\n');
+  return files
+    .map((f) => `#### ${f.path} (${f.service})\n\n${fenced(f.text, 'yaml')}`)
+    .join('\n\n');
 }
 
 /** The template's variables, each already formatted as Markdown. */
@@ -115,7 +119,10 @@ export function promptVariables(ctx: RecoverContext): Record<string, string> {
     known_good_commit: shortSha(ctx.knownGoodCommit),
     deployed_commit: shortSha(ctx.deployedCommit),
     head_commit: shortSha(ctx.headCommit),
-    diff: ctx.diff.trim() === '' ? `${NONE}: no change below hosts/${n.name}/ between known-good and target (or one of them is unknown)` : fenced(ctx.diff, 'diff'),
+    diff:
+      ctx.diff.trim() === ''
+        ? `${NONE}: no change below hosts/${n.name}/ between known-good and target (or one of them is unknown)`
+        : fenced(ctx.diff, 'diff'),
     findings: formatFindings(ctx.findings),
     log_excerpt: ctx.logExcerpt.trim() === '' ? NONE : fenced(ctx.logExcerpt),
     compose_files: formatComposeFiles(ctx.composeFiles),
@@ -131,7 +138,10 @@ export interface FilledTemplate {
 }
 
 /** Replaces `{{name}}` placeholders; unknown names stay as written and are reported. */
-export function fillTemplate(template: string, vars: Readonly<Record<string, string>>): FilledTemplate {
+export function fillTemplate(
+  template: string,
+  vars: Readonly<Record<string, string>>,
+): FilledTemplate {
   const unknown = new Set<string>();
   const text = template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (whole, name: string) => {
     const value = vars[name];
@@ -153,7 +163,11 @@ export function stripComments(template: string): string {
  * The prompt, ready to leave SATURN: template filled, then redacted as a whole (the literal values
  * known to SATURN, if any, and every credential-shaped text).
  */
-export function buildPrompt(template: string, ctx: RecoverContext, secretValues: readonly string[] = []): FilledTemplate {
+export function buildPrompt(
+  template: string,
+  ctx: RecoverContext,
+  secretValues: readonly string[] = [],
+): FilledTemplate {
   const filled = fillTemplate(stripComments(template), promptVariables(ctx));
   return { text: redact(filled.text, secretValues), unknown: filled.unknown };
 }

@@ -22,7 +22,8 @@ const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRE
 const RULES: readonly Rule[] = [
   {
     name: 'private-key',
-    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    pattern:
+      /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
     replace: () => REDACTED,
   },
   { name: 'tailscale-key', pattern: /\btskey-[A-Za-z0-9_-]+/g, replace: () => REDACTED },
@@ -36,9 +37,21 @@ const RULES: readonly Rule[] = [
     pattern: /\b(Bearer)([ \t]+)[A-Za-z0-9._~+/=-]{8,}/gi,
     replace: (_m, scheme = '', space = '') => `${scheme}${space}${REDACTED}`,
   },
-  { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g, replace: () => REDACTED },
-  { name: 'aws-access-key', pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/g, replace: () => REDACTED },
-  { name: 'github-token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g, replace: () => REDACTED },
+  {
+    name: 'jwt',
+    pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g,
+    replace: () => REDACTED,
+  },
+  {
+    name: 'aws-access-key',
+    pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/g,
+    replace: () => REDACTED,
+  },
+  {
+    name: 'github-token',
+    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
+    replace: () => REDACTED,
+  },
   { name: 'slack-token', pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g, replace: () => REDACTED },
   {
     name: 'url-credentials',
@@ -48,17 +61,24 @@ const RULES: readonly Rule[] = [
   {
     // KEY=value, KEY: value, "key": "value", --password=value, -e TOKEN=value
     name: 'secret-assignment',
-    pattern: new RegExp(String.raw`(["']?\b${SECRET_KEY}["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)`, 'gi'),
+    pattern: new RegExp(
+      String.raw`(["']?\b${SECRET_KEY}["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)`,
+      'gi',
+    ),
     replace: (match, key = '', sep = '', value = '', offset = '', whole = '') => {
       const bare = value.replace(/^["']|["']$/g, '');
       // Prose in an error message, not an assignment: "services.web.environment.X_TOKEN: required variable ...".
-      const after = String(whole).slice(Number(offset) + match.length, Number(offset) + match.length + 2);
+      const after = String(whole).slice(
+        Number(offset) + match.length,
+        Number(offset) + match.length + 2,
+      );
       if (key.includes('.') && /^[a-z]+$/.test(bare) && /^ [a-z]/.test(after)) return match;
       // Leave references and already-redacted text readable: ${DB_PASSWORD}, $$TOKEN, [REDACTED], empty.
-      if (bare === '' || /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?$/.test(bare) || bare === REDACTED) return match;
+      if (bare === '' || /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?$/.test(bare) || bare === REDACTED)
+        return match;
       // YAML block scalars and flow collections (`secrets: [db]`) are structure, not a value.
       if (/^[|>][-+]?$/.test(bare) || /^[[{]/.test(bare)) return match;
-      const quote = /^["']/.test(value) ? value[0] ?? '' : '';
+      const quote = /^["']/.test(value) ? (value[0] ?? '') : '';
       return `${key}${sep}${quote}${REDACTED}${quote}`;
     },
   },
@@ -70,7 +90,9 @@ function escapeRegExp(text: string): string {
 
 /** The distinct values worth replacing literally, longest first (so a value containing another wins). */
 export function redactableValues(values: readonly string[]): string[] {
-  const unique = new Set(values.map((v) => v.trim()).filter((v) => v.length >= MIN_VALUE_LENGTH && v !== REDACTED));
+  const unique = new Set(
+    values.map((v) => v.trim()).filter((v) => v.length >= MIN_VALUE_LENGTH && v !== REDACTED),
+  );
   return [...unique].sort((a, b) => b.length - a.length || a.localeCompare(b));
 }
 
@@ -82,7 +104,7 @@ export function redact(text: string, values: readonly string[] = []): string {
     out = out.replace(new RegExp(literal.map(escapeRegExp).join('|'), 'g'), REDACTED);
   }
   for (const rule of RULES) {
-    out = out.replace(rule.pattern, rule.replace as (substring: string, ...args: string[]) => string);
+    out = out.replace(rule.pattern, rule.replace);
   }
   return out;
 }

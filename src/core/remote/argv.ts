@@ -35,7 +35,11 @@ export const SERVER_ALIVE_COUNT_MAX = 3;
 export const CONTROL_PERSIST = 60;
 
 /** Runs `remote` on the node. `remote` must not be empty. */
-export function transportArgv(node: NodeSpec, remote: readonly string[], opts: ArgvOptions = {}): TransportArgv {
+export function transportArgv(
+  node: NodeSpec,
+  remote: readonly string[],
+  opts: ArgvOptions = {},
+): TransportArgv {
   const [first, ...rest] = remote;
   if (first === undefined) throw new TypeError('transportArgv: empty remote command');
   if (node.transport === 'local') return { file: first, args: rest };
@@ -49,48 +53,79 @@ export function transportArgv(node: NodeSpec, remote: readonly string[], opts: A
  * connections (one becomes master, the others warn and connect on their own).
  */
 export function masterArgv(node: NodeSpec, controlPath: string): TransportArgv {
-  if (node.transport === 'local') throw new TypeError('masterArgv: the local transport has no connection');
-  return withDestination(node, [...commonOptions(node), ...muxOptions(controlPath, 'yes'), '-N', '-f'], []);
+  if (node.transport === 'local')
+    throw new TypeError('masterArgv: the local transport has no connection');
+  return withDestination(
+    node,
+    [...commonOptions(node), ...muxOptions(controlPath, 'yes'), '-N', '-f'],
+    [],
+  );
 }
 
 /**
  * Asks the master of a control socket something (`check`: is it alive; `exit`: stop it).
  * Plain ssh for both transports: only the socket matters, nothing goes over the network.
  */
-export function controlArgv(node: NodeSpec, controlPath: string, op: 'check' | 'exit'): TransportArgv {
-  return { file: 'ssh', args: ['-o', `ControlPath=${configValue(controlPath)}`, '-O', op, destination(node)] };
+export function controlArgv(
+  node: NodeSpec,
+  controlPath: string,
+  op: 'check' | 'exit',
+): TransportArgv {
+  return {
+    file: 'ssh',
+    args: ['-o', `ControlPath=${configValue(controlPath)}`, '-O', op, destination(node)],
+  };
 }
 
 function commonOptions(node: NodeSpec): string[] {
   const o: string[] = [
-    '-o', 'BatchMode=yes',
-    '-o', `ConnectTimeout=${Math.max(1, Math.ceil(node.ssh.connectTimeout))}`,
-    '-o', `ServerAliveInterval=${SERVER_ALIVE_INTERVAL}`,
-    '-o', `ServerAliveCountMax=${SERVER_ALIVE_COUNT_MAX}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `ConnectTimeout=${Math.max(1, Math.ceil(node.ssh.connectTimeout))}`,
+    '-o',
+    `ServerAliveInterval=${SERVER_ALIVE_INTERVAL}`,
+    '-o',
+    `ServerAliveCountMax=${SERVER_ALIVE_COUNT_MAX}`,
   ];
   if (node.transport === 'ssh') {
     o.push('-o', 'StrictHostKeyChecking=yes');
-    if (node.ssh.knownHostsFile !== undefined) o.push('-o', `UserKnownHostsFile=${configValue(node.ssh.knownHostsFile)}`);
+    if (node.ssh.knownHostsFile !== undefined)
+      o.push('-o', `UserKnownHostsFile=${configValue(node.ssh.knownHostsFile)}`);
   }
   if (node.ssh.port !== undefined) o.push('-p', String(node.ssh.port));
-  if (node.ssh.identityFile !== undefined) o.push('-i', node.ssh.identityFile, '-o', 'IdentitiesOnly=yes');
+  if (node.ssh.identityFile !== undefined)
+    o.push('-i', node.ssh.identityFile, '-o', 'IdentitiesOnly=yes');
   return o;
 }
 
 function muxOptions(controlPath: string, master: 'auto' | 'yes'): string[] {
-  return ['-o', `ControlMaster=${master}`, '-o', `ControlPath=${configValue(controlPath)}`, '-o', `ControlPersist=${CONTROL_PERSIST}`];
+  return [
+    '-o',
+    `ControlMaster=${master}`,
+    '-o',
+    `ControlPath=${configValue(controlPath)}`,
+    '-o',
+    `ControlPersist=${CONTROL_PERSIST}`,
+  ];
 }
 
 function withDestination(node: NodeSpec, options: string[], command: string[]): TransportArgv {
   const dest = destination(node);
-  if (node.transport === 'tailscale-ssh') return { file: 'tailscale', args: ['ssh', dest, ...options, ...command] };
+  if (node.transport === 'tailscale-ssh')
+    return { file: 'tailscale', args: ['ssh', dest, ...options, ...command] };
   return { file: 'ssh', args: [...options, dest, ...command] };
 }
 
 function destination(node: NodeSpec): string {
-  for (const [what, value] of [['user', node.user], ['address', node.address]] as const) {
-    if (!/^[A-Za-z0-9_.:\[\]%-]+$/.test(value) || value.startsWith('-')) {
-      throw new TypeError(`node ${node.name}: ${what} ${JSON.stringify(value)} cannot be used in an ssh destination`);
+  for (const [what, value] of [
+    ['user', node.user],
+    ['address', node.address],
+  ] as const) {
+    if (!/^[A-Za-z0-9_.:[\]%-]+$/.test(value) || value.startsWith('-')) {
+      throw new TypeError(
+        `node ${node.name}: ${what} ${JSON.stringify(value)} cannot be used in an ssh destination`,
+      );
     }
   }
   return `${node.user}@${node.address}`;
@@ -101,7 +136,8 @@ function destination(node: NodeSpec): string {
  * separates values and `%` starts a token, so `%` is doubled and a path with spaces is quoted.
  */
 function configValue(path: string): string {
-  if (/["\n\r]/.test(path)) throw new TypeError(`path ${JSON.stringify(path)} cannot be given to ssh`);
+  if (/["\n\r]/.test(path))
+    throw new TypeError(`path ${JSON.stringify(path)} cannot be given to ssh`);
   const escaped = path.replaceAll('%', '%%');
   return /\s/.test(escaped) ? `"${escaped}"` : escaped;
 }

@@ -11,8 +11,23 @@ const SAFE = /^[A-Za-z0-9_./:@%+,-]+$/;
 
 /** Reserved words are only special unquoted, in command position: quote them always. */
 const RESERVED = new Set([
-  'case', 'coproc', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'function', 'if', 'in',
-  'select', 'then', 'time', 'until', 'while',
+  'case',
+  'coproc',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'fi',
+  'for',
+  'function',
+  'if',
+  'in',
+  'select',
+  'then',
+  'time',
+  'until',
+  'while',
 ]);
 
 /**

@@ -32,20 +32,58 @@ interface Rule {
 
 // First match wins: the host key rules come before "Host key verification failed", which both print.
 const SSH_RULES: readonly Rule[] = [
-  { reason: 'host-key-mismatch', pattern: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/, hint: 'the node presents a different host key than known_hosts holds: if the node was reinstalled, verify its new key and replace the old entry (ssh-keygen -R); otherwise do not connect' },
-  { reason: 'host-key-unknown', pattern: /No \S+ host key is known for|Host key verification failed/, hint: "the node's host key is not in known_hosts: verify it and add it (for example ssh-keyscan the node on a trusted network, or set the node's ssh.knownHostsFile)" },
-  { reason: 'auth-refused', pattern: /Permission denied \(|Too many authentication failures/, hint: "the node refused SATURN's key: add SATURN's public key to the user's ~/.ssh/authorized_keys on the node, or check the node's ssh.identityFile and user" },
-  { reason: 'no-route', pattern: /Connection refused/, hint: 'the host answered but nothing listens on the ssh port: is sshd (or Tailscale SSH) running on the node, and is ssh.port right?' },
-  { reason: 'no-route', pattern: /Could not resolve hostname|Name or service not known|No route to host|Network is unreachable|no such host|is offline/i, hint: 'check the node address, that the node is up and on the tailnet (tailscale status)' },
-  { reason: 'timeout', pattern: /timed out|Connection timeout|Timeout, server .* not responding/i, hint: 'the node did not answer in time: is it up and on the tailnet? ssh.connectTimeout sets the limit' },
-  { reason: 'connection-lost', pattern: /closed by remote host|Connection closed|Broken pipe|Connection reset|kex_exchange_identification|mux_client_read_packet|client_loop/, hint: 'the connection dropped: the node may have rebooted or lost the network; run the command again' },
+  {
+    reason: 'host-key-mismatch',
+    pattern: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/,
+    hint: 'the node presents a different host key than known_hosts holds: if the node was reinstalled, verify its new key and replace the old entry (ssh-keygen -R); otherwise do not connect',
+  },
+  {
+    reason: 'host-key-unknown',
+    pattern: /No \S+ host key is known for|Host key verification failed/,
+    hint: "the node's host key is not in known_hosts: verify it and add it (for example ssh-keyscan the node on a trusted network, or set the node's ssh.knownHostsFile)",
+  },
+  {
+    reason: 'auth-refused',
+    pattern: /Permission denied \(|Too many authentication failures/,
+    hint: "the node refused SATURN's key: add SATURN's public key to the user's ~/.ssh/authorized_keys on the node, or check the node's ssh.identityFile and user",
+  },
+  {
+    reason: 'no-route',
+    pattern: /Connection refused/,
+    hint: 'the host answered but nothing listens on the ssh port: is sshd (or Tailscale SSH) running on the node, and is ssh.port right?',
+  },
+  {
+    reason: 'no-route',
+    pattern:
+      /Could not resolve hostname|Name or service not known|No route to host|Network is unreachable|no such host|is offline/i,
+    hint: 'check the node address, that the node is up and on the tailnet (tailscale status)',
+  },
+  {
+    reason: 'timeout',
+    pattern: /timed out|Connection timeout|Timeout, server .* not responding/i,
+    hint: 'the node did not answer in time: is it up and on the tailnet? ssh.connectTimeout sets the limit',
+  },
+  {
+    reason: 'connection-lost',
+    pattern:
+      /closed by remote host|Connection closed|Broken pipe|Connection reset|kex_exchange_identification|mux_client_read_packet|client_loop/,
+    hint: 'the connection dropped: the node may have rebooted or lost the network; run the command again',
+  },
 ];
 
 // Messages of the tailscale CLI itself (exit 1), from its source (cmd/tailscale/cli): SATURN's own
 // Tailscale is not usable, so no node can be reached through it.
 const TAILSCALE_RULES: readonly Rule[] = [
-  { reason: 'transport-missing', pattern: /^failed to connect to local tailscaled|^Tailscale is stopped|^Logged out|^NeedsLogin/, hint: "Tailscale is not running or not logged in on SATURN: start it (sudo systemctl start tailscaled; sudo tailscale up), or set the node's transport to ssh" },
-  { reason: 'transport-missing', pattern: /^no system 'ssh' command found/, hint: 'tailscale ssh needs the OpenSSH client on SATURN (apt-get install openssh-client)' },
+  {
+    reason: 'transport-missing',
+    pattern: /^failed to connect to local tailscaled|^Tailscale is stopped|^Logged out|^NeedsLogin/,
+    hint: "Tailscale is not running or not logged in on SATURN: start it (sudo systemctl start tailscaled; sudo tailscale up), or set the node's transport to ssh",
+  },
+  {
+    reason: 'transport-missing',
+    pattern: /^no system 'ssh' command found/,
+    hint: 'tailscale ssh needs the OpenSSH client on SATURN (apt-get install openssh-client)',
+  },
 ];
 
 /** Classifies a failed command; undefined when the failure is the remote command's own. */
@@ -55,23 +93,40 @@ export function classifyFailure(input: FailureInput): Unreachable | undefined {
     const program = transport === 'tailscale-ssh' ? 'tailscale' : 'ssh';
     if (transport === 'local') {
       const missing = /ENOENT/.test(spawnError);
-      return { reason: missing ? 'command-not-found' : 'unknown', message: `${missing ? 'command not found' : 'could not start the command'}: ${spawnError}` };
+      return {
+        reason: missing ? 'command-not-found' : 'unknown',
+        message: `${missing ? 'command not found' : 'could not start the command'}: ${spawnError}`,
+      };
     }
     if (/ENOENT/.test(spawnError)) {
-      const hint = transport === 'tailscale-ssh' ? 'install Tailscale on SATURN, or set the node transport to ssh' : 'install the OpenSSH client (apt-get install openssh-client)';
-      return { reason: 'transport-missing', message: `${program} is not installed or not on PATH (${spawnError}): ${hint}` };
+      const hint =
+        transport === 'tailscale-ssh'
+          ? 'install Tailscale on SATURN, or set the node transport to ssh'
+          : 'install the OpenSSH client (apt-get install openssh-client)';
+      return {
+        reason: 'transport-missing',
+        message: `${program} is not installed or not on PATH (${spawnError}): ${hint}`,
+      };
     }
     return { reason: 'unknown', message: `could not start ${program}: ${spawnError}` };
   }
   if (transport === 'tailscale-ssh' && exitCode === 1) {
     // The tailscale CLI failed before it could exec ssh: its message is the first stderr line.
-    const first = stderr.split('\n').map((l) => l.trim()).find(Boolean);
-    const rule = first === undefined ? undefined : TAILSCALE_RULES.find((r) => r.pattern.test(first));
-    if (first !== undefined && rule) return { reason: rule.reason, message: `${first}: ${rule.hint}` };
+    const first = stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean);
+    const rule =
+      first === undefined ? undefined : TAILSCALE_RULES.find((r) => r.pattern.test(first));
+    if (first !== undefined && rule)
+      return { reason: rule.reason, message: `${first}: ${rule.hint}` };
   }
   if (exitCode === 127) {
     const line = keyLine(stderr, /not found|No such file/) ?? lastLine(stderr);
-    return { reason: 'command-not-found', message: `command not found on the node${line ? `: ${line}` : ''} (is the repo checked out and deploy.sh there? run prepare)` };
+    return {
+      reason: 'command-not-found',
+      message: `command not found on the node${line ? `: ${line}` : ''} (is the repo checked out and deploy.sh there? run prepare)`,
+    };
   }
   if (transport === 'local' || exitCode !== 255) return undefined;
   for (const rule of SSH_RULES) {
@@ -80,8 +135,16 @@ export function classifyFailure(input: FailureInput): Unreachable | undefined {
   }
   // Exit 255 without a recognised ssh message: the remote command may simply have exited 255.
   const last = lastLine(stderr);
-  if (last !== undefined && /^(ssh|ssh_\w+|ControlSocket|Control socket|muxclient|channel \d+|Bad \w+|command-line):?/.test(last)) {
-    return { reason: 'unknown', message: `${last}: the ssh layer failed (run the same command with ssh -v for details)` };
+  if (
+    last !== undefined &&
+    /^(ssh|ssh_\w+|ControlSocket|Control socket|muxclient|channel \d+|Bad \w+|command-line):?/.test(
+      last,
+    )
+  ) {
+    return {
+      reason: 'unknown',
+      message: `${last}: the ssh layer failed (run the same command with ssh -v for details)`,
+    };
   }
   return undefined;
 }
@@ -96,6 +159,9 @@ function keyLine(stderr: string, pattern: RegExp): string | undefined {
 }
 
 function lastLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1];
 }

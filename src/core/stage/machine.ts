@@ -28,7 +28,14 @@ export function nextStage(status: NodeStatusRecord | undefined, head: string): S
   }
 }
 
-export type Health = 'healthy' | 'degraded' | 'unhealthy' | 'unreachable' | 'not-bootstrapped' | 'not-deployed' | 'unknown';
+export type Health =
+  | 'healthy'
+  | 'degraded'
+  | 'unhealthy'
+  | 'unreachable'
+  | 'not-bootstrapped'
+  | 'not-deployed'
+  | 'unknown';
 
 /**
  * Node health from its status record: every service healthy/running, some, or none. A node that
@@ -41,7 +48,12 @@ export function nodeHealth(status: NodeStatusRecord | undefined, reachable: bool
   const services = status.services;
   if (!status.deployed && services.every((s) => s.state === 'missing')) return 'not-deployed';
   if (services.length === 0) return status.stageStatus === 'failed' ? 'unhealthy' : 'healthy';
-  const good = services.filter((s) => s.state === 'running' && (s.health === 'healthy' || s.health === 'none')).length;
-  if (good === services.length) return status.stageStatus === 'failed' || status.stageStatus === 'interrupted' ? 'degraded' : 'healthy';
+  const good = services.filter(
+    (s) => s.state === 'running' && (s.health === 'healthy' || s.health === 'none'),
+  ).length;
+  if (good === services.length)
+    return status.stageStatus === 'failed' || status.stageStatus === 'interrupted'
+      ? 'degraded'
+      : 'healthy';
   return good === 0 ? 'unhealthy' : 'degraded';
 }

@@ -1,7 +1,13 @@
 // One node's status as SATURN reports it: the inventory entry, the node's status record (or why it
 // could not be read) and where its deployed commit stands against SATURN's HEAD. Pure.
 import type { NodeSpec } from '../inventory/model.js';
-import type { LockHolder, NodeStatusRecord, ServiceStatus, Stage, StageStatus } from '../protocol/events.js';
+import type {
+  LockHolder,
+  NodeStatusRecord,
+  ServiceStatus,
+  Stage,
+  StageStatus,
+} from '../protocol/events.js';
 import { nextStage, nodeHealth, type Health } from '../stage/machine.js';
 
 export interface ProbeOutcome {
@@ -36,7 +42,12 @@ export interface NodeSummary {
   readonly services: readonly ServiceStatus[];
 }
 
-export function summarizeNode(spec: NodeSpec, probe: ProbeOutcome, head: string, behind: number | null): NodeSummary {
+export function summarizeNode(
+  spec: NodeSpec,
+  probe: ProbeOutcome,
+  head: string,
+  behind: number | null,
+): NodeSummary {
   const status = probe.reachable ? probe.status : undefined;
   return {
     node: spec.name,

@@ -10,7 +10,8 @@ export interface StatusHeader {
 
 /** `mesh-lab · main @ c0ffee0 (uncommitted: 2 under inventory/ or hosts/)` */
 export function statusHeader(r: StatusHeader): string {
-  const dirty = r.dirty.length > 0 ? ` (uncommitted: ${r.dirty.length} under inventory/ or hosts/)` : '';
+  const dirty =
+    r.dirty.length > 0 ? ` (uncommitted: ${r.dirty.length} under inventory/ or hosts/)` : '';
   return `${r.homelab} · ${r.branch || 'detached'} @ ${shortSha(r.head)}${dirty}`;
 }
 
@@ -19,13 +20,24 @@ export function allHealthy(nodes: readonly NodeSummary[]): boolean {
   return nodes.every((n) => n.health === 'healthy');
 }
 
-const HEADERS = ['NODE', 'WAVE', 'ROLE', 'HEALTH', 'STAGE', 'DEPLOYED', 'POSITION', 'SERVICES'] as const;
+const HEADERS = [
+  'NODE',
+  'WAVE',
+  'ROLE',
+  'HEALTH',
+  'STAGE',
+  'DEPLOYED',
+  'POSITION',
+  'SERVICES',
+] as const;
 
 function servicesCell(s: NodeSummary): string {
   if (!s.reachable) return `${s.reason}: ${s.message}`;
   if (!s.bootstrapped) return 'run `homelab node bootstrap ' + s.node + '`';
   if (s.services.length === 0) return '-';
-  return s.services.map((svc) => `${svc.name}:${svc.state === 'running' ? svc.health : svc.state}`).join(' ');
+  return s.services
+    .map((svc) => `${svc.name}:${svc.state === 'running' ? svc.health : svc.state}`)
+    .join(' ');
 }
 
 export function statusRows(nodes: readonly NodeSummary[]): string[][] {

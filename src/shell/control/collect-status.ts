@@ -11,13 +11,19 @@ export interface StatusReport {
 }
 
 export function probeOutcome(probe: NodeProbe) {
-  return probe.reachable ? { reachable: true, status: probe.status } : { reachable: false, reason: probe.reason, message: probe.message };
+  return probe.reachable
+    ? { reachable: true, status: probe.status }
+    : { reachable: false, reason: probe.reason, message: probe.message };
 }
 
-export async function collectStatus(control: Control, only: readonly string[] = []): Promise<StatusReport> {
+export async function collectStatus(
+  control: Control,
+  only: readonly string[] = [],
+): Promise<StatusReport> {
   const specs = control.inventory.nodes.filter((n) => only.length === 0 || only.includes(n.name));
   // The whole homelab goes through probeAll's bounded fan-out; a few named nodes are probed directly.
-  const probing = only.length === 0 ? control.probeAll() : Promise.all(specs.map((s) => control.probe(s.name)));
+  const probing =
+    only.length === 0 ? control.probeAll() : Promise.all(specs.map((s) => control.probe(s.name)));
   const [info, probes] = await Promise.all([control.repoInfo(), probing]);
   // Nodes mostly share a deployed commit: ask git once per distinct commit.
   const behindOf = new Map<string, Promise<number | null>>();
@@ -30,8 +36,19 @@ export async function collectStatus(control: Control, only: readonly string[] = 
     specs.map(async (spec, i) => {
       const probe = probes[i]!;
       const deployed = probe.reachable ? probe.status.deployed : '';
-      return summarizeNode(spec, probeOutcome(probe), info.head, deployed ? await behind(deployed) : null);
+      return summarizeNode(
+        spec,
+        probeOutcome(probe),
+        info.head,
+        deployed ? await behind(deployed) : null,
+      );
     }),
   );
-  return { homelab: control.inventory.homelab, branch: info.branch, head: info.head, dirty: info.dirty, nodes };
+  return {
+    homelab: control.inventory.homelab,
+    branch: info.branch,
+    head: info.head,
+    dirty: info.dirty,
+    nodes,
+  };
 }

@@ -4,14 +4,29 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { deployScriptPath, type Inventory, type NodeSpec } from '../../core/inventory/model.js';
 import { formatProblem, type Problem } from '../../core/problem.js';
-import { CHANGING_STAGES, type NodeEvent, type NodeStatusRecord, type RunEndEvent, type Stage, type StageEndEvent, type StepEvent } from '../../core/protocol/events.js';
+import {
+  CHANGING_STAGES,
+  type NodeEvent,
+  type NodeStatusRecord,
+  type RunEndEvent,
+  type Stage,
+  type StageEndEvent,
+  type StepEvent,
+} from '../../core/protocol/events.js';
 import { parseNodeLine } from '../../core/protocol/parse.js';
 import { loadInventory } from '../inventory/load.js';
 import { mapLimit } from '../fanout.js';
 import { changedPaths, commitsBehind, dirtyPaths, headInfo } from '../git.js';
 import { createRunner } from '../transport/runner.js';
 import type { NodeRunner } from '../transport/types.js';
-import type { Control, NodeProbe, RepoInfo, StageOutcome, StageRequest, StageResult } from './types.js';
+import type {
+  Control,
+  NodeProbe,
+  RepoInfo,
+  StageOutcome,
+  StageRequest,
+  StageResult,
+} from './types.js';
 
 export interface ControlOptions {
   readonly repoDir: string;
@@ -27,7 +42,9 @@ export interface ControlOptions {
 /** The inventory has problems: nothing may run on a node. */
 export class InvalidInventoryError extends Error {
   constructor(readonly problems: readonly Problem[]) {
-    super(`inventory is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); run \`homelab validate\`:\n${problems.map(formatProblem).join('\n')}`);
+    super(
+      `inventory is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); run \`homelab validate\`:\n${problems.map(formatProblem).join('\n')}`,
+    );
   }
 }
 
@@ -41,7 +58,10 @@ export function controlSocketDir(env: NodeJS.ProcessEnv): string {
 }
 
 export function stateDir(env: NodeJS.ProcessEnv): string {
-  return env.HOMELAB_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'homelab');
+  return (
+    env.HOMELAB_STATE_DIR ??
+    join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'homelab')
+  );
 }
 
 function remoteArgs(node: NodeSpec, stage: string, extra: readonly string[] = []): string[] {
@@ -49,7 +69,19 @@ function remoteArgs(node: NodeSpec, stage: string, extra: readonly string[] = []
 }
 
 function notBootstrapped(node: string): NodeStatusRecord {
-  return { node, bootstrapped: false, repoCommit: '', stage: '', stageStatus: '', run: '', target: '', deployed: '', knownGood: '', lock: null, services: [] };
+  return {
+    node,
+    bootstrapped: false,
+    repoCommit: '',
+    stage: '',
+    stageStatus: '',
+    run: '',
+    target: '',
+    deployed: '',
+    knownGood: '',
+    lock: null,
+    services: [],
+  };
 }
 
 function resultFromExit(exit: number | null): StageResult {
@@ -89,7 +121,10 @@ class ShellControl implements Control {
 
   private spec(name: string): NodeSpec {
     const spec = this.inventory.nodes.find((n) => n.name === name);
-    if (!spec) throw new Error(`no node "${name}" in inventory/topology.yaml (nodes: ${this.inventory.nodes.map((n) => n.name).join(', ')})`);
+    if (!spec)
+      throw new Error(
+        `no node "${name}" in inventory/topology.yaml (nodes: ${this.inventory.nodes.map((n) => n.name).join(', ')})`,
+      );
     return spec;
   }
 
@@ -130,10 +165,27 @@ class ShellControl implements Control {
     if (result.unreachable?.reason === 'command-not-found' || result.exitCode === 127) {
       return { ...base, reachable: true, status: notBootstrapped(name) };
     }
-    if (result.unreachable) return { ...base, reachable: false, reason: result.unreachable.reason, message: result.unreachable.message };
-    if (result.timedOut) return { ...base, reachable: false, reason: 'timeout', message: `deploy.sh status did not answer in time` };
+    if (result.unreachable)
+      return {
+        ...base,
+        reachable: false,
+        reason: result.unreachable.reason,
+        message: result.unreachable.message,
+      };
+    if (result.timedOut)
+      return {
+        ...base,
+        reachable: false,
+        reason: 'timeout',
+        message: `deploy.sh status did not answer in time`,
+      };
     const last = stderr.filter(Boolean).at(-1) ?? `exit ${result.exitCode}`;
-    return { ...base, reachable: false, reason: 'unknown', message: `deploy.sh status printed no status record (${last})` };
+    return {
+      ...base,
+      reachable: false,
+      reason: 'unknown',
+      message: `deploy.sh status printed no status record (${last})`,
+    };
   }
 
   async probeAll(onProbe?: (probe: NodeProbe) => void, signal?: AbortSignal): Promise<NodeProbe[]> {
@@ -165,7 +217,11 @@ class ShellControl implements Control {
     const started = Date.now();
     const spec = this.spec(request.node);
     const info = await this.repoInfo();
-    const outcome = (result: StageResult, exitCode: number | null, message: string): StageOutcome => ({
+    const outcome = (
+      result: StageResult,
+      exitCode: number | null,
+      message: string,
+    ): StageOutcome => ({
       node: spec.name,
       stage: request.stage,
       commit: info.head,
@@ -175,7 +231,11 @@ class ShellControl implements Control {
       durationMs: Date.now() - started,
     });
     if (CHANGING_STAGES.includes(request.stage) && info.dirty.length > 0) {
-      return outcome('refused', null, `SATURN has uncommitted changes under inventory/ or hosts/ (${info.dirty.join(', ')}); commit them first: nodes only deploy committed work`);
+      return outcome(
+        'refused',
+        null,
+        `SATURN has uncommitted changes under inventory/ or hosts/ (${info.dirty.join(', ')}); commit them first: nodes only deploy committed work`,
+      );
     }
     const extra = ['--detach'];
     if (request.stage === 'prepare') extra.push('--ref', info.head);
@@ -199,26 +259,59 @@ class ShellControl implements Control {
     const onStderr = (text: string): void => request.onLine?.({ kind: 'log', text });
     const runner = this.runner(spec);
     const signalOpt = request.signal ? { signal: request.signal } : {};
-    let result = await runner.run(remoteArgs(spec, request.stage, extra), { onStdout, onStderr, ...signalOpt });
+    let result = await runner.run(remoteArgs(spec, request.stage, extra), {
+      onStdout,
+      onStderr,
+      ...signalOpt,
+    });
 
     // The stage runs detached on the node: a dropped connection loses only the view of it.
     // Lines are numbered from 1: after K lines, the next one to read is K + 1.
-    for (let attempt = 0; attempt < REATTACH_ATTEMPTS && result.unreachable && runId && !runEnd && !request.signal?.aborted; attempt += 1) {
-      request.onLine?.({ kind: 'log', text: `homelab: connection to ${spec.name} lost (${result.unreachable.message}); re-attaching` });
+    for (
+      let attempt = 0;
+      attempt < REATTACH_ATTEMPTS &&
+      result.unreachable &&
+      runId &&
+      !runEnd &&
+      !request.signal?.aborted;
+      attempt += 1
+    ) {
+      request.onLine?.({
+        kind: 'log',
+        text: `homelab: connection to ${spec.name} lost (${result.unreachable.message}); re-attaching`,
+      });
       await delay(500 * 2 ** attempt);
-      result = await runner.run(remoteArgs(spec, 'attach', ['--run', runId, '--from-line', String(seen + 1)]), { onStdout, onStderr, ...signalOpt });
+      result = await runner.run(
+        remoteArgs(spec, 'attach', ['--run', runId, '--from-line', String(seen + 1)]),
+        { onStdout, onStderr, ...signalOpt },
+      );
     }
 
-    if (result.cancelled) return outcome('cancelled', null, `stopped following ${request.stage} on ${spec.name}; it goes on there (deploy.sh attach)`);
+    if (result.cancelled)
+      return outcome(
+        'cancelled',
+        null,
+        `stopped following ${request.stage} on ${spec.name}; it goes on there (deploy.sh attach)`,
+      );
     if (result.unreachable && !runEnd) {
       if (result.unreachable.reason === 'command-not-found') {
-        return outcome('failed', result.exitCode, `${spec.name} is not bootstrapped: ${deployScriptPath(spec)} is missing (run \`homelab node bootstrap ${spec.name}\`)`);
+        return outcome(
+          'failed',
+          result.exitCode,
+          `${spec.name} is not bootstrapped: ${deployScriptPath(spec)} is missing (run \`homelab node bootstrap ${spec.name}\`)`,
+        );
       }
       return outcome('unreachable', result.exitCode, result.unreachable.message);
     }
     const exit = runEnd?.exit ?? result.exitCode;
     const res = resultFromExit(exit);
-    const message = res === 'ok' ? '' : failure || (res === 'locked' ? `another deploy holds the lock on ${spec.name}` : `${request.stage} exited ${exit}`);
+    const message =
+      res === 'ok'
+        ? ''
+        : failure ||
+          (res === 'locked'
+            ? `another deploy holds the lock on ${spec.name}`
+            : `${request.stage} exited ${exit}`);
     return outcome(res, exit, message);
   }
 
@@ -240,5 +333,7 @@ function stageEndText(ev: StageEndEvent): string {
 
 function stepText(ev: StepEvent): string {
   const what = ev.service ? `${ev.step} ${ev.service}` : ev.step;
-  return ev.detail ? `${ev.stage} failed at ${what}: ${ev.detail}` : `${ev.stage} failed at ${what}`;
+  return ev.detail
+    ? `${ev.stage} failed at ${what}: ${ev.detail}`
+    : `${ev.stage} failed at ${what}`;
 }

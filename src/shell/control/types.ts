@@ -5,8 +5,21 @@ import type { NodeLine, NodeStatusRecord, Stage } from '../../core/protocol/even
 import type { NodeRunner, UnreachableReason } from '../transport/types.js';
 
 export type NodeProbe =
-  | { readonly node: string; readonly reachable: true; readonly status: NodeStatusRecord; readonly probedAt: number; readonly latencyMs: number }
-  | { readonly node: string; readonly reachable: false; readonly reason: UnreachableReason; readonly message: string; readonly probedAt: number; readonly latencyMs: number };
+  | {
+      readonly node: string;
+      readonly reachable: true;
+      readonly status: NodeStatusRecord;
+      readonly probedAt: number;
+      readonly latencyMs: number;
+    }
+  | {
+      readonly node: string;
+      readonly reachable: false;
+      readonly reason: UnreachableReason;
+      readonly message: string;
+      readonly probedAt: number;
+      readonly latencyMs: number;
+    };
 
 export interface RepoInfo {
   /** SATURN's checked-out branch ('' when detached). */
@@ -17,7 +30,8 @@ export interface RepoInfo {
   readonly dirty: readonly string[];
 }
 
-export type StageResult = 'ok' | 'failed' | 'interrupted' | 'unreachable' | 'cancelled' | 'locked' | 'refused';
+export type StageResult =
+  'ok' | 'failed' | 'interrupted' | 'unreachable' | 'cancelled' | 'locked' | 'refused';
 
 export interface StageOutcome {
   readonly node: string;

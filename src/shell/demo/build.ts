@@ -13,7 +13,6 @@ import { composeProject, type Inventory } from '../../core/inventory/model.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { freePort } from '../free-port.js';
 
-
 export const BROKEN_SERVICE = 'notes';
 export const BROKEN_SECRET = 'NOTES_TOKEN';
 
@@ -47,14 +46,26 @@ export interface BuildOptions {
 const PORT_KEYS = ['PORT_PROXY', 'PORT_LIBRARY', 'PORT_NOTES', 'PORT_STATUS'] as const;
 
 async function git(cwd: string, args: readonly string[]): Promise<string> {
-  const r = await execa('git', ['-c', 'user.name=homelab demo', '-c', 'user.email=demo@homelab.invalid', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    reject: false,
-  });
-  if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} failed in ${cwd}: ${r.stderr || r.stdout}`);
+  const r = await execa(
+    'git',
+    [
+      '-c',
+      'user.name=homelab demo',
+      '-c',
+      'user.email=demo@homelab.invalid',
+      '-c',
+      'init.defaultBranch=main',
+      ...args,
+    ],
+    {
+      cwd,
+      reject: false,
+    },
+  );
+  if (r.exitCode !== 0)
+    throw new Error(`git ${args.join(' ')} failed in ${cwd}: ${r.stderr || r.stdout}`);
   return r.stdout;
 }
-
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -71,19 +82,25 @@ function fill(text: string, values: Readonly<Record<string, string>>): string {
 }
 
 /** Renames hosts/<name-@ID@>/ folders to their filled names. */
-async function fillFolderNames(hostsDir: string, values: Readonly<Record<string, string>>): Promise<void> {
+async function fillFolderNames(
+  hostsDir: string,
+  values: Readonly<Record<string, string>>,
+): Promise<void> {
   for (const e of await readdir(hostsDir, { withFileTypes: true })) {
     const filled = fill(e.name, values);
-    if (e.isDirectory() && filled !== e.name) await rename(join(hostsDir, e.name), join(hostsDir, filled));
+    if (e.isDirectory() && filled !== e.name)
+      await rename(join(hostsDir, e.name), join(hostsDir, filled));
   }
 }
 
 export async function buildDemo(opts: BuildOptions = {}): Promise<Demo> {
   const dir = opts.dir ? resolve(opts.dir) : await mkdtemp(join(tmpdir(), 'homelab-demo-'));
   await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0) throw new Error(`${dir} is not empty: give an empty or new folder to --dir`);
+  if ((await readdir(dir)).length > 0)
+    throw new Error(`${dir} is not empty: give an empty or new folder to --dir`);
   const id = opts.id ?? randomBytes(3).toString('hex');
-  if (!/^[a-z0-9]{1,8}$/.test(id)) throw new Error(`demo id "${id}" must be 1-8 lowercase letters or digits`);
+  if (!/^[a-z0-9]{1,8}$/.test(id))
+    throw new Error(`demo id "${id}" must be 1-8 lowercase letters or digits`);
   const template = opts.templateDir ?? join(PACKAGE_ROOT, 'demo');
   const scripts = opts.scriptsDir ?? join(PACKAGE_ROOT, 'scripts');
   const repoDir = join(dir, 'saturn');
@@ -101,13 +118,20 @@ export async function buildDemo(opts: BuildOptions = {}): Promise<Demo> {
     const filled = fill(text, values);
     if (filled !== text) await writeFile(file, filled);
   }
-  await cp(scripts, join(repoDir, 'scripts'), { recursive: true, filter: (src) => !src.includes(`${join('scripts', 'dev')}`) });
+  await cp(scripts, join(repoDir, 'scripts'), {
+    recursive: true,
+    filter: (src) => !src.includes(`${join('scripts', 'dev')}`),
+  });
   await writeFile(join(repoDir, '.gitignore'), '.env\n');
 
   const parsed = parseTopology(await readFile(join(repoDir, 'inventory', 'topology.yaml'), 'utf8'));
-  if (!parsed.inventory) throw new Error(`the demo template is invalid:\n${parsed.problems.map(formatProblem).join('\n')}`);
+  if (!parsed.inventory)
+    throw new Error(
+      `the demo template is invalid:\n${parsed.problems.map(formatProblem).join('\n')}`,
+    );
   const inventory = parsed.inventory;
-  for (const node of inventory.nodes) await writeFile(join(repoDir, manifestPath(node.name)), renderManifest(inventory, node));
+  for (const node of inventory.nodes)
+    await writeFile(join(repoDir, manifestPath(node.name)), renderManifest(inventory, node));
 
   await git(dir, ['init', '--bare', '-q', remote]);
   await git(repoDir, ['init', '-q']);
@@ -122,31 +146,45 @@ export async function buildDemo(opts: BuildOptions = {}): Promise<Demo> {
   const nodes: DemoNode[] = [];
   let broken: Demo['broken'] | undefined;
   for (const node of inventory.nodes) {
-    for (const sub of ['state', 'logs', 'config']) await mkdir(join(node.root, sub), { recursive: true });
+    for (const sub of ['state', 'logs', 'config'])
+      await mkdir(join(node.root, sub), { recursive: true });
     await git(dir, ['clone', '-q', remote, node.repo]);
     for (const s of node.services) {
       const cfg = join(node.root, 'config', s.name);
       await mkdir(cfg, { recursive: true });
       const envFile = join(cfg, '.env');
-      const lines = s.secrets.filter((k) => !(s.name === BROKEN_SERVICE && k === BROKEN_SECRET)).map((k) => `${k}=demo-${randomBytes(6).toString('hex')}\n`);
+      const lines = s.secrets
+        .filter((k) => !(s.name === BROKEN_SERVICE && k === BROKEN_SECRET))
+        .map((k) => `${k}=demo-${randomBytes(6).toString('hex')}\n`);
       if (lines.length > 0) await writeFile(envFile, lines.join(''), { mode: 0o600 });
       if (s.name === BROKEN_SERVICE) {
-        broken = { node: node.name, envFile, fix: `echo ${BROKEN_SECRET}=demo-secret >> ${envFile}` };
+        broken = {
+          node: node.name,
+          envFile,
+          fix: `echo ${BROKEN_SECRET}=demo-secret >> ${envFile}`,
+        };
       }
     }
     nodes.push({
       name: node.name,
       root: node.root,
-      services: node.services.map((s) => ({ name: s.name, port: Number(values[`PORT_${s.name.toUpperCase()}`] ?? 0) })),
+      services: node.services.map((s) => ({
+        name: s.name,
+        port: Number(values[`PORT_${s.name.toUpperCase()}`] ?? 0),
+      })),
     });
   }
-  if (!broken) throw new Error(`the demo template has no "${BROKEN_SERVICE}" service to ship broken`);
+  if (!broken)
+    throw new Error(`the demo template has no "${BROKEN_SERVICE}" service to ship broken`);
   return { dir, repoDir, remote, inventory, nodes, broken };
 }
 
 /** Whether a Docker engine with Compose v2 answers here (else the demo runs stages as --dry-run). */
 export async function dockerAvailable(): Promise<boolean> {
-  const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false, timeout: 10_000 });
+  const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    reject: false,
+    timeout: 10_000,
+  });
   if (info.exitCode !== 0) return false;
   const compose = await execa('docker', ['compose', 'version'], { reject: false, timeout: 10_000 });
   return compose.exitCode === 0;
@@ -157,9 +195,20 @@ export async function teardownDemo(demo: Pick<Demo, 'inventory'>): Promise<void>
   await Promise.all(
     demo.inventory.nodes.flatMap((node) =>
       node.services.map((s) =>
-        execa('docker', ['compose', '-p', composeProject(node.name, s.name), 'down', '--remove-orphans', '--timeout', '2'], { reject: false, timeout: 60_000 }),
+        execa(
+          'docker',
+          [
+            'compose',
+            '-p',
+            composeProject(node.name, s.name),
+            'down',
+            '--remove-orphans',
+            '--timeout',
+            '2',
+          ],
+          { reject: false, timeout: 60_000 },
+        ),
       ),
     ),
   );
 }
-

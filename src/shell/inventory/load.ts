@@ -23,7 +23,12 @@ export interface LoadResult {
 }
 
 function isMissing(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'code' in err &&
+    (err.code === 'ENOENT' || err.code === 'ENOTDIR')
+  );
 }
 
 interface Entry {
@@ -63,13 +68,20 @@ export async function readRepoSnapshot(repoDir: string): Promise<RepoSnapshot> {
           return { files: [path], dirs: [], texts: text === undefined ? [] : [[path, text]] };
         }),
     );
-    return { files: parts.flatMap((p) => p.files), dirs: parts.flatMap((p) => p.dirs), texts: parts.flatMap((p) => p.texts) };
+    return {
+      files: parts.flatMap((p) => p.files),
+      dirs: parts.flatMap((p) => p.dirs),
+      texts: parts.flatMap((p) => p.texts),
+    };
   };
   const all = await walk('hosts');
   return { files: all.files, dirs: all.dirs, texts: Object.fromEntries(all.texts) };
 }
 
-export async function loadInventory(repoDir: string, options: LoadOptions = {}): Promise<LoadResult> {
+export async function loadInventory(
+  repoDir: string,
+  options: LoadOptions = {},
+): Promise<LoadResult> {
   // The topology and the hosts/ tree are read at once.
   const snapshotting = readRepoSnapshot(repoDir);
   let text: string;
@@ -79,12 +91,18 @@ export async function loadInventory(repoDir: string, options: LoadOptions = {}):
     snapshotting.catch(() => undefined);
     if (!isMissing(err)) throw err;
     const message = `not found in ${repoDir}: create it (inventory/templates/how_to_add_new_node.yaml shows a node entry)`;
-    return { inventory: undefined, problems: [{ file: TOPOLOGY_FILE, line: 0, col: 0, field: '', message }] };
+    return {
+      inventory: undefined,
+      problems: [{ file: TOPOLOGY_FILE, line: 0, col: 0, field: '', message }],
+    };
   }
   const parsed = parseTopology(text);
   const snapshot = await snapshotting;
   const repoProblems = parsed.inventory
-    ? checkRepo(parsed.inventory, snapshot, { locate: parsed.locate, manifests: options.manifests !== false })
+    ? checkRepo(parsed.inventory, snapshot, {
+        locate: parsed.locate,
+        manifests: options.manifests !== false,
+      })
     : checkRepoFiles(snapshot);
   const problems = sortProblems([...parsed.problems, ...repoProblems]);
   return { inventory: problems.length === 0 ? parsed.inventory : undefined, problems };

@@ -65,7 +65,12 @@ function withFiles(snapshot: RepoSnapshot, files: readonly PlannedFile[]): RepoS
 export async function planAddNode(repoDir: string, request: AddNodeRequest): Promise<AddNodePlan> {
   const before = await loadInventory(repoDir);
   const topology = await readFile(join(repoDir, TOPOLOGY_FILE), 'utf8').catch(() => undefined);
-  if (topology === undefined) return { ok: false, reason: `${TOPOLOGY_FILE} not found in ${repoDir}`, problems: before.problems };
+  if (topology === undefined)
+    return {
+      ok: false,
+      reason: `${TOPOLOGY_FILE} not found in ${repoDir}`,
+      problems: before.problems,
+    };
 
   const added = addNodeToTopology(topology, request);
   if (!added.ok) return { ok: false, reason: added.reason, problems: [] };
@@ -84,7 +89,12 @@ export async function planAddNode(repoDir: string, request: AddNodeRequest): Pro
   if (!parsed.inventory) return refuse(parsed.problems);
   const inventory = parsed.inventory;
   const node = inventory.nodes.find((n) => n.name === request.name);
-  if (!node) return { ok: false, reason: `node "${request.name}" did not make it into the topology`, problems: [] };
+  if (!node)
+    return {
+      ok: false,
+      reason: `node "${request.name}" did not make it into the topology`,
+      problems: [],
+    };
 
   const snapshot = await readRepoSnapshot(repoDir);
   const existing = new Set(snapshot.files);
@@ -97,7 +107,12 @@ export async function planAddNode(repoDir: string, request: AddNodeRequest): Pro
     else {
       // One port per starter: they share the node's network (network_mode: host).
       const starterPort = port + starters.length;
-      starters.push({ path, text: starterCompose(node.name, s.name, starterPort), kind: 'starter', port: starterPort });
+      starters.push({
+        path,
+        text: starterCompose(node.name, s.name, starterPort),
+        kind: 'starter',
+        port: starterPort,
+      });
     }
   }
   const files: PlannedFile[] = [
@@ -105,7 +120,9 @@ export async function planAddNode(repoDir: string, request: AddNodeRequest): Pro
     { path: manifestPath(node.name), text: renderManifest(inventory, node), kind: 'manifest' },
     { path: TOPOLOGY_FILE, text: added.text, kind: 'topology' },
   ];
-  const problems = sortProblems(checkRepo(inventory, withFiles(snapshot, files), { locate: parsed.locate }));
+  const problems = sortProblems(
+    checkRepo(inventory, withFiles(snapshot, files), { locate: parsed.locate }),
+  );
   if (problems.length > 0) return refuse(problems);
   return { ok: true, node, inventory, files, keptServices };
 }

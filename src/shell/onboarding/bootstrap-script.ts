@@ -34,7 +34,13 @@ export function parseBootstrapStep(line: string): BootstrapStep | undefined {
   }
   if (typeof rec !== 'object' || rec === null) return undefined;
   const r = rec as Record<string, unknown>;
-  if (r.stage !== 'bootstrap' || typeof r.step !== 'string' || typeof r.status !== 'string' || !STATUSES.has(r.status)) return undefined;
+  if (
+    r.stage !== 'bootstrap' ||
+    typeof r.step !== 'string' ||
+    typeof r.status !== 'string' ||
+    !STATUSES.has(r.status)
+  )
+    return undefined;
   return {
     step: r.step,
     status: r.status as BootstrapStep['status'],
@@ -70,7 +76,9 @@ export function bootstrapArgv(inventory: Inventory, node: NodeSpec, yes: boolean
 export async function bootstrapScript(repoDir: string): Promise<string> {
   const read = (rel: string): Promise<string> =>
     readFile(join(repoDir, rel), 'utf8').catch(() => {
-      throw new Error(`${rel} is missing from ${repoDir}: the homelab repo must carry the project's scripts/`);
+      throw new Error(
+        `${rel} is missing from ${repoDir}: the homelab repo must carry the project's scripts/`,
+      );
     });
   const [lib, script] = await Promise.all([read(PROTOCOL_LIB), read(BOOTSTRAP_SCRIPT)]);
   return `${lib.endsWith('\n') ? lib : `${lib}\n`}${script}`;

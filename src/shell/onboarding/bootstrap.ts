@@ -3,7 +3,12 @@
 // (`bash -s -- ARGS`), preceded by the one library it uses, scripts/deploy/lib/protocol.sh.
 import type { Inventory, NodeSpec } from '../../core/inventory/model.js';
 import type { BootstrapStep } from './bootstrap-script.js';
-import { BOOTSTRAP_EXIT, bootstrapArgv, bootstrapScript, parseBootstrapStep } from './bootstrap-script.js';
+import {
+  BOOTSTRAP_EXIT,
+  bootstrapArgv,
+  bootstrapScript,
+  parseBootstrapStep,
+} from './bootstrap-script.js';
 import { controlSocketDir } from '../control/control.js';
 import { createRunner } from '../transport/runner.js';
 import type { NodeRunner, UnreachableReason } from '../transport/types.js';
@@ -89,7 +94,7 @@ export async function bootstrapNode(
       exitCode: res.exitCode,
       steps,
       unchanged: result === 'ok' && steps.every((s) => !s.changed),
-      missing: missingStep ? /missing: ([^;]*)/.exec(missingStep.detail)?.[1] ?? '' : '',
+      missing: missingStep ? (/missing: ([^;]*)/.exec(missingStep.detail)?.[1] ?? '') : '',
       ...(res.unreachable ? { unreachable: res.unreachable } : {}),
       stderr,
       durationMs: Date.now() - started,

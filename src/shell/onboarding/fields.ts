@@ -26,11 +26,15 @@ export function splitList(s: string): string[] {
 }
 
 export function waveFlaw(s: string): string | undefined {
-  return /^\d{1,4}$/.test(s) ? undefined : `wave ${JSON.stringify(s)} is not a whole number from 0 (first) up`;
+  return /^\d{1,4}$/.test(s)
+    ? undefined
+    : `wave ${JSON.stringify(s)} is not a whole number from 0 (first) up`;
 }
 
 export function transportFlaw(s: string): string | undefined {
-  return (TRANSPORTS as readonly string[]).includes(s) ? undefined : `transport ${JSON.stringify(s)} is not one of ${TRANSPORTS.join(', ')}`;
+  return (TRANSPORTS as readonly string[]).includes(s)
+    ? undefined
+    : `transport ${JSON.stringify(s)} is not one of ${TRANSPORTS.join(', ')}`;
 }
 
 export function addressFlaw(s: string): string | undefined {
@@ -39,7 +43,10 @@ export function addressFlaw(s: string): string | undefined {
     : `${JSON.stringify(s)} is not a usable address: write a Tailscale MagicDNS name or an IP address (letters, digits, ".", ":" and "-", not starting with "-")`;
 }
 
-export function labelsFlaw(kind: 'tag' | 'service' | 'role', list: readonly string[]): string | undefined {
+export function labelsFlaw(
+  kind: 'tag' | 'service' | 'role',
+  list: readonly string[],
+): string | undefined {
   const bad = list.find((x) => !isDnsLabel(x));
   if (bad !== undefined) return badNameMessage(kind, bad);
   const dup = list.find((x, i) => list.indexOf(x) !== i);
@@ -48,23 +55,55 @@ export function labelsFlaw(kind: 'tag' | 'service' | 'role', list: readonly stri
 
 export function portFlaw(s: string): string | undefined {
   const n = Number(s);
-  return /^\d+$/.test(s) && n >= 1 && n <= 65535 ? undefined : `port ${JSON.stringify(s)} is not a TCP port (1-65535)`;
+  return /^\d+$/.test(s) && n >= 1 && n <= 65535
+    ? undefined
+    : `port ${JSON.stringify(s)} is not a TCP port (1-65535)`;
 }
 
 /** In the order they are asked. */
 export const NODE_FIELDS: readonly FieldSpec[] = [
-  { key: 'name', question: 'Node name (a DNS label, e.g. vega)', defaultFor: () => '', flaw: (s, existing) => newNodeNameFlaw(s, existing) },
-  { key: 'address', question: 'Tailscale name or address', defaultFor: (v) => v.name ?? '', flaw: addressFlaw },
-  { key: 'role', question: 'Role', defaultFor: () => 'worker', flaw: (s) => labelsFlaw('role', [s]) },
-  { key: 'tags', question: 'Tags, comma-separated', defaultFor: () => '', flaw: (s) => labelsFlaw('tag', splitList(s)) },
-  { key: 'wave', question: 'Wave (deploy order, lower first)', defaultFor: () => '0', flaw: waveFlaw },
+  {
+    key: 'name',
+    question: 'Node name (a DNS label, e.g. vega)',
+    defaultFor: () => '',
+    flaw: (s, existing) => newNodeNameFlaw(s, existing),
+  },
+  {
+    key: 'address',
+    question: 'Tailscale name or address',
+    defaultFor: (v) => v.name ?? '',
+    flaw: addressFlaw,
+  },
+  {
+    key: 'role',
+    question: 'Role',
+    defaultFor: () => 'worker',
+    flaw: (s) => labelsFlaw('role', [s]),
+  },
+  {
+    key: 'tags',
+    question: 'Tags, comma-separated',
+    defaultFor: () => '',
+    flaw: (s) => labelsFlaw('tag', splitList(s)),
+  },
+  {
+    key: 'wave',
+    question: 'Wave (deploy order, lower first)',
+    defaultFor: () => '0',
+    flaw: waveFlaw,
+  },
   {
     key: 'transport',
     question: `Transport (${TRANSPORTS.join(', ')}; empty: the topology's default)`,
     defaultFor: () => '',
     flaw: (s) => (s === '' ? undefined : transportFlaw(s)),
   },
-  { key: 'services', question: 'Services, comma-separated', defaultFor: () => '', flaw: (s) => labelsFlaw('service', splitList(s)) },
+  {
+    key: 'services',
+    question: 'Services, comma-separated',
+    defaultFor: () => '',
+    flaw: (s) => labelsFlaw('service', splitList(s)),
+  },
 ];
 
 /** The request for planAddNode from the answers (a blank transport means the topology's default). */
@@ -76,7 +115,9 @@ export function requestFromValues(v: FieldValues, starterPort?: number): AddNode
     tags: splitList(v.tags ?? ''),
     services: splitList(v.services ?? ''),
     ...(v.wave !== undefined && v.wave !== '' ? { wave: Number(v.wave) } : {}),
-    ...(v.transport !== undefined && v.transport !== '' ? { transport: v.transport as TransportKind } : {}),
+    ...(v.transport !== undefined && v.transport !== ''
+      ? { transport: v.transport as TransportKind }
+      : {}),
     ...(starterPort !== undefined ? { starterPort } : {}),
   };
 }

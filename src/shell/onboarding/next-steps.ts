@@ -29,13 +29,21 @@ function reachLine(inventory: Inventory, node: NodeSpec): string {
 }
 
 /** The lines printed after a successful `homelab node add`. */
-export function nextStepsAfterAdd(inventory: Inventory, node: NodeSpec, files: readonly PlannedFile[], kept: readonly string[]): string[] {
+export function nextStepsAfterAdd(
+  inventory: Inventory,
+  node: NodeSpec,
+  files: readonly PlannedFile[],
+  kept: readonly string[],
+): string[] {
   const starters = files.filter((f) => f.kind === 'starter');
   const paths = [TOPOLOGY_FILE, `hosts/${node.name}`].join(' ');
   const secrets = secretLines(node);
   const lines = [
     `Added node ${node.name} (${node.role}, wave ${node.wave}, ${node.transport} to ${node.user}@${node.address}).`,
-    ...files.map((f) => `  wrote ${f.path}${f.kind === 'starter' ? `  (starter: a busybox page on 127.0.0.1:${f.port ?? ''}; replace it with the real service)` : ''}`),
+    ...files.map(
+      (f) =>
+        `  wrote ${f.path}${f.kind === 'starter' ? `  (starter: a busybox page on 127.0.0.1:${f.port ?? ''}; replace it with the real service)` : ''}`,
+    ),
     ...kept.map((s) => `  kept  hosts/${node.name}/${s}/docker-compose.yml (it already existed)`),
     '',
     'Next steps:',
@@ -45,15 +53,24 @@ export function nextStepsAfterAdd(inventory: Inventory, node: NodeSpec, files: r
     `  3. Bootstrap it (checks Docker + Compose v2, Git and Tailscale, installs what is missing after asking,`,
     `     clones the repo into ${node.repo} and creates ${node.root}/config/<service>/):`,
     `       homelab node bootstrap ${node.name}`,
-    secrets.length > 0 ? '  4. Place the secrets on the node (names only here; values never go in the repo):' : '  4. Secrets: none declared. When a service needs some, list their names under its `secrets:` in',
+    secrets.length > 0
+      ? '  4. Place the secrets on the node (names only here; values never go in the repo):'
+      : '  4. Secrets: none declared. When a service needs some, list their names under its `secrets:` in',
     ...(secrets.length > 0
       ? secrets.map((s) => `       ${s}`)
-      : [`     ${TOPOLOGY_FILE} and put the values in ${node.root}/config/<service>/.env on the node.`]),
+      : [
+          `     ${TOPOLOGY_FILE} and put the values in ${node.root}/config/<service>/.env on the node.`,
+        ]),
     '  5. Run the stages, starting with prepare:',
     ...stageLines(node).map((l) => `       ${l}`),
   ];
   if (starters.length === 0 && node.services.length === 0) {
-    lines.splice(lines.indexOf('Next steps:'), 0, `  No services yet: add them under nodes.${node.name}.services with hosts/${node.name}/<service>/docker-compose.yml.`, '');
+    lines.splice(
+      lines.indexOf('Next steps:'),
+      0,
+      `  No services yet: add them under nodes.${node.name}.services with hosts/${node.name}/<service>/docker-compose.yml.`,
+      '',
+    );
   }
   return lines;
 }
@@ -76,7 +93,10 @@ export function nextStepsAfterBootstrap(node: NodeSpec, outcome: BootstrapOutcom
     '',
     'Next steps:',
     ...(missing.length > 0
-      ? ['  1. Place the secrets on the node (KEY=value lines, mode 0600; never in the repo):', ...missing.map((m) => `       ${m}`)]
+      ? [
+          '  1. Place the secrets on the node (KEY=value lines, mode 0600; never in the repo):',
+          ...missing.map((m) => `       ${m}`),
+        ]
       : ['  1. Secrets: nothing missing on the node.']),
     '  2. Run the stages, starting with prepare:',
     ...stageLines(node).map((l) => `       ${l}`),

@@ -11,9 +11,21 @@ const SCRIPT =
   'echo "== $f"; tail -n "$4" -- "$f" | bash "$2" redact --root "$3"';
 
 /** Last `lines` lines of the log at `logPath` (or the newest deploy log), redacted on the node. */
-export async function fetchFullLog(runner: NodeRunner, node: NodeSpec, logPath = '', lines = 400): Promise<{ lines: string[]; message: string }> {
+export async function fetchFullLog(
+  runner: NodeRunner,
+  node: NodeSpec,
+  logPath = '',
+  lines = 400,
+): Promise<{ lines: string[]; message: string }> {
   const out: string[] = [];
-  const r = await runner.run(['sh', '-c', SCRIPT, 'sh', logPath, diagnoseScriptPath(node), node.root, String(lines)], { timeoutMs: 30_000, onStdout: (l) => out.push(l) });
-  if (r.exitCode !== 0 || r.unreachable) return { lines: out, message: `could not read the log on ${node.name}: ${r.unreachable?.message ?? `exit ${r.exitCode ?? 'none'}`}` };
+  const r = await runner.run(
+    ['sh', '-c', SCRIPT, 'sh', logPath, diagnoseScriptPath(node), node.root, String(lines)],
+    { timeoutMs: 30_000, onStdout: (l) => out.push(l) },
+  );
+  if (r.exitCode !== 0 || r.unreachable)
+    return {
+      lines: out,
+      message: `could not read the log on ${node.name}: ${r.unreachable?.message ?? `exit ${r.exitCode ?? 'none'}`}`,
+    };
   return { lines: out, message: '' };
 }

@@ -4,7 +4,13 @@
 // the template. The prompt text is redacted once more on SATURN before anyone sees it.
 import type { NodeSpec } from '../../core/inventory/model.js';
 import type { NodeLine, NodeStatusRecord } from '../../core/protocol/events.js';
-import { failedLogExcerpt, failedStepOf, failingServices, toFinding, type Finding } from '../../core/recover/findings.js';
+import {
+  failedLogExcerpt,
+  failedStepOf,
+  failingServices,
+  toFinding,
+  type Finding,
+} from '../../core/recover/findings.js';
 import { buildPrompt, type ComposeFile, type RecoverContext } from '../../core/recover/prompt.js';
 import { redact } from '../../core/recover/redact.js';
 import type { Control } from '../control/types.js';
@@ -40,32 +46,58 @@ export interface RecoverReport {
 
 export function findNode(control: Pick<Control, 'inventory'>, name: string): NodeSpec {
   const node = control.inventory.nodes.find((n) => n.name === name);
-  if (!node) throw new Error(`no node "${name}" in inventory/topology.yaml (nodes: ${control.inventory.nodes.map((n) => n.name).join(', ')})`);
+  if (!node)
+    throw new Error(
+      `no node "${name}" in inventory/topology.yaml (nodes: ${control.inventory.nodes.map((n) => n.name).join(', ')})`,
+    );
   return node;
 }
 
 /** Runs `deploy.sh diagnose` through the control layer and collects its findings. */
-export async function runDiagnose(control: RecoverControl, node: string, onLine?: (line: NodeLine) => void, signal?: AbortSignal): Promise<{ findings: Finding[]; message: string }> {
+export async function runDiagnose(
+  control: RecoverControl,
+  node: string,
+  onLine?: (line: NodeLine) => void,
+  signal?: AbortSignal,
+): Promise<{ findings: Finding[]; message: string }> {
   const findings: Finding[] = [];
   const outcome = await control.runStage({
     node,
     stage: 'diagnose',
     ...(signal ? { signal } : {}),
     onLine: (line) => {
-      if (line.kind === 'event' && line.event.type === 'finding') findings.push(toFinding(line.event));
+      if (line.kind === 'event' && line.event.type === 'finding')
+        findings.push(toFinding(line.event));
       onLine?.(line);
     },
   });
-  return { findings, message: outcome.result === 'ok' ? '' : `diagnose on ${node}: ${outcome.result}${outcome.message ? ` (${outcome.message})` : ''}` };
+  return {
+    findings,
+    message:
+      outcome.result === 'ok'
+        ? ''
+        : `diagnose on ${node}: ${outcome.result}${outcome.message ? ` (${outcome.message})` : ''}`,
+  };
 }
 
-export async function gatherRecover(control: RecoverControl, runner: NodeRunner, nodeName: string, opts: GatherOptions): Promise<RecoverReport> {
+export async function gatherRecover(
+  control: RecoverControl,
+  runner: NodeRunner,
+  nodeName: string,
+  opts: GatherOptions,
+): Promise<RecoverReport> {
   const node = findNode(control, nodeName);
   const notes: string[] = [];
-  const [probe, head] = await Promise.all([control.probe(node.name, opts.signal), headInfo(control.repoDir)]);
+  const [probe, head] = await Promise.all([
+    control.probe(node.name, opts.signal),
+    headInfo(control.repoDir),
+  ]);
   let status: NodeStatusRecord | undefined;
   if (probe.reachable) status = probe.status;
-  else notes.push(`${node.name} did not answer the status probe (${probe.reason}: ${probe.message}); commits below are SATURN's view only`);
+  else
+    notes.push(
+      `${node.name} did not answer the status probe (${probe.reason}: ${probe.message}); commits below are SATURN's view only`,
+    );
 
   let findings: readonly Finding[] = opts.findings ?? [];
   if (!opts.findings) {
@@ -78,12 +110,16 @@ export async function gatherRecover(control: RecoverControl, runner: NodeRunner,
   const knownGood = status?.knownGood ?? '';
   const fromLog = failedStepOf(findings);
   const failed = opts.failed ?? fromLog;
-  const failedStage = failed?.stage ?? (status?.stageStatus === 'failed' || status?.stageStatus === 'interrupted' ? status.stage : '');
+  const failedStage =
+    failed?.stage ??
+    (status?.stageStatus === 'failed' || status?.stageStatus === 'interrupted' ? status.stage : '');
 
   const folder = `hosts/${node.name}/`;
   let diff = '';
-  if (knownGood === '') notes.push(`${node.name} has no known-good commit yet (never verified): no diff to show`);
-  else if (!(await hasCommit(control.repoDir, knownGood))) notes.push(`known-good commit ${knownGood.slice(0, 12)} is not in SATURN's repo: no diff`);
+  if (knownGood === '')
+    notes.push(`${node.name} has no known-good commit yet (never verified): no diff to show`);
+  else if (!(await hasCommit(control.repoDir, knownGood)))
+    notes.push(`known-good commit ${knownGood.slice(0, 12)} is not in SATURN's repo: no diff`);
   else if (knownGood !== target) diff = await diffText(control.repoDir, knownGood, target, folder);
 
   const services = failingServices(findings);
@@ -91,7 +127,9 @@ export async function gatherRecover(control: RecoverControl, runner: NodeRunner,
   const composeFiles: ComposeFile[] = [];
   for (const service of services) {
     const path = `${folder}${service}/docker-compose.yml`;
-    const text = (await showFile(control.repoDir, target, path)) ?? (await showFile(control.repoDir, head.head, path));
+    const text =
+      (await showFile(control.repoDir, target, path)) ??
+      (await showFile(control.repoDir, head.head, path));
     if (text !== undefined) composeFiles.push({ service, path, text });
   }
 
@@ -106,7 +144,15 @@ export async function gatherRecover(control: RecoverControl, runner: NodeRunner,
 
   const context: RecoverContext = {
     homelab: control.inventory.homelab,
-    node: { name: node.name, role: node.role, tags: node.tags, services: node.services.map((s) => s.name), transport: node.transport, root: node.root, repo: node.repo },
+    node: {
+      name: node.name,
+      role: node.role,
+      tags: node.tags,
+      services: node.services.map((s) => s.name),
+      transport: node.transport,
+      root: node.root,
+      repo: node.repo,
+    },
     failedStage,
     failedStep: failed?.step ?? '',
     failedService: failed?.service ?? '',
@@ -116,7 +162,11 @@ export async function gatherRecover(control: RecoverControl, runner: NodeRunner,
     deployedCommit: status?.deployed ?? '',
     headCommit: head.head,
     diff: redact(redacted[0] ?? ''),
-    findings: findings.map((f) => ({ ...f, summary: redact(f.summary), evidence: redact(f.evidence) })),
+    findings: findings.map((f) => ({
+      ...f,
+      summary: redact(f.summary),
+      evidence: redact(f.evidence),
+    })),
     logExcerpt: redact(failedLogExcerpt(findings)),
     composeFiles: composeFiles.map((f, i) => ({ ...f, text: redact(redacted[i + 1] ?? '') })),
     generatedAt: opts.now,
@@ -124,5 +174,12 @@ export async function gatherRecover(control: RecoverControl, runner: NodeRunner,
   };
   const template = await loadTemplate(control.repoDir);
   const built = buildPrompt(template.text, context);
-  return { node, context, findings: context.findings, prompt: built.text, templatePath: template.path, unknownPlaceholders: built.unknown };
+  return {
+    node,
+    context,
+    findings: context.findings,
+    prompt: built.text,
+    templatePath: template.path,
+    unknownPlaceholders: built.unknown,
+  };
 }

@@ -17,12 +17,27 @@ export async function commitSubject(repoDir: string, sha: string): Promise<strin
   return r.exitCode === 0 ? r.stdout.trim() : '';
 }
 
-export async function rollbackInfo(repoDir: string, node: string, knownGood: string, target: string): Promise<RollbackInfo | undefined> {
+export async function rollbackInfo(
+  repoDir: string,
+  node: string,
+  knownGood: string,
+  target: string,
+): Promise<RollbackInfo | undefined> {
   if (!knownGood) return undefined;
   const folder = `hosts/${node}/`;
   const [subject, changes] = await Promise.all([
     commitSubject(repoDir, knownGood),
-    target && target !== knownGood && (await hasCommit(repoDir, target)) && (await hasCommit(repoDir, knownGood)) ? changedPaths(repoDir, knownGood, target, folder) : Promise.resolve([] as string[]),
+    target &&
+    target !== knownGood &&
+    (await hasCommit(repoDir, target)) &&
+    (await hasCommit(repoDir, knownGood))
+      ? changedPaths(repoDir, knownGood, target, folder)
+      : Promise.resolve([] as string[]),
   ]);
-  return { knownGood, subject, target, changes: changes.map((p) => (p.startsWith(folder) ? p.slice(folder.length) : p)) };
+  return {
+    knownGood,
+    subject,
+    target,
+    changes: changes.map((p) => (p.startsWith(folder) ? p.slice(folder.length) : p)),
+  };
 }

@@ -9,7 +9,12 @@ export function fileStamp(iso: string): string {
 }
 
 /** Writes the (already redacted) prompt atomically with mode 0600; returns its path. */
-export async function savePrompt(env: NodeJS.ProcessEnv, node: string, generatedAt: string, text: string): Promise<string> {
+export async function savePrompt(
+  env: NodeJS.ProcessEnv,
+  node: string,
+  generatedAt: string,
+  text: string,
+): Promise<string> {
   const dir = join(stateDir(env), 'recover');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${node}-${fileStamp(generatedAt)}.md`);

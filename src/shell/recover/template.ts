@@ -8,7 +8,9 @@ export const TEMPLATE_PATH = join('prompts', 'recover-node.md');
 
 export const BUILTIN_TEMPLATE = join(PACKAGE_ROOT, TEMPLATE_PATH);
 
-export async function loadTemplate(repoDir: string): Promise<{ readonly text: string; readonly path: string }> {
+export async function loadTemplate(
+  repoDir: string,
+): Promise<{ readonly text: string; readonly path: string }> {
   for (const path of [join(repoDir, TEMPLATE_PATH), BUILTIN_TEMPLATE]) {
     try {
       return { text: await readFile(path, 'utf8'), path };
@@ -16,5 +18,7 @@ export async function loadTemplate(repoDir: string): Promise<{ readonly text: st
       // try the next one
     }
   }
-  throw new Error(`no recover-node template: neither ${join(repoDir, TEMPLATE_PATH)} nor ${BUILTIN_TEMPLATE} can be read`);
+  throw new Error(
+    `no recover-node template: neither ${join(repoDir, TEMPLATE_PATH)} nor ${BUILTIN_TEMPLATE} can be read`,
+  );
 }

@@ -18,7 +18,16 @@ let counter = 0;
  */
 export function controlPathFor(node: NodeSpec, dir: string): string {
   counter += 1;
-  const key = [process.pid, counter, node.transport, node.user, node.address, node.ssh.port ?? '', node.ssh.identityFile ?? '', node.ssh.knownHostsFile ?? ''].join('\0');
+  const key = [
+    process.pid,
+    counter,
+    node.transport,
+    node.user,
+    node.address,
+    node.ssh.port ?? '',
+    node.ssh.identityFile ?? '',
+    node.ssh.knownHostsFile ?? '',
+  ].join('\0');
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
   return join(dir, `${node.name.slice(0, 20)}-${hash}`);
 }
@@ -29,6 +38,8 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   const st = await lstat(dir);
   const uid = process.getuid?.();
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new Error(`${dir} must be a folder owned by uid ${uid ?? '?'} with mode 0700 (it holds ssh control sockets); remove it and retry`);
+    throw new Error(
+      `${dir} must be a folder owned by uid ${uid ?? '?'} with mode 0700 (it holds ssh control sockets); remove it and retry`,
+    );
   }
 }

@@ -51,7 +51,9 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
   const dir = opts.controlDir ?? defaultControlDir();
   const controlPath = controlPathFor(node, dir);
   if (controlPath.length > MAX_CONTROL_PATH) {
-    throw new Error(`control socket path ${controlPath} is ${controlPath.length} bytes; the limit is ${MAX_CONTROL_PATH}: use a shorter controlDir`);
+    throw new Error(
+      `control socket path ${controlPath} is ${controlPath.length} bytes; the limit is ${MAX_CONTROL_PATH}: use a shorter controlDir`,
+    );
   }
   let master: Promise<Unreachable | undefined> | undefined;
   let closed = false;
@@ -59,12 +61,23 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
   const forgetExit = onExit(() => {
     if (existsSync(controlPath)) {
       const { file, args } = controlArgv(node, controlPath, 'exit');
-      spawnSync(file, args, { stdio: 'ignore', timeout: 2000, env: { ...process.env, ...opts.env } });
+      spawnSync(file, args, {
+        stdio: 'ignore',
+        timeout: 2000,
+        env: { ...process.env, ...opts.env },
+      });
     }
   });
 
   const masterAlive = async (): Promise<boolean> =>
-    existsSync(controlPath) && (await spawnGroup(controlArgv(node, controlPath, 'check'), { env: opts.env, quiet: true, timeoutMs: 5000 })).exitCode === 0;
+    existsSync(controlPath) &&
+    (
+      await spawnGroup(controlArgv(node, controlPath, 'check'), {
+        env: opts.env,
+        quiet: true,
+        timeoutMs: 5000,
+      })
+    ).exitCode === 0;
 
   const openMaster = async (): Promise<Unreachable | undefined> => {
     await ensurePrivateDir(dir);
@@ -74,11 +87,24 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
     }
     // Bounded: connect timeout plus the login itself.
     const timeoutMs = node.ssh.connectTimeout * 2000 + 10_000;
-    const spawned = await spawnGroup(masterArgv(node, controlPath), { env: opts.env, quiet: true, timeoutMs });
+    const spawned = await spawnGroup(masterArgv(node, controlPath), {
+      env: opts.env,
+      quiet: true,
+      timeoutMs,
+    });
     if (spawned.exitCode === 0) return undefined;
-    if (spawned.timedOut) return { reason: 'timeout', message: `opening the connection to ${node.address} took over ${timeoutMs / 1000} s` };
+    if (spawned.timedOut)
+      return {
+        reason: 'timeout',
+        message: `opening the connection to ${node.address} took over ${timeoutMs / 1000} s`,
+      };
     return (
-      classifyFailure({ transport: node.transport, exitCode: spawned.exitCode, stderr: spawned.stderrTail, spawnError: spawned.spawnError }) ?? {
+      classifyFailure({
+        transport: node.transport,
+        exitCode: spawned.exitCode,
+        stderr: spawned.stderrTail,
+        spawnError: spawned.spawnError,
+      }) ?? {
         reason: 'unknown',
         message: `could not open the connection to ${node.address} (exit ${spawned.exitCode ?? 'none'}): ${lastLine(spawned.stderrTail) ?? 'no message'}`,
       }
@@ -114,16 +140,42 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
       if (closed) throw new Error(`runner for ${node.name} is closed`);
       const failure = await raceSignal(ensureMaster(), options.signal, options.timeoutMs);
       if (failure === 'cancelled' || failure === 'timed-out') {
-        return { exitCode: null, cancelled: failure === 'cancelled', timedOut: failure === 'timed-out', durationMs: Date.now() - started };
+        return {
+          exitCode: null,
+          cancelled: failure === 'cancelled',
+          timedOut: failure === 'timed-out',
+          durationMs: Date.now() - started,
+        };
       }
-      if (failure) return { exitCode: null, cancelled: false, timedOut: false, unreachable: failure, durationMs: Date.now() - started };
-      const remaining = options.timeoutMs === undefined ? undefined : Math.max(1, options.timeoutMs - (Date.now() - started));
-      const spawned = await spawnGroup(transportArgv(node, argv, { controlPath }), { ...options, timeoutMs: remaining, env: opts.env });
+      if (failure)
+        return {
+          exitCode: null,
+          cancelled: false,
+          timedOut: false,
+          unreachable: failure,
+          durationMs: Date.now() - started,
+        };
+      const remaining =
+        options.timeoutMs === undefined
+          ? undefined
+          : Math.max(1, options.timeoutMs - (Date.now() - started));
+      const spawned = await spawnGroup(transportArgv(node, argv, { controlPath }), {
+        ...options,
+        timeoutMs: remaining,
+        env: opts.env,
+      });
       const result = toResult(node, spawned, started);
       // A multiplexed client whose master died exits 255 without a word: tell that apart from a
       // remote command that exited 255 by asking the master.
       if (result.exitCode === 255 && !result.unreachable && !(await masterAlive())) {
-        return { ...result, exitCode: null, unreachable: { reason: 'connection-lost', message: `the connection to ${node.address} closed while the command ran: the node may have rebooted or lost the network; run the command again` } };
+        return {
+          ...result,
+          exitCode: null,
+          unreachable: {
+            reason: 'connection-lost',
+            message: `the connection to ${node.address} closed while the command ran: the node may have rebooted or lost the network; run the command again`,
+          },
+        };
       }
       return result;
     },
@@ -135,7 +187,11 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
       master = undefined;
       if (pending) await pending.catch(() => undefined);
       if (existsSync(controlPath)) {
-        await spawnGroup(controlArgv(node, controlPath, 'exit'), { env: opts.env, quiet: true, timeoutMs: 5000 });
+        await spawnGroup(controlArgv(node, controlPath, 'exit'), {
+          env: opts.env,
+          quiet: true,
+          timeoutMs: 5000,
+        });
       }
     },
   };
@@ -143,14 +199,30 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
 
 function toResult(node: NodeSpec, s: Spawned, started: number): RunResult {
   const durationMs = Date.now() - started;
-  if (s.cancelled || s.timedOut) return { exitCode: null, cancelled: s.cancelled, timedOut: s.timedOut, durationMs };
-  const unreachable = classifyFailure({ transport: node.transport, exitCode: s.exitCode, stderr: s.stderrTail, spawnError: s.spawnError });
+  if (s.cancelled || s.timedOut)
+    return { exitCode: null, cancelled: s.cancelled, timedOut: s.timedOut, durationMs };
+  const unreachable = classifyFailure({
+    transport: node.transport,
+    exitCode: s.exitCode,
+    stderr: s.stderrTail,
+    spawnError: s.spawnError,
+  });
   const ranRemote = unreachable === undefined || unreachable.reason === 'command-not-found';
-  return { exitCode: ranRemote ? s.exitCode : null, cancelled: false, timedOut: false, ...(unreachable ? { unreachable } : {}), durationMs };
+  return {
+    exitCode: ranRemote ? s.exitCode : null,
+    cancelled: false,
+    timedOut: false,
+    ...(unreachable ? { unreachable } : {}),
+    durationMs,
+  };
 }
 
 /** Waits for `work`, unless the signal aborts or the deadline passes first. */
-async function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<T | 'cancelled' | 'timed-out'> {
+async function raceSignal<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): Promise<T | 'cancelled' | 'timed-out'> {
   if (signal?.aborted) return 'cancelled';
   if (!signal && timeoutMs === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
@@ -169,6 +241,9 @@ async function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined, 
 }
 
 function lastLine(text: string): string | undefined {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1];
 }

@@ -39,7 +39,8 @@ export interface SpawnOptions {
 
 /** Spawns argv in its own process group, streams lines, and kills the group on cancel/timeout. */
 export async function spawnGroup(cmd: TransportArgv, o: SpawnOptions): Promise<Spawned> {
-  if (o.signal?.aborted) return { exitCode: null, stderrTail: '', cancelled: true, timedOut: false };
+  if (o.signal?.aborted)
+    return { exitCode: null, stderrTail: '', cancelled: true, timedOut: false };
   let stderrTail = '';
   const out = createLineSplitter((line) => o.onStdout?.(line));
   const err = createLineSplitter((line) => o.onStderr?.(line));
@@ -56,7 +57,13 @@ export async function spawnGroup(cmd: TransportArgv, o: SpawnOptions): Promise<S
       stderr: 'pipe',
     });
   } catch (error) {
-    return { exitCode: null, spawnError: errorText(error), stderrTail: '', cancelled: false, timedOut: false };
+    return {
+      exitCode: null,
+      spawnError: errorText(error),
+      stderrTail: '',
+      cancelled: false,
+      timedOut: false,
+    };
   }
   const pid = sub.pid;
   if (pid !== undefined) trackGroup(pid);
@@ -79,10 +86,13 @@ export async function spawnGroup(cmd: TransportArgv, o: SpawnOptions): Promise<S
     killGroup();
   };
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const deadline = o.timeoutMs === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, o.timeoutMs);
+  const deadline =
+    o.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          killGroup();
+        }, o.timeoutMs);
 
   // After the process itself exits, something else may still hold the pipes: a grandchild, or
   // the ssh master (a multiplexed client hands its stdio to the master, which keeps it until the
@@ -90,17 +100,23 @@ export async function spawnGroup(cmd: TransportArgv, o: SpawnOptions): Promise<S
   // so the caller is never held hostage.
   let drainTimer: NodeJS.Timeout | undefined;
   sub.once('exit', () => {
-    drainTimer = setTimeout(() => {
-      sub.stdout?.destroy();
-      sub.stderr?.destroy();
-    }, cancelled || timedOut ? 0 : DRAIN_GRACE_MS);
+    drainTimer = setTimeout(
+      () => {
+        sub.stdout?.destroy();
+        sub.stderr?.destroy();
+      },
+      cancelled || timedOut ? 0 : DRAIN_GRACE_MS,
+    );
   });
 
   try {
     const result = await sub;
     out.end();
     err.end();
-    const spawnError = result.exitCode === undefined && result.signal === undefined && result.code ? `${result.code}: ${result.originalMessage ?? result.shortMessage}` : undefined;
+    const spawnError =
+      result.exitCode === undefined && result.signal === undefined && result.code
+        ? `${result.code}: ${result.originalMessage ?? result.shortMessage}`
+        : undefined;
     const signalCode = result.signal ? 128 + (constants.signals[result.signal] ?? 0) : null;
     return {
       exitCode: result.exitCode ?? signalCode,
@@ -164,4 +180,3 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

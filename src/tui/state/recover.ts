@@ -2,7 +2,12 @@
 // actions (resume, roll back, re-run diagnose, build the prompt, ask the AI, full log, back) with
 // confirmation for the two that change the node. Pure: a reducer, a key function, line layout.
 import type { Severity } from '../../core/protocol/events.js';
-import { countFindings, groupFindings, type FailedStep, type Finding } from '../../core/recover/findings.js';
+import {
+  countFindings,
+  groupFindings,
+  type FailedStep,
+  type Finding,
+} from '../../core/recover/findings.js';
 import { redact } from '../../core/recover/redact.js';
 import type { RollbackInfo } from '../../shell/recover/rollback-info.js';
 
@@ -27,7 +32,6 @@ export const RECOVER_MENU: readonly RecoverMenuItem[] = [
   { id: 'log', key: 'l', label: 'Open the full log' },
   { id: 'back', key: 'esc', label: 'Back' },
 ];
-
 
 export type RecoverPane = 'main' | 'prompt' | 'ai' | 'log';
 
@@ -67,7 +71,12 @@ export type RecoverAction =
   | { readonly type: 'excerpt'; readonly text: string }
   | { readonly type: 'rollback-info'; readonly info: RollbackInfo | undefined }
   | { readonly type: 'busy'; readonly what: string | undefined }
-  | { readonly type: 'prompt'; readonly path: string; readonly text: string; readonly copied: boolean }
+  | {
+      readonly type: 'prompt';
+      readonly path: string;
+      readonly text: string;
+      readonly copied: boolean;
+    }
   | { readonly type: 'ai-start' }
   | { readonly type: 'ai-chunk'; readonly text: string }
   | { readonly type: 'ai-end'; readonly message: string }
@@ -75,7 +84,14 @@ export type RecoverAction =
   | { readonly type: 'pane'; readonly pane: RecoverPane }
   | { readonly type: 'notice'; readonly notice: RecoverNotice | undefined };
 
-export function initialRecoverState(opts: { node: string; role?: string; aiCommand?: readonly string[]; failed?: FailedStep; findings?: readonly Finding[]; excerpt?: string }): RecoverState {
+export function initialRecoverState(opts: {
+  node: string;
+  role?: string;
+  aiCommand?: readonly string[];
+  failed?: FailedStep;
+  findings?: readonly Finding[];
+  excerpt?: string;
+}): RecoverState {
   return {
     node: opts.node,
     role: opts.role ?? '',
@@ -99,13 +115,23 @@ function clean(f: Finding): Finding {
 export function recoverReducer(state: RecoverState, action: RecoverAction): RecoverState {
   switch (action.type) {
     case 'diagnose-start':
-      return { ...state, diagnosing: true, findings: [], notice: { level: 'info', text: `diagnosing ${state.node}…` } };
+      return {
+        ...state,
+        diagnosing: true,
+        findings: [],
+        notice: { level: 'info', text: `diagnosing ${state.node}…` },
+      };
     case 'finding':
       return { ...state, findings: [...state.findings, clean(action.finding)] };
     case 'diagnose-end': {
       const c = countFindings(state.findings);
-      const text = action.message || `diagnose: ${c.fail} failing, ${c.warn} warning(s), ${c.ok} ok`;
-      return { ...state, diagnosing: false, notice: { level: action.message ? 'error' : c.fail ? 'warn' : 'info', text } };
+      const text =
+        action.message || `diagnose: ${c.fail} failing, ${c.warn} warning(s), ${c.ok} ok`;
+      return {
+        ...state,
+        diagnosing: false,
+        notice: { level: action.message ? 'error' : c.fail ? 'warn' : 'info', text },
+      };
     }
     case 'failed':
       return action.failed ? { ...state, failed: action.failed } : { ...state, failed: undefined };
@@ -114,15 +140,28 @@ export function recoverReducer(state: RecoverState, action: RecoverAction): Reco
     case 'rollback-info':
       return action.info ? { ...state, rollback: action.info } : state;
     case 'busy':
-      return action.what === undefined ? { ...state, busy: undefined } : { ...state, busy: action.what };
+      return action.what === undefined
+        ? { ...state, busy: undefined }
+        : { ...state, busy: action.what };
     case 'prompt':
-      return { ...state, prompt: { path: action.path, text: redact(action.text), copied: action.copied }, pane: 'prompt', scroll: 0 };
+      return {
+        ...state,
+        prompt: { path: action.path, text: redact(action.text), copied: action.copied },
+        pane: 'prompt',
+        scroll: 0,
+      };
     case 'ai-start':
       return { ...state, ai: { text: '', running: true, message: '' }, pane: 'ai', scroll: 0 };
     case 'ai-chunk':
-      return { ...state, ai: { text: (state.ai?.text ?? '') + action.text, running: true, message: '' } };
+      return {
+        ...state,
+        ai: { text: (state.ai?.text ?? '') + action.text, running: true, message: '' },
+      };
     case 'ai-end':
-      return { ...state, ai: { text: state.ai?.text ?? '', running: false, message: action.message } };
+      return {
+        ...state,
+        ai: { text: state.ai?.text ?? '', running: false, message: action.message },
+      };
     case 'log':
       return { ...state, log: action.lines.map((l) => redact(l)), pane: 'log', scroll: 0 };
     case 'pane':
@@ -137,10 +176,13 @@ export function disabledReason(state: RecoverState, id: RecoverCommand): string 
   if (id === 'back') return null;
   if (state.busy) return `${state.busy} is running`;
   if (id === 'resume' && !state.failed) return `nothing failed on ${state.node}`;
-  if (id === 'rollback' && !state.rollback?.knownGood) return `${state.node} has no known-good commit to roll back to`;
-  if (id === 'rollback' && state.rollback && state.rollback.knownGood === state.rollback.target) return `the target is already the known-good commit ${short(state.rollback.knownGood)}`;
+  if (id === 'rollback' && !state.rollback?.knownGood)
+    return `${state.node} has no known-good commit to roll back to`;
+  if (id === 'rollback' && state.rollback && state.rollback.knownGood === state.rollback.target)
+    return `the target is already the known-good commit ${short(state.rollback.knownGood)}`;
   // Resume and rollback need not wait for diagnose (it is read-only and is stopped and re-run after them).
-  if (state.diagnosing && (id === 'diagnose' || id === 'prompt' || id === 'ai')) return 'diagnose is running';
+  if (state.diagnosing && (id === 'diagnose' || id === 'prompt' || id === 'ai'))
+    return 'diagnose is running';
   return null;
 }
 
@@ -161,30 +203,51 @@ export interface KeyResult {
 export function recoverKey(state: RecoverState, token: string): KeyResult {
   if (state.confirm) {
     if (token === 'y') return { state: { ...state, confirm: undefined }, command: state.confirm };
-    if (token === 'n' || token === 'esc' || token === 'enter' || token === 'q') return { state: { ...state, confirm: undefined, notice: { level: 'info', text: `${state.confirm}: not run` } } };
+    if (token === 'n' || token === 'esc' || token === 'enter' || token === 'q')
+      return {
+        state: {
+          ...state,
+          confirm: undefined,
+          notice: { level: 'info', text: `${state.confirm}: not run` },
+        },
+      };
     return { state };
   }
   if (state.pane !== 'main') {
-    if (token === 'esc' || token === 'q' || token === 'left') return { state: { ...state, pane: 'main', scroll: 0 } };
-    if (token === 'up' || token === 'k') return { state: { ...state, scroll: Math.max(0, state.scroll - 1) } };
+    if (token === 'esc' || token === 'q' || token === 'left')
+      return { state: { ...state, pane: 'main', scroll: 0 } };
+    if (token === 'up' || token === 'k')
+      return { state: { ...state, scroll: Math.max(0, state.scroll - 1) } };
     if (token === 'down' || token === 'j') return { state: { ...state, scroll: state.scroll + 1 } };
     if (token === 'pgup') return { state: { ...state, scroll: Math.max(0, state.scroll - 10) } };
-    if (token === 'pgdown' || token === ' ') return { state: { ...state, scroll: state.scroll + 10 } };
+    if (token === 'pgdown' || token === ' ')
+      return { state: { ...state, scroll: state.scroll + 10 } };
     if (token === 'c' && state.pane === 'prompt') return { state, command: 'prompt' };
     return { state };
   }
-  if (token === 'up' || token === 'k') return { state: { ...state, cursor: (state.cursor + RECOVER_MENU.length - 1) % RECOVER_MENU.length } };
-  if (token === 'down' || token === 'j') return { state: { ...state, cursor: (state.cursor + 1) % RECOVER_MENU.length } };
+  if (token === 'up' || token === 'k')
+    return {
+      state: { ...state, cursor: (state.cursor + RECOVER_MENU.length - 1) % RECOVER_MENU.length },
+    };
+  if (token === 'down' || token === 'j')
+    return { state: { ...state, cursor: (state.cursor + 1) % RECOVER_MENU.length } };
   if (token === 'pgup') return { state: { ...state, scroll: Math.max(0, state.scroll - 5) } };
   if (token === 'pgdown') return { state: { ...state, scroll: state.scroll + 5 } };
   let item: RecoverMenuItem | undefined;
   if (token === 'enter') item = RECOVER_MENU[state.cursor];
-  else item = RECOVER_MENU.find((m) => m.key === token) ?? (token === 'q' ? RECOVER_MENU.find((m) => m.id === 'back') : undefined);
+  else
+    item =
+      RECOVER_MENU.find((m) => m.key === token) ??
+      (token === 'q' ? RECOVER_MENU.find((m) => m.id === 'back') : undefined);
   if (!item) return { state };
   const cursor = RECOVER_MENU.indexOf(item);
   const why = disabledReason(state, item.id);
-  if (why) return { state: { ...state, cursor, notice: { level: 'warn', text: `${item.label}: ${why}` } } };
-  if (item.id === 'resume' || item.id === 'rollback') return { state: { ...state, cursor, confirm: item.id } };
+  if (why)
+    return {
+      state: { ...state, cursor, notice: { level: 'warn', text: `${item.label}: ${why}` } },
+    };
+  if (item.id === 'resume' || item.id === 'rollback')
+    return { state: { ...state, cursor, confirm: item.id } };
   return { state: { ...state, cursor }, command: item.id };
 }
 
@@ -195,7 +258,8 @@ export function osc52(text: string): string {
 
 // --- layout ---------------------------------------------------------------------------------------
 
-export type LineStyle = 'title' | 'fail' | 'warn' | 'ok' | 'dim' | 'text' | 'heading' | 'selected' | 'confirm' | 'error';
+export type LineStyle =
+  'title' | 'fail' | 'warn' | 'ok' | 'dim' | 'text' | 'heading' | 'selected' | 'confirm' | 'error';
 
 export interface Line {
   readonly text: string;
@@ -235,21 +299,26 @@ function wrapLines(text: string, width: number, indent = ''): string[] {
 export function headline(state: RecoverState): string {
   const f = state.failed;
   const who = `Recover ${state.node}${state.role ? ` · ${state.role}` : ''}`;
-  if (f?.stage) return `${who} — ✗ ${f.stage} failed${f.step ? ` at step ${f.step}` : ''}${f.service ? ` (${f.service})` : ''}`;
+  if (f?.stage)
+    return `${who} — ✗ ${f.stage} failed${f.step ? ` at step ${f.step}` : ''}${f.service ? ` (${f.service})` : ''}`;
   return `${who} — no failed stage`;
 }
 
 function menuLabel(state: RecoverState, item: RecoverMenuItem): string {
   switch (item.id) {
     case 'resume':
-      return state.failed?.stage ? `Resume from the failed stage (${state.failed.stage})` : item.label;
+      return state.failed?.stage
+        ? `Resume from the failed stage (${state.failed.stage})`
+        : item.label;
     case 'rollback': {
       const rb = state.rollback;
       if (!rb?.knownGood) return `${item.label} (none recorded yet)`;
       return `Roll back to known-good ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''}`;
     }
     case 'ai':
-      return state.aiCommand ? `Ask the AI command (${state.aiCommand})` : 'Ask the AI command (none configured: set ai.command in inventory/topology.yaml)';
+      return state.aiCommand
+        ? `Ask the AI command (${state.aiCommand})`
+        : 'Ask the AI command (none configured: set ai.command in inventory/topology.yaml)';
     default:
       return item.label;
   }
@@ -259,16 +328,40 @@ function menuLabel(state: RecoverState, item: RecoverMenuItem): string {
 export function mainLines(state: RecoverState, width: number): { body: Line[]; actions: Line[] } {
   const body: Line[] = [];
   const c = countFindings(state.findings);
-  body.push({ text: clip(`${c.fail} failing · ${c.warn} warning(s) · ${c.ok} ok${state.diagnosing ? ' · diagnosing…' : ''}`, width), style: 'dim' });
-  if (state.findings.length === 0) body.push({ text: state.diagnosing ? 'waiting for the first findings…' : 'no findings yet: press d to diagnose', style: 'dim' });
+  body.push({
+    text: clip(
+      `${c.fail} failing · ${c.warn} warning(s) · ${c.ok} ok${state.diagnosing ? ' · diagnosing…' : ''}`,
+      width,
+    ),
+    style: 'dim',
+  });
+  if (state.findings.length === 0)
+    body.push({
+      text: state.diagnosing
+        ? 'waiting for the first findings…'
+        : 'no findings yet: press d to diagnose',
+      style: 'dim',
+    });
   for (const group of groupFindings(state.findings)) {
     if (group.severity === 'ok') {
-      body.push({ text: clip(`${MARK.ok} OK (${group.findings.length}): ${group.findings.map((f) => f.id + (f.service ? `(${f.service})` : '')).join(', ')}`, width), style: 'ok' });
+      body.push({
+        text: clip(
+          `${MARK.ok} OK (${group.findings.length}): ${group.findings.map((f) => f.id + (f.service ? `(${f.service})` : '')).join(', ')}`,
+          width,
+        ),
+        style: 'ok',
+      });
       continue;
     }
     body.push({ text: `${group.label} (${group.findings.length})`, style: 'heading' });
     for (const f of group.findings) {
-      body.push({ text: clip(`${MARK[f.severity]} ${f.id}${f.service ? ` (${f.service})` : ''}: ${f.summary}`, width), style: f.severity });
+      body.push({
+        text: clip(
+          `${MARK[f.severity]} ${f.id}${f.service ? ` (${f.service})` : ''}: ${f.summary}`,
+          width,
+        ),
+        style: f.severity,
+      });
       const ev = f.evidence.split('\n').filter((l) => l.trim() !== '');
       for (const l of ev.slice(-3)) body.push({ text: clip(`    ${l}`, width), style: 'dim' });
       if (f.hint) body.push({ text: clip(`    fix: ${f.hint}`, width), style: 'text' });
@@ -276,16 +369,37 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
   }
   if (state.excerpt.trim()) {
     body.push({ text: 'Failing step log', style: 'heading' });
-    for (const l of wrapLines(state.excerpt, width - 2, '  ').slice(-10)) body.push({ text: l, style: 'dim' });
+    for (const l of wrapLines(state.excerpt, width - 2, '  ').slice(-10))
+      body.push({ text: l, style: 'dim' });
   }
   const actions: Line[] = [];
   if (state.confirm) {
     const rb = state.rollback;
     if (state.confirm === 'resume') {
-      actions.push({ text: clip(`Run resume on ${state.node}? It re-runs ${state.failed?.stage || 'the failed stage'} and the stages after it.`, width), style: 'confirm' });
+      actions.push({
+        text: clip(
+          `Run resume on ${state.node}? It re-runs ${state.failed?.stage || 'the failed stage'} and the stages after it.`,
+          width,
+        ),
+        style: 'confirm',
+      });
     } else if (rb) {
-      actions.push({ text: clip(`Run rollback on ${state.node}? Back to ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''} (from ${short(rb.target)}).`, width), style: 'confirm' });
-      actions.push({ text: clip(rb.changes.length ? `It changes back: ${rb.changes.join(', ')}` : 'Nothing below this node\'s hosts folder differs.', width), style: 'text' });
+      actions.push({
+        text: clip(
+          `Run rollback on ${state.node}? Back to ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''} (from ${short(rb.target)}).`,
+          width,
+        ),
+        style: 'confirm',
+      });
+      actions.push({
+        text: clip(
+          rb.changes.length
+            ? `It changes back: ${rb.changes.join(', ')}`
+            : "Nothing below this node's hosts folder differs.",
+          width,
+        ),
+        style: 'text',
+      });
     }
     actions.push({ text: 'y yes · n/Enter/Esc no (default)', style: 'confirm' });
     return { body, actions };
@@ -293,7 +407,10 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
   RECOVER_MENU.forEach((item, i) => {
     const disabled = disabledReason(state, item.id) !== null && item.id !== 'back';
     const key = item.key === 'esc' ? 'Esc' : item.key;
-    const text = clip(`${i === state.cursor ? '›' : ' '} ${key.padEnd(3)} ${menuLabel(state, item)}`, width);
+    const text = clip(
+      `${i === state.cursor ? '›' : ' '} ${key.padEnd(3)} ${menuLabel(state, item)}`,
+      width,
+    );
     actions.push({ text, style: i === state.cursor ? 'selected' : disabled ? 'dim' : 'text' });
   });
   return { body, actions };
@@ -307,17 +424,37 @@ export function paneLines(state: RecoverState, width: number): Line[] {
       if (!p) return [{ text: 'no prompt yet', style: 'dim' }];
       const head: Line[] = [
         { text: clip(`saved: ${p.path}`, width), style: 'ok' },
-        { text: p.copied ? 'copied to the clipboard (OSC 52) · c copy again · Esc back' : 'c copy to the clipboard · Esc back', style: 'dim' },
+        {
+          text: p.copied
+            ? 'copied to the clipboard (OSC 52) · c copy again · Esc back'
+            : 'c copy to the clipboard · Esc back',
+          style: 'dim',
+        },
       ];
       return [...head, ...wrapLines(p.text, width).map((text): Line => ({ text, style: 'text' }))];
     }
     case 'ai': {
       const a = state.ai;
-      const head: Line = { text: a?.running ? `asking ${state.aiCommand}…` : a?.message ? a.message : `answer of ${state.aiCommand} · Esc back`, style: a?.message ? 'error' : 'dim' };
-      return [head, ...wrapLines(a?.text ?? '', width).map((text): Line => ({ text, style: 'text' }))];
+      const head: Line = {
+        text: a?.running
+          ? `asking ${state.aiCommand}…`
+          : a?.message
+            ? a.message
+            : `answer of ${state.aiCommand} · Esc back`,
+        style: a?.message ? 'error' : 'dim',
+      };
+      return [
+        head,
+        ...wrapLines(a?.text ?? '', width).map((text): Line => ({ text, style: 'text' })),
+      ];
     }
     case 'log':
-      return [{ text: 'full log (redacted) · ↑↓ PgUp/PgDn scroll · Esc back', style: 'dim' }, ...state.log.flatMap((l) => wrapLines(l, width)).map((text): Line => ({ text, style: 'text' }))];
+      return [
+        { text: 'full log (redacted) · ↑↓ PgUp/PgDn scroll · Esc back', style: 'dim' },
+        ...state.log
+          .flatMap((l) => wrapLines(l, width))
+          .map((text): Line => ({ text, style: 'text' })),
+      ];
     default:
       return [];
   }

@@ -1,7 +1,13 @@
 // The TUI's state and its pure reducer: every change to the screen is an Action. No I/O, no clock
 // (times arrive inside actions). Routes are screen states (`mode`), not URLs.
 import type { NodeSpec } from '../../core/inventory/model.js';
-import type { CheckEvent, FindingEvent, NodeEvent, Stage, StepStatus } from '../../core/protocol/events.js';
+import type {
+  CheckEvent,
+  FindingEvent,
+  NodeEvent,
+  Stage,
+  StepStatus,
+} from '../../core/protocol/events.js';
 import type { NodeProbe, RepoInfo, StageOutcome } from '../../shell/control/types.js';
 
 export interface ConfirmRequest {
@@ -110,7 +116,12 @@ export type Action =
   | { readonly type: 'refreshing'; readonly on: boolean }
   | { readonly type: 'probe'; readonly probe: NodeProbe }
   | { readonly type: 'loaded' }
-  | { readonly type: 'position'; readonly node: string; readonly behind: number | null; readonly changes: readonly string[] }
+  | {
+      readonly type: 'position';
+      readonly node: string;
+      readonly behind: number | null;
+      readonly changes: readonly string[];
+    }
   | { readonly type: 'move'; readonly delta: number }
   | { readonly type: 'select'; readonly node: string }
   | { readonly type: 'mode'; readonly mode: Mode }
@@ -119,7 +130,13 @@ export type Action =
   | { readonly type: 'filter-clear' }
   | { readonly type: 'scroll'; readonly delta: number; readonly max: number }
   | { readonly type: 'help-scroll'; readonly delta: number; readonly max: number }
-  | { readonly type: 'stage-start'; readonly node: string; readonly stage: Stage; readonly commit: string; readonly at: number }
+  | {
+      readonly type: 'stage-start';
+      readonly node: string;
+      readonly stage: Stage;
+      readonly commit: string;
+      readonly at: number;
+    }
   | { readonly type: 'node-event'; readonly node: string; readonly event: NodeEvent }
   | { readonly type: 'stage-end'; readonly node: string; readonly outcome: StageOutcome }
   | { readonly type: 'notice'; readonly notice: Notice | undefined }
@@ -158,7 +175,10 @@ export function visibleNodes(state: Pick<AppState, 'nodes' | 'filter'>): readonl
   const f = state.filter.trim().toLowerCase();
   if (!f) return state.nodes;
   return state.nodes.filter(
-    (n) => n.spec.name.toLowerCase().includes(f) || n.spec.role.toLowerCase().includes(f) || n.spec.tags.some((t) => t.toLowerCase().includes(f)),
+    (n) =>
+      n.spec.name.toLowerCase().includes(f) ||
+      n.spec.role.toLowerCase().includes(f) ||
+      n.spec.tags.some((t) => t.toLowerCase().includes(f)),
   );
 }
 
@@ -201,13 +221,24 @@ function applyEvent(run: RunView, event: NodeEvent): RunView {
     case 'run':
       return { ...run, logPath: event.log, commit: event.commit || run.commit };
     case 'stage-start':
-      return { ...run, stages: [...run.stages.filter((s) => s.stage !== event.stage), { stage: event.stage, status: 'running' }] };
+      return {
+        ...run,
+        stages: [
+          ...run.stages.filter((s) => s.stage !== event.stage),
+          { stage: event.stage, status: 'running' },
+        ],
+      };
     case 'stage-end':
       return {
         ...run,
         stages: run.stages.map((s) =>
           s.stage === event.stage
-            ? { stage: s.stage, status: event.result, durationMs: event.durationMs, ...(event.error ? { error: event.error } : {}) }
+            ? {
+                stage: s.stage,
+                status: event.result,
+                durationMs: event.durationMs,
+                ...(event.error ? { error: event.error } : {}),
+              }
             : s,
         ),
       };
@@ -221,8 +252,18 @@ function applyEvent(run: RunView, event: NodeEvent): RunView {
         ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}),
       };
       // A step's end replaces its start, so the list reads as results.
-      const idx = findLastIndex(run.steps, (s) => s.stage === step.stage && s.step === step.step && s.service === step.service && s.status === 'start');
-      const steps = idx >= 0 && step.status !== 'start' ? run.steps.map((s, i) => (i === idx ? step : s)) : [...run.steps, step];
+      const idx = findLastIndex(
+        run.steps,
+        (s) =>
+          s.stage === step.stage &&
+          s.step === step.step &&
+          s.service === step.service &&
+          s.status === 'start',
+      );
+      const steps =
+        idx >= 0 && step.status !== 'start'
+          ? run.steps.map((s, i) => (i === idx ? step : s))
+          : [...run.steps, step];
       return { ...run, steps: steps.slice(-MAX_STEPS) };
     }
     case 'check':
@@ -234,7 +275,10 @@ function applyEvent(run: RunView, event: NodeEvent): RunView {
   }
 }
 
-function rememberStage(stages: Partial<Record<Stage, StageView>>, view: StageView | undefined): Partial<Record<Stage, StageView>> {
+function rememberStage(
+  stages: Partial<Record<Stage, StageView>>,
+  view: StageView | undefined,
+): Partial<Record<Stage, StageView>> {
   if (!view) return stages;
   // A new prepare begins a new pipeline: what deploy and verify did before no longer applies.
   const base = view.stage === 'prepare' && view.status === 'running' ? {} : stages;
@@ -257,17 +301,26 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'loaded':
       return { ...state, loading: false };
     case 'position':
-      return updateNode(state, action.node, (n) => ({ ...n, behind: action.behind, changes: action.changes }));
+      return updateNode(state, action.node, (n) => ({
+        ...n,
+        behind: action.behind,
+        changes: action.changes,
+      }));
     case 'move': {
       const visible = visibleNodes(state);
       if (visible.length === 0) return state;
-      const at = Math.max(0, visible.findIndex((n) => n.spec.name === state.selected));
+      const at = Math.max(
+        0,
+        visible.findIndex((n) => n.spec.name === state.selected),
+      );
       const next = Math.min(visible.length - 1, Math.max(0, at + action.delta));
       const name = visible[next]?.spec.name ?? state.selected;
       return name === state.selected ? state : { ...state, selected: name, logScroll: 0 };
     }
     case 'select':
-      return state.nodes.some((n) => n.spec.name === action.node) ? { ...state, selected: action.node, logScroll: 0 } : state;
+      return state.nodes.some((n) => n.spec.name === action.node)
+        ? { ...state, selected: action.node, logScroll: 0 }
+        : state;
     case 'mode':
       return { ...state, mode: action.mode };
     case 'filter-type':
@@ -277,19 +330,46 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'filter-clear':
       return { ...state, filter: '' };
     case 'help-scroll':
-      return state.mode.kind === 'help' ? { ...state, mode: { kind: 'help', scroll: Math.max(0, Math.min(action.max, state.mode.scroll + action.delta)) } } : state;
+      return state.mode.kind === 'help'
+        ? {
+            ...state,
+            mode: {
+              kind: 'help',
+              scroll: Math.max(0, Math.min(action.max, state.mode.scroll + action.delta)),
+            },
+          }
+        : state;
     case 'scroll':
-      return { ...state, logScroll: Math.max(0, Math.min(action.max, state.logScroll + action.delta)) };
+      return {
+        ...state,
+        logScroll: Math.max(0, Math.min(action.max, state.logScroll + action.delta)),
+      };
     case 'stage-start':
       return updateNode(state, action.node, (n) => ({
         ...n,
-        run: { stage: action.stage, commit: action.commit, startedAt: action.at, running: true, stages: [], steps: [], checks: [], findings: [] },
+        run: {
+          stage: action.stage,
+          commit: action.commit,
+          startedAt: action.at,
+          running: true,
+          stages: [],
+          steps: [],
+          checks: [],
+          findings: [],
+        },
       }));
     case 'node-event': {
       const withRun = updateRun(state, action.node, (r) => applyEvent(r, action.event));
       const ev = action.event;
-      if (withRun === state || (ev.type !== 'stage-start' && ev.type !== 'stage-end')) return withRun;
-      return updateNode(withRun, action.node, (n) => ({ ...n, stages: rememberStage(n.stages ?? {}, n.run?.stages.find((s) => s.stage === ev.stage)) }));
+      if (withRun === state || (ev.type !== 'stage-start' && ev.type !== 'stage-end'))
+        return withRun;
+      return updateNode(withRun, action.node, (n) => ({
+        ...n,
+        stages: rememberStage(
+          n.stages ?? {},
+          n.run?.stages.find((s) => s.stage === ev.stage),
+        ),
+      }));
     }
     case 'stage-end': {
       const { outcome } = action;
@@ -297,12 +377,20 @@ export function reducer(state: AppState, action: Action): AppState {
         ...r,
         running: false,
         // A stage that never reported its end (killed, unreachable) is marked failed.
-        stages: r.stages.map((s) => (s.status === 'running' ? { ...s, status: outcome.result === 'ok' ? 'ok' : 'failed' } : s)),
-        outcome: { result: outcome.result, message: outcome.message, exitCode: outcome.exitCode, durationMs: outcome.durationMs },
+        stages: r.stages.map((s) =>
+          s.status === 'running' ? { ...s, status: outcome.result === 'ok' ? 'ok' : 'failed' } : s,
+        ),
+        outcome: {
+          result: outcome.result,
+          message: outcome.message,
+          exitCode: outcome.exitCode,
+          durationMs: outcome.durationMs,
+        },
       }));
       return updateNode(ended, action.node, (n) => {
         const stages = { ...(n.stages ?? {}) };
-        for (const v of n.run?.stages ?? []) if (stages[v.stage]?.status === 'running') stages[v.stage] = v;
+        for (const v of n.run?.stages ?? [])
+          if (stages[v.stage]?.status === 'running') stages[v.stage] = v;
         return { ...n, stages };
       });
     }

@@ -3,7 +3,15 @@ import { Box, Text } from 'ink';
 import type { ConfirmRequest } from '../state/reducer.js';
 import { clip, shortSha } from './format.js';
 
-export function ConfirmDialog({ request, width, height }: { readonly request: ConfirmRequest; readonly width: number; readonly height: number }) {
+export function ConfirmDialog({
+  request,
+  width,
+  height,
+}: {
+  readonly request: ConfirmRequest;
+  readonly width: number;
+  readonly height: number;
+}) {
   const inner = Math.max(10, width - 4);
   const nodeLines = request.nodes.map((n) => {
     const svcs = request.services[n] ?? [];
@@ -11,25 +19,40 @@ export function ConfirmDialog({ request, width, height }: { readonly request: Co
   });
   const room = Math.max(1, height - 8 - request.warnings.length);
   return (
-    <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="yellow" paddingX={1}>
+    <Box
+      flexDirection="column"
+      width={width}
+      height={height}
+      borderStyle="round"
+      borderColor="yellow"
+      paddingX={1}
+    >
       <Text bold color="yellow" wrap="truncate">
         {clip(request.title, inner)}
       </Text>
       <Text wrap="truncate">
         <Text color="gray">{'stage    '}</Text>
         <Text bold>{request.what ?? request.stage}</Text>
-        <Text color="gray">{request.nodes.length > 1 ? ' (changes the nodes)' : ' (changes the node)'}</Text>
+        <Text color="gray">
+          {request.nodes.length > 1 ? ' (changes the nodes)' : ' (changes the node)'}
+        </Text>
       </Text>
       <Text wrap="truncate">
         <Text color="gray">{'commit   '}</Text>
         <Text color="yellow">{shortSha(request.commit)}</Text>
         <Text>{` ${request.subject}`}</Text>
       </Text>
-      <Text color="gray">{request.nodes.length > 1 ? 'nodes and the services each touches' : 'node and the services it touches'}</Text>
+      <Text color="gray">
+        {request.nodes.length > 1
+          ? 'nodes and the services each touches'
+          : 'node and the services it touches'}
+      </Text>
       {nodeLines.slice(0, room).map((l) => (
         <Text key={l} wrap="truncate">{`  ${l}`}</Text>
       ))}
-      {nodeLines.length > room ? <Text color="gray">{`  … ${nodeLines.length - room} more`}</Text> : null}
+      {nodeLines.length > room ? (
+        <Text color="gray">{`  … ${nodeLines.length - room} more`}</Text>
+      ) : null}
       {request.warnings.map((w) => (
         <Text key={w} color="red" wrap="truncate">
           {w}
@@ -37,45 +60,81 @@ export function ConfirmDialog({ request, width, height }: { readonly request: Co
       ))}
       <Text> </Text>
       <Text wrap="truncate">
-        <Text bold color="green">y</Text>
-        <Text> yes, run it    </Text>
-        <Text bold color="red">n/Enter/Esc</Text>
+        <Text bold color="green">
+          y
+        </Text>
+        <Text> yes, run it </Text>
+        <Text bold color="red">
+          n/Enter/Esc
+        </Text>
         <Text> no (default)</Text>
       </Text>
     </Box>
   );
 }
 
-export function QuitDialog({ running, width }: { readonly running: readonly string[]; readonly width: number }) {
+export function QuitDialog({
+  running,
+  width,
+}: {
+  readonly running: readonly string[];
+  readonly width: number;
+}) {
   return (
     <Box flexDirection="column" width={width} borderStyle="round" borderColor="yellow" paddingX={1}>
-      <Text bold color="yellow" wrap="truncate">{`A stage is running on ${running.join(', ')}. Quit anyway?`}</Text>
+      <Text
+        bold
+        color="yellow"
+        wrap="truncate"
+      >{`A stage is running on ${running.join(', ')}. Quit anyway?`}</Text>
       <Text color="gray" wrap="truncate">
         It keeps running on the node; its log and state stay there (`homelab status` shows them).
       </Text>
       <Text wrap="truncate">
-        <Text bold color="green">y</Text>
-        <Text> quit    </Text>
-        <Text bold color="red">n/Enter/Esc</Text>
+        <Text bold color="green">
+          y
+        </Text>
+        <Text> quit </Text>
+        <Text bold color="red">
+          n/Enter/Esc
+        </Text>
         <Text> stay (default)</Text>
       </Text>
     </Box>
   );
 }
 
-export function WalkChoice({ width, nodes, waves }: { readonly width: number; readonly nodes: number; readonly waves: number }) {
+export function WalkChoice({
+  width,
+  nodes,
+  waves,
+}: {
+  readonly width: number;
+  readonly nodes: number;
+  readonly waves: number;
+}) {
   return (
     <Box flexDirection="column" width={width} borderStyle="round" borderColor="yellow" paddingX={1}>
-      <Text bold color="yellow" wrap="truncate">{`Deploy the homelab: ${nodes} nodes in ${waves} wave${waves === 1 ? '' : 's'}, prepare -> deploy -> verify`}</Text>
+      <Text
+        bold
+        color="yellow"
+        wrap="truncate"
+      >{`Deploy the homelab: ${nodes} nodes in ${waves} wave${waves === 1 ? '' : 's'}, prepare -> deploy -> verify`}</Text>
       <Text color="gray" wrap="truncate">
         The first failure stops the walk and shows that node.
       </Text>
       <Text wrap="truncate">
-        <Text bold color="cyan">e/Enter</Text>
-        <Text> ask before every stage    </Text>
-        <Text bold color="cyan">w</Text>
-        <Text> ask once per wave    </Text>
-        <Text bold color="red">Esc</Text>
+        <Text bold color="cyan">
+          e/Enter
+        </Text>
+        <Text> ask before every stage </Text>
+        <Text bold color="cyan">
+          w
+        </Text>
+        <Text> ask once per wave </Text>
+        <Text bold color="red">
+          Esc
+        </Text>
         <Text> cancel</Text>
       </Text>
     </Box>

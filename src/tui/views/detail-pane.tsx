@@ -33,8 +33,12 @@ export function failureOf(n: NodeEntry): Failure | null {
     const stage = failedStage?.stage ?? run.stage;
     const why = failedStage?.error || run.outcome.message || `exit ${run.outcome.exitCode ?? '?'}`;
     const details = [
-      ...run.steps.filter((s) => s.status === 'fail').map((s) => `${s.step}${s.service ? ` ${s.service}` : ''}: ${s.detail ?? 'failed'}`),
-      ...run.checks.filter((c) => c.status === 'fail').map((c) => `check ${c.service} ${c.check} ${c.target}: ${c.detail}`),
+      ...run.steps
+        .filter((s) => s.status === 'fail')
+        .map((s) => `${s.step}${s.service ? ` ${s.service}` : ''}: ${s.detail ?? 'failed'}`),
+      ...run.checks
+        .filter((c) => c.status === 'fail')
+        .map((c) => `check ${c.service} ${c.check} ${c.target}: ${c.detail}`),
     ];
     return { title: `${stage} ${run.outcome.result}: ${why}`, details };
   }
@@ -45,11 +49,14 @@ export function failureOf(n: NodeEntry): Failure | null {
   return null;
 }
 
-function serviceLines(n: NodeEntry): Array<{ text: string; colour: 'green' | 'yellow' | 'red' | 'gray' }> {
+function serviceLines(
+  n: NodeEntry,
+): Array<{ text: string; colour: 'green' | 'yellow' | 'red' | 'gray' }> {
   const p = n.probe;
   if (!p) return [{ text: 'probing…', colour: 'gray' }];
   if (!p.reachable) return [{ text: `unreachable (${p.reason}): ${p.message}`, colour: 'red' }];
-  if (!p.status.bootstrapped) return [{ text: 'not bootstrapped: no repo checkout on the node', colour: 'gray' }];
+  if (!p.status.bootstrapped)
+    return [{ text: 'not bootstrapped: no repo checkout on the node', colour: 'gray' }];
   const assigned = n.spec.services.map((s) => s.name);
   const known = new Map(p.status.services.map((s) => [s.name, s]));
   const names = [...assigned, ...[...known.keys()].filter((k) => !assigned.includes(k))];
@@ -58,10 +65,19 @@ function serviceLines(n: NodeEntry): Array<{ text: string; colour: 'green' | 'ye
     const s = known.get(name);
     if (!s) return { text: `${name}  not deployed`, colour: 'gray' };
     const ok = s.state === 'running' && (s.health === 'healthy' || s.health === 'none');
-    const containers = s.containers.map((c) => `${c.name.replace(`${s.project}-`, '')}:${c.state}${c.health && c.health !== 'none' ? `/${c.health}` : ''}`).join(' ');
+    const containers = s.containers
+      .map(
+        (c) =>
+          `${c.name.replace(`${s.project}-`, '')}:${c.state}${c.health && c.health !== 'none' ? `/${c.health}` : ''}`,
+      )
+      .join(' ');
     return {
       text: `${name}  ${s.state}${s.health !== 'none' ? `/${s.health}` : ''}${containers ? `  ${containers}` : ''}`,
-      colour: ok ? 'green' : s.state === 'missing' || s.state === 'stopped' || s.health === 'unhealthy' ? 'red' : 'yellow',
+      colour: ok
+        ? 'green'
+        : s.state === 'missing' || s.state === 'stopped' || s.health === 'unhealthy'
+          ? 'red'
+          : 'yellow',
     };
   });
 }
@@ -94,25 +110,40 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
           <Text key={c.stage}>
             {i > 0 ? <Text color="gray"> → </Text> : null}
             <Text color={MARK[c.mark].colour}>{`${c.stage} ${MARK[c.mark].glyph}`}</Text>
-            {c.durationMs !== undefined ? <Text color="gray">{` ${duration(c.durationMs)}`}</Text> : null}
+            {c.durationMs !== undefined ? (
+              <Text color="gray">{` ${duration(c.durationMs)}`}</Text>
+            ) : null}
           </Text>
         ))}
         <Text color="gray">{'   next: '}</Text>
         {n.run?.running ? (
           <Text color="cyan">{`${n.run.stage} is running`}</Text>
         ) : (
-          <Text color={next ? 'cyan' : 'green'}>{next ?? (n.probe?.reachable ? 'nothing (up to date)' : '-')}</Text>
+          <Text color={next ? 'cyan' : 'green'}>
+            {next ?? (n.probe?.reachable ? 'nothing (up to date)' : '-')}
+          </Text>
         )}
       </Text>
     ),
   });
   if (failure) {
-    fixed.push({ key: 'fail', node: <Text color="red" wrap="truncate">{`✗ ${failure.title}`}</Text> });
+    fixed.push({
+      key: 'fail',
+      node: <Text color="red" wrap="truncate">{`✗ ${failure.title}`}</Text>,
+    });
     for (const [i, d] of failure.details.slice(0, 2).entries()) {
       // The failing step's detail often holds a path or the fix: wrap it rather than cut it.
-      for (const [j, part] of wrapText(`  ${d}`, width, 3).entries()) fixed.push({ key: `fd${i}.${j}`, node: <Text color="red">{part}</Text> });
+      for (const [j, part] of wrapText(`  ${d}`, width, 3).entries())
+        fixed.push({ key: `fd${i}.${j}`, node: <Text color="red">{part}</Text> });
     }
-    fixed.push({ key: 'fix', node: <Text color="yellow" wrap="truncate">{'  fix the cause, then r resume · d diagnose · b rollback'}</Text> });
+    fixed.push({
+      key: 'fix',
+      node: (
+        <Text color="yellow" wrap="truncate">
+          {'  fix the cause, then r resume · d diagnose · b rollback'}
+        </Text>
+      ),
+    });
   }
   const maxServices = servicesShown(services.length, height, fixed.length);
   for (const [i, s] of services.slice(0, maxServices).entries()) {
@@ -126,13 +157,23 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
       ),
     });
   }
-  if (services.length > maxServices) fixed.push({ key: 'svcmore', node: <Text color="gray">{`         … ${services.length - maxServices} more`}</Text> });
+  if (services.length > maxServices)
+    fixed.push({
+      key: 'svcmore',
+      node: <Text color="gray">{`         … ${services.length - maxServices} more`}</Text>,
+    });
   fixed.push({
     key: 'changes',
     node: (
       <Text wrap="truncate">
         <Text color="gray">next stage will change: </Text>
-        {changes === undefined ? <Text color="gray">…</Text> : changes.length === 0 ? <Text color="green">no service</Text> : <Text color="yellow">{changes.join(', ')}</Text>}
+        {changes === undefined ? (
+          <Text color="gray">…</Text>
+        ) : changes.length === 0 ? (
+          <Text color="green">no service</Text>
+        ) : (
+          <Text color="yellow">{changes.join(', ')}</Text>
+        )}
       </Text>
     ),
   });
@@ -154,7 +195,9 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
           {title + '─'.repeat(Math.max(0, width - title.length))}
         </Text>
       ) : null}
-      {log.lines.length === 0 && logHeight > 0 ? <Text color="gray">{run ? 'waiting for output…' : 'no stage run yet in this session'}</Text> : null}
+      {log.lines.length === 0 && logHeight > 0 ? (
+        <Text color="gray">{run ? 'waiting for output…' : 'no stage run yet in this session'}</Text>
+      ) : null}
       {log.lines.slice(-logHeight).map((l, i) => (
         <Box key={i} height={1} width={width}>
           <Text wrap="truncate">{compactLogLine(l) || ' '}</Text>
@@ -175,10 +218,11 @@ function servicesShown(count: number, height: number, fixed: number): number {
 export function detailLogHeight(entry: NodeEntry, height: number, width: number): number {
   const failure = failureOf(entry);
   const services = serviceLines(entry);
-  const detailRows = failure ? failure.details.slice(0, 2).reduce((a, d) => a + wrapText(`  ${d}`, width, 3).length, 0) : 0;
+  const detailRows = failure
+    ? failure.details.slice(0, 2).reduce((a, d) => a + wrapText(`  ${d}`, width, 3).length, 0)
+    : 0;
   let fixed = 2 + (failure ? 2 + detailRows : 0);
   const maxServices = servicesShown(services.length, height, fixed);
   fixed += maxServices + (services.length > maxServices ? 1 : 0) + 1;
   return Math.max(0, height - fixed - 1);
 }
-

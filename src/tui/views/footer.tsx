@@ -4,7 +4,11 @@ import { activeBindings, footerLabel } from '../keys.js';
 import type { AppState } from '../state/reducer.js';
 
 export function footerItems(state: AppState, width: number): Array<{ key: string; hint: string }> {
-  const all = activeBindings(state).map((b) => ({ key: footerLabel(b), hint: b.hint, command: b.command }));
+  const all = activeBindings(state).map((b) => ({
+    key: footerLabel(b),
+    hint: b.hint,
+    command: b.command,
+  }));
   // Help and quit always make it onto the line; the rest fill it in table order.
   const pinned = all.filter((i) => i.command === 'help' || i.command === 'quit');
   const rest = all.filter((i) => !pinned.includes(i));

@@ -49,7 +49,13 @@ export const HEALTH_COLOUR: Record<Health, Colour> = {
 };
 
 export function healthLabel(h: Health): string {
-  return h === 'not-bootstrapped' ? 'not bootstrapped' : h === 'not-deployed' ? 'no services yet' : h === 'unknown' ? '…' : h;
+  return h === 'not-bootstrapped'
+    ? 'not bootstrapped'
+    : h === 'not-deployed'
+      ? 'no services yet'
+      : h === 'unknown'
+        ? '…'
+        : h;
 }
 
 export interface Badge {
@@ -61,14 +67,30 @@ export interface Badge {
 /** The stage badge of a node row: the stage SATURN runs now, else what the node's state says. */
 export function stageBadge(n: NodeEntry): Badge {
   if (n.run?.running) return { text: `${n.run.stage} running`, colour: 'cyan', running: true };
-  if (n.run?.outcome && n.run.outcome.result !== 'ok' && n.run.outcome.result !== 'failed' && n.run.outcome.result !== 'interrupted') {
-    return { text: `${n.run.stage} ${n.run.outcome.result}`, colour: n.run.outcome.result === 'cancelled' ? 'yellow' : 'red', running: false };
+  if (
+    n.run?.outcome &&
+    n.run.outcome.result !== 'ok' &&
+    n.run.outcome.result !== 'failed' &&
+    n.run.outcome.result !== 'interrupted'
+  ) {
+    return {
+      text: `${n.run.stage} ${n.run.outcome.result}`,
+      colour: n.run.outcome.result === 'cancelled' ? 'yellow' : 'red',
+      running: false,
+    };
   }
   const p = n.probe;
   if (!p || !p.reachable) return { text: '-', colour: 'gray', running: false };
   const { stage, stageStatus } = p.status;
   if (!stage) return { text: 'never deployed', colour: 'gray', running: false };
-  const colour: Colour = stageStatus === 'ok' ? 'green' : stageStatus === 'running' ? 'cyan' : stageStatus === 'interrupted' ? 'yellow' : 'red';
+  const colour: Colour =
+    stageStatus === 'ok'
+      ? 'green'
+      : stageStatus === 'running'
+        ? 'cyan'
+        : stageStatus === 'interrupted'
+          ? 'yellow'
+          : 'red';
   return { text: `${stage} ${stageStatus}`, colour, running: stageStatus === 'running' };
 }
 
@@ -80,7 +102,9 @@ export function position(n: NodeEntry, head: string): { text: string; colour: Co
   if (!deployed) return { text: 'not deployed', colour: 'gray' };
   if (head && deployed === head) return { text: 'up to date', colour: 'green' };
   if (n.behind === null) return { text: `at ${shortSha(deployed)}`, colour: 'yellow' };
-  return n.behind === 0 ? { text: 'up to date', colour: 'green' } : { text: `${n.behind} behind`, colour: 'yellow' };
+  return n.behind === 0
+    ? { text: 'up to date', colour: 'green' }
+    : { text: `${n.behind} behind`, colour: 'yellow' };
 }
 
 export function nextFor(n: NodeEntry, head: string): Stage | null {
@@ -111,13 +135,26 @@ export function pipeline(n: NodeEntry): PipelineCell[] {
     const s = seen[stage];
     if (runningAt >= 0 && i > runningAt) return { stage, mark: 'pending' };
     if (s) {
-      const mark: StepMark = s.status === 'running' ? (running ? 'running' : 'interrupted') : s.status;
+      const mark: StepMark =
+        s.status === 'running' ? (running ? 'running' : 'interrupted') : s.status;
       return { stage, mark, ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}) };
     }
     if (!status || at < 0 || i > at) return { stage, mark: 'pending' };
     if (i < at) return { stage, mark: 'ok' };
     const st = status.stageStatus;
-    return { stage, mark: st === 'ok' ? 'ok' : st === 'running' ? 'running' : st === 'interrupted' ? 'interrupted' : st === 'failed' ? 'failed' : 'pending' };
+    return {
+      stage,
+      mark:
+        st === 'ok'
+          ? 'ok'
+          : st === 'running'
+            ? 'running'
+            : st === 'interrupted'
+              ? 'interrupted'
+              : st === 'failed'
+                ? 'failed'
+                : 'pending',
+    };
   });
 }
 

@@ -44,7 +44,13 @@ export function bannerLines(lines: readonly string[], width: number): string[] {
   return lines.flatMap((l) => wrapText(l, Math.max(1, width - 2)).map((r) => ` ${r} `));
 }
 
-export function Banners({ lines, width }: { readonly lines: readonly string[]; readonly width: number }) {
+export function Banners({
+  lines,
+  width,
+}: {
+  readonly lines: readonly string[];
+  readonly width: number;
+}) {
   if (lines.length === 0) return null;
   return (
     <Box flexDirection="column" width={width}>
@@ -59,7 +65,13 @@ export function Banners({ lines, width }: { readonly lines: readonly string[]; r
 
 const NOTICE_COLOUR = { info: 'cyan', warn: 'yellow', error: 'red' } as const;
 
-export function NoticeLine({ notice, width }: { readonly notice?: Notice; readonly width: number }) {
+export function NoticeLine({
+  notice,
+  width,
+}: {
+  readonly notice?: Notice;
+  readonly width: number;
+}) {
   if (!notice) return null;
   return (
     <Box width={width} height={1}>

@@ -33,7 +33,15 @@ export function helpRowCount(): number {
   return lines.length + new Set(lines.map((l) => l.group)).size;
 }
 
-export function HelpOverlay({ width, height, scroll }: { readonly width: number; readonly height: number; readonly scroll: number }) {
+export function HelpOverlay({
+  width,
+  height,
+  scroll,
+}: {
+  readonly width: number;
+  readonly height: number;
+  readonly scroll: number;
+}) {
   const lines = helpLines();
   const labelW = Math.max(...lines.map((l) => l.label.length)) + 2;
   const rows: Array<{ key: string; node: ReactNode }> = [];

@@ -60,21 +60,42 @@ export function formReducer(s: FormState, a: FormAction): FormState {
       if (why !== undefined) return { ...s, error: why };
       const values = { ...s.values, [field.key]: value };
       const next = s.index + 1;
-      if (next >= NODE_FIELDS.length) return { ...s, values, input: '', error: '', phase: 'checking' };
-      return { ...s, values, index: next, input: values[NODE_FIELDS[next]?.key ?? 'name'] ?? '', error: '' };
+      if (next >= NODE_FIELDS.length)
+        return { ...s, values, input: '', error: '', phase: 'checking' };
+      return {
+        ...s,
+        values,
+        index: next,
+        input: values[NODE_FIELDS[next]?.key ?? 'name'] ?? '',
+        error: '',
+      };
     }
     case 'back': {
       // From a question to the previous one; from the review or a refusal to the last question.
       if (s.phase === 'review' || s.phase === 'refused') {
         const last = NODE_FIELDS.length - 1;
-        return { ...s, phase: 'ask', index: last, input: s.values[NODE_FIELDS[last]?.key ?? 'name'] ?? '', error: '', lines: [] };
+        return {
+          ...s,
+          phase: 'ask',
+          index: last,
+          input: s.values[NODE_FIELDS[last]?.key ?? 'name'] ?? '',
+          error: '',
+          lines: [],
+        };
       }
       if (s.phase !== 'ask' || s.index === 0) return s;
       const prev = s.index - 1;
-      return { ...s, index: prev, input: s.values[NODE_FIELDS[prev]?.key ?? 'name'] ?? '', error: '' };
+      return {
+        ...s,
+        index: prev,
+        input: s.values[NODE_FIELDS[prev]?.key ?? 'name'] ?? '',
+        error: '',
+      };
     }
     case 'planned':
-      return s.phase === 'checking' ? { ...s, phase: a.ok ? 'review' : 'refused', lines: a.lines } : s;
+      return s.phase === 'checking'
+        ? { ...s, phase: a.ok ? 'review' : 'refused', lines: a.lines }
+        : s;
     case 'write':
       return s.phase === 'review' ? { ...s, phase: 'writing' } : s;
     case 'written':
@@ -101,7 +122,12 @@ export interface NodeAddFormProps {
 }
 
 function planLines(plan: AddNodePlan, summary: string): string[] {
-  if (!plan.ok) return [`Refused: ${plan.reason}`, ...plan.problems.map((p) => `  ${formatProblem(p)}`), 'Nothing was written.'];
+  if (!plan.ok)
+    return [
+      `Refused: ${plan.reason}`,
+      ...plan.problems.map((p) => `  ${formatProblem(p)}`),
+      'Nothing was written.',
+    ];
   return [
     summary,
     ...plan.files.map((f) => `  write ${f.path}`),
@@ -109,7 +135,14 @@ function planLines(plan: AddNodePlan, summary: string): string[] {
   ];
 }
 
-export function NodeAddForm({ repoDir, existingNodes, width, isActive, onClose, starterPort }: NodeAddFormProps) {
+export function NodeAddForm({
+  repoDir,
+  existingNodes,
+  width,
+  isActive,
+  onClose,
+  starterPort,
+}: NodeAddFormProps) {
   const [state, dispatch] = useReducer(formReducer, existingNodes, initialFormState);
   const plan = useRef<AddNodePlan | undefined>(undefined);
   const { isRawModeSupported } = useStdin();
@@ -125,10 +158,19 @@ export function NodeAddForm({ repoDir, existingNodes, width, isActive, onClose, 
     planAddNode(repoDir, request).then(
       (p) => {
         plan.current = p;
-        if (live) dispatch({ type: 'planned', ok: p.ok, lines: planLines(p, describeRequest(request)) });
+        if (live)
+          dispatch({ type: 'planned', ok: p.ok, lines: planLines(p, describeRequest(request)) });
       },
       (err: unknown) => {
-        if (live) dispatch({ type: 'planned', ok: false, lines: [`Refused: ${err instanceof Error ? err.message : String(err)}`, 'Nothing was written.'] });
+        if (live)
+          dispatch({
+            type: 'planned',
+            ok: false,
+            lines: [
+              `Refused: ${err instanceof Error ? err.message : String(err)}`,
+              'Nothing was written.',
+            ],
+          });
       },
     );
     return () => {
@@ -141,8 +183,16 @@ export function NodeAddForm({ repoDir, existingNodes, width, isActive, onClose, 
     const p = plan.current;
     if (!p?.ok) return;
     writePlan(repoDir, p.files).then(
-      () => dispatch({ type: 'written', lines: nextStepsAfterAdd(p.inventory, p.node, p.files, p.keptServices) }),
-      (err: unknown) => dispatch({ type: 'written', lines: [`Writing failed: ${err instanceof Error ? err.message : String(err)}`] }),
+      () =>
+        dispatch({
+          type: 'written',
+          lines: nextStepsAfterAdd(p.inventory, p.node, p.files, p.keptServices),
+        }),
+      (err: unknown) =>
+        dispatch({
+          type: 'written',
+          lines: [`Writing failed: ${err instanceof Error ? err.message : String(err)}`],
+        }),
     );
   }, [state.phase, repoDir]);
 
@@ -171,7 +221,8 @@ export function NodeAddForm({ repoDir, existingNodes, width, isActive, onClose, 
       if (key.return) dispatch({ type: 'submit' });
       else if (key.upArrow) dispatch({ type: 'back' });
       else if (key.backspace || key.delete) dispatch({ type: 'erase' });
-      else if (input && !key.ctrl && !key.meta && !key.tab) dispatch({ type: 'type', text: input.replace(/[\r\n\t]/g, '') });
+      else if (input && !key.ctrl && !key.meta && !key.tab)
+        dispatch({ type: 'type', text: input.replace(/[\r\n\t]/g, '') });
     },
     { isActive: isActive && isRawModeSupported },
   );
@@ -202,19 +253,27 @@ export function NodeAddForm({ repoDir, existingNodes, width, isActive, onClose, 
           <Text color="gray">Enter next · ↑ previous field · Esc cancel</Text>
         </>
       ) : null}
-      {state.phase === 'checking' ? <Text color="yellow">Checking the result with the inventory rules…</Text> : null}
+      {state.phase === 'checking' ? (
+        <Text color="yellow">Checking the result with the inventory rules…</Text>
+      ) : null}
       {state.phase === 'writing' ? <Text color="yellow">Writing…</Text> : null}
       {state.phase === 'review' || state.phase === 'refused' || state.phase === 'done' ? (
         <>
           <Text> </Text>
           {state.lines.map((l, i) => (
-            <Text key={`${i}:${l}`} color={state.phase === 'refused' && i === 0 ? 'red' : undefined} wrap="truncate">
+            <Text
+              key={`${i}:${l}`}
+              color={state.phase === 'refused' && i === 0 ? 'red' : undefined}
+              wrap="truncate"
+            >
               {l === '' ? ' ' : l}
             </Text>
           ))}
         </>
       ) : null}
-      {state.phase === 'review' ? <Text color="gray">y/Enter write these files · n/Esc change the answers</Text> : null}
+      {state.phase === 'review' ? (
+        <Text color="gray">y/Enter write these files · n/Esc change the answers</Text>
+      ) : null}
       {state.phase === 'refused' ? <Text color="gray">Enter/Esc change the answers</Text> : null}
       {state.phase === 'done' ? <Text color="gray">any key: close</Text> : null}
     </Box>

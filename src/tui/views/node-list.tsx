@@ -2,7 +2,15 @@
 import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
-import { HEALTH_COLOUR, clip, entryHealth, healthLabel, position, spinnerFrame, stageBadge } from './format.js';
+import {
+  HEALTH_COLOUR,
+  clip,
+  entryHealth,
+  healthLabel,
+  position,
+  spinnerFrame,
+  stageBadge,
+} from './format.js';
 
 export interface NodeListProps {
   readonly nodes: readonly NodeEntry[];
@@ -15,7 +23,9 @@ export interface NodeListProps {
   readonly loading: boolean;
 }
 
-type Row = { readonly kind: 'wave'; readonly wave: number } | { readonly kind: 'node'; readonly entry: NodeEntry };
+type Row =
+  | { readonly kind: 'wave'; readonly wave: number }
+  | { readonly kind: 'node'; readonly entry: NodeEntry };
 
 export function nodeRows(nodes: readonly NodeEntry[]): Row[] {
   const rows: Row[] = [];
@@ -44,11 +54,22 @@ export function windowStart(rows: readonly Row[], selected: string, height: numb
   return Math.min(Math.max(0, want - Math.floor(height / 2) + 1), rows.length - height);
 }
 
-function NodeListView({ nodes, selected, head, spinner, width, height, filter, loading }: NodeListProps) {
+function NodeListView({
+  nodes,
+  selected,
+  head,
+  spinner,
+  width,
+  height,
+  filter,
+  loading,
+}: NodeListProps) {
   if (nodes.length === 0) {
     return (
       <Box height={height} width={width}>
-        <Text color="gray">{filter ? `no node matches "${filter}"` : 'the inventory has no nodes'}</Text>
+        <Text color="gray">
+          {filter ? `no node matches "${filter}"` : 'the inventory has no nodes'}
+        </Text>
       </Box>
     );
   }
@@ -75,7 +96,8 @@ function NodeListView({ nodes, selected, head, spinner, width, height, filter, l
         const badge = stageBadge(n);
         const health = entryHealth(n);
         const pos = position(n, head);
-        const role = n.spec.tags.length > 0 ? `${n.spec.role} [${n.spec.tags.join(',')}]` : n.spec.role;
+        const role =
+          n.spec.tags.length > 0 ? `${n.spec.role} [${n.spec.tags.join(',')}]` : n.spec.role;
         return (
           <Box key={n.spec.name} width={width} height={1}>
             <Text color={isSel ? 'cyan' : undefined} bold={isSel} inverse={isSel}>
@@ -88,7 +110,9 @@ function NodeListView({ nodes, selected, head, spinner, width, height, filter, l
             <Text color="gray">{clip(role, roleW - 1).padEnd(roleW)}</Text>
             <Text color={badge.colour}>{clip(badge.text, badgeW - 1).padEnd(badgeW)}</Text>
             <Text color={loading && !n.probe ? 'gray' : HEALTH_COLOUR[health]}>
-              {clip(loading && !n.probe ? 'probing…' : healthLabel(health), healthW - 1).padEnd(healthW)}
+              {clip(loading && !n.probe ? 'probing…' : healthLabel(health), healthW - 1).padEnd(
+                healthW,
+              )}
             </Text>
             <Text color={pos.colour}>{clip(pos.text, posW)}</Text>
           </Box>

@@ -2,7 +2,15 @@
 import { Box, Text } from 'ink';
 import { useSyncExternalStore } from 'react';
 import type { RecoverSession } from '../recover-session.js';
-import { headline, mainLines, paneLines, windowOf, type Line, type LineStyle, type RecoverState } from '../state/recover.js';
+import {
+  headline,
+  mainLines,
+  paneLines,
+  windowOf,
+  type Line,
+  type LineStyle,
+  type RecoverState,
+} from '../state/recover.js';
 
 export interface RecoverViewProps {
   readonly state: RecoverState;
@@ -26,7 +34,11 @@ const COLOR: Record<LineStyle, string | undefined> = {
 function Row({ line }: { line: Line }) {
   const color = COLOR[line.style];
   return (
-    <Text wrap="truncate" bold={line.style === 'heading' || line.style === 'selected' || line.style === 'confirm'} {...(color ? { color } : {})}>
+    <Text
+      wrap="truncate"
+      bold={line.style === 'heading' || line.style === 'selected' || line.style === 'confirm'}
+      {...(color ? { color } : {})}
+    >
       {line.text === '' ? ' ' : line.text}
     </Text>
   );
@@ -36,8 +48,16 @@ export function RecoverView({ state, width, height }: RecoverViewProps) {
   const w = Math.max(20, width);
   const h = Math.max(6, height);
   const title: Line = { text: headline(state), style: 'title' };
-  const notice: Line | undefined = state.notice ? { text: state.notice.text, style: state.notice.level === 'error' ? 'error' : state.notice.level === 'warn' ? 'warn' : 'dim' } : undefined;
-  const busy: Line | undefined = state.busy ? { text: `${state.busy} running on ${state.node}…`, style: 'warn' } : undefined;
+  const notice: Line | undefined = state.notice
+    ? {
+        text: state.notice.text,
+        style:
+          state.notice.level === 'error' ? 'error' : state.notice.level === 'warn' ? 'warn' : 'dim',
+      }
+    : undefined;
+  const busy: Line | undefined = state.busy
+    ? { text: `${state.busy} running on ${state.node}…`, style: 'warn' }
+    : undefined;
   const top = [busy, notice].filter((l): l is Line => l !== undefined);
   let rows: Line[];
   if (state.pane === 'main') {
@@ -63,7 +83,15 @@ export function RecoverView({ state, width, height }: RecoverViewProps) {
 }
 
 /** The view bound to a live session (re-renders on every change of its state). */
-export function RecoverPanel({ session, width, height }: { readonly session: RecoverSession; readonly width: number; readonly height: number }) {
+export function RecoverPanel({
+  session,
+  width,
+  height,
+}: {
+  readonly session: RecoverSession;
+  readonly width: number;
+  readonly height: number;
+}) {
   const state = useSyncExternalStore(session.subscribe, session.getState);
   return <RecoverView state={state} width={width} height={height} />;
 }

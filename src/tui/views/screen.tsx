@@ -43,26 +43,53 @@ export interface Layout {
 
 export function layout(state: AppState, cols: number, rows: number): Layout {
   const height = Math.max(6, rows - 1);
-  const banners = bannerLines(state.banners, cols).length + (state.notice ? 1 : 0) + (state.filter || state.mode.kind === 'filter' ? 1 : 0);
+  const banners =
+    bannerLines(state.banners, cols).length +
+    (state.notice ? 1 : 0) +
+    (state.filter || state.mode.kind === 'filter' ? 1 : 0);
   const body = Math.max(3, height - 2 - banners);
   const wide = cols >= WIDE;
   const wanted = nodeListHeight(visibleNodes(state));
   if (wide) {
     const listWidth = Math.min(90, Math.floor(cols * 0.5));
-    return { body, wide, listWidth, listHeight: body, detailWidth: cols - listWidth - 1, detailHeight: body };
+    return {
+      body,
+      wide,
+      listWidth,
+      listHeight: body,
+      detailWidth: cols - listWidth - 1,
+      detailHeight: body,
+    };
   }
   const listHeight = Math.min(wanted, Math.max(3, Math.floor(body * 0.45)));
-  return { body, wide, listWidth: cols, listHeight, detailWidth: cols, detailHeight: Math.max(1, body - listHeight - 1) };
+  return {
+    body,
+    wide,
+    listWidth: cols,
+    listHeight,
+    detailWidth: cols,
+    detailHeight: Math.max(1, body - listHeight - 1),
+  };
 }
 
-export function Screen({ state, cols, rows, readLog, transport, onPickStage, panel, repoDir, onFormClosed }: ScreenProps) {
+export function Screen({
+  state,
+  cols,
+  rows,
+  readLog,
+  transport,
+  onPickStage,
+  panel,
+  repoDir,
+  onFormClosed,
+}: ScreenProps) {
   const l = layout(state, cols, rows);
   const entry = selectedNode(state);
   const head = state.repo?.head ?? '';
   const nodes = visibleNodes(state);
   const mode = state.mode;
 
-  let detail: ReactNode = null;
+  let detail: ReactNode;
   if (panel) {
     detail = panel({ width: l.detailWidth, height: l.detailHeight });
   } else if (mode.kind === 'confirm') {
@@ -78,26 +105,64 @@ export function Screen({ state, cols, rows, readLog, transport, onPickStage, pan
       />
     );
   } else if (mode.kind === 'menu' && entry) {
-    detail = <StageMenu node={entry.spec.name} focused width={l.detailWidth} onPick={onPickStage} />;
+    detail = (
+      <StageMenu node={entry.spec.name} focused width={l.detailWidth} onPick={onPickStage} />
+    );
   } else if (mode.kind === 'walk-choice') {
-    detail = <WalkChoice width={l.detailWidth} nodes={state.nodes.length} waves={new Set(state.nodes.map((n) => n.spec.wave)).size} />;
+    detail = (
+      <WalkChoice
+        width={l.detailWidth}
+        nodes={state.nodes.length}
+        waves={new Set(state.nodes.map((n) => n.spec.wave)).size}
+      />
+    );
   } else if (mode.kind === 'quit') {
-    detail = <QuitDialog width={l.detailWidth} running={state.nodes.filter((n) => n.run?.running).map((n) => n.spec.name)} />;
+    detail = (
+      <QuitDialog
+        width={l.detailWidth}
+        running={state.nodes.filter((n) => n.run?.running).map((n) => n.spec.name)}
+      />
+    );
   } else if (entry) {
     const logHeight = detailLogHeight(entry, l.detailHeight, l.detailWidth);
     const log = readLog(entry.spec.name, logHeight, state.logScroll);
-    detail = <DetailPane entry={entry} head={head} log={log} logScroll={state.logScroll} width={l.detailWidth} height={l.detailHeight} />;
+    detail = (
+      <DetailPane
+        entry={entry}
+        head={head}
+        log={log}
+        logScroll={state.logScroll}
+        width={l.detailWidth}
+        height={l.detailHeight}
+      />
+    );
   } else {
     detail = <Text color="gray">no node selected</Text>;
   }
 
   const list = (
-    <NodeList nodes={nodes} selected={state.selected} head={head} spinner={state.spinner} width={l.listWidth} height={l.listHeight} filter={state.filter} loading={state.loading} />
+    <NodeList
+      nodes={nodes}
+      selected={state.selected}
+      head={head}
+      spinner={state.spinner}
+      width={l.listWidth}
+      height={l.listHeight}
+      filter={state.filter}
+      loading={state.loading}
+    />
   );
 
   return (
     <Box flexDirection="column" width={cols} height={Math.max(6, rows - 1)}>
-      <Header homelab={state.homelab} repo={state.repo} transport={transport} refreshing={state.refreshing || state.loading} spinner={state.spinner} width={cols} />
+      <Header
+        homelab={state.homelab}
+        repo={state.repo}
+        transport={transport}
+        refreshing={state.refreshing || state.loading}
+        spinner={state.spinner}
+        width={cols}
+      />
       <Banners lines={state.banners} width={cols} />
       <NoticeLine notice={state.notice} width={cols} />
       <FilterLine filter={state.filter} active={mode.kind === 'filter'} width={cols} />
@@ -130,5 +195,3 @@ export function Screen({ state, cols, rows, readLog, transport, onPickStage, pan
     </Box>
   );
 }
-
-

@@ -14,7 +14,10 @@ const ABOUT: Record<Stage, string> = {
 };
 
 export function stageItems(): Array<{ label: string; value: Stage }> {
-  return STAGES.map((stage) => ({ label: `${stage.padEnd(9)} ${isChangingStage(stage) ? '⚠' : ' '} ${ABOUT[stage]}`, value: stage }));
+  return STAGES.map((stage) => ({
+    label: `${stage.padEnd(9)} ${isChangingStage(stage) ? '⚠' : ' '} ${ABOUT[stage]}`,
+    value: stage,
+  }));
 }
 
 export interface StageMenuProps {
@@ -28,7 +31,11 @@ export function StageMenu({ node, focused, width, onPick }: StageMenuProps) {
   return (
     <Box flexDirection="column" width={width} borderStyle="round" borderColor="cyan" paddingX={1}>
       <Text bold wrap="truncate">{`Run a stage on ${node} (⚠ asks first · Esc cancels)`}</Text>
-      <SelectInput items={stageItems()} isFocused={focused} onSelect={(item) => onPick(item.value)} />
+      <SelectInput
+        items={stageItems()}
+        isFocused={focused}
+        onSelect={(item) => onPick(item.value)}
+      />
     </Box>
   );
 }

@@ -41,10 +41,13 @@ describe.skipIf(!ok)('re-attaching after a dropped connection', () => {
   let control: Control;
 
   beforeAll(async () => {
-    hl = await createLabHomelab({ nodes: [{ name: NODE, services: [{ name: 'slow', startDelay: 6 }] }] });
+    hl = await createLabHomelab({
+      nodes: [{ name: NODE, services: [{ name: 'slow', startDelay: 6 }] }],
+    });
     hl.bootstrap(NODE);
     control = await openControl({ repoDir: hl.repoDir });
-    for (const stage of ['prepare', 'deploy'] as const) expect((await control.runStage({ node: NODE, stage })).result).toBe('ok');
+    for (const stage of ['prepare', 'deploy'] as const)
+      expect((await control.runStage({ node: NODE, stage })).result).toBe('ok');
   });
   afterAll(async () => {
     await control?.close();
@@ -79,6 +82,8 @@ describe.skipIf(!ok)('re-attaching after a dropped connection', () => {
     expect(events.filter((e) => e.type === 'stage-start')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'run-end')).toMatchObject([{ result: 'ok' }]);
     const probe = await control.probe(NODE);
-    expect(probe.reachable && probe.status.stage === 'verify' && probe.status.stageStatus === 'ok').toBe(true);
+    expect(
+      probe.reachable && probe.status.stage === 'verify' && probe.status.stageStatus === 'ok',
+    ).toBe(true);
   });
 });

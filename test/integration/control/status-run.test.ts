@@ -16,13 +16,30 @@ const SECRET = `s3cret-${id}-value`;
 
 interface StatusJson {
   head: string;
-  nodes: Array<{ node: string; reachable: boolean; reason: string | null; bootstrapped: boolean; health: string; stage: string; stageStatus: string; behind: number | null; deployed: string; services: Array<{ name: string; state: string; health: string }> }>;
+  nodes: Array<{
+    node: string;
+    reachable: boolean;
+    reason: string | null;
+    bootstrapped: boolean;
+    health: string;
+    stage: string;
+    stageStatus: string;
+    behind: number | null;
+    deployed: string;
+    services: Array<{ name: string; state: string; health: string }>;
+  }>;
 }
 
 describe.skipIf(!ok)('homelab status and run over sshd', () => {
   let hl: LabHomelab;
-  const cli = (args: string[], answers?: string[]) => runCli(args, { cwd: hl.repoDir, env: { PATH: process.env.PATH, HOME: process.env.HOME }, ...(answers ? { answers } : {}) });
-  const status = async (): Promise<StatusJson> => JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+  const cli = (args: string[], answers?: string[]) =>
+    runCli(args, {
+      cwd: hl.repoDir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      ...(answers ? { answers } : {}),
+    });
+  const status = async (): Promise<StatusJson> =>
+    JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
   const node = (s: StatusJson, name: string) => s.nodes.find((n) => n.node === name)!;
 
   beforeAll(async () => {
@@ -45,7 +62,11 @@ describe.skipIf(!ok)('homelab status and run over sshd', () => {
     const took = Date.now() - t0;
     expect(res.code).toBe(1);
     const s = JSON.parse(res.stdout) as StatusJson;
-    expect(node(s, A)).toMatchObject({ reachable: true, bootstrapped: false, health: 'not-bootstrapped' });
+    expect(node(s, A)).toMatchObject({
+      reachable: true,
+      bootstrapped: false,
+      health: 'not-bootstrapped',
+    });
     expect(node(s, DEAD)).toMatchObject({ reachable: false, health: 'unreachable' });
     expect(node(s, DEAD).reason).toMatch(/no-route|refused|timeout/);
     expect(took).toBeLessThan(2_000 + 3_000);
@@ -65,7 +86,9 @@ describe.skipIf(!ok)('homelab status and run over sshd', () => {
 
   it('asks first, names node, stage, commit and services, and a "no" runs nothing', async () => {
     const res = await cli(['run', 'prepare', '--node', A], ['n']);
-    expect(res.stdout).toMatch(new RegExp(`prepare ${A} at [0-9a-f]{7} "lab homelab" — services: web, api\\.`));
+    expect(res.stdout).toMatch(
+      new RegExp(`prepare ${A} at [0-9a-f]{7} "lab homelab" — services: web, api\\.`),
+    );
     expect(res.stdout).toContain('Nothing was run.');
     expect(res.code).toBe(1);
     expect(existsSync(join(hl.rootOf(A), 'state', 'deploy', 'current_stage'))).toBe(false);
@@ -89,8 +112,20 @@ describe.skipIf(!ok)('homelab status and run over sshd', () => {
     const body = await fetch(`http://127.0.0.1:${hl.ports.get(`${A}/web`)}/`).then((r) => r.text());
     expect(body).toBe(`${A}/web\n`);
     const s = await status();
-    expect(node(s, A)).toMatchObject({ reachable: true, bootstrapped: true, health: 'healthy', stage: 'verify', stageStatus: 'ok', behind: 0, deployed: s.head });
-    expect(node(s, A).services.map((x) => `${x.name}:${x.state}:${x.health}`).sort()).toEqual(['api:running:healthy', 'web:running:healthy']);
+    expect(node(s, A)).toMatchObject({
+      reachable: true,
+      bootstrapped: true,
+      health: 'healthy',
+      stage: 'verify',
+      stageStatus: 'ok',
+      behind: 0,
+      deployed: s.head,
+    });
+    expect(
+      node(s, A)
+        .services.map((x) => `${x.name}:${x.state}:${x.health}`)
+        .sort(),
+    ).toEqual(['api:running:healthy', 'web:running:healthy']);
   });
 
   it('counts commits behind after SATURN moves on', async () => {
@@ -102,13 +137,18 @@ describe.skipIf(!ok)('homelab status and run over sshd', () => {
   });
 
   it('refuses while SATURN has uncommitted changes under hosts/, listing them, and runs nothing', async () => {
-    const stateBefore = readFileSync(join(hl.rootOf(A), 'state', 'deploy', 'current_stage'), 'utf8');
+    const stateBefore = readFileSync(
+      join(hl.rootOf(A), 'state', 'deploy', 'current_stage'),
+      'utf8',
+    );
     writeFileSync(join(hl.repoDir, 'hosts', A, 'web', 'www', 'index.html'), 'uncommitted\n');
     const res = await cli(['run', 'prepare', '--node', A, '--yes']);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`hosts/${A}/web/www/index.html`);
     expect(res.stderr).toContain('commit them first');
-    expect(readFileSync(join(hl.rootOf(A), 'state', 'deploy', 'current_stage'), 'utf8')).toBe(stateBefore);
+    expect(readFileSync(join(hl.rootOf(A), 'state', 'deploy', 'current_stage'), 'utf8')).toBe(
+      stateBefore,
+    );
     hl.commit('web: v3');
   });
 
@@ -122,7 +162,9 @@ describe.skipIf(!ok)('homelab status and run over sshd', () => {
       for (const args of [['status'], ['run', 'verify', '--node', B, '--yes']]) {
         const res = await cli(args);
         expect(res.code).toBe(1);
-        expect(res.stderr).toMatch(/inventory\/topology\.yaml:\d+:1: servises: unknown key "servises"/);
+        expect(res.stderr).toMatch(
+          /inventory\/topology\.yaml:\d+:1: servises: unknown key "servises"/,
+        );
         expect(res.stderr).toContain('nothing was run on any node');
       }
       expect(readFileSync(sshdLog, 'utf8')).toBe(logBefore);

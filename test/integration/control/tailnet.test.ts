@@ -12,15 +12,26 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 function tailscaleThat(body: string): NodeJS.ProcessEnv {
   const dir = mkdtempSync(join(tmpdir(), 'hl-tailscale-'));
   dirs.push(dir);
-  writeFileSync(join(dir, 'tailscale'), `#!/usr/bin/env bash\n[[ "$1 $2" == "status --json" ]] || exit 64\n${body}\n`);
+  writeFileSync(
+    join(dir, 'tailscale'),
+    `#!/usr/bin/env bash\n[[ "$1 $2" == "status --json" ]] || exit 64\n${body}\n`,
+  );
   chmodSync(join(dir, 'tailscale'), 0o755);
   return { PATH: `${dir}:/usr/bin:/bin` };
 }
 
 describe('reading the tailnet on SATURN', () => {
   it('running: host, address and peers', async () => {
-    const env = tailscaleThat(`echo '{"BackendState":"Running","Self":{"HostName":"saturn","TailscaleIPs":["100.64.0.1"]},"Peer":{"k":{"Online":true}}}'`);
-    expect(await readTailnet(env)).toEqual({ state: 'running', host: 'saturn', ip: '100.64.0.1', peers: 1, online: 1 });
+    const env = tailscaleThat(
+      `echo '{"BackendState":"Running","Self":{"HostName":"saturn","TailscaleIPs":["100.64.0.1"]},"Peer":{"k":{"Online":true}}}'`,
+    );
+    expect(await readTailnet(env)).toEqual({
+      state: 'running',
+      host: 'saturn',
+      ip: '100.64.0.1',
+      peers: 1,
+      online: 1,
+    });
   });
 
   it('tailscaled stopped: the CLI says so on stderr and exits 1', async () => {

@@ -11,31 +11,74 @@ import { REPO_ROOT } from '../../support/node-fixture.js';
 const LIB = join(REPO_ROOT, 'scripts', 'deploy', 'lib');
 
 function bash(script: string, args: readonly string[] = []): string {
-  return execFileSync('bash', ['-c', `set -Eeuo pipefail; source "${LIB}/protocol.sh"; source "${LIB}/manifest.sh"; ${script}`, 'test', ...args], { encoding: 'utf8' });
+  return execFileSync(
+    'bash',
+    [
+      '-c',
+      `set -Eeuo pipefail; source "${LIB}/protocol.sh"; source "${LIB}/manifest.sh"; ${script}`,
+      'test',
+      ...args,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 describe('lib/protocol.sh emit', () => {
-  const nasty = ['plain', 'quote " and backslash \\ and slash /', 'new\nline\ttab\rcr', 'ctl \u0001\u001f\u007f', 'ünïcødé ✓ 日本', '$(rm -rf /) `x` ${HOME}', ''];
+  const nasty = [
+    'plain',
+    'quote " and backslash \\ and slash /',
+    'new\nline\ttab\rcr',
+    'ctl \u0001\u001f\u007f',
+    'ünïcødé ✓ 日本',
+    '$(rm -rf /) `x` ${HOME}',
+    '',
+  ];
 
   it.each(nasty)('a string field survives JSON: %j', (value) => {
-    const out = bash('emit stage-end stage deploy result failed duration_ms:n 12 error "$1"', [value]);
+    const out = bash('emit stage-end stage deploy result failed duration_ms:n 12 error "$1"', [
+      value,
+    ]);
     expect(out.endsWith('\n')).toBe(true);
     expect(out.split('\n')).toHaveLength(2);
     const line = parseNodeLine(out.trimEnd());
     expect(line.kind).toBe('event');
-    expect(line.kind === 'event' && line.event).toMatchObject({ type: 'stage-end', stage: 'deploy', result: 'failed', durationMs: 12, error: value });
+    expect(line.kind === 'event' && line.event).toMatchObject({
+      type: 'stage-end',
+      stage: 'deploy',
+      result: 'failed',
+      durationMs: 12,
+      error: value,
+    });
   });
 
   it('numbers, raw JSON and ts', () => {
-    const out = bash('emit status node n1 bootstrapped:j true lock:j "" n:n 42 bad:n 4x services:j "[]"');
+    const out = bash(
+      'emit status node n1 bootstrapped:j true lock:j "" n:n 42 bad:n 4x services:j "[]"',
+    );
     const obj = JSON.parse(out.replace(/^@homelab\/1 status /, '')) as Record<string, unknown>;
-    expect(obj).toMatchObject({ node: 'n1', bootstrapped: true, lock: null, n: 42, bad: null, services: [] });
+    expect(obj).toMatchObject({
+      node: 'n1',
+      bootstrapped: true,
+      lock: null,
+      n: 42,
+      bad: null,
+      services: [],
+    });
     expect(Math.abs((obj.ts as number) - Date.now())).toBeLessThan(5000);
   });
 
   it('log lines: ISO time, stage, message; warnings and errors on stderr', () => {
-    const out = execFileSync('bash', ['-c', `source "${LIB}/protocol.sh"; DEPLOY_STAGE_NAME=deploy; log_info hello; log_error bad 2>&1 >/dev/null | sed 's/^/ERR /'`], { encoding: 'utf8' });
-    expect(out).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ deploy: hello\nERR \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ deploy: error: bad\n$/);
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `source "${LIB}/protocol.sh"; DEPLOY_STAGE_NAME=deploy; log_info hello; log_error bad 2>&1 >/dev/null | sed 's/^/ERR /'`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(out).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ deploy: hello\nERR \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ deploy: error: bad\n$/,
+    );
   });
 });
 

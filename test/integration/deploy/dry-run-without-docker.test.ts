@@ -25,8 +25,12 @@ describe.skipIf(!ok)('dry runs without a Docker engine', () => {
   it('prepare --dry-run warns that a real run stops at docker, and succeeds as a plan', async () => {
     const out = await fx.run('prepare', ['--ref', sha, '--dry-run'], { env: NO_ENGINE });
     expect(out.code, out.stdout + out.stderr).toBe(0);
-    expect(out.stdout + out.stderr).toMatch(/dry-run: docker does not answer.*a real run stops here/);
-    expect(out.events).toContainEqual(expect.objectContaining({ type: 'step', step: 'docker', status: 'skip' }));
+    expect(out.stdout + out.stderr).toMatch(
+      /dry-run: docker does not answer.*a real run stops here/,
+    );
+    expect(out.events).toContainEqual(
+      expect.objectContaining({ type: 'step', step: 'docker', status: 'skip' }),
+    );
     expect(existsSync(fx.stateFile('current_stage'))).toBe(false);
   });
 
@@ -34,13 +38,17 @@ describe.skipIf(!ok)('dry runs without a Docker engine', () => {
     const out = await fx.run('deploy', ['--dry-run'], { env: NO_ENGINE });
     expect(out.code, out.stdout + out.stderr).toBe(0);
     expect(out.stdout).toContain(`docker compose -p ${fx.project('web')}`);
-    expect(out.events).toContainEqual(expect.objectContaining({ type: 'step', step: 'compose-up', service: 'web', status: 'skip' }));
+    expect(out.events).toContainEqual(
+      expect.objectContaining({ type: 'step', step: 'compose-up', service: 'web', status: 'skip' }),
+    );
     expect(fx.containerIds('web')).toEqual([]);
   });
 
   it('a real prepare refuses, naming docker', async () => {
     const out = await fx.run('prepare', ['--ref', sha], { env: NO_ENGINE });
     expect(out.code).toBe(1);
-    expect(out.events).toContainEqual(expect.objectContaining({ type: 'step', step: 'docker', status: 'fail' }));
+    expect(out.events).toContainEqual(
+      expect.objectContaining({ type: 'step', step: 'docker', status: 'fail' }),
+    );
   });
 });

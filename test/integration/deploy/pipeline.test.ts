@@ -16,7 +16,9 @@ function stepsOf(events: NodeEvent[], step: string) {
 }
 
 function exec(container: string, script: string): string {
-  return execFileSync('docker', ['exec', container, 'sh', '-c', script], { encoding: 'utf8' }).trim();
+  return execFileSync('docker', ['exec', container, 'sh', '-c', script], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
@@ -50,7 +52,9 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     expect(prep.stdout).toContain(`would run: git -C ${fx.repo} checkout --detach ${c1}`);
     const dep = await fx.run('deploy', ['--dry-run']);
     expect(dep.code).toBe(0);
-    expect(execFileSync('git', ['-C', fx.repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()).toBe(c0);
+    expect(
+      execFileSync('git', ['-C', fx.repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
+    ).toBe(c0);
     expect(existsSync(join(fx.root, 'state'))).toBe(false);
     expect(existsSync(join(fx.root, 'logs'))).toBe(false);
     expect(fx.containerIds('web')).toEqual([]);
@@ -77,10 +81,17 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     expect(prep.code, prep.stdout + prep.stderr).toBe(0);
     const dep = await fx.run('deploy', ['--ref', c1]);
     expect(dep.code, dep.stdout + dep.stderr).toBe(0);
-    expect(stepsOf(dep.events, 'compose-up').filter((s) => s.status === 'ok').map((s) => s.service).sort()).toEqual(['api', 'web']);
+    expect(
+      stepsOf(dep.events, 'compose-up')
+        .filter((s) => s.status === 'ok')
+        .map((s) => s.service)
+        .sort(),
+    ).toEqual(['api', 'web']);
     const ver = await fx.run('verify', [], { env: { HOMELAB_VERIFY_TIMEOUT: '40' } });
     expect(ver.code, ver.stdout + ver.stderr).toBe(0);
-    const checks = ver.events.flatMap((e) => (e.type === 'check' ? [`${e.service}:${e.check}:${e.status}`] : []));
+    const checks = ver.events.flatMap((e) =>
+      e.type === 'check' ? [`${e.service}:${e.check}:${e.status}`] : [],
+    );
     expect(checks.sort()).toEqual(['api:health:ok', 'api:tcp:ok', 'web:health:ok', 'web:http:ok']);
     expect(await fx.httpGet('web')).toBe('hello from web\n');
     expect(fx.readState('known_good').trim()).toBe(c1);
@@ -100,7 +111,11 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     const before = [...fx.containerIds('web'), ...fx.containerIds('api')];
     const r = await fx.run('deploy');
     expect(r.code).toBe(0);
-    expect(stepsOf(r.events, 'unchanged').map((s) => s.service).sort()).toEqual(['api', 'web']);
+    expect(
+      stepsOf(r.events, 'unchanged')
+        .map((s) => s.service)
+        .sort(),
+    ).toEqual(['api', 'web']);
     expect(stepsOf(r.events, 'compose-up')).toEqual([]);
     expect([...fx.containerIds('web'), ...fx.containerIds('api')]).toEqual(before);
   });
@@ -125,8 +140,20 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
       docker: 'ok',
     });
     expect(s.services).toEqual([
-      { name: 'web', project: fx.project('web'), state: 'running', health: 'healthy', containers: [{ name: `${fx.project('web')}-web-1`, state: 'running', health: 'healthy' }] },
-      { name: 'api', project: fx.project('api'), state: 'running', health: 'healthy', containers: [{ name: `${fx.project('api')}-api-1`, state: 'running', health: 'healthy' }] },
+      {
+        name: 'web',
+        project: fx.project('web'),
+        state: 'running',
+        health: 'healthy',
+        containers: [{ name: `${fx.project('web')}-web-1`, state: 'running', health: 'healthy' }],
+      },
+      {
+        name: 'api',
+        project: fx.project('api'),
+        state: 'running',
+        health: 'healthy',
+        containers: [{ name: `${fx.project('api')}-api-1`, state: 'running', health: 'healthy' }],
+      },
     ]);
     expect(r.ms).toBeLessThan(2000);
   });
@@ -140,7 +167,14 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     const script = join(fx.saturn, 'scripts', 'deploy', 'deploy.sh');
     const { readFileSync } = await import('node:fs');
     const [shebang, ...rest] = readFileSync(script, 'utf8').split('\n');
-    writeFileSync(script, [shebang, ...Array.from({ length: 200 }, (_, i) => `# padding line ${i} that moves every offset`), ...rest].join('\n'));
+    writeFileSync(
+      script,
+      [
+        shebang,
+        ...Array.from({ length: 200 }, (_, i) => `# padding line ${i} that moves every offset`),
+        ...rest,
+      ].join('\n'),
+    );
     const c2 = fx.commit('web v2 page, deploy.sh rewritten');
     const prep = await fx.run('prepare', ['--ref', c2]);
     expect(prep.code, prep.stdout + prep.stderr).toBe(0);
@@ -148,7 +182,11 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     expect(readFileSync(fx.deployScript(), 'utf8')).toContain('# padding line 199');
     const dep = await fx.run('deploy', ['--ref', c2]);
     expect(dep.code).toBe(0);
-    expect(stepsOf(dep.events, 'compose-up').filter((s) => s.status === 'ok').map((s) => s.service)).toEqual(['web']);
+    expect(
+      stepsOf(dep.events, 'compose-up')
+        .filter((s) => s.status === 'ok')
+        .map((s) => s.service),
+    ).toEqual(['web']);
     expect(fx.containerIds('web')).not.toEqual(web);
     expect(fx.containerIds('api')).toEqual(api);
     expect((await fx.run('verify')).code).toBe(0);
@@ -173,7 +211,12 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
     expect(dep.code).toBe(4);
     expect(dep.stderr).toContain(`hosts/${other}/ does not exist`);
     const st = await fx.run('status', [...otherRoot, '--node', other]);
-    expect((st.events[0] as StatusEvent).status).toMatchObject({ node: other, bootstrapped: false, repoCommit: '', services: [] });
+    expect((st.events[0] as StatusEvent).status).toMatchObject({
+      node: other,
+      bootstrapped: false,
+      repoCommit: '',
+      services: [],
+    });
     // a root belongs to one node
     const mixed = await fx.run('status', ['--node', other]);
     expect(mixed.code).toBe(2);

@@ -4,7 +4,11 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeEvent, NodeStatusRecord, StatusEvent } from '../../../src/core/protocol/events.js';
+import type {
+  NodeEvent,
+  NodeStatusRecord,
+  StatusEvent,
+} from '../../../src/core/protocol/events.js';
 import { parseNodeLine } from '../../../src/core/protocol/parse.js';
 import { requireLab } from '../../support/lab.js';
 import { collect, NodeFixture } from '../../support/node-fixture.js';
@@ -13,10 +17,17 @@ const ok = requireLab('docker');
 const ENV = { HOMELAB_VERIFY_TIMEOUT: '40' };
 
 /** Resolves once a line of the child's stdout satisfies the predicate. */
-function waitForLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
+function waitForLine(
+  child: ChildProcess,
+  pred: (line: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no matching line within ${timeoutMs} ms; got:\n${buf}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no matching line within ${timeoutMs} ms; got:\n${buf}`)),
+      timeoutMs,
+    );
     child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString('utf8');
       const hit = buf.split('\n').find(pred);
@@ -28,7 +39,11 @@ function waitForLine(child: ChildProcess, pred: (line: string) => boolean, timeo
   });
 }
 
-function isEvent(line: string, type: NodeEvent['type'], extra: (e: NodeEvent) => boolean = () => true): boolean {
+function isEvent(
+  line: string,
+  type: NodeEvent['type'],
+  extra: (e: NodeEvent) => boolean = () => true,
+): boolean {
   const l = parseNodeLine(line);
   return l.kind === 'event' && l.event.type === type && extra(l.event);
 }
@@ -56,7 +71,11 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     fx.cloneNode();
     const r = await fx.run('resume');
     expect(r.code).toBe(1); // nothing to resume on a fresh node
-    for (const [stage, args] of [['prepare', ['--ref', good]], ['deploy', []], ['verify', []]] as const) {
+    for (const [stage, args] of [
+      ['prepare', ['--ref', good]],
+      ['deploy', []],
+      ['verify', []],
+    ] as const) {
       const out = await fx.run(stage, args, { env: ENV });
       expect(out.code, out.stdout + out.stderr).toBe(0);
     }
@@ -71,38 +90,68 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     expect((await fx.run('deploy')).code).toBe(0);
     const ver = await fx.run('verify', [], { env: ENV });
     expect(ver.code).toBe(1);
-    const failed = ver.events.flatMap((e) => (e.type === 'check' && e.status === 'fail' ? [e.service] : []));
+    const failed = ver.events.flatMap((e) =>
+      e.type === 'check' && e.status === 'fail' ? [e.service] : [],
+    );
     expect(failed).toEqual(['web']);
     const end = ver.events.find((e) => e.type === 'stage-end');
     expect(end).toMatchObject({ stage: 'verify', result: 'failed' });
     expect(end?.type === 'stage-end' && end.error).toMatch(/^web: /);
     expect(ver.stderr).toContain('web');
     const st = await status(fx);
-    expect(st).toMatchObject({ stage: 'verify', stageStatus: 'failed', knownGood: good, deployed: bad });
+    expect(st).toMatchObject({
+      stage: 'verify',
+      stageStatus: 'failed',
+      knownGood: good,
+      deployed: bad,
+    });
     expect(st.services.find((s) => s.name === 'web')?.health).toBe('unhealthy');
   });
 
   it('rollback --dry-run says what it would do and changes nothing', async () => {
-    const before = { head: head(fx), ids: fx.containerIds('web'), state: fx.readState('current_stage'), logs: fx.logFiles() };
+    const before = {
+      head: head(fx),
+      ids: fx.containerIds('web'),
+      state: fx.readState('current_stage'),
+      logs: fx.logFiles(),
+    };
     const r = await fx.run('rollback', ['--dry-run']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`would run: git -C ${fx.repo} checkout --detach ${good}`);
-    expect({ head: head(fx), ids: fx.containerIds('web'), state: fx.readState('current_stage'), logs: fx.logFiles() }).toEqual(before);
+    expect({
+      head: head(fx),
+      ids: fx.containerIds('web'),
+      state: fx.readState('current_stage'),
+      logs: fx.logFiles(),
+    }).toEqual(before);
   });
 
   it('rollback checks out known-good, deploys and verifies it: the old containers run again', async () => {
     const r = await fx.run('rollback', [], { env: ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.events.filter((e) => e.type === 'stage-end').map((e) => e.type === 'stage-end' && `${e.stage}:${e.result}`)).toEqual([
-      'rollback:ok',
-      'deploy:ok',
-      'verify:ok',
-    ]);
+    expect(
+      r.events
+        .filter((e) => e.type === 'stage-end')
+        .map((e) => e.type === 'stage-end' && `${e.stage}:${e.result}`),
+    ).toEqual(['rollback:ok', 'deploy:ok', 'verify:ok']);
     expect(head(fx)).toBe(good);
     const st = await status(fx);
-    expect(st).toMatchObject({ repoCommit: good, deployed: good, knownGood: good, stage: 'verify', stageStatus: 'ok' });
-    expect(st.services.map((s) => `${s.name}:${s.state}:${s.health}`)).toEqual(['web:running:healthy', 'api:running:healthy']);
-    const test = execFileSync('docker', ['inspect', '--format', '{{json .Config.Healthcheck.Test}}', `${fx.project('web')}-web-1`], { encoding: 'utf8' });
+    expect(st).toMatchObject({
+      repoCommit: good,
+      deployed: good,
+      knownGood: good,
+      stage: 'verify',
+      stageStatus: 'ok',
+    });
+    expect(st.services.map((s) => `${s.name}:${s.state}:${s.health}`)).toEqual([
+      'web:running:healthy',
+      'api:running:healthy',
+    ]);
+    const test = execFileSync(
+      'docker',
+      ['inspect', '--format', '{{json .Config.Healthcheck.Test}}', `${fx.project('web')}-web-1`],
+      { encoding: 'utf8' },
+    );
     expect(test).not.toContain('missing.html');
   });
 
@@ -115,20 +164,44 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     expect((await fx.run('prepare', ['--ref', c3])).code).toBe(0);
     const child = fx.spawn('deploy');
     const done = collect(child, 60_000);
-    await waitForLine(child, (l) => isEvent(l, 'step', (e) => e.type === 'step' && e.step === 'compose-up' && e.status === 'start' && e.service === 'web'));
+    await waitForLine(child, (l) =>
+      isEvent(
+        l,
+        'step',
+        (e) =>
+          e.type === 'step' &&
+          e.step === 'compose-up' &&
+          e.status === 'start' &&
+          e.service === 'web',
+      ),
+    );
     await new Promise((r) => setTimeout(r, 500)); // inside `compose up` of web, waiting for its gate
     process.kill(-(child.pid ?? 0), 'SIGKILL'); // bash and compose die at once, like a power cut
     const killed = await done;
     expect(killed.signal).toBe('SIGKILL');
     const st = await status(fx);
-    expect(st).toMatchObject({ stage: 'deploy', stageStatus: 'interrupted', lock: null, deployed: good });
+    expect(st).toMatchObject({
+      stage: 'deploy',
+      stageStatus: 'interrupted',
+      lock: null,
+      deployed: good,
+    });
 
     const r = await fx.run('resume', [], { env: ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.events.filter((e) => e.type === 'stage-start').map((e) => e.type === 'stage-start' && e.stage)).toEqual(['deploy', 'verify']);
+    expect(
+      r.events
+        .filter((e) => e.type === 'stage-start')
+        .map((e) => e.type === 'stage-start' && e.stage),
+    ).toEqual(['deploy', 'verify']);
     expect(await fx.httpGet('web')).toBe('web v3\n');
     expect(await fx.httpGet('api')).toBe('api v3\n');
-    expect(await status(fx)).toMatchObject({ stage: 'verify', stageStatus: 'ok', deployed: c3, knownGood: c3 });
+    expect(await status(fx)).toMatchObject({
+      stage: 'verify',
+      stageStatus: 'ok',
+      deployed: c3,
+      knownGood: c3,
+    });
   });
 
   it('resume after a failed prepare re-runs prepare, deploy and verify', async () => {
@@ -140,11 +213,11 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     fx.writeEnv('api', 'API_KEY=k-123456\n');
     const r = await fx.run('resume', [], { env: ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.events.filter((e) => e.type === 'stage-end').map((e) => e.type === 'stage-end' && `${e.stage}:${e.result}`)).toEqual([
-      'prepare:ok',
-      'deploy:ok',
-      'verify:ok',
-    ]);
+    expect(
+      r.events
+        .filter((e) => e.type === 'stage-end')
+        .map((e) => e.type === 'stage-end' && `${e.stage}:${e.result}`),
+    ).toEqual(['prepare:ok', 'deploy:ok', 'verify:ok']);
     expect((await status(fx)).knownGood).toBe(c4);
   });
 
@@ -186,7 +259,11 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     const h = await holderDone;
     expect(h.code).toBe(143);
     expect(h.events.at(-1)).toMatchObject({ type: 'run-end', result: 'interrupted', exit: 143 });
-    expect(await status(fx)).toMatchObject({ stage: 'verify', stageStatus: 'interrupted', lock: null });
+    expect(await status(fx)).toMatchObject({
+      stage: 'verify',
+      stageStatus: 'interrupted',
+      lock: null,
+    });
 
     // the operator makes web ready on the node, then resumes
     writeFileSync(join(fx.repo, 'hosts', fx.node, 'web', 'www', 'ready.html'), 'ready\n');
@@ -213,7 +290,12 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     const again = await fx.run('attach', ['--run', runId, '--from-line', '2']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.events[0]?.type).not.toBe('run');
-    expect(again.events.at(-1)).toMatchObject({ type: 'run-end', run: runId, result: 'ok', exit: 0 });
+    expect(again.events.at(-1)).toMatchObject({
+      type: 'run-end',
+      run: runId,
+      result: 'ok',
+      exit: 0,
+    });
     expect((await fx.run('attach', ['--run', 'no-such-run'])).code).toBe(4);
 
     const deadline = Date.now() + 30_000;

@@ -1,7 +1,15 @@
 // deploy.sh diagnose, node-wide: disk thresholds (a df that reports a full disk), the checkout
 // (dirty, at another commit than the target, behind its remote), host-local overrides, GPU tag.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +26,10 @@ function one(findings: DiagFinding[], id: string): DiagFinding {
 
 /** A df that reports the given use% for every filesystem (the real one for everything else). */
 function fakeDf(dir: string, pct: number): void {
-  writeFileSync(join(dir, 'df'), `#!/bin/sh\necho "Filesystem 1024-blocks Used Available Capacity Mounted on"\necho "/dev/fake 1000000 ${pct * 10000} ${(100 - pct) * 10000} ${pct}% /"\n`);
+  writeFileSync(
+    join(dir, 'df'),
+    `#!/bin/sh\necho "Filesystem 1024-blocks Used Available Capacity Mounted on"\necho "/dev/fake 1000000 ${pct * 10000} ${(100 - pct) * 10000} ${pct}% /"\n`,
+  );
   chmodSync(join(dir, 'df'), 0o755);
 }
 
@@ -30,15 +41,27 @@ describe.skipIf(!ok)('deploy.sh diagnose: node-wide checks', () => {
   let target = '';
 
   beforeAll(async () => {
-    node = new DiagNode({ services: { web: 'services:\n  web:\n    image: busybox:1.36\n    network_mode: host\n    command: ["sleep", "600"]\n' }, tags: ['gpu', 'media'] });
+    node = new DiagNode({
+      services: {
+        web: 'services:\n  web:\n    image: busybox:1.36\n    network_mode: host\n    command: ["sleep", "600"]\n',
+      },
+      tags: ['gpu', 'media'],
+    });
     bin = mkdtempSync(join(tmpdir(), 'homelab-df-'));
     // SATURN moves on; the node fetched but still has the old commit checked out, with a local edit.
     node.writeRepo(`hosts/${node.node}/web/README.md`, 'notes\n');
     target = node.commit('web: readme');
     execFileSync('git', ['-C', node.repo, 'fetch', '-q'], { stdio: 'ignore' });
     writeFileSync(join(node.root, 'state', 'deploy', 'target'), `${target}\n`);
-    appendFileSync(join(node.repo, 'hosts', node.node, 'web', 'docker-compose.yml'), '# tuned by hand on the node\n');
-    node.writeConfig('web', 'docker-compose.override.yml', 'services:\n  web:\n    environment:\n      API_TOKEN: tok-override-123456\n');
+    appendFileSync(
+      join(node.repo, 'hosts', node.node, 'web', 'docker-compose.yml'),
+      '# tuned by hand on the node\n',
+    );
+    node.writeConfig(
+      'web',
+      'docker-compose.override.yml',
+      'services:\n  web:\n    environment:\n      API_TOKEN: tok-override-123456\n',
+    );
     fakeDf(bin, 96);
     full = await node.deploy('diagnose', { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
     fakeDf(bin, 88);
@@ -55,7 +78,10 @@ describe.skipIf(!ok)('deploy.sh diagnose: node-wide checks', () => {
     expect(f.severity).toBe('fail');
     expect(f.summary).toBe('root filesystem is 96% full');
     expect(f.hint).toMatch(/docker (system|image) prune/);
-    expect(one(nearly.findings, 'disk.root')).toMatchObject({ severity: 'warn', summary: 'root filesystem is 88% full' });
+    expect(one(nearly.findings, 'disk.root')).toMatchObject({
+      severity: 'warn',
+      summary: 'root filesystem is 88% full',
+    });
   });
 
   it('reports a dirty checkout, the wrong commit and a checkout behind its remote', () => {
@@ -80,7 +106,9 @@ describe.skipIf(!ok)('deploy.sh diagnose: node-wide checks', () => {
 
   it('on a node tagged gpu, says whether a GPU is visible', () => {
     const f = one(full.findings, 'gpu.devices');
-    const present = existsSync('/dev/dri') || (existsSync('/dev') && readdirSync('/dev').some((d) => d.startsWith('nvidia')));
+    const present =
+      existsSync('/dev/dri') ||
+      (existsSync('/dev') && readdirSync('/dev').some((d) => d.startsWith('nvidia')));
     if (present) expect(['ok', 'fail']).toContain(f.severity);
     else {
       expect(f.severity).toBe('fail');

@@ -2,7 +2,16 @@
 // breaks its service and plants secrets in the compose file, the node's .env and the container's log.
 // The prompt must explain the failure and carry none of the secrets: not on stdout, not in --out,
 // not in the copy saved under the state folder.
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,21 +55,32 @@ describe.skipIf(!ok)('homelab recover: the prompt explains the failure and leaks
   let good = '';
   let bad = '';
   let res: CliOutput;
-  const env = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, HOMELAB_STATE_DIR: state });
+  const env = (): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    HOMELAB_STATE_DIR: state,
+  });
   const cli = (args: string[]) => runCli(args, { cwd: hl.repoDir, env: env() });
 
   beforeAll(async () => {
     state = mkdtempSync(join(tmpdir(), 'homelab-recover-state-'));
-    hl = await createLabHomelab({ nodes: [{ name: NODE, services: [{ name: 'web', secrets: ['WEB_TOKEN'] }] }], connectTimeout: 3 });
+    hl = await createLabHomelab({
+      nodes: [{ name: NODE, services: [{ name: 'web', secrets: ['WEB_TOKEN'] }] }],
+      connectTimeout: 3,
+    });
     hl.bootstrap(NODE);
     mkdirSync(join(hl.rootOf(NODE), 'config', 'web'), { recursive: true });
-    writeFileSync(join(hl.rootOf(NODE), 'config', 'web', 'docker-compose.override.yml'), `services:\n  web:\n    environment:\n      DB_PASSWORD: ${OVERRIDE_PW}\n`);
+    writeFileSync(
+      join(hl.rootOf(NODE), 'config', 'web', 'docker-compose.override.yml'),
+      `services:\n  web:\n    environment:\n      DB_PASSWORD: ${OVERRIDE_PW}\n`,
+    );
     hl.writeEnv(NODE, 'web', `WEB_TOKEN=${ENV_SECRET}\nTS_AUTHKEY="${TSKEY}"\n`);
     for (const stage of ['prepare', 'deploy', 'verify']) {
       const r = await cli(['run', stage, '--node', NODE, '--yes']);
       expect(r.code, `${stage}: ${r.stdout}\n${r.stderr}`).toBe(0);
     }
-    good = (await cli(['status', '--json'])).stdout.match(/"knownGood":\s*"([0-9a-f]{40})"/)?.[1] ?? '';
+    good =
+      (await cli(['status', '--json'])).stdout.match(/"knownGood":\s*"([0-9a-f]{40})"/)?.[1] ?? '';
     writeFileSync(join(hl.repoDir, 'hosts', NODE, 'web', 'docker-compose.yml'), brokenCompose());
     bad = hl.commit('web: run the migration on start');
     const prep = await cli(['run', 'prepare', '--node', NODE, '--yes']);
@@ -70,7 +90,8 @@ describe.skipIf(!ok)('homelab recover: the prompt explains the failure and leaks
     if (failed.code === 0) failed = await cli(['run', 'verify', '--node', NODE, '--yes']);
     expect(failed.code, failed.stdout).toBe(1);
     res = await cli(['recover', NODE]);
-    if (process.env.RECOVER_DUMP) writeFileSync(process.env.RECOVER_DUMP, res.stdout + '\n----\n' + res.stderr);
+    if (process.env.RECOVER_DUMP)
+      writeFileSync(process.env.RECOVER_DUMP, res.stdout + '\n----\n' + res.stderr);
   }, 240_000);
 
   afterAll(async () => {
@@ -129,7 +150,10 @@ describe.skipIf(!ok)('homelab recover: the prompt explains the failure and leaks
 
   it('hands the redacted prompt to ai.command on stdin and prints its answer', async () => {
     const got = join(state, 'ai-stdin.md');
-    appendFileSync(join(hl.repoDir, 'inventory', 'topology.yaml'), `ai:\n  command: [sh, -c, "cat > ${got}; echo MODEL SAYS: fix the migration, then resume"]\n`);
+    appendFileSync(
+      join(hl.repoDir, 'inventory', 'topology.yaml'),
+      `ai:\n  command: [sh, -c, "cat > ${got}; echo MODEL SAYS: fix the migration, then resume"]\n`,
+    );
     const r = await cli(['recover', NODE, '--ai']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('MODEL SAYS: fix the migration, then resume');

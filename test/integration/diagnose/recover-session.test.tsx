@@ -26,7 +26,8 @@ let lastFrame = (): string => '';
 async function until(what: string, cond: () => boolean, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; the screen shows:\n${lastFrame()}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}; the screen shows:\n${lastFrame()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -39,13 +40,21 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
   let good = '';
   let bad = '';
   const written: string[] = [];
-  const env = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, HOMELAB_STATE_DIR: state });
+  const env = (): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    HOMELAB_STATE_DIR: state,
+  });
 
-  const stage = async (s: 'prepare' | 'deploy' | 'verify') => (await control.runStage({ node: NODE, stage: s })).result;
+  const stage = async (s: 'prepare' | 'deploy' | 'verify') =>
+    (await control.runStage({ node: NODE, stage: s })).result;
 
   beforeAll(async () => {
     state = mkdtempSync(join(tmpdir(), 'homelab-recover-view-'));
-    hl = await createLabHomelab({ nodes: [{ name: NODE, services: [{ name: 'web', secrets: ['WEB_TOKEN'] }] }], connectTimeout: 3 });
+    hl = await createLabHomelab({
+      nodes: [{ name: NODE, services: [{ name: 'web', secrets: ['WEB_TOKEN'] }] }],
+      connectTimeout: 3,
+    });
     hl.bootstrap(NODE);
     hl.writeEnv(NODE, 'web', `WEB_TOKEN=${SECRET}\n`);
     control = await openControl({ repoDir: hl.repoDir, env: env() });
@@ -56,7 +65,13 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
     expect(good).toMatch(/^[0-9a-f]{40}$/);
     // A bad commit: the service now crashes on start, printing its token on the way out.
     const compose = join(hl.repoDir, 'hosts', NODE, 'web', 'docker-compose.yml');
-    writeFileSync(compose, readFileSync(compose, 'utf8').replace(/command: \[.*\]/, 'command: ["sh", "-c", "echo starting with $$WEB_TOKEN; echo fatal: config v2 unreadable; exit 2"]'));
+    writeFileSync(
+      compose,
+      readFileSync(compose, 'utf8').replace(
+        /command: \[.*\]/,
+        'command: ["sh", "-c", "echo starting with $$WEB_TOKEN; echo fatal: config v2 unreadable; exit 2"]',
+      ),
+    );
     bad = hl.commit('web: config v2');
     expect(await stage('prepare')).toBe('ok');
     const d = await stage('deploy');
@@ -71,7 +86,10 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
   });
 
   it('shows why the node failed, builds and copies the prompt, then rolls back to known-good', async () => {
-    const session = new RecoverSession({ control, runner, env: env(), now: () => new Date(), writeTerminal: (d) => written.push(d) }, { node: NODE });
+    const session = new RecoverSession(
+      { control, runner, env: env(), now: () => new Date(), writeTerminal: (d) => written.push(d) },
+      { node: NODE },
+    );
     const view = render(<RecoverPanel session={session} width={130} height={45} />);
     const frame = (): string => view.lastFrame() ?? '';
     lastFrame = frame;
@@ -102,18 +120,35 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
       session.key('esc');
       session.key('l');
       await until('full log', () => frame().includes('full log (redacted)'));
-      await until('log lines', () => session.getState().log.some((l) => l.startsWith('== ') && l.includes('/logs/deploy/deploy_')));
+      await until('log lines', () =>
+        session
+          .getState()
+          .log.some((l) => l.startsWith('== ') && l.includes('/logs/deploy/deploy_')),
+      );
       expect(session.getState().log.join('\n')).toMatch(/"stage":"(deploy|verify)"/);
-      expect(session.getState().log.join('\n')).not.toMatch(/@homelab\/1 run \{[^}]*"stage":"diagnose"/);
+      expect(session.getState().log.join('\n')).not.toMatch(
+        /@homelab\/1 run \{[^}]*"stage":"diagnose"/,
+      );
       expect(session.getState().log.join('\n')).not.toContain(SECRET);
       session.key('esc');
       session.key('b');
-      await until('rollback question', () => frame().includes(`Run rollback on ${NODE}? Back to ${good.slice(0, 8)}`));
+      await until('rollback question', () =>
+        frame().includes(`Run rollback on ${NODE}? Back to ${good.slice(0, 8)}`),
+      );
       expect(frame()).toContain(`(from ${bad.slice(0, 8)}).`);
       expect(frame()).toContain('It changes back: web/docker-compose.yml');
       session.key('y');
       await until('rollback to start', () => session.getState().busy === 'rollback');
-      await until('rollback and re-diagnose to end', () => !session.getState().busy && !session.getState().diagnosing && session.getState().findings.some((f) => f.id === 'service.running' && f.service === 'web'), 180_000);
+      await until(
+        'rollback and re-diagnose to end',
+        () =>
+          !session.getState().busy &&
+          !session.getState().diagnosing &&
+          session
+            .getState()
+            .findings.some((f) => f.id === 'service.running' && f.service === 'web'),
+        180_000,
+      );
       expect(frame()).toContain(`rollback ok on ${NODE}`);
       expect(frame()).toContain(`Recover ${NODE} · worker — no failed stage`);
       expect(frame()).not.toMatch(/✗ service\./);
@@ -130,29 +165,53 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
   it('after a missing secret, resume (confirmed) brings the node back once the secret is set', async () => {
     // Deploy SATURN's HEAD again but without the secret: prepare refuses it.
     const fixed = join(hl.repoDir, 'hosts', NODE, 'web', 'docker-compose.yml');
-    writeFileSync(fixed, readFileSync(fixed, 'utf8').replace(/command: \[.*\]/, 'command: ["sh", "-c", "mkdir -p /w; echo ok > /w/index.html; exec httpd -f -p 127.0.0.1:' + hl.ports.get(`${NODE}/web`) + ' -h /w"]'));
+    writeFileSync(
+      fixed,
+      readFileSync(fixed, 'utf8').replace(
+        /command: \[.*\]/,
+        'command: ["sh", "-c", "mkdir -p /w; echo ok > /w/index.html; exec httpd -f -p 127.0.0.1:' +
+          hl.ports.get(`${NODE}/web`) +
+          ' -h /w"]',
+      ),
+    );
     hl.commit('web: fixed');
     hl.writeEnv(NODE, 'web', 'OTHER=1\n');
     expect(await stage('prepare')).toBe('failed');
 
-    const session = new RecoverSession({ control, runner, env: env(), now: () => new Date(), writeTerminal: (d) => written.push(d) }, { node: NODE });
+    const session = new RecoverSession(
+      { control, runner, env: env(), now: () => new Date(), writeTerminal: (d) => written.push(d) },
+      { node: NODE },
+    );
     const view = render(<RecoverPanel session={session} width={130} height={45} />);
     const frame = (): string => view.lastFrame() ?? '';
     lastFrame = frame;
     try {
       await session.start();
       await until('missing key finding', () => frame().includes('secret.key-missing (web)'));
-      expect(frame()).toMatch(new RegExp(`Recover ${NODE} · worker — ✗ prepare failed at step secrets`));
+      expect(frame()).toMatch(
+        new RegExp(`Recover ${NODE} · worker — ✗ prepare failed at step secrets`),
+      );
       expect(frame()).toContain('Resume from the failed stage (prepare)');
       session.key('r');
-      await until('resume question', () => frame().includes(`Run resume on ${NODE}? It re-runs prepare`));
+      await until('resume question', () =>
+        frame().includes(`Run resume on ${NODE}? It re-runs prepare`),
+      );
       session.key('n');
       await until('declined', () => frame().includes('resume: not run'));
       hl.writeEnv(NODE, 'web', `WEB_TOKEN=${SECRET}\n`);
       session.key('r');
       session.key('y');
       await until('resume to start', () => session.getState().busy === 'resume');
-      await until('resume and re-diagnose to end', () => !session.getState().busy && !session.getState().diagnosing && session.getState().findings.some((f) => f.id === 'service.running' && f.service === 'web'), 180_000);
+      await until(
+        'resume and re-diagnose to end',
+        () =>
+          !session.getState().busy &&
+          !session.getState().diagnosing &&
+          session
+            .getState()
+            .findings.some((f) => f.id === 'service.running' && f.service === 'web'),
+        180_000,
+      );
       expect(frame()).toContain(`resume ok on ${NODE}`);
       expect(frame()).toContain(`Recover ${NODE} · worker — no failed stage`);
       const after = await control.probe(NODE);

@@ -2,11 +2,25 @@
 // stdin exactly as `homelab node bootstrap` sends it (protocol.sh + the script, `bash -s -- ARGS`).
 // Each test has its own node root and bare remote.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bootstrapScript, parseBootstrapStep } from '../../../src/shell/onboarding/bootstrap-script.js';
+import {
+  bootstrapScript,
+  parseBootstrapStep,
+} from '../../../src/shell/onboarding/bootstrap-script.js';
 import type { BootstrapStep } from '../../../src/shell/onboarding/bootstrap-script.js';
 import { requireLab } from '../../support/lab.js';
 
@@ -21,13 +35,23 @@ let work: string;
 let root: string;
 
 function git(cwd: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', ...args], {
+    cwd,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
 
 function manifest(services: Record<string, readonly string[]>): string {
-  const rows = ['manifest\t1', 'homelab\tlab', `node\t${NODE}`, 'role\tstorage', 'tags\t', 'wave\t0'];
+  const rows = [
+    'manifest\t1',
+    'homelab\tlab',
+    `node\t${NODE}`,
+    'role\tstorage',
+    'tags\t',
+    'wave\t0',
+  ];
   for (const [svc, secrets] of Object.entries(services)) {
     rows.push(`service\t${svc}`, ...secrets.map((k) => `secret\t${svc}\t${k}`));
   }
@@ -50,11 +74,24 @@ interface Run {
   readonly steps: BootstrapStep[];
 }
 
-function bootstrap(args: readonly string[] = [], env: NodeJS.ProcessEnv = process.env, standalone = false): Run {
+function bootstrap(
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+  standalone = false,
+): Run {
   const argv = ['--node', NODE, '--remote', remote, '--root', root, '--transport', 'ssh', ...args];
   const r = standalone
-    ? spawnSync('bash', [join(REPO_ROOT, 'scripts/bootstrap/bootstrap-node.sh'), ...argv], { encoding: 'utf8', env, timeout: 60_000 })
-    : spawnSync('bash', ['-s', '--', ...argv], { input: script, encoding: 'utf8', env, timeout: 60_000 });
+    ? spawnSync('bash', [join(REPO_ROOT, 'scripts/bootstrap/bootstrap-node.sh'), ...argv], {
+        encoding: 'utf8',
+        env,
+        timeout: 60_000,
+      })
+    : spawnSync('bash', ['-s', '--', ...argv], {
+        input: script,
+        encoding: 'utf8',
+        env,
+        timeout: 60_000,
+      });
   const steps = r.stdout.split('\n').flatMap((l) => {
     const s = parseBootstrapStep(l);
     return s ? [s] : [];
@@ -117,7 +154,9 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     ]);
     expect(stepOf(r, 'compose')?.detail).toMatch(/^docker compose 2\./);
     expect(stepOf(r, 'tailscale')?.detail).toContain('transport ssh does not need it');
-    expect(stepOf(r, 'config', 'web')?.detail).toContain(`secrets to place in ${root}/config/web/.env: API_TOKEN,DB_PASSWORD`);
+    expect(stepOf(r, 'config', 'web')?.detail).toContain(
+      `secrets to place in ${root}/config/web/.env: API_TOKEN,DB_PASSWORD`,
+    );
 
     expect(mode(root)).toBe('755');
     expect(mode(join(root, 'state/deploy'))).toBe('750');
@@ -143,7 +182,9 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     expect(stepOf(again, 'layout')?.detail).toMatch(/^unchanged: /);
     expect(stepOf(again, 'repo')?.detail).toMatch(/^unchanged: /);
     expect(stepOf(again, 'config', 'web')?.detail).toMatch(/^unchanged: /);
-    expect(stepOf(again, 'summary')?.detail).toBe(`unchanged: ${NODE} was already bootstrapped; nothing changed`);
+    expect(stepOf(again, 'summary')?.detail).toBe(
+      `unchanged: ${NODE} was already bootstrapped; nothing changed`,
+    );
     expect(snapshot(root)).toEqual(before);
   });
 
@@ -154,8 +195,14 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     writeFileSync(join(root, 'config/web/README'), 'edited\n');
     const r = bootstrap();
     expect(r.code).toBe(0);
-    expect(stepOf(r, 'layout')).toMatchObject({ changed: true, detail: `${root}: chmod 0700 config` });
-    expect(stepOf(r, 'config', 'web')).toMatchObject({ changed: true, detail: `updated ${root}/config/web/README; secrets to place in ${root}/config/web/.env: API_TOKEN` });
+    expect(stepOf(r, 'layout')).toMatchObject({
+      changed: true,
+      detail: `${root}: chmod 0700 config`,
+    });
+    expect(stepOf(r, 'config', 'web')).toMatchObject({
+      changed: true,
+      detail: `updated ${root}/config/web/README; secrets to place in ${root}/config/web/.env: API_TOKEN`,
+    });
     expect(mode(join(root, 'config'))).toBe('700');
     expect(readFileSync(join(root, 'config/web/README'), 'utf8')).toContain('  API_TOKEN\n');
   });
@@ -166,7 +213,9 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     rmSync(root, { recursive: true });
     const standalone = bootstrap([], process.env, true);
     expect(standalone.code).toBe(0);
-    expect(standalone.steps.map((s) => [s.step, s.status, s.changed])).toEqual(piped.steps.map((s) => [s.step, s.status, s.changed]));
+    expect(standalone.steps.map((s) => [s.step, s.status, s.changed])).toEqual(
+      piped.steps.map((s) => [s.step, s.status, s.changed]),
+    );
   });
 
   it('names secrets only: placed ones stop being listed and no value ever reaches the output', () => {
@@ -174,7 +223,9 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     bootstrap();
     writeFileSync(join(root, 'config/web/.env'), 'API_TOKEN=s3cr3t-value-123\n', { mode: 0o600 });
     const r = bootstrap();
-    expect(stepOf(r, 'config', 'web')?.detail).toBe(`unchanged: ${root}/config/web; secrets to place in ${root}/config/web/.env: DB_PASSWORD`);
+    expect(stepOf(r, 'config', 'web')?.detail).toBe(
+      `unchanged: ${root}/config/web; secrets to place in ${root}/config/web/.env: DB_PASSWORD`,
+    );
     expect(r.stdout + r.stderr).not.toContain('s3cr3t-value-123');
   });
 
@@ -184,7 +235,10 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     const second = publish({ web: [], db: ['PG_PASSWORD'] }, 'add db');
     const r = bootstrap();
     expect(r.code).toBe(0);
-    expect(stepOf(r, 'repo')).toMatchObject({ changed: true, detail: `fetched origin/main: ${first.slice(0, 7)} -> ${second.slice(0, 7)} (prepare checks it out)` });
+    expect(stepOf(r, 'repo')).toMatchObject({
+      changed: true,
+      detail: `fetched origin/main: ${first.slice(0, 7)} -> ${second.slice(0, 7)} (prepare checks it out)`,
+    });
     expect(stepOf(r, 'config', 'db')?.changed).toBe(true);
     expect(stepOf(r, 'config', 'web')?.changed).toBe(false);
     expect(git(join(root, 'repo'), 'rev-parse', 'HEAD')).toBe(first);
@@ -216,7 +270,9 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     git(work, 'push', '-q', 'origin', 'main');
     const r = bootstrap();
     expect(r.code).toBe(1);
-    expect(stepOf(r, 'manifest')?.detail).toContain(`hosts/${NODE}/node.manifest is not on ${remote} (main): run \`homelab node add ${NODE}\` on SATURN, commit and push`);
+    expect(stepOf(r, 'manifest')?.detail).toContain(
+      `hosts/${NODE}/node.manifest is not on ${remote} (main): run \`homelab node add ${NODE}\` on SATURN, commit and push`,
+    );
   });
 
   it('stops before changing anything when a package is missing and --yes was not given', () => {
@@ -234,7 +290,10 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     const r = bootstrap([], { ...process.env, PATH: bin });
     expect(r.code).toBe(10);
     expect(stepOf(r, 'git')).toMatchObject({ status: 'fail', detail: 'git is not installed' });
-    expect(stepOf(r, 'packages')).toMatchObject({ status: 'fail', detail: 'missing: git; rerun with --yes to install them' });
+    expect(stepOf(r, 'packages')).toMatchObject({
+      status: 'fail',
+      detail: 'missing: git; rerun with --yes to install them',
+    });
     expect(existsSync(root)).toBe(false);
   });
 
@@ -242,7 +301,9 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     publish({ web: [] }, 'add vega');
     const r = bootstrap(['--transport', 'tailscale-ssh']);
     expect(r.code).toBe(1);
-    expect(stepOf(r, 'tailscale')?.detail).toContain("tailscale is not installed (install it and run `tailscale up`); the node's transport is tailscale-ssh");
+    expect(stepOf(r, 'tailscale')?.detail).toContain(
+      "tailscale is not installed (install it and run `tailscale up`); the node's transport is tailscale-ssh",
+    );
     expect(existsSync(root)).toBe(false);
 
     // tailscale cannot be installed here: a stand-in that answers `tailscale status` like a node that is up.
@@ -250,7 +311,10 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     mkdirSync(bin);
     writeFileSync(join(bin, 'tailscale'), '#!/bin/sh\n[ "$1" = status ] && exit 0\nexit 1\n');
     chmodSync(join(bin, 'tailscale'), 0o755);
-    const up = bootstrap(['--transport', 'tailscale-ssh'], { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` });
+    const up = bootstrap(['--transport', 'tailscale-ssh'], {
+      ...process.env,
+      PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`,
+    });
     expect(up.code).toBe(0);
     expect(stepOf(up, 'tailscale')).toMatchObject({ status: 'ok', detail: 'tailscale is up' });
   });
@@ -259,7 +323,11 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     const r = spawnSync('bash', ['-s', '--', '--node', NODE], { input: script, encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('bootstrap: --remote is required');
-    const rel = spawnSync('bash', ['-s', '--', '--node', NODE, '--remote', '/r.git', '--root', 'relative'], { input: script, encoding: 'utf8' });
+    const rel = spawnSync(
+      'bash',
+      ['-s', '--', '--node', NODE, '--remote', '/r.git', '--root', 'relative'],
+      { input: script, encoding: 'utf8' },
+    );
     expect(rel.status).toBe(2);
     expect(rel.stderr).toContain('--root must be an absolute path');
   });

@@ -26,7 +26,10 @@ let node: NodeSpec;
 let controlDir: string;
 
 function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', ...args], { cwd, stdio: 'ignore' });
+  execFileSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', ...args], {
+    cwd,
+    stdio: 'ignore',
+  });
 }
 
 beforeAll(async () => {
@@ -35,7 +38,10 @@ beforeAll(async () => {
   // The node's `tailscale`: only `status` is asked, and the node is up.
   const nodeBin = join(dir, 'node-bin');
   mkdirSync(nodeBin);
-  writeFileSync(join(nodeBin, 'tailscale'), '#!/bin/sh\n[ "$1" = status ] && { echo "100.64.0.9 node up"; exit 0; }\nexit 1\n');
+  writeFileSync(
+    join(nodeBin, 'tailscale'),
+    '#!/bin/sh\n[ "$1" = status ] && { echo "100.64.0.9 node up"; exit 0; }\nexit 1\n',
+  );
   chmodSync(join(nodeBin, 'tailscale'), 0o755);
   chmodSync(dir, 0o755);
   lab = await startSshd({ setEnv: { PATH: `${nodeBin}:/usr/local/bin:/usr/bin:/bin` } });
@@ -45,7 +51,10 @@ beforeAll(async () => {
   const work = join(dir, 'saturn');
   const remote = join(lab.makeDir('git'), 'homelab.git');
   mkdirSync(join(work, 'hosts', NAME), { recursive: true });
-  writeFileSync(join(work, 'hosts', NAME, 'node.manifest'), `manifest\t1\nhomelab\tlab\nnode\t${NAME}\nrole\tw\ntags\t\nwave\t0\nservice\tweb\nsecret\tweb\tTOKEN\n`);
+  writeFileSync(
+    join(work, 'hosts', NAME, 'node.manifest'),
+    `manifest\t1\nhomelab\tlab\nnode\t${NAME}\nrole\tw\ntags\t\nwave\t0\nservice\tweb\nsecret\tweb\tTOKEN\n`,
+  );
   git(dir, 'init', '-q', '-b', 'main', work);
   git(work, 'add', '-A');
   git(work, 'commit', '-qm', 'init');
@@ -66,14 +75,23 @@ afterAll(async () => {
 
 describe.skipIf(!ok)('homelab node bootstrap over tailscale-ssh', () => {
   it('reaches the node through `tailscale ssh`, finds Tailscale up there, and bootstraps it', async () => {
-    const out = await bootstrapNode(REPO_ROOT, inventory, node, { env: { ...shim.env, HOMELAB_SSH_CONTROL_DIR: controlDir } });
+    const out = await bootstrapNode(REPO_ROOT, inventory, node, {
+      env: { ...shim.env, HOMELAB_SSH_CONTROL_DIR: controlDir },
+    });
     expect(out.stderr).toEqual([]);
     expect(out.result).toBe('ok');
-    expect(out.steps.find((s) => s.step === 'tailscale')).toMatchObject({ status: 'ok', detail: 'tailscale is up' });
-    expect(out.steps.find((s) => s.step === 'config')?.detail).toContain(`secrets to place in ${node.root}/config/web/.env: TOKEN`);
+    expect(out.steps.find((s) => s.step === 'tailscale')).toMatchObject({
+      status: 'ok',
+      detail: 'tailscale is up',
+    });
+    expect(out.steps.find((s) => s.step === 'config')?.detail).toContain(
+      `secrets to place in ${node.root}/config/web/.env: TOKEN`,
+    );
     expect(readFileSync(shim.logFile, 'utf8')).toContain(`tailscale ssh ${lab.user}@127.0.0.1`);
 
-    const again = await bootstrapNode(REPO_ROOT, inventory, node, { env: { ...shim.env, HOMELAB_SSH_CONTROL_DIR: controlDir } });
+    const again = await bootstrapNode(REPO_ROOT, inventory, node, {
+      env: { ...shim.env, HOMELAB_SSH_CONTROL_DIR: controlDir },
+    });
     expect(again.result).toBe('ok');
     expect(again.unchanged).toBe(true);
   });

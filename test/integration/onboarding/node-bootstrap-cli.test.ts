@@ -1,7 +1,17 @@
 // `homelab node bootstrap` through the local transport (real bash, git and Docker on this machine):
 // the confirmation before installing, and the refusals a user meets before anything runs.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -20,7 +30,10 @@ let root: string;
 let noGitPath: string;
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' }).trim();
+  return execFileSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
 }
 
 beforeAll(async () => {
@@ -30,7 +43,8 @@ beforeAll(async () => {
   remote = join(dir, 'remote.git');
   root = join(dir, 'node', 'homelab');
   mkdirSync(saturn);
-  for (const d of ['inventory', 'hosts', 'scripts']) cpSync(join(REPO_ROOT, d), join(saturn, d), { recursive: true });
+  for (const d of ['inventory', 'hosts', 'scripts'])
+    cpSync(join(REPO_ROOT, d), join(saturn, d), { recursive: true });
   const topo = join(saturn, 'inventory/topology.yaml');
   const doc = parseDocument(readFileSync(topo, 'utf8'));
   doc.setIn(['git', 'remote'], remote);
@@ -39,7 +53,22 @@ beforeAll(async () => {
   git(dir, 'init', '-q', '--bare', '-b', 'main', remote);
   git(saturn, 'init', '-q', '-b', 'main');
   git(saturn, 'remote', 'add', 'origin', remote);
-  const added = await runCli(['node', 'add', NAME, '--address', 'localhost', '--role', 'worker', '--transport', 'local', '--service', 'web'], { cwd: saturn });
+  const added = await runCli(
+    [
+      'node',
+      'add',
+      NAME,
+      '--address',
+      'localhost',
+      '--role',
+      'worker',
+      '--transport',
+      'local',
+      '--service',
+      'web',
+    ],
+    { cwd: saturn },
+  );
   expect(added.code).toBe(0);
   git(saturn, 'add', '-A');
   git(saturn, 'commit', '-qm', `homelab with ${NAME}`);
@@ -51,7 +80,8 @@ beforeAll(async () => {
   for (const d of (process.env.PATH ?? '').split(delimiter)) {
     if (!existsSync(d)) continue;
     for (const name of readdirSync(d)) {
-      if (name !== 'git' && !existsSync(join(noGitPath, name))) symlinkSync(join(d, name), join(noGitPath, name));
+      if (name !== 'git' && !existsSync(join(noGitPath, name)))
+        symlinkSync(join(d, name), join(noGitPath, name));
     }
   }
 }, 60_000);
@@ -62,16 +92,25 @@ afterAll(() => {
 
 describe.skipIf(!ok)('homelab node bootstrap (local transport)', () => {
   it('without a terminal, names the missing package and the flag that installs it; nothing is changed', async () => {
-    const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: { ...process.env, PATH: noGitPath } });
+    const r = await runCli(['node', 'bootstrap', NAME], {
+      cwd: saturn,
+      env: { ...process.env, PATH: noGitPath },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✗ git +git is not installed/);
     expect(r.stdout).toMatch(/✗ packages +missing: git; rerun with --yes to install them/);
-    expect(r.stderr).toContain(`homelab node bootstrap: ${NAME} lacks git: rerun with --yes to install them (apt-get, as root or with sudo).`);
+    expect(r.stderr).toContain(
+      `homelab node bootstrap: ${NAME} lacks git: rerun with --yes to install them (apt-get, as root or with sudo).`,
+    );
     expect(existsSync(root)).toBe(false);
   });
 
   it('on a terminal, asks before installing; "no" installs nothing', async () => {
-    const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: { ...process.env, PATH: noGitPath }, answers: ['n'] });
+    const r = await runCli(['node', 'bootstrap', NAME], {
+      cwd: saturn,
+      env: { ...process.env, PATH: noGitPath },
+      answers: ['n'],
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`Install git on ${NAME} (apt-get, as root or with sudo)? [y/N]`);
     expect(r.stderr).toContain('Nothing was installed; the node is not bootstrapped.');
@@ -82,8 +121,12 @@ describe.skipIf(!ok)('homelab node bootstrap (local transport)', () => {
     const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Bootstrapping ${NAME} (local homelab@localhost, root ${root}) from ${remote}`);
-    expect(r.stdout).toMatch(/✓ summary +bootstrapped lyra: 3 change\(s\); ready for the prepare stage/);
+    expect(r.stdout).toContain(
+      `Bootstrapping ${NAME} (local homelab@localhost, root ${root}) from ${remote}`,
+    );
+    expect(r.stdout).toMatch(
+      /✓ summary +bootstrapped lyra: 3 change\(s\); ready for the prepare stage/,
+    );
     expect(r.stdout).toContain('1. Secrets: nothing missing on the node.');
     expect(r.stdout).toContain(`homelab run prepare --node ${NAME}`);
     expect(existsSync(join(root, 'repo/hosts', NAME, 'node.manifest'))).toBe(true);
@@ -93,16 +136,20 @@ describe.skipIf(!ok)('homelab node bootstrap (local transport)', () => {
   it('refuses a node that is not in the inventory, naming the ones that are', async () => {
     const r = await runCli(['node', 'bootstrap', 'orion'], { cwd: saturn, env: process.env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`no node "orion" in inventory/topology.yaml (nodes: saturn, mercury, solaria, venus, ${NAME}); add it first with \`homelab node add orion\``);
+    expect(r.stderr).toContain(
+      `no node "orion" in inventory/topology.yaml (nodes: saturn, mercury, solaria, venus, ${NAME}); add it first with \`homelab node add orion\``,
+    );
   });
 
-  it('warns when SATURN\'s HEAD is not pushed to the remote the node clones from', async () => {
+  it("warns when SATURN's HEAD is not pushed to the remote the node clones from", async () => {
     git(saturn, 'commit', '-q', '--allow-empty', '-m', 'not pushed yet');
     const head = git(saturn, 'rev-parse', '--short=7', 'HEAD');
     const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`warning: ${remote} (main at `);
-    expect(r.stderr).toContain(`lacks SATURN's HEAD ${head}: push first (git push), the node clones from there`);
+    expect(r.stderr).toContain(
+      `lacks SATURN's HEAD ${head}: push first (git push), the node clones from there`,
+    );
     git(saturn, 'push', '-q', 'origin', 'main');
     const pushed = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
     expect(pushed.stderr).toBe('');
@@ -115,8 +162,12 @@ describe.skipIf(!ok)('homelab node bootstrap (local transport)', () => {
       writeFileSync(topo, text.replace('role: worker', 'role: Worker'));
       const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('warning: uncommitted changes (inventory/topology.yaml): the node clones from the remote, so commit and push them first.');
-      expect(r.stderr).toMatch(/inventory\/topology\.yaml:\d+:\d+: nodes\.lyra\.role: "Worker" is not a valid role name/);
+      expect(r.stderr).toContain(
+        'warning: uncommitted changes (inventory/topology.yaml): the node clones from the remote, so commit and push them first.',
+      );
+      expect(r.stderr).toMatch(
+        /inventory\/topology\.yaml:\d+:\d+: nodes\.lyra\.role: "Worker" is not a valid role name/,
+      );
       expect(r.stderr).toContain('the inventory is invalid: fix it first (`homelab validate`)');
     } finally {
       writeFileSync(topo, text);

@@ -4,7 +4,15 @@
 // Docker engine (the starter service: busybox httpd on 127.0.0.1:<free port>), then a second
 // bootstrap that must change nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -30,7 +38,11 @@ let port: number;
 let env: NodeJS.ProcessEnv;
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=t@homelab', '-c', 'user.name=t', '-c', 'safe.directory=*', ...args], { cwd, encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.email=t@homelab', '-c', 'user.name=t', '-c', 'safe.directory=*', ...args],
+    { cwd, encoding: 'utf8' },
+  ).trim();
 }
 
 /** Every path under base with its mode, size, mtime and content. */
@@ -39,7 +51,8 @@ function snapshot(base: string): Record<string, string> {
   const walk = (rel: string): void => {
     const abs = join(base, rel);
     const st = statSync(abs);
-    out[rel || '.'] = `${st.mode.toString(8)} ${st.uid} ${st.size} ${st.mtimeMs} ${st.isFile() ? readFileSync(abs, 'latin1') : ''}`;
+    out[rel || '.'] =
+      `${st.mode.toString(8)} ${st.uid} ${st.size} ${st.mtimeMs} ${st.isFile() ? readFileSync(abs, 'latin1') : ''}`;
     if (st.isDirectory()) for (const e of readdirSync(abs)) walk(rel ? `${rel}/${e}` : e);
   };
   walk('');
@@ -64,12 +77,30 @@ beforeAll(async () => {
   // SATURN: a copy of the example homelab with this project's scripts, pointed at the bare remote,
   // reaching nodes over the loopback sshd.
   saturn = mkdtempSync(join(tmpdir(), 'homelab-onboard-'));
-  env = { ...process.env, HOMELAB_STATE_DIR: `${saturn}-state`, HOMELAB_SSH_CONTROL_DIR: mkdtempSync('/tmp/hlc-') };
-  for (const d of ['inventory', 'hosts', 'scripts']) cpSync(join(REPO_ROOT, d), join(saturn, d), { recursive: true });
+  env = {
+    ...process.env,
+    HOMELAB_STATE_DIR: `${saturn}-state`,
+    HOMELAB_SSH_CONTROL_DIR: mkdtempSync('/tmp/hlc-'),
+  };
+  for (const d of ['inventory', 'hosts', 'scripts'])
+    cpSync(join(REPO_ROOT, d), join(saturn, d), { recursive: true });
   const topoPath = join(saturn, 'inventory/topology.yaml');
   const doc = parseDocument(readFileSync(topoPath, 'utf8'));
   doc.setIn(['git', 'remote'], remote);
-  doc.setIn(['defaults'], doc.createNode({ transport: 'ssh', user: lab.user, root, ssh: { port: lab.port, identityFile: lab.keyFile, knownHostsFile: lab.knownHostsFile, connectTimeout: 5 } }));
+  doc.setIn(
+    ['defaults'],
+    doc.createNode({
+      transport: 'ssh',
+      user: lab.user,
+      root,
+      ssh: {
+        port: lab.port,
+        identityFile: lab.keyFile,
+        knownHostsFile: lab.knownHostsFile,
+        connectTimeout: 5,
+      },
+    }),
+  );
   writeFileSync(topoPath, doc.toString());
   git(saturn, 'init', '-q', '-b', 'main');
   git(saturn, 'add', '-A');
@@ -81,14 +112,22 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!ok) return;
-  spawnSync('docker', ['compose', '-p', `${NAME}_web`, 'down', '--remove-orphans', '-t', '0'], { stdio: 'ignore', timeout: 60_000 });
+  spawnSync('docker', ['compose', '-p', `${NAME}_web`, 'down', '--remove-orphans', '-t', '0'], {
+    stdio: 'ignore',
+    timeout: 60_000,
+  });
   if (env?.HOMELAB_SSH_CONTROL_DIR) {
     // Close the shared ssh connections the commands left open (ControlPersist), then their folder.
-    for (const sock of readdirSync(env.HOMELAB_SSH_CONTROL_DIR)) spawnSync('ssh', ['-O', 'exit', '-S', join(env.HOMELAB_SSH_CONTROL_DIR, sock), 'x'], { stdio: 'ignore', timeout: 5000 });
+    for (const sock of readdirSync(env.HOMELAB_SSH_CONTROL_DIR))
+      spawnSync('ssh', ['-O', 'exit', '-S', join(env.HOMELAB_SSH_CONTROL_DIR, sock), 'x'], {
+        stdio: 'ignore',
+        timeout: 5000,
+      });
     rmSync(env.HOMELAB_SSH_CONTROL_DIR, { recursive: true, force: true });
   }
   await lab?.stop();
-  if (saturn) for (const d of [saturn, `${saturn}-state`]) rmSync(d, { recursive: true, force: true });
+  if (saturn)
+    for (const d of [saturn, `${saturn}-state`]) rmSync(d, { recursive: true, force: true });
 }, 120_000);
 
 describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, deploy, verify', () => {
@@ -96,7 +135,26 @@ describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, depl
 
   it('node add writes the entry (every other byte kept), the starter and the manifest; the operator commits and pushes', async () => {
     const before = readFileSync(join(saturn, 'inventory/topology.yaml'), 'utf8');
-    const r = await runCli(['node', 'add', NAME, '--address', '127.0.0.1', '--role', 'worker', '--tags', 'lab', '--wave', '2', '--service', 'web', '--port', String(port)], { cwd: saturn, env });
+    const r = await runCli(
+      [
+        'node',
+        'add',
+        NAME,
+        '--address',
+        '127.0.0.1',
+        '--role',
+        'worker',
+        '--tags',
+        'lab',
+        '--wave',
+        '2',
+        '--service',
+        'web',
+        '--port',
+        String(port),
+      ],
+      { cwd: saturn, env },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`homelab node bootstrap ${NAME}`);
@@ -117,16 +175,25 @@ describe.skipIf(!ok)('onboarding a node: add, bootstrap over sshd, prepare, depl
     const r = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Bootstrapping ${NAME} (ssh ${lab.user}@127.0.0.1, root ${root}) from ${remote}`);
+    expect(r.stdout).toContain(
+      `Bootstrapping ${NAME} (ssh ${lab.user}@127.0.0.1, root ${root}) from ${remote}`,
+    );
     expect(r.stdout).toMatch(/✓ docker +docker engine /);
     expect(r.stdout).toMatch(/✓ compose +docker compose 2\./);
     expect(r.stdout).toMatch(/! tailscale +warning: tailscale is not installed/);
-    expect(r.stdout).toMatch(new RegExp(`✓ repo +cloned ${remote} \\(main at ${sha.slice(0, 7)}\\) into ${root}/repo +\\(changed\\)`));
-    expect(r.stdout).toMatch(new RegExp(`✓ config web +created ${root}/config/web with a README +\\(changed\\)`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `✓ repo +cloned ${remote} \\(main at ${sha.slice(0, 7)}\\) into ${root}/repo +\\(changed\\)`,
+      ),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`✓ config web +created ${root}/config/web with a README +\\(changed\\)`),
+    );
     expect(r.stdout).toContain(`${NAME} is bootstrapped`);
     expect(r.stdout).toContain(`homelab run prepare --node ${NAME}`);
 
-    for (const d of ['repo', 'state/deploy', 'logs/deploy', 'config/web']) expect(statSync(join(root, d)).uid).toBe(lab.uid);
+    for (const d of ['repo', 'state/deploy', 'logs/deploy', 'config/web'])
+      expect(statSync(join(root, d)).uid).toBe(lab.uid);
     expect(git(join(root, 'repo'), 'rev-parse', 'HEAD')).toBe(sha);
   });
 

@@ -20,7 +20,9 @@ describe.skipIf(!ok)('fan-out over ssh', () => {
   beforeAll(async () => {
     lab = await startSshd();
     controlDir = mkdtempSync('/tmp/hl-fan-');
-    runners = Array.from({ length: NODES }, (_, i) => createRunner(lab.node(`node${i}`), { controlDir }));
+    runners = Array.from({ length: NODES }, (_, i) =>
+      createRunner(lab.node(`node${i}`), { controlDir }),
+    );
   });
 
   afterAll(async () => {
@@ -32,8 +34,14 @@ describe.skipIf(!ok)('fan-out over ssh', () => {
   it(`runs one command on ${NODES} nodes in parallel, cold then over open connections`, async () => {
     const round = async (): Promise<{ ms: number; outs: string[][]; errs: string[] }> => {
       const t0 = performance.now();
-      const results = await mapLimit(runners, NODES, (r, i) => collect(r, ['echo', `hello from ${i}`]));
-      return { ms: performance.now() - t0, outs: results.map((c) => c.out), errs: results.flatMap((c) => c.err) };
+      const results = await mapLimit(runners, NODES, (r, i) =>
+        collect(r, ['echo', `hello from ${i}`]),
+      );
+      return {
+        ms: performance.now() - t0,
+        outs: results.map((c) => c.out),
+        errs: results.flatMap((c) => c.err),
+      };
     };
     const cold = await round();
     const warm = await round();
@@ -41,6 +49,8 @@ describe.skipIf(!ok)('fan-out over ssh', () => {
       expect(r.outs).toEqual(Array.from({ length: NODES }, (_, i) => [`hello from ${i}`]));
       expect(r.errs).toEqual([]);
     }
-    console.log(`[transport figures] ${NODES} nodes in parallel on one loopback sshd: cold ${cold.ms.toFixed(0)} ms, over open masters ${warm.ms.toFixed(0)} ms`);
+    console.log(
+      `[transport figures] ${NODES} nodes in parallel on one loopback sshd: cold ${cold.ms.toFixed(0)} ms, over open masters ${warm.ms.toFixed(0)} ms`,
+    );
   });
 });

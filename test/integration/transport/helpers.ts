@@ -32,7 +32,12 @@ export const NASTY_ARGS: readonly string[] = [
 ];
 
 /** A remote command that prints each of its arguments as hex, one line per argument. */
-export const HEX_ARGS = ['bash', '-c', 'for a in "$@"; do printf %s "$a" | od -An -v -tx1 | tr -d " \\n"; echo; done', 'hex'];
+export const HEX_ARGS = [
+  'bash',
+  '-c',
+  'for a in "$@"; do printf %s "$a" | od -An -v -tx1 | tr -d " \\n"; echo; done',
+  'hex',
+];
 
 export const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 
@@ -42,10 +47,17 @@ interface Collected {
   readonly err: string[];
 }
 
-export async function collect(runner: NodeRunner, argv: readonly string[], options: RunOptions = {}): Promise<Collected> {
+export async function collect(
+  runner: NodeRunner,
+  argv: readonly string[],
+  options: RunOptions = {},
+): Promise<Collected> {
   const out: string[] = [];
   const err: string[] = [];
-  const result = await runner.run(argv, { ...options, onStdout: (l) => out.push(l), onStderr: (l) => err.push(l) });
+  const result = await runner.run(argv, {
+    ...options,
+    onStdout: (l) => out.push(l),
+    onStderr: (l) => err.push(l),
+  });
   return { result, out, err };
 }
-

@@ -47,7 +47,11 @@ describe('local transport', () => {
   });
 
   it('streams lines, feeds input, returns the exit code', async () => {
-    const { result, out, err } = await collect(runner, ['bash', '-c', 'cat; echo err >&2; exit 4'], { input: 'a\nb' });
+    const { result, out, err } = await collect(
+      runner,
+      ['bash', '-c', 'cat; echo err >&2; exit 4'],
+      { input: 'a\nb' },
+    );
     expect(out).toEqual(['a', 'b']);
     expect(err).toEqual(['err']);
     expect(result).toMatchObject({ exitCode: 4, cancelled: false });

@@ -6,9 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { shellJoin, shellQuote } from '../../../src/core/remote/quote.js';
 import { NASTY_ARGS } from './helpers.js';
 
-const SHELLS = ['/bin/sh', '/bin/bash', '/usr/bin/dash', '/bin/zsh', '/bin/ksh'].filter((s) => existsSync(s));
+const SHELLS = ['/bin/sh', '/bin/bash', '/usr/bin/dash', '/bin/zsh', '/bin/ksh'].filter((s) =>
+  existsSync(s),
+);
 // Characters that mean something to some shell, plus multi-byte text and control characters.
-const ALPHABET = [...` \t\n'"\\$\`;&|<>(){}[]*?!~#=%^,.-_:@+/aZ09`, 'é', '☃', '日', '\u0001', '\u007f', '😀'];
+const ALPHABET = [
+  ...` \t\n'"\\$\`;&|<>(){}[]*?!~#=%^,.-_:@+/aZ09`,
+  'é',
+  '☃',
+  '日',
+  '\u0001',
+  '\u007f',
+  '😀',
+];
 
 /** Deterministic pseudo-random strings (a failure names its seed). */
 function randomStrings(count: number, seed: number): string[] {
@@ -17,7 +27,9 @@ function randomStrings(count: number, seed: number): string[] {
     state = (state * 1103515245 + 12345) % 2 ** 31;
     return state % n;
   };
-  return Array.from({ length: count }, () => Array.from({ length: next(12) }, () => ALPHABET[next(ALPHABET.length)]).join(''));
+  return Array.from({ length: count }, () =>
+    Array.from({ length: next(12) }, () => ALPHABET[next(ALPHABET.length)]).join(''),
+  );
 }
 
 describe.each(SHELLS)('shellQuote read back by %s', (shell) => {

@@ -1,7 +1,14 @@
 // The ssh transport against a real OpenSSH server on loopback: what arrives on the node, what the
 // operator sees when a node cannot be reached, cancellation, and one shared connection per node.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,13 +23,19 @@ import { collect, hex, HEX_ARGS, NASTY_ARGS } from './helpers.js';
 const ok = requireLab('sshd');
 
 function countLogins(lab: SshdLab): number {
-  return readFileSync(lab.logFile, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length;
+  return readFileSync(lab.logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('Accepted publickey')).length;
 }
 
 /** Local processes (not the remote user's) whose command line contains marker. */
 function localProcessesWith(marker: string, user: string): string[] {
   const ps = execFileSync('ps', ['-e', '-o', 'user:32=,pid=,args='], { encoding: 'utf8' });
-  return ps.split('\n').filter((l) => l.includes(marker) && !l.trimStart().startsWith(`${user} `) && !l.includes('ps -e'));
+  return ps
+    .split('\n')
+    .filter(
+      (l) => l.includes(marker) && !l.trimStart().startsWith(`${user} `) && !l.includes('ps -e'),
+    );
 }
 
 /** Kills the remote user's processes whose command line contains marker (by pid). */
@@ -78,13 +91,31 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
   it('streams stdout and stderr line by line, in order, while the command runs', async () => {
     const seen: Array<{ stream: string; line: string; at: number }> = [];
     const started = Date.now();
-    const result = await runner.run(['bash', '-c', 'for i in 1 2 3 4; do echo "out $i"; echo "err $i" >&2; sleep 0.3; done; printf "no newline"'], {
-      onStdout: (line) => seen.push({ stream: 'out', line, at: Date.now() - started }),
-      onStderr: (line) => seen.push({ stream: 'err', line, at: Date.now() - started }),
-    });
+    const result = await runner.run(
+      [
+        'bash',
+        '-c',
+        'for i in 1 2 3 4; do echo "out $i"; echo "err $i" >&2; sleep 0.3; done; printf "no newline"',
+      ],
+      {
+        onStdout: (line) => seen.push({ stream: 'out', line, at: Date.now() - started }),
+        onStderr: (line) => seen.push({ stream: 'err', line, at: Date.now() - started }),
+      },
+    );
     expect(result.exitCode).toBe(0);
-    expect(seen.filter((s) => s.stream === 'out').map((s) => s.line)).toEqual(['out 1', 'out 2', 'out 3', 'out 4', 'no newline']);
-    expect(seen.filter((s) => s.stream === 'err').map((s) => s.line)).toEqual(['err 1', 'err 2', 'err 3', 'err 4']);
+    expect(seen.filter((s) => s.stream === 'out').map((s) => s.line)).toEqual([
+      'out 1',
+      'out 2',
+      'out 3',
+      'out 4',
+      'no newline',
+    ]);
+    expect(seen.filter((s) => s.stream === 'err').map((s) => s.line)).toEqual([
+      'err 1',
+      'err 2',
+      'err 3',
+      'err 4',
+    ]);
     // The first line arrived long before the command ended (~1.2 s): it was streamed, not buffered.
     const first = seen[0]?.at ?? Infinity;
     expect(first).toBeLessThan(result.durationMs - 600);
@@ -119,7 +150,9 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
 
   it('reports a closed port as no-route with the refusal and a hint', async () => {
     const port = await freePort();
-    const r = track(createRunner({ ...node, name: 'closed', ssh: { ...node.ssh, port } }, { controlDir }));
+    const r = track(
+      createRunner({ ...node, name: 'closed', ssh: { ...node.ssh, port } }, { controlDir }),
+    );
     const { result } = await collect(r, ['true']);
     expect(result.exitCode).toBeNull();
     expect(result.unreachable?.reason).toBe('no-route');
@@ -130,9 +163,16 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
   it('reports a host that accepts TCP but never answers as timeout, within the connect timeout', async () => {
     const sockets: Socket[] = [];
     const server: Server = createServer((s) => sockets.push(s));
-    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+    );
     try {
-      const r = track(createRunner({ ...node, name: 'silent', ssh: { ...node.ssh, port, connectTimeout: 1 } }, { controlDir }));
+      const r = track(
+        createRunner(
+          { ...node, name: 'silent', ssh: { ...node.ssh, port, connectTimeout: 1 } },
+          { controlDir },
+        ),
+      );
       const t0 = Date.now();
       const { result } = await collect(r, ['true']);
       const took = Date.now() - t0;
@@ -146,35 +186,61 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
   });
 
   it('refuses a node whose host key differs from known_hosts (host-key-mismatch), and an unknown one', async () => {
-    const wrong = track(createRunner({ ...node, name: 'mitm', ssh: { ...node.ssh, knownHostsFile: lab.wrongKnownHostsFile } }, { controlDir }));
+    const wrong = track(
+      createRunner(
+        { ...node, name: 'mitm', ssh: { ...node.ssh, knownHostsFile: lab.wrongKnownHostsFile } },
+        { controlDir },
+      ),
+    );
     const mismatch = await collect(wrong, ['bash', '-c', 'touch ~/should-not-run']);
     expect(mismatch.result.exitCode).toBeNull();
     expect(mismatch.result.unreachable?.reason).toBe('host-key-mismatch');
-    expect(mismatch.result.unreachable?.message).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
+    expect(mismatch.result.unreachable?.message).toContain(
+      'REMOTE HOST IDENTIFICATION HAS CHANGED',
+    );
 
     const emptyKnown = join(lab.dir, 'empty_known_hosts');
     writeFileSync(emptyKnown, '');
-    const unknown = track(createRunner({ ...node, name: 'newhost', ssh: { ...node.ssh, knownHostsFile: emptyKnown } }, { controlDir }));
+    const unknown = track(
+      createRunner(
+        { ...node, name: 'newhost', ssh: { ...node.ssh, knownHostsFile: emptyKnown } },
+        { controlDir },
+      ),
+    );
     const u = await collect(unknown, ['true']);
     expect(u.result.unreachable?.reason).toBe('host-key-unknown');
-    expect(u.result.unreachable?.message).toMatch(/No ED25519 host key is known for \[127\.0\.0\.1\]:\d+/);
+    expect(u.result.unreachable?.message).toMatch(
+      /No ED25519 host key is known for \[127\.0\.0\.1\]:\d+/,
+    );
     // Host key checking stayed on: nothing was added to known_hosts behind the operator's back.
     expect(readFileSync(emptyKnown, 'utf8')).toBe('');
   });
 
   it('reports a key the node does not accept as auth-refused', async () => {
-    const r = track(createRunner({ ...node, name: 'badkey', ssh: { ...node.ssh, identityFile: lab.otherKeyFile } }, { controlDir }));
+    const r = track(
+      createRunner(
+        { ...node, name: 'badkey', ssh: { ...node.ssh, identityFile: lab.otherKeyFile } },
+        { controlDir },
+      ),
+    );
     const { result } = await collect(r, ['true']);
     expect(result.exitCode).toBeNull();
     expect(result.unreachable?.reason).toBe('auth-refused');
-    expect(result.unreachable?.message).toContain(`${lab.user}@127.0.0.1: Permission denied (publickey)`);
+    expect(result.unreachable?.message).toContain(
+      `${lab.user}@127.0.0.1: Permission denied (publickey)`,
+    );
   });
 
   it('never waits for a prompt: a key the node accepts but that needs a passphrase fails fast', async () => {
     const key = join(lab.dir, 'passphrase_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret words', '-f', key]);
     appendFileSync(join(lab.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
-    const r = track(createRunner({ ...node, name: 'locked', ssh: { ...node.ssh, identityFile: key } }, { controlDir }));
+    const r = track(
+      createRunner(
+        { ...node, name: 'locked', ssh: { ...node.ssh, identityFile: key } },
+        { controlDir },
+      ),
+    );
     const t0 = Date.now();
     const { result } = await collect(r, ['true']);
     expect(result.unreachable?.reason).toBe('auth-refused');
@@ -200,11 +266,17 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
       const sockets = readdirSync(dir);
       expect(sockets).toHaveLength(1);
       const socket = join(dir, sockets[0] as string);
-      const check = execFileSync('ssh', ['-o', `ControlPath=${socket}`, '-O', 'check', `${lab.user}@127.0.0.1`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const check = execFileSync(
+        'ssh',
+        ['-o', `ControlPath=${socket}`, '-O', 'check', `${lab.user}@127.0.0.1`],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       expect(check).toBe('');
       expect(countLogins(lab) - before).toBe(1);
       const median = [...warm].sort((a, b) => a - b)[2] ?? 0;
-      console.log(`[transport figures] cold command incl. opening the master: ${cold.toFixed(0)} ms; over the open master: median ${median.toFixed(0)} ms (${warm.map((w) => w.toFixed(0)).join(', ')})`);
+      console.log(
+        `[transport figures] cold command incl. opening the master: ${cold.toFixed(0)} ms; over the open master: median ${median.toFixed(0)} ms (${warm.map((w) => w.toFixed(0)).join(', ')})`,
+      );
       await r.close();
       expect(readdirSync(dir)).toEqual([]);
       await r.close(); // safe twice
@@ -217,10 +289,14 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
   it('parallel first commands to one node share one master, without the mux race warning', async () => {
     const r = track(createRunner(lab.node('gamma'), { controlDir }));
     const before = countLogins(lab);
-    const all = await Promise.all(Array.from({ length: 8 }, (_, i) => collect(r, ['bash', '-c', `echo run-${i}`])));
+    const all = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => collect(r, ['bash', '-c', `echo run-${i}`])),
+    );
     expect(all.map((c) => c.out)).toEqual(Array.from({ length: 8 }, (_, i) => [`run-${i}`]));
     const stderr = all.flatMap((c) => c.err);
-    expect(stderr.filter((l) => /ControlSocket|multiplexing|mux_client|muxclient/i.test(l))).toEqual([]);
+    expect(
+      stderr.filter((l) => /ControlSocket|multiplexing|mux_client|muxclient/i.test(l)),
+    ).toEqual([]);
     expect(stderr).toEqual([]);
     expect(countLogins(lab) - before).toBe(1);
   });
@@ -231,7 +307,9 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
     try {
       expect((await r.run(['true'])).exitCode).toBe(0);
       const socket = join(dir, readdirSync(dir)[0] as string);
-      execFileSync('ssh', ['-o', `ControlPath=${socket}`, '-O', 'exit', `${lab.user}@127.0.0.1`], { stdio: 'ignore' });
+      execFileSync('ssh', ['-o', `ControlPath=${socket}`, '-O', 'exit', `${lab.user}@127.0.0.1`], {
+        stdio: 'ignore',
+      });
       const again = await collect(r, ['echo', 'back']);
       expect(again.out).toEqual(['back']);
       expect(again.err).toEqual([]);
@@ -247,7 +325,13 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
     try {
       expect((await r.run(['true'])).exitCode).toBe(0);
       const socket = join(dir, readdirSync(dir)[0] as string);
-      const masterPid = Number(/pid=(\d+)/.exec(execFileSync('bash', ['-c', `ssh -o ControlPath=${socket} -O check x@127.0.0.1 2>&1`], { encoding: 'utf8' }))?.[1]);
+      const masterPid = Number(
+        /pid=(\d+)/.exec(
+          execFileSync('bash', ['-c', `ssh -o ControlPath=${socket} -O check x@127.0.0.1 2>&1`], {
+            encoding: 'utf8',
+          }),
+        )?.[1],
+      );
       expect(masterPid).toBeGreaterThan(1);
       const pending = collect(r, ['bash', '-c', 'echo running; sleep 3']);
       setTimeout(() => process.kill(masterPid, 'SIGTERM'), 400);
@@ -282,7 +366,9 @@ describe.skipIf(!ok)('ssh transport on a real sshd', () => {
       expect(abortedAt).toBeGreaterThan(0);
       expect(result).toMatchObject({ cancelled: true, exitCode: null, timedOut: false });
       expect(latency).toBeLessThan(2000);
-      console.log(`[transport figures] cancel latency (abort -> run() resolved): ${latency.toFixed(0)} ms`);
+      console.log(
+        `[transport figures] cancel latency (abort -> run() resolved): ${latency.toFixed(0)} ms`,
+      );
       expect(localProcessesWith(marker, lab.user)).toEqual([]);
       // The connection is still usable after a cancel.
       expect((await collect(runner, ['echo', 'still here'])).out).toEqual(['still here']);

@@ -24,7 +24,11 @@ describe.skipIf(!ok)('tailscale-ssh transport (through the tailscale shim)', () 
     lab = await startSshd();
     shim = tailscaleShim(lab);
     // A MagicDNS-style name and no ssh key or known_hosts: tailscale brings its own.
-    node = lab.node('solaria', { transport: 'tailscale-ssh', address: 'solaria', ssh: { connectTimeout: 5 } });
+    node = lab.node('solaria', {
+      transport: 'tailscale-ssh',
+      address: 'solaria',
+      ssh: { connectTimeout: 5 },
+    });
     controlDir = mkdtempSync('/tmp/hl-ts-');
     runner = createRunner(node, { controlDir, env: shim.env });
   });
@@ -47,12 +51,17 @@ describe.skipIf(!ok)('tailscale-ssh transport (through the tailscale shim)', () 
     await collect(runner, ['echo', 'two']);
     const calls = readFileSync(shim.logFile, 'utf8').trim().split('\n');
     expect(calls.length).toBeGreaterThanOrEqual(3);
-    for (const call of calls) expect(call.startsWith(`tailscale ssh ${lab.user}@solaria -o BatchMode=yes `)).toBe(true);
+    for (const call of calls)
+      expect(call.startsWith(`tailscale ssh ${lab.user}@solaria -o BatchMode=yes `)).toBe(true);
     // The first call opened the master; the commands then went over it.
     expect(calls[0]).toContain('ControlMaster=yes');
     expect(calls[0]).toMatch(/ -N -f$/);
-    expect(calls.slice(1).every((c) => c.includes('ControlMaster=auto') && / -- /.test(c))).toBe(true);
-    const logins = readFileSync(lab.logFile, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey'));
+    expect(calls.slice(1).every((c) => c.includes('ControlMaster=auto') && / -- /.test(c))).toBe(
+      true,
+    );
+    const logins = readFileSync(lab.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('Accepted publickey'));
     expect(logins).toHaveLength(1);
   });
 
@@ -72,7 +81,10 @@ describe.skipIf(!ok)('tailscale-ssh transport (through the tailscale shim)', () 
 
   it('reports a stopped tailscaled on SATURN as transport-missing, with how to start it', async () => {
     const dir = mkdtempSync('/tmp/hl-ts-');
-    const r = createRunner(node, { controlDir: dir, env: { ...shim.env, HOMELAB_SHIM_TAILSCALED: 'down' } });
+    const r = createRunner(node, {
+      controlDir: dir,
+      env: { ...shim.env, HOMELAB_SHIM_TAILSCALED: 'down' },
+    });
     try {
       const { result } = await collect(r, ['true']);
       expect(result.exitCode).toBeNull();
@@ -86,7 +98,10 @@ describe.skipIf(!ok)('tailscale-ssh transport (through the tailscale shim)', () 
 
   it('reports a refused login through tailscale as auth-refused', async () => {
     const dir = mkdtempSync('/tmp/hl-ts-');
-    const r = createRunner(node, { controlDir: dir, env: { ...shim.env, HOMELAB_SHIM_KEY: lab.otherKeyFile } });
+    const r = createRunner(node, {
+      controlDir: dir,
+      env: { ...shim.env, HOMELAB_SHIM_KEY: lab.otherKeyFile },
+    });
     try {
       const { result } = await collect(r, ['true']);
       expect(result.unreachable?.reason).toBe('auth-refused');

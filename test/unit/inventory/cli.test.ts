@@ -10,7 +10,11 @@ import { main } from '../../../src/cli/main.js';
 const REPO = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 const FIXTURES = join(REPO, 'test/fixtures/inventories');
 
-async function run(args: string[], cwd = '/', env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  args: string[],
+  cwd = '/',
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -52,7 +56,10 @@ describe('homelab validate', () => {
   it('--json prints {valid, problems}', async () => {
     const r = await run(['validate', '--json', '--repo', join(FIXTURES, 'broken')]);
     expect(r.code).toBe(1);
-    const json = JSON.parse(r.out) as { valid: boolean; problems: Array<{ file: string; line: number; col: number; field: string }> };
+    const json = JSON.parse(r.out) as {
+      valid: boolean;
+      problems: Array<{ file: string; line: number; col: number; field: string }>;
+    };
     expect(json.valid).toBe(false);
     expect(json.problems.map((p) => `${p.file}:${p.line}:${p.col}:${p.field}`)).toEqual([
       'hosts/alpha/cache/docker-compose.yml:5:23:services.cache.environment.REDIS_PASSWORD',
@@ -103,7 +110,11 @@ describe('homelab manifest', () => {
       'hosts/alpha/node.manifest:7:1: out of date with inventory/topology.yaml (line 7 differs): run `homelab manifest` and commit the result\ninvalid: 1 problem\n',
     );
     const check = await run(['manifest', '--check', '--repo', dir]);
-    expect(check).toEqual({ code: 1, out: 'stale  hosts/alpha/node.manifest\n1 manifest(s) out of date: run `homelab manifest`\n', err: '' });
+    expect(check).toEqual({
+      code: 1,
+      out: 'stale  hosts/alpha/node.manifest\n1 manifest(s) out of date: run `homelab manifest`\n',
+      err: '',
+    });
     expect(readFileSync(file, 'utf8')).not.toBe(good);
 
     expect(await run(['manifest', '--repo', dir])).toEqual({
@@ -115,13 +126,17 @@ describe('homelab manifest', () => {
     expect((await run(['validate', '--repo', dir])).code).toBe(0);
 
     rmSync(file);
-    expect((await run(['manifest', '--repo', dir])).out).toBe('created  hosts/alpha/node.manifest\n1 manifest(s) written: commit them\n');
+    expect((await run(['manifest', '--repo', dir])).out).toBe(
+      'created  hosts/alpha/node.manifest\n1 manifest(s) written: commit them\n',
+    );
     expect(readFileSync(file, 'utf8')).toBe(good);
   });
 
   it('writes nothing from an invalid topology', async () => {
     const r = await run(['manifest', '--repo', join(FIXTURES, 'broken')]);
     expect(r.code).toBe(1);
-    expect(r.out).toBe(`${BROKEN_LINES.join('\n')}\nno manifest written: fix these 2 problems first (\`homelab validate\`)\n`);
+    expect(r.out).toBe(
+      `${BROKEN_LINES.join('\n')}\nno manifest written: fix these 2 problems first (\`homelab validate\`)\n`,
+    );
   });
 });

@@ -21,7 +21,11 @@ function withFiles(change: (f: Files) => void): Files {
 
 // Built from parts so that no scanner mistakes the test for a leaked credential.
 const TSKEY = ['tskey', 'auth', 'kXb2Yc3CNTRL', 'Qw8e7r6t5y4u3i2o1p'].join('-');
-const PRIVATE_KEY = ['-----BEGIN OPENSSH ', 'PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH ', 'PRIVATE KEY-----\n'].join('');
+const PRIVATE_KEY = [
+  '-----BEGIN OPENSSH ',
+  'PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH ',
+  'PRIVATE KEY-----\n',
+].join('');
 
 interface Case {
   readonly name: string;
@@ -36,12 +40,17 @@ const CASES: readonly Case[] = [
   {
     name: 'YAML syntax error',
     topology: edit(BASE, '    services: [gitea]\n', '    services: [gitea\n'),
-    expected: [`${T}:8:3: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`],
+    expected: [
+      `${T}:8:3: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    ],
   },
   {
     name: 'aliases that expand without bound',
-    topology: 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
-    expected: [`${T}:1:1: YAML error: Excessive alias count indicates a resource exhaustion attack`],
+    topology:
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
+    expected: [
+      `${T}:1:1: YAML error: Excessive alias count indicates a resource exhaustion attack`,
+    ],
   },
   {
     name: 'empty file',
@@ -61,7 +70,9 @@ const CASES: readonly Case[] = [
   {
     name: 'wrong type: services is not a list',
     topology: edit(BASE, 'services: [gitea]', 'services: gitea'),
-    expected: [`${T}:7:15: nodes.saturn.services: expected a list (- item lines), got the text "gitea"`],
+    expected: [
+      `${T}:7:15: nodes.saturn.services: expected a list (- item lines), got the text "gitea"`,
+    ],
   },
   {
     name: 'wrong type: wave is a fraction',
@@ -76,7 +87,9 @@ const CASES: readonly Case[] = [
   {
     name: 'empty value',
     topology: edit(BASE, 'address: mercury', 'address:'),
-    expected: [`${T}:9:5: nodes.mercury.address: expected a text value, got nothing (an empty value)`],
+    expected: [
+      `${T}:9:5: nodes.mercury.address: expected a text value, got nothing (an empty value)`,
+    ],
   },
   {
     name: 'missing required address',
@@ -86,7 +99,9 @@ const CASES: readonly Case[] = [
   {
     name: 'unknown key with suggestion',
     topology: edit(BASE, 'services: [gitea]', 'servises: [gitea]'),
-    expected: [`${T}:7:5: nodes.saturn.servises: unknown key "servises" — did you mean "services"?`],
+    expected: [
+      `${T}:7:5: nodes.saturn.servises: unknown key "servises" — did you mean "services"?`,
+    ],
   },
   {
     name: 'unknown top-level key with suggestion',
@@ -103,7 +118,9 @@ const CASES: readonly Case[] = [
   {
     name: 'bad transport with suggestion',
     topology: edit(BASE, 'transport: local', 'transport: tailscale'),
-    expected: [`${T}:6:16: nodes.saturn.transport: "tailscale" is not one of tailscale-ssh, ssh, local — did you mean "tailscale-ssh"?`],
+    expected: [
+      `${T}:6:16: nodes.saturn.transport: "tailscale" is not one of tailscale-ssh, ssh, local — did you mean "tailscale-ssh"?`,
+    ],
   },
   {
     name: 'node name with shell metacharacters and a space',
@@ -115,17 +132,23 @@ const CASES: readonly Case[] = [
   {
     name: 'node name with command substitution',
     topology: edit(BASE, '  saturn:\n', '  $(x):\n'),
-    expected: [`${T}:4:3: nodes.$(x): "$(x)" is not a valid node name: it contains "$", "(" and ")". Names travel...`],
+    expected: [
+      `${T}:4:3: nodes.$(x): "$(x)" is not a valid node name: it contains "$", "(" and ")". Names travel...`,
+    ],
   },
   {
     name: 'node name with a space',
     topology: edit(BASE, '  saturn:\n', '  my node:\n'),
-    expected: [`${T}:4:3: nodes.my node: "my node" is not a valid node name: it contains a space. Names...`],
+    expected: [
+      `${T}:4:3: nodes.my node: "my node" is not a valid node name: it contains a space. Names...`,
+    ],
   },
   {
     name: 'node name in uppercase',
     topology: edit(BASE, '  saturn:\n', '  Saturn:\n'),
-    expected: [`${T}:4:3: nodes.Saturn: "Saturn" is not a valid node name: it contains uppercase letters. Names...`],
+    expected: [
+      `${T}:4:3: nodes.Saturn: "Saturn" is not a valid node name: it contains uppercase letters. Names...`,
+    ],
   },
   {
     name: 'service names with shell metacharacters',
@@ -138,12 +161,16 @@ const CASES: readonly Case[] = [
   {
     name: 'service name with a space in map form',
     topology: edit(BASE, 'name: caddy', 'name: my svc'),
-    expected: [`${T}:12:15: nodes.mercury.services[0].name: "my svc" is not a valid service name: it contains a space...`],
+    expected: [
+      `${T}:12:15: nodes.mercury.services[0].name: "my svc" is not a valid service name: it contains a space...`,
+    ],
   },
   {
     name: 'address that ssh would read as an option',
     topology: edit(BASE, 'address: mercury', 'address: -oProxyCommand=sh'),
-    expected: [`${T}:9:14: nodes.mercury.address: "-oProxyCommand=sh" is not a usable address: write a Tailscale MagicDNS name or an IP address (letters, digits, ".", ":" and "-", not starting with "-")`],
+    expected: [
+      `${T}:9:14: nodes.mercury.address: "-oProxyCommand=sh" is not a usable address: write a Tailscale MagicDNS name or an IP address (letters, digits, ".", ":" and "-", not starting with "-")`,
+    ],
   },
   {
     name: 'duplicate node key',
@@ -156,17 +183,23 @@ const CASES: readonly Case[] = [
   {
     name: 'duplicate address',
     topology: edit(BASE, 'address: mercury', 'address: Saturn'),
-    expected: [`${T}:9:14: nodes.mercury.address: address "Saturn" (ssh port 22) is already used by node "saturn" (line 5): each node needs its own address`],
+    expected: [
+      `${T}:9:14: nodes.mercury.address: address "Saturn" (ssh port 22) is already used by node "saturn" (line 5): each node needs its own address`,
+    ],
   },
   {
     name: 'duplicate service within a node',
     topology: edit(BASE, 'services: [gitea]', 'services: [gitea, gitea]'),
-    expected: [`${T}:7:23: nodes.saturn.services[1]: service "gitea" is already assigned to node "saturn" (services[0]): a service runs once per node — remove one`],
+    expected: [
+      `${T}:7:23: nodes.saturn.services[1]: service "gitea" is already assigned to node "saturn" (services[0]): a service runs once per node — remove one`,
+    ],
   },
   {
     name: 'wave gap',
     topology: edit(BASE, 'wave: 1', 'wave: 2'),
-    expected: [`${T}:10:11: nodes.mercury.wave: no node is in wave 1 (waves in use: 0, 2): waves run in order from 0 without gaps — put a node in wave 1 or renumber wave 2 to 1`],
+    expected: [
+      `${T}:10:11: nodes.mercury.wave: no node is in wave 1 (waves in use: 0, 2): waves run in order from 0 without gaps — put a node in wave 1 or renumber wave 2 to 1`,
+    ],
   },
   {
     name: 'bad check URLs',
@@ -187,7 +220,9 @@ const CASES: readonly Case[] = [
   {
     name: 'bad secret name',
     topology: edit(BASE, 'secrets: [CADDY_TOKEN]', 'secrets: [db-password]'),
-    expected: [`${T}:13:19: nodes.mercury.services[0].secrets[0]: "db-password" is not a valid secret name: secrets are environment variable names in <root>/config/<service>/.env, so use uppercase letters, digits and "_", not starting with a digit (for example "POSTGRES_PASSWORD"); write the name only, never the value`],
+    expected: [
+      `${T}:13:19: nodes.mercury.services[0].secrets[0]: "db-password" is not a valid secret name: secrets are environment variable names in <root>/config/<service>/.env, so use uppercase letters, digits and "_", not starting with a digit (for example "POSTGRES_PASSWORD"); write the name only, never the value`,
+    ],
   },
   {
     name: 'Tailscale key pasted into the topology is found and never quoted back',
@@ -201,19 +236,29 @@ const CASES: readonly Case[] = [
   {
     name: 'secret value written where a secret name belongs is not quoted back',
     topology: edit(BASE, 'secrets: [CADDY_TOKEN]', 'secrets: ["CADDY_TOKEN=hunter2"]'),
-    expected: [`${T}:13:19: nodes.mercury.services[0].secrets[0]: this is not a valid secret name: secrets are environment variable names in <root>/config/<service>/.env...`],
+    expected: [
+      `${T}:13:19: nodes.mercury.services[0].secrets[0]: this is not a valid secret name: secrets are environment variable names in <root>/config/<service>/.env...`,
+    ],
     hidden: 'hunter2',
   },
   {
     name: 'password inside the Git remote URL',
-    topology: edit(BASE, 'ssh://git@saturn/srv/git/homelab.git', 'https://homelab:hunter2@git.example.org/homelab.git'),
-    expected: [`${T}:2:16: git.remote: the URL contains a password or token, which would be committed to Git: use an ssh:// URL with a deploy key on the node, or a Git credential helper, and change that password`],
+    topology: edit(
+      BASE,
+      'ssh://git@saturn/srv/git/homelab.git',
+      'https://homelab:hunter2@git.example.org/homelab.git',
+    ),
+    expected: [
+      `${T}:2:16: git.remote: the URL contains a password or token, which would be committed to Git: use an ssh:// URL with a deploy key on the node, or a Git credential helper, and change that password`,
+    ],
     hidden: 'hunter2',
   },
   {
     name: 'missing compose folder',
     files: withFiles((f) => delete f['hosts/mercury/caddy/docker-compose.yml']),
-    expected: [`${T}:12:9: nodes.mercury.services[0]: service "caddy" on node "mercury" has no compose file: create hosts/mercury/caddy/docker-compose.yml`],
+    expected: [
+      `${T}:12:9: nodes.mercury.services[0]: service "caddy" on node "mercury" has no compose file: create hosts/mercury/caddy/docker-compose.yml`,
+    ],
   },
   {
     name: 'compose file under another name',
@@ -221,27 +266,37 @@ const CASES: readonly Case[] = [
       f['hosts/mercury/caddy/compose.yaml'] = f['hosts/mercury/caddy/docker-compose.yml'] ?? '';
       delete f['hosts/mercury/caddy/docker-compose.yml'];
     }),
-    expected: [`${T}:12:9: nodes.mercury.services[0]: service "caddy" on node "mercury" has no compose file: rename hosts/mercury/caddy/compose.yaml to docker-compose.yml`],
+    expected: [
+      `${T}:12:9: nodes.mercury.services[0]: service "caddy" on node "mercury" has no compose file: rename hosts/mercury/caddy/compose.yaml to docker-compose.yml`,
+    ],
   },
   {
     name: 'orphan compose folder',
     files: withFiles((f) => (f['hosts/mercury/redis/docker-compose.yml'] = compose('redis'))),
-    expected: [`hosts/mercury/redis/: folder is not assigned to node "mercury": add "redis" to nodes.mercury.services in ${T}, or delete the folder`],
+    expected: [
+      `hosts/mercury/redis/: folder is not assigned to node "mercury": add "redis" to nodes.mercury.services in ${T}, or delete the folder`,
+    ],
   },
   {
     name: 'orphan host folder',
     files: withFiles((f) => (f['hosts/pluto/web/docker-compose.yml'] = compose('web'))),
-    expected: [`hosts/pluto/: folder belongs to no node: add node "pluto" under nodes: in ${T}, or delete the folder`],
+    expected: [
+      `hosts/pluto/: folder belongs to no node: add node "pluto" under nodes: in ${T}, or delete the folder`,
+    ],
   },
   {
     name: 'compose file directly in a node folder',
     files: withFiles((f) => (f['hosts/saturn/docker-compose.yml'] = compose('gitea'))),
-    expected: ['hosts/saturn/docker-compose.yml: compose file at the node level: each service has its own folder, so move it to hosts/saturn/<service>/docker-compose.yml and list <service> under nodes.saturn.services'],
+    expected: [
+      'hosts/saturn/docker-compose.yml: compose file at the node level: each service has its own folder, so move it to hosts/saturn/<service>/docker-compose.yml and list <service> under nodes.saturn.services',
+    ],
   },
   {
     name: 'secrets file under another .env name',
     files: withFiles((f) => (f['hosts/saturn/gitea/gitea.env'] = 'GITEA_DB_PASSWORD=x\n')),
-    expected: ['hosts/saturn/gitea/gitea.env: secrets file committed to Git: move it to /opt/homelab/config/gitea/.env on node "saturn"...'],
+    expected: [
+      'hosts/saturn/gitea/gitea.env: secrets file committed to Git: move it to /opt/homelab/config/gitea/.env on node "saturn"...',
+    ],
   },
   {
     name: 'committed .env',
@@ -254,7 +309,11 @@ const CASES: readonly Case[] = [
   {
     name: 'literal POSTGRES_PASSWORD',
     files: withFiles(
-      (f) => (f['hosts/saturn/gitea/docker-compose.yml'] = compose('gitea', '    environment:\n      POSTGRES_USER: gitea\n      POSTGRES_PASSWORD: hunter2\n')),
+      (f) =>
+        (f['hosts/saturn/gitea/docker-compose.yml'] = compose(
+          'gitea',
+          '    environment:\n      POSTGRES_USER: gitea\n      POSTGRES_PASSWORD: hunter2\n',
+        )),
     ),
     expected: [
       'hosts/saturn/gitea/docker-compose.yml:7:26: services.gitea.environment.POSTGRES_PASSWORD: POSTGRES_PASSWORD is set to a literal value: secrets must not be committed to Git. Put POSTGRES_PASSWORD=... in /opt/homelab/config/gitea/.env on the node, write ${POSTGRES_PASSWORD} here instead, list POSTGRES_PASSWORD under the service\'s "secrets:" in inventory/topology.yaml, and change the committed password',
@@ -264,15 +323,25 @@ const CASES: readonly Case[] = [
   {
     name: 'literal password in list-form environment',
     files: withFiles(
-      (f) => (f['hosts/saturn/gitea/docker-compose.yml'] = compose('gitea', '    environment:\n      - TZ=Europe/Berlin\n      - DB_PASSWORD=hunter2\n')),
+      (f) =>
+        (f['hosts/saturn/gitea/docker-compose.yml'] = compose(
+          'gitea',
+          '    environment:\n      - TZ=Europe/Berlin\n      - DB_PASSWORD=hunter2\n',
+        )),
     ),
-    expected: ['hosts/saturn/gitea/docker-compose.yml:7:9: services.gitea.environment[1]: DB_PASSWORD is set to a literal value: secrets must not be committed to Git. Put DB_PASSWORD=... in /opt/homelab/config/gitea/.env on the node...'],
+    expected: [
+      'hosts/saturn/gitea/docker-compose.yml:7:9: services.gitea.environment[1]: DB_PASSWORD is set to a literal value: secrets must not be committed to Git. Put DB_PASSWORD=... in /opt/homelab/config/gitea/.env on the node...',
+    ],
     hidden: 'hunter2',
   },
   {
     name: 'Tailscale auth key in a compose file',
     files: withFiles(
-      (f) => (f['hosts/mercury/caddy/docker-compose.yml'] = compose('caddy', `    environment:\n      TS_HOSTNAME: caddy\n      TS_AUTHKEY: ${TSKEY}\n`)),
+      (f) =>
+        (f['hosts/mercury/caddy/docker-compose.yml'] = compose(
+          'caddy',
+          `    environment:\n      TS_HOSTNAME: caddy\n      TS_AUTHKEY: ${TSKEY}\n`,
+        )),
     ),
     expected: [
       'hosts/mercury/caddy/docker-compose.yml:7:19: a Tailscale auth key is committed here: revoke it in the Tailscale admin console, put the new key in /opt/homelab/config/caddy/.env on the node (for example TS_AUTHKEY=...) and reference it as ${TS_AUTHKEY}',
@@ -289,32 +358,56 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'compose file without services',
-    files: withFiles((f) => (f['hosts/saturn/gitea/docker-compose.yml'] = "version: '3.8'\nvolumes:\n  data:\n")),
-    expected: ['hosts/saturn/gitea/docker-compose.yml:1:1: no "services:" map: a compose file defines its containers under services:'],
+    files: withFiles(
+      (f) => (f['hosts/saturn/gitea/docker-compose.yml'] = "version: '3.8'\nvolumes:\n  data:\n"),
+    ),
+    expected: [
+      'hosts/saturn/gitea/docker-compose.yml:1:1: no "services:" map: a compose file defines its containers under services:',
+    ],
   },
   {
     name: 'compose file with an empty services key',
     files: withFiles((f) => (f['hosts/saturn/gitea/docker-compose.yml'] = 'name: x\nservices:\n')),
-    expected: ['hosts/saturn/gitea/docker-compose.yml:2:1: services: expected a map of compose services (name: { image: ... })'],
+    expected: [
+      'hosts/saturn/gitea/docker-compose.yml:2:1: services: expected a map of compose services (name: { image: ... })',
+    ],
   },
   {
     name: 'compose YAML syntax error',
-    files: withFiles((f) => (f['hosts/saturn/gitea/docker-compose.yml'] = 'services:\n  gitea:\n    image: "busybox:1.36\n')),
-    expected: ['hosts/saturn/gitea/docker-compose.yml:4:1: YAML syntax error: Missing closing "quote'],
+    files: withFiles(
+      (f) =>
+        (f['hosts/saturn/gitea/docker-compose.yml'] =
+          'services:\n  gitea:\n    image: "busybox:1.36\n'),
+    ),
+    expected: [
+      'hosts/saturn/gitea/docker-compose.yml:4:1: YAML syntax error: Missing closing "quote',
+    ],
   },
   {
     name: 'stale manifest',
     topology: edit(BASE, '    transport: local\n', '    transport: local\n    role: control\n'),
-    expected: ['hosts/saturn/node.manifest:5:1: out of date with inventory/topology.yaml (line 5 differs): run `homelab manifest` and commit the result'],
+    expected: [
+      'hosts/saturn/node.manifest:5:1: out of date with inventory/topology.yaml (line 5 differs): run `homelab manifest` and commit the result',
+    ],
   },
   {
     name: 'missing manifest',
     files: withFiles((f) => delete f['hosts/mercury/node.manifest']),
-    expected: ['hosts/mercury/node.manifest: missing: run `homelab manifest` to write it from inventory/topology.yaml, then commit it'],
+    expected: [
+      'hosts/mercury/node.manifest: missing: run `homelab manifest` to write it from inventory/topology.yaml, then commit it',
+    ],
   },
   {
     name: 'several problems at once, sorted',
-    topology: edit(edit(edit(BASE, 'services: [gitea]', 'servises: [gitea]'), 'transport: local', 'transport: sssh'), 'wave: 1', 'wave: 2'),
+    topology: edit(
+      edit(
+        edit(BASE, 'services: [gitea]', 'servises: [gitea]'),
+        'transport: local',
+        'transport: sssh',
+      ),
+      'wave: 1',
+      'wave: 2',
+    ),
     files: withFiles((f) => (f['hosts/mercury/caddy/.env'] = 'X=1\n')),
     expected: [
       'hosts/mercury/caddy/.env: secrets file committed to Git: move it to /opt/homelab/config/caddy/.env...',
@@ -336,7 +429,9 @@ describe('broken inventories: every problem with file:line:col, field and fix', 
 
   it.each(CASES)('$name', (c) => {
     const actual = validate(c.topology ?? BASE, c.files ?? BASE_FILES);
-    const ok = actual.length === c.expected.length && c.expected.every((e, i) => matches(actual[i] ?? '', e));
+    const ok =
+      actual.length === c.expected.length &&
+      c.expected.every((e, i) => matches(actual[i] ?? '', e));
     // On failure, show both lists whole.
     if (!ok) expect(actual).toEqual(c.expected);
     if (c.hidden !== undefined) expect(actual.join('\n')).not.toContain(c.hidden);
@@ -361,12 +456,18 @@ describe('what is accepted', () => {
       '      DISABLE_TOKEN_AUTH: false\n' +
       '      ADMIN_PASSWORD:\n' +
       '      TZ: Europe/Berlin\n';
-    const files = withFiles((f) => (f['hosts/saturn/gitea/docker-compose.yml'] = compose('gitea', env)));
+    const files = withFiles(
+      (f) => (f['hosts/saturn/gitea/docker-compose.yml'] = compose('gitea', env)),
+    );
     expect(validate(BASE, files)).toEqual([]);
   });
 
   it('nodes may share an address behind different ssh ports (port-forwarded VMs, a loopback lab)', () => {
-    const topology = edit(edit(BASE, 'address: mercury', 'address: saturn'), '    wave: 1\n', '    wave: 1\n    ssh: { port: 2202 }\n');
+    const topology = edit(
+      edit(BASE, 'address: mercury', 'address: saturn'),
+      '    wave: 1\n',
+      '    wave: 1\n    ssh: { port: 2202 }\n',
+    );
     expect(validate(topology, filesFor(topology))).toEqual([]);
   });
 

@@ -8,7 +8,9 @@ import { formatProblem } from '../../../src/core/problem.js';
 export type Files = Record<string, string>;
 
 export function snapshotOf(files: Files, emptyDirs: readonly string[] = []): RepoSnapshot {
-  const paths = Object.keys(files).filter((p) => p.startsWith('hosts/')).sort();
+  const paths = Object.keys(files)
+    .filter((p) => p.startsWith('hosts/'))
+    .sort();
   const dirs = new Set<string>(emptyDirs);
   for (const p of paths) {
     const parts = p.split('/');
@@ -23,7 +25,9 @@ export function snapshotOf(files: Files, emptyDirs: readonly string[] = []): Rep
 export function validate(topology: string, files: Files = {}): string[] {
   const parsed = parseTopology(topology);
   const snap = snapshotOf(files);
-  const repo = parsed.inventory ? checkRepo(parsed.inventory, snap, { locate: parsed.locate }) : checkRepoFiles(snap);
+  const repo = parsed.inventory
+    ? checkRepo(parsed.inventory, snap, { locate: parsed.locate })
+    : checkRepoFiles(snap);
   return sortProblems([...parsed.problems, ...repo]).map(formatProblem);
 }
 
@@ -34,11 +38,13 @@ export function compose(service: string, extra = ''): string {
 /** The files a valid repo for `topology` needs: a compose file per service and every manifest. */
 export function filesFor(topology: string): Files {
   const { inventory, problems } = parseTopology(topology);
-  if (!inventory) throw new Error(`fixture topology is invalid:\n${problems.map(formatProblem).join('\n')}`);
+  if (!inventory)
+    throw new Error(`fixture topology is invalid:\n${problems.map(formatProblem).join('\n')}`);
   const files: Files = {};
   for (const node of inventory.nodes) {
     files[`hosts/${node.name}/node.manifest`] = renderManifest(inventory, node);
-    for (const s of node.services) files[`hosts/${node.name}/${s.name}/docker-compose.yml`] = compose(s.name);
+    for (const s of node.services)
+      files[`hosts/${node.name}/${s.name}/docker-compose.yml`] = compose(s.name);
   }
   return files;
 }

@@ -41,7 +41,9 @@ describe('loadInventory', () => {
   it('reads a fixture repo from disk: valid', async () => {
     const { inventory, problems } = await loadInventory(join(FIXTURES, 'valid-small'));
     expect(problems).toEqual([]);
-    expect(inventory?.nodes[0]?.services[0]?.checks).toEqual([{ kind: 'http', url: 'http://127.0.0.1:8080/', status: 200 }]);
+    expect(inventory?.nodes[0]?.services[0]?.checks).toEqual([
+      { kind: 'http', url: 'http://127.0.0.1:8080/', status: 200 },
+    ]);
   });
 
   it('finds a committed .env and an empty orphan folder on disk, never reading the secret out', async () => {
@@ -97,7 +99,9 @@ describe('findRepoRoot', () => {
     expect(() => findRepoRoot(dir, {})).toThrow(
       `no homelab repo found: looked for inventory/topology.yaml in ${dir} and every folder above it; run inside the repo, pass --repo DIR or set HOMELAB_REPO (no homelab yet? \`homelab demo\` builds one to try)`,
     );
-    expect(() => findRepoRoot('/', {}, dir)).toThrow(`--repo points at ${dir}, which has no inventory/topology.yaml`);
+    expect(() => findRepoRoot('/', {}, dir)).toThrow(
+      `--repo points at ${dir}, which has no inventory/topology.yaml`,
+    );
     expect(() => findRepoRoot('/', { HOMELAB_REPO: dir })).toThrow(`HOMELAB_REPO points at ${dir}`);
   });
 });

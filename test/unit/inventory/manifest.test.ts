@@ -65,7 +65,10 @@ describe('renderManifest', () => {
 
   it('matches the example in docs/node-manifest.md and the committed example manifest', () => {
     const doc = readFileSync(new URL('../../../docs/node-manifest.md', import.meta.url), 'utf8');
-    const committed = readFileSync(new URL('../../../hosts/solaria/node.manifest', import.meta.url), 'utf8');
+    const committed = readFileSync(
+      new URL('../../../hosts/solaria/node.manifest', import.meta.url),
+      'utf8',
+    );
     const example = /```\n(# Generated[\s\S]*?)```/.exec(doc)?.[1];
     expect(example).toBe(committed);
   });

@@ -1,6 +1,12 @@
 // Names that reach remote shells, and the "did you mean" distance.
 import { describe, expect, it } from 'vitest';
-import { dnsLabelFlaw, isDnsLabel, isEnvName, isHostAddress, toDnsLabel } from '../../../src/core/inventory/names.js';
+import {
+  dnsLabelFlaw,
+  isDnsLabel,
+  isEnvName,
+  isHostAddress,
+  toDnsLabel,
+} from '../../../src/core/inventory/names.js';
 import { editDistance, suggest } from '../../../src/core/inventory/suggest.js';
 
 describe('names', () => {
@@ -39,7 +45,9 @@ describe('names', () => {
   });
 
   it('addresses never start with "-" (ssh would read an option)', () => {
-    expect(['saturn', '100.64.0.7', 'fd7a:115c:a1e0::1', 'saturn.tail1234.ts.net'].every(isHostAddress)).toBe(true);
+    expect(
+      ['saturn', '100.64.0.7', 'fd7a:115c:a1e0::1', 'saturn.tail1234.ts.net'].every(isHostAddress),
+    ).toBe(true);
     expect(['-oProxyCommand=x', 'a b', 'a;b', ''].some(isHostAddress)).toBe(false);
   });
 });
@@ -57,7 +65,18 @@ describe('suggest', () => {
   });
 
   it('suggests the nearest key within reach, or a key containing the word', () => {
-    const keys = ['address', 'role', 'tags', 'transport', 'user', 'root', 'repo', 'wave', 'ssh', 'services'];
+    const keys = [
+      'address',
+      'role',
+      'tags',
+      'transport',
+      'user',
+      'root',
+      'repo',
+      'wave',
+      'ssh',
+      'services',
+    ];
     expect(suggest('servises', keys)).toBe('services');
     expect(suggest('adress', keys)).toBe('address');
     expect(suggest('Wave', keys)).toBe('wave');

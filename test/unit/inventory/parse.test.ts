@@ -63,19 +63,42 @@ ai:
     const { inventory, problems } = parseTopology(text);
     expect(problems.map(formatProblem)).toEqual([]);
     const [a, b, c] = inventory?.nodes ?? [];
-    expect(inventory?.git).toEqual({ remote: 'ssh://git@saturn/srv/git/homelab.git', branch: 'prod' });
-    expect(a).toMatchObject({ transport: 'ssh', user: 'deploy', root: '/srv/homelab', repo: '/srv/homelab/repo', wave: 0 });
-    expect(a?.ssh).toEqual({ connectTimeout: 9, port: 2222, knownHostsFile: '~/.ssh/known_homelab' });
-    expect(b).toMatchObject({ transport: 'tailscale-ssh', user: 'ops', root: '/data/hl', repo: '/data/hl/repo', wave: 1 });
+    expect(inventory?.git).toEqual({
+      remote: 'ssh://git@saturn/srv/git/homelab.git',
+      branch: 'prod',
+    });
+    expect(a).toMatchObject({
+      transport: 'ssh',
+      user: 'deploy',
+      root: '/srv/homelab',
+      repo: '/srv/homelab/repo',
+      wave: 0,
+    });
+    expect(a?.ssh).toEqual({
+      connectTimeout: 9,
+      port: 2222,
+      knownHostsFile: '~/.ssh/known_homelab',
+    });
+    expect(b).toMatchObject({
+      transport: 'tailscale-ssh',
+      user: 'ops',
+      root: '/data/hl',
+      repo: '/data/hl/repo',
+      wave: 1,
+    });
     expect(b?.ssh).toEqual({ connectTimeout: 9, port: 22, knownHostsFile: '~/.ssh/known_homelab' });
     expect(c).toMatchObject({ root: '/srv/homelab', repo: '/home/ops/homelab' });
     expect(inventory?.ai).toEqual({ command: ['ollama', 'run', 'llama3.1'] });
   });
 
   it('expands plain-string services and check defaults, keeping file order', () => {
-    const { inventory } = parseTopology(`${BASE}        checks:\n          - http: https://127.0.0.1:8443/health\n          - tcp: "[::1]:443"\n          - http: http://127.0.0.1/\n            status: 204\n        override: required\n`);
+    const { inventory } = parseTopology(
+      `${BASE}        checks:\n          - http: https://127.0.0.1:8443/health\n          - tcp: "[::1]:443"\n          - http: http://127.0.0.1/\n            status: 204\n        override: required\n`,
+    );
     expect(inventory?.nodes.map((n) => n.name)).toEqual(['saturn', 'mercury']);
-    expect(inventory?.nodes[0]?.services).toEqual([{ name: 'gitea', secrets: [], checks: [], override: 'optional' }]);
+    expect(inventory?.nodes[0]?.services).toEqual([
+      { name: 'gitea', secrets: [], checks: [], override: 'optional' },
+    ]);
     expect(inventory?.nodes[1]?.services).toEqual([
       {
         name: 'caddy',
@@ -105,7 +128,10 @@ ai:
 
 describe('the shipped guide', () => {
   it("how_to_add_new_node.yaml's ready-to-copy entry passes the schema when added to a topology", () => {
-    const template = readFileSync(new URL('../../../inventory/templates/how_to_add_new_node.yaml', import.meta.url), 'utf8');
+    const template = readFileSync(
+      new URL('../../../inventory/templates/how_to_add_new_node.yaml', import.meta.url),
+      'utf8',
+    );
     const nodes = (parse(template) as { nodes: Record<string, unknown> }).nodes;
     const entry = JSON.stringify(nodes.pluto);
     const { inventory, problems } = parseTopology(`${BASE}  pluto: ${entry}\n`);

@@ -7,7 +7,11 @@ import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NODE_FIELDS } from '../../../src/shell/onboarding/fields.js';
 import type { FormState, NodeAddFormResult } from '../../../src/tui/views/node-add-form.js';
-import { formReducer, initialFormState, NodeAddForm } from '../../../src/tui/views/node-add-form.js';
+import {
+  formReducer,
+  initialFormState,
+  NodeAddForm,
+} from '../../../src/tui/views/node-add-form.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 const EXISTING = ['saturn', 'mercury', 'solaria', 'venus'];
@@ -30,7 +34,15 @@ describe('formReducer', () => {
     s = answer(s, ''); // address defaults to the name
     expect(s.values.address).toBe('vega');
     for (const v of ['', 'nas', '', '', 'web']) s = answer(s, v);
-    expect(s.values).toEqual({ name: 'vega', address: 'vega', role: 'worker', tags: 'nas', wave: '0', transport: '', services: 'web' });
+    expect(s.values).toEqual({
+      name: 'vega',
+      address: 'vega',
+      role: 'worker',
+      tags: 'nas',
+      wave: '0',
+      transport: '',
+      services: 'web',
+    });
     expect(s.phase).toBe('checking');
   });
 
@@ -46,7 +58,11 @@ describe('formReducer', () => {
     s = formReducer(s, { type: 'back' });
     expect(s).toMatchObject({ index: 1, input: 'vega.ts.net' });
     const refused: FormState = { ...s, phase: 'refused', lines: ['Refused: x'] };
-    expect(formReducer(refused, { type: 'back' })).toMatchObject({ phase: 'ask', index: NODE_FIELDS.length - 1, lines: [] });
+    expect(formReducer(refused, { type: 'back' })).toMatchObject({
+      phase: 'ask',
+      index: NODE_FIELDS.length - 1,
+      lines: [],
+    });
   });
 });
 
@@ -54,13 +70,23 @@ describe('NodeAddForm', () => {
   let repo: string;
   beforeEach(() => {
     repo = mkdtempSync(join(tmpdir(), 'homelab-form-'));
-    for (const d of ['inventory', 'hosts']) cpSync(join(REPO_ROOT, d), join(repo, d), { recursive: true });
+    for (const d of ['inventory', 'hosts'])
+      cpSync(join(REPO_ROOT, d), join(repo, d), { recursive: true });
   });
   afterEach(() => rmSync(repo, { recursive: true, force: true }));
 
   function mount() {
     const closed: NodeAddFormResult[] = [];
-    const ui = render(<NodeAddForm repoDir={repo} existingNodes={EXISTING} width={120} isActive onClose={(r) => closed.push(r)} starterPort={18090} />);
+    const ui = render(
+      <NodeAddForm
+        repoDir={repo}
+        existingNodes={EXISTING}
+        width={120}
+        isActive
+        onClose={(r) => closed.push(r)}
+        starterPort={18090}
+      />,
+    );
     const screen = (): string => ui.lastFrame() ?? '';
     const press = async (...keys: string[]): Promise<void> => {
       for (const k of keys) {
@@ -88,15 +114,21 @@ describe('NodeAddForm', () => {
     expect(f.screen()).toContain('Tailscale name or address [vega]: ');
     await f.press(ENTER, 'storage', ENTER, 'nas', ENTER, '1', ENTER, 'ssh', ENTER, 'web', ENTER);
     await f.until('y/Enter write these files');
-    expect(f.screen()).toContain('vega: address vega, role storage, tags nas, wave 1, transport ssh, services web');
+    expect(f.screen()).toContain(
+      'vega: address vega, role storage, tags nas, wave 1, transport ssh, services web',
+    );
     expect(f.screen()).toContain('write hosts/vega/web/docker-compose.yml');
     expect(existsSync(join(repo, 'hosts/vega'))).toBe(false);
 
     await f.press('y');
     await f.until('Next steps:');
     expect(f.screen()).toContain('homelab node bootstrap vega');
-    expect(readFileSync(join(repo, 'inventory/topology.yaml'), 'utf8')).toContain('\n  vega:\n    address: vega\n    role: storage\n');
-    expect(readFileSync(join(repo, 'hosts/vega/web/docker-compose.yml'), 'utf8')).toContain('127.0.0.1:18090');
+    expect(readFileSync(join(repo, 'inventory/topology.yaml'), 'utf8')).toContain(
+      '\n  vega:\n    address: vega\n    role: storage\n',
+    );
+    expect(readFileSync(join(repo, 'hosts/vega/web/docker-compose.yml'), 'utf8')).toContain(
+      '127.0.0.1:18090',
+    );
     await f.press(ENTER);
     expect(f.closed).toEqual([{ added: 'vega' }]);
     f.ui.unmount();
@@ -108,7 +140,9 @@ describe('NodeAddForm', () => {
     // Wave 3 leaves a gap (the example uses waves 0 and 1): refused by the inventory rules.
     await f.press('vega', ENTER, ENTER, ENTER, ENTER, '3', ENTER, ENTER, ENTER);
     await f.until('Refused: adding "vega" would leave the inventory invalid');
-    expect(f.screen()).toMatch(/inventory\/topology\.yaml:\d+:\d+: nodes\.vega\.wave: no node is in wave 2/);
+    expect(f.screen()).toMatch(
+      /inventory\/topology\.yaml:\d+:\d+: nodes\.vega\.wave: no node is in wave 2/,
+    );
     expect(f.screen()).toContain('Nothing was written.');
     expect(existsSync(join(repo, 'hosts/vega'))).toBe(false);
     await f.press(ENTER, UP, UP, BACKSPACE, '2', ENTER, ENTER, ENTER);

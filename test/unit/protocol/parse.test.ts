@@ -11,7 +11,10 @@ import { createLineParser, parseNodeLine } from '../../../src/core/protocol/pars
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'protocol');
 
 function fixture(name: string): NodeLine[] {
-  return readFileSync(join(FIXTURES, name), 'utf8').split('\n').filter((l) => l !== '').map(parseNodeLine);
+  return readFileSync(join(FIXTURES, name), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(parseNodeLine);
 }
 
 function events(name: string): NodeEvent[] {
@@ -45,7 +48,10 @@ describe('parseNodeLine on recorded deploy.sh output', () => {
       const lines = fixture(name);
       const unparsed = lines.filter((l) => l.kind === 'log' && l.text.startsWith('@homelab/1 '));
       expect(unparsed, name).toEqual([]);
-      expect(lines.some((l) => l.kind === 'event'), name).toBe(true);
+      expect(
+        lines.some((l) => l.kind === 'event'),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -88,7 +94,10 @@ describe('parseNodeLine on recorded deploy.sh output', () => {
     const fail = evs.find((e) => e.type === 'step' && e.status === 'fail');
     expect(fail).toMatchObject({ step: 'secrets', service: 'web' });
     expect(fail?.type === 'step' && fail.detail).toMatch(/\/config\/web\/\.env: missing TOKEN$/);
-    expect(evs.find((e) => e.type === 'stage-end')).toMatchObject({ result: 'failed', error: expect.stringContaining('missing TOKEN') });
+    expect(evs.find((e) => e.type === 'stage-end')).toMatchObject({
+      result: 'failed',
+      error: expect.stringContaining('missing TOKEN'),
+    });
     expect(evs.at(-1)).toMatchObject({ type: 'run-end', result: 'failed', exit: 1 });
   });
 
@@ -103,18 +112,28 @@ describe('parseNodeLine on recorded deploy.sh output', () => {
   it('lock contention ends with exit 3 and names the holder', () => {
     const evs = events('deploy-locked.txt');
     expect(evs.map(summary)).toEqual(['run deploy', 'step deploy/lock:fail', 'run-end failed:3']);
-    expect(evs[1]?.type === 'step' && evs[1].detail).toMatch(/^locked by pid \d+ \(user \w+\) running verify for [0-9a-f]{40} since /);
+    expect(evs[1]?.type === 'step' && evs[1].detail).toMatch(
+      /^locked by pid \d+ \(user \w+\) running verify for [0-9a-f]{40} since /,
+    );
   });
 
   it('SIGTERM: the stage ends failed with the signal and the run is interrupted (143)', () => {
     const evs = events('verify-sigterm.txt');
-    expect(evs.at(-2)).toMatchObject({ type: 'stage-end', result: 'failed', error: 'interrupted by SIGTERM' });
+    expect(evs.at(-2)).toMatchObject({
+      type: 'stage-end',
+      result: 'failed',
+      error: 'interrupted by SIGTERM',
+    });
     expect(evs.at(-1)).toMatchObject({ type: 'run-end', result: 'interrupted', exit: 143 });
   });
 
   it('rollback runs rollback, deploy and verify stages in one run', () => {
     const s = events('rollback-ok.txt').map(summary);
-    expect(s.filter((x) => x.startsWith('end'))).toEqual(['end rollback:ok', 'end deploy:ok', 'end verify:ok']);
+    expect(s.filter((x) => x.startsWith('end'))).toEqual([
+      'end rollback:ok',
+      'end deploy:ok',
+      'end verify:ok',
+    ]);
   });
 
   it('diagnose findings', () => {
@@ -133,30 +152,47 @@ describe('parseNodeLine on recorded deploy.sh output', () => {
     const [ok] = events('status-ok.txt');
     expect(ok?.type).toBe('status');
     const st = ok?.type === 'status' ? ok.status : undefined;
-    expect(st).toMatchObject({ node: 'mt1', bootstrapped: true, stage: 'deploy', stageStatus: 'ok', lock: null, docker: 'ok', runStage: 'deploy' });
+    expect(st).toMatchObject({
+      node: 'mt1',
+      bootstrapped: true,
+      stage: 'deploy',
+      stageStatus: 'ok',
+      lock: null,
+      docker: 'ok',
+      runStage: 'deploy',
+    });
     expect(st?.repoCommit).toMatch(/^[0-9a-f]{40}$/);
     expect(st?.knownGood).toBe(st?.repoCommit);
     expect(st?.deployed).toBe(st?.repoCommit);
-    expect(st?.services.map((s) => `${s.name}:${s.project}:${s.state}:${s.health}:${s.containers.length}`)).toEqual([
-      'web:mt1_web:running:healthy:1',
-      'api:mt1_api:running:healthy:1',
-    ]);
+    expect(
+      st?.services.map(
+        (s) => `${s.name}:${s.project}:${s.state}:${s.health}:${s.containers.length}`,
+      ),
+    ).toEqual(['web:mt1_web:running:healthy:1', 'api:mt1_api:running:healthy:1']);
     const failed = events('status-verify-failed.txt')[0];
     const fs = failed?.type === 'status' ? failed.status : undefined;
     expect(fs).toMatchObject({ stage: 'verify', stageStatus: 'failed' });
     expect(fs?.error).toContain('web');
     expect(fs?.services.find((s) => s.name === 'web')?.health).toBe('unhealthy');
     const locked = events('status-locked.txt')[0];
-    expect(locked?.type === 'status' && locked.status.lock).toMatchObject({ stage: 'verify', user: 'root' });
+    expect(locked?.type === 'status' && locked.status.lock).toMatchObject({
+      stage: 'verify',
+      user: 'root',
+    });
     expect(locked?.type === 'status' && locked.status.lock?.since).toBeGreaterThan(1.7e9);
     const interrupted = events('status-interrupted.txt')[0];
-    expect(interrupted?.type === 'status' && interrupted.status).toMatchObject({ stageStatus: 'interrupted', lock: null });
+    expect(interrupted?.type === 'status' && interrupted.status).toMatchObject({
+      stageStatus: 'interrupted',
+      lock: null,
+    });
   });
 
   it('human lines are log lines', () => {
     const logs = fixture('resume-pipeline-ok.txt').filter((l) => l.kind === 'log');
     expect(logs.length).toBeGreaterThan(0);
-    expect(logs.every((l) => l.kind === 'log' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \w+: /.test(l.text))).toBe(true);
+    expect(
+      logs.every((l) => l.kind === 'log' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \w+: /.test(l.text)),
+    ).toBe(true);
   });
 });
 
@@ -176,13 +212,38 @@ describe('parseNodeLine on what a newer or broken node may send', () => {
   });
 
   it('ignores unknown fields and keeps known optional ones', () => {
-    const l = parseNodeLine(`@homelab/1 step {"ts":${ts},"stage":"deploy","step":"compose-up","status":"ok","service":"web","duration_ms":12,"future":{"a":1}}`);
-    expect(l).toEqual({ kind: 'event', event: { type: 'step', ts, stage: 'deploy', step: 'compose-up', status: 'ok', service: 'web', durationMs: 12 } });
+    const l = parseNodeLine(
+      `@homelab/1 step {"ts":${ts},"stage":"deploy","step":"compose-up","status":"ok","service":"web","duration_ms":12,"future":{"a":1}}`,
+    );
+    expect(l).toEqual({
+      kind: 'event',
+      event: {
+        type: 'step',
+        ts,
+        stage: 'deploy',
+        step: 'compose-up',
+        status: 'ok',
+        service: 'web',
+        durationMs: 12,
+      },
+    });
   });
 
   it('decodes escapes and strips a trailing CR', () => {
-    const l = parseNodeLine(`@homelab/1 stage-end {"ts":${ts},"stage":"prepare","result":"failed","duration_ms":5,"error":"a\\"b\\\\c\\nd\\u0001"}\r`);
-    expect(l).toEqual({ kind: 'event', event: { type: 'stage-end', ts, stage: 'prepare', result: 'failed', durationMs: 5, error: 'a"b\\c\nd\u0001' } });
+    const l = parseNodeLine(
+      `@homelab/1 stage-end {"ts":${ts},"stage":"prepare","result":"failed","duration_ms":5,"error":"a\\"b\\\\c\\nd\\u0001"}\r`,
+    );
+    expect(l).toEqual({
+      kind: 'event',
+      event: {
+        type: 'stage-end',
+        ts,
+        stage: 'prepare',
+        result: 'failed',
+        durationMs: 5,
+        error: 'a"b\\c\nd\u0001',
+      },
+    });
   });
 
   it('a status record from a node that does not send the optional fields', () => {
@@ -192,7 +253,19 @@ describe('parseNodeLine on what a newer or broken node may send', () => {
       event: {
         type: 'status',
         ts,
-        status: { node: 'n1', bootstrapped: false, repoCommit: '', stage: '', stageStatus: '', run: '', target: '', deployed: '', knownGood: '', lock: null, services: [] },
+        status: {
+          node: 'n1',
+          bootstrapped: false,
+          repoCommit: '',
+          stage: '',
+          stageStatus: '',
+          run: '',
+          target: '',
+          deployed: '',
+          knownGood: '',
+          lock: null,
+          services: [],
+        },
       },
     });
   });
@@ -219,6 +292,9 @@ describe('createLineParser', () => {
     p.push('first\nsecond');
     expect(got).toEqual([{ kind: 'log', text: 'first' }]);
     p.end();
-    expect(got).toEqual([{ kind: 'log', text: 'first' }, { kind: 'log', text: 'second' }]);
+    expect(got).toEqual([
+      { kind: 'log', text: 'first' },
+      { kind: 'log', text: 'second' },
+    ]);
   });
 });

@@ -1,12 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildPrompt, fenced, fillTemplate, type RecoverContext } from '../../../src/core/recover/prompt.js';
+import {
+  buildPrompt,
+  fenced,
+  fillTemplate,
+  type RecoverContext,
+} from '../../../src/core/recover/prompt.js';
 
 const template = readFileSync(new URL('../../../prompts/recover-node.md', import.meta.url), 'utf8');
 
 const ctx: RecoverContext = {
   homelab: 'mesh-lab',
-  node: { name: 'solaria', role: 'gpu', tags: ['gpu', 'media'], services: ['jellyfin', 'ollama'], transport: 'tailscale-ssh', root: '/opt/homelab', repo: '/opt/homelab/repo' },
+  node: {
+    name: 'solaria',
+    role: 'gpu',
+    tags: ['gpu', 'media'],
+    services: ['jellyfin', 'ollama'],
+    transport: 'tailscale-ssh',
+    root: '/opt/homelab',
+    repo: '/opt/homelab/repo',
+  },
   failedStage: 'verify',
   failedStep: 'health',
   failedService: 'jellyfin',
@@ -18,10 +31,23 @@ const ctx: RecoverContext = {
   diff: 'diff --git a/hosts/solaria/jellyfin/docker-compose.yml\n-    image: jellyfin:10.8\n+    image: jellyfin:10.9\n',
   findings: [
     { id: 'load', severity: 'ok', summary: 'load 0.2', evidence: '', hint: '' },
-    { id: 'service.unhealthy', severity: 'fail', service: 'jellyfin', summary: 'jellyfin is unhealthy', evidence: 'wget: 500\nline two', hint: 'look at the logs' },
+    {
+      id: 'service.unhealthy',
+      severity: 'fail',
+      service: 'jellyfin',
+      summary: 'jellyfin is unhealthy',
+      evidence: 'wget: 500\nline two',
+      hint: 'look at the logs',
+    },
   ],
   logExcerpt: '2026-11-29T15:51:29Z verify: health jellyfin failed',
-  composeFiles: [{ service: 'jellyfin', path: 'hosts/solaria/jellyfin/docker-compose.yml', text: 'services:\n  jellyfin:\n    environment:\n      - API_TOKEN=tok-live-123456\n' }],
+  composeFiles: [
+    {
+      service: 'jellyfin',
+      path: 'hosts/solaria/jellyfin/docker-compose.yml',
+      text: 'services:\n  jellyfin:\n    environment:\n      - API_TOKEN=tok-live-123456\n',
+    },
+  ],
   generatedAt: '2026-11-29T16:00:00.000Z',
   notes: [],
 };
@@ -51,14 +77,21 @@ describe('recover-node prompt', () => {
   });
 
   it('redacts the whole prompt: known values and credential shapes', () => {
-    const { text } = buildPrompt(template, { ...ctx, logExcerpt: 'connected with hunter2hunter2' }, ['hunter2hunter2']);
+    const { text } = buildPrompt(
+      template,
+      { ...ctx, logExcerpt: 'connected with hunter2hunter2' },
+      ['hunter2hunter2'],
+    );
     expect(text).not.toContain('hunter2hunter2');
     expect(text).not.toContain('tok-live-123456');
     expect(text).toContain('API_TOKEN=[REDACTED]');
   });
 
   it('keeps unknown placeholders visible and reports them', () => {
-    expect(fillTemplate('a {{node}} {{nope}}', { node: 'x' })).toEqual({ text: 'a x {{nope}}', unknown: ['nope'] });
+    expect(fillTemplate('a {{node}} {{nope}}', { node: 'x' })).toEqual({
+      text: 'a x {{nope}}',
+      unknown: ['nope'],
+    });
   });
 
   it('fences text that itself contains backticks', () => {
@@ -66,7 +99,13 @@ describe('recover-node prompt', () => {
   });
 
   it('says (none) where nothing was gathered', () => {
-    const { text } = buildPrompt(template, { ...ctx, diff: '', findings: [], composeFiles: [], logExcerpt: '' });
+    const { text } = buildPrompt(template, {
+      ...ctx,
+      diff: '',
+      findings: [],
+      composeFiles: [],
+      logExcerpt: '',
+    });
     expect(text).toContain('(none): no change below hosts/solaria/');
     expect(text).toMatch(/## Diagnose findings \(failing first\)\n\n\(none\)/);
   });
@@ -77,8 +116,21 @@ describe('recover-node prompt: what is fine', () => {
     const { text } = buildPrompt(template, {
       ...ctx,
       findings: [
-        { id: 'disk.root', severity: 'ok', summary: 'root 20% used', evidence: '/ on /dev/vda: 20% used', hint: '' },
-        { id: 'override.present', severity: 'ok', service: 'jellyfin', summary: 'override included', evidence: 'services:\n  jellyfin:\n    devices: [/dev/dri]', hint: '' },
+        {
+          id: 'disk.root',
+          severity: 'ok',
+          summary: 'root 20% used',
+          evidence: '/ on /dev/vda: 20% used',
+          hint: '',
+        },
+        {
+          id: 'override.present',
+          severity: 'ok',
+          service: 'jellyfin',
+          summary: 'override included',
+          evidence: 'services:\n  jellyfin:\n    devices: [/dev/dri]',
+          hint: '',
+        },
       ],
     });
     expect(text).toContain('- [ok] disk.root: root 20% used');

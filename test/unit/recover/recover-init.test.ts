@@ -13,7 +13,13 @@ const run: RunView = {
   ],
   steps: [
     { stage: 'prepare', step: 'fetch', status: 'ok' },
-    { stage: 'deploy', step: 'compose-up', status: 'fail', service: 'web', detail: 'port 8080 in use' },
+    {
+      stage: 'deploy',
+      step: 'compose-up',
+      status: 'fail',
+      service: 'web',
+      detail: 'port 8080 in use',
+    },
   ],
   checks: [],
   findings: [],
@@ -30,10 +36,28 @@ describe('recoverInitFromRun', () => {
     });
   });
 
-  it('starts empty without a run, and never points at a diagnose run\'s own log', () => {
+  it("starts empty without a run, and never points at a diagnose run's own log", () => {
     expect(recoverInitFromRun('venus', undefined)).toEqual({ node: 'venus' });
-    const diag = recoverInitFromRun('venus', { ...run, stage: 'diagnose', stages: [], steps: [], findings: [{ type: 'finding', ts: 1, id: 'load', severity: 'ok', summary: 'fine', evidence: '', hint: '' }] });
+    const diag = recoverInitFromRun('venus', {
+      ...run,
+      stage: 'diagnose',
+      stages: [],
+      steps: [],
+      findings: [
+        {
+          type: 'finding',
+          ts: 1,
+          id: 'load',
+          severity: 'ok',
+          summary: 'fine',
+          evidence: '',
+          hint: '',
+        },
+      ],
+    });
     expect(diag.logPath).toBeUndefined();
-    expect(diag.findings).toEqual([{ id: 'load', severity: 'ok', summary: 'fine', evidence: '', hint: '' }]);
+    expect(diag.findings).toEqual([
+      { id: 'load', severity: 'ok', summary: 'fine', evidence: '', hint: '' },
+    ]);
   });
 });

@@ -1,15 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../../src/core/recover/findings.js';
-import { initialRecoverState, mainLines, osc52, RECOVER_MENU, recoverKey, recoverReducer, type RecoverState } from '../../../src/tui/state/recover.js';
+import {
+  initialRecoverState,
+  mainLines,
+  osc52,
+  RECOVER_MENU,
+  recoverKey,
+  recoverReducer,
+  type RecoverState,
+} from '../../../src/tui/state/recover.js';
 
-const fail: Finding = { id: 'service.exited', severity: 'fail', service: 'web', summary: 'web-1 exited with code 3', evidence: 'fatal: no db\nAPI_TOKEN=tok-abcdef123', hint: 'read the log' };
-const ok: Finding = { id: 'disk.root', severity: 'ok', summary: 'root 20% used', evidence: '', hint: '' };
-const warn: Finding = { id: 'git.dirty', severity: 'warn', summary: 'local changes', evidence: ' M x', hint: 'discard them' };
+const fail: Finding = {
+  id: 'service.exited',
+  severity: 'fail',
+  service: 'web',
+  summary: 'web-1 exited with code 3',
+  evidence: 'fatal: no db\nAPI_TOKEN=tok-abcdef123',
+  hint: 'read the log',
+};
+const ok: Finding = {
+  id: 'disk.root',
+  severity: 'ok',
+  summary: 'root 20% used',
+  evidence: '',
+  hint: '',
+};
+const warn: Finding = {
+  id: 'git.dirty',
+  severity: 'warn',
+  summary: 'local changes',
+  evidence: ' M x',
+  hint: 'discard them',
+};
 
 function withFindings(): RecoverState {
-  let s = initialRecoverState({ node: 'mercury', failed: { stage: 'deploy', step: 'compose-up', service: 'web' } });
+  let s = initialRecoverState({
+    node: 'mercury',
+    failed: { stage: 'deploy', step: 'compose-up', service: 'web' },
+  });
   for (const f of [ok, warn, fail]) s = recoverReducer(s, { type: 'finding', finding: f });
-  return recoverReducer(s, { type: 'rollback-info', info: { knownGood: 'aaaaaaaa1111', subject: 'web 1.0', target: 'bbbbbbbb2222', changes: ['web/docker-compose.yml'] } });
+  return recoverReducer(s, {
+    type: 'rollback-info',
+    info: {
+      knownGood: 'aaaaaaaa1111',
+      subject: 'web 1.0',
+      target: 'bbbbbbbb2222',
+      changes: ['web/docker-compose.yml'],
+    },
+  });
 }
 
 function keys(s: RecoverState, ...tokens: string[]): { state: RecoverState; commands: string[] } {
@@ -46,7 +84,9 @@ describe('recover view state', () => {
     const asked = keys(s, 'r');
     expect(asked.commands).toEqual([]);
     expect(asked.state.confirm).toBe('resume');
-    expect(mainLines(asked.state, 100).actions[0]?.text).toContain('Run resume on mercury? It re-runs deploy');
+    expect(mainLines(asked.state, 100).actions[0]?.text).toContain(
+      'Run resume on mercury? It re-runs deploy',
+    );
     expect(keys(asked.state, 'y').commands).toEqual(['resume']);
     expect(keys(asked.state, 'n').commands).toEqual([]);
     expect(keys(asked.state, 'enter').commands).toEqual([]);
@@ -87,7 +127,12 @@ describe('recover view state', () => {
   });
 
   it('opens the prompt pane, copies again with c, closes with Esc', () => {
-    let s = recoverReducer(withFindings(), { type: 'prompt', path: '/state/recover/mercury.md', text: '# prompt\nPASSWORD=hunter22', copied: true });
+    let s = recoverReducer(withFindings(), {
+      type: 'prompt',
+      path: '/state/recover/mercury.md',
+      text: '# prompt\nPASSWORD=hunter22',
+      copied: true,
+    });
     expect(s.pane).toBe('prompt');
     expect(s.prompt?.text).toBe('# prompt\nPASSWORD=[REDACTED]');
     expect(keys(s, 'c').commands).toEqual(['prompt']);
@@ -102,13 +147,20 @@ describe('recover view state', () => {
 
 describe('failing step log', () => {
   it('wraps error chains after a colon, so the message stays on one line', () => {
-    const s = initialRecoverState({ node: 'n', excerpt: 'step secrets failed (notes): /tmp/homelab-e2e-KHi8Sl/lab/nodes/notes/config/notes/.env: missing NOTES_TOKEN' });
+    const s = initialRecoverState({
+      node: 'n',
+      excerpt:
+        'step secrets failed (notes): /tmp/homelab-e2e-KHi8Sl/lab/nodes/notes/config/notes/.env: missing NOTES_TOKEN',
+    });
     const text = mainLines(s, 98).body.map((l) => l.text);
     expect(text).toContain('  missing NOTES_TOKEN');
   });
 
   it('wraps long lines at a space so the error stays readable', () => {
-    const s = initialRecoverState({ node: 'n', excerpt: `step secrets failed (notes): /tmp/${'x'.repeat(50)}/config/notes/.env: missing NOTES_TOKEN` });
+    const s = initialRecoverState({
+      node: 'n',
+      excerpt: `step secrets failed (notes): /tmp/${'x'.repeat(50)}/config/notes/.env: missing NOTES_TOKEN`,
+    });
     const text = mainLines(s, 80).body.map((l) => l.text);
     expect(text).toContain('  missing NOTES_TOKEN');
     expect(text.every((t) => t.length <= 80)).toBe(true);

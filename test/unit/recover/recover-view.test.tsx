@@ -5,9 +5,26 @@ import { RecoverView } from '../../../src/tui/views/recover-view.js';
 
 describe('RecoverView', () => {
   it('draws the headline, failing findings, the log excerpt and the actions', () => {
-    let s = initialRecoverState({ node: 'mercury', failed: { stage: 'verify', step: 'health', service: 'web' }, excerpt: 'verify: web unhealthy\nAuthorization: Bearer sk-live-abcdefgh12345' });
-    s = recoverReducer(s, { type: 'finding', finding: { id: 'service.unhealthy', severity: 'fail', service: 'web', summary: 'web-1 is unhealthy', evidence: 'last healthcheck: exit 1: 404', hint: 'fix the healthcheck' } });
-    s = recoverReducer(s, { type: 'finding', finding: { id: 'load', severity: 'ok', summary: 'load 0.1', evidence: '', hint: '' } });
+    let s = initialRecoverState({
+      node: 'mercury',
+      failed: { stage: 'verify', step: 'health', service: 'web' },
+      excerpt: 'verify: web unhealthy\nAuthorization: Bearer sk-live-abcdefgh12345',
+    });
+    s = recoverReducer(s, {
+      type: 'finding',
+      finding: {
+        id: 'service.unhealthy',
+        severity: 'fail',
+        service: 'web',
+        summary: 'web-1 is unhealthy',
+        evidence: 'last healthcheck: exit 1: 404',
+        hint: 'fix the healthcheck',
+      },
+    });
+    s = recoverReducer(s, {
+      type: 'finding',
+      finding: { id: 'load', severity: 'ok', summary: 'load 0.1', evidence: '', hint: '' },
+    });
     const { lastFrame, unmount } = render(<RecoverView state={s} width={100} height={30} />);
     const frame = lastFrame() ?? '';
     unmount();
@@ -18,13 +35,19 @@ describe('RecoverView', () => {
     expect(frame).toContain('verify: web unhealthy');
     expect(frame).not.toContain('sk-live-abcdefgh12345');
     expect(frame).toContain('› r   Resume from the failed stage (verify)');
-    expect(frame).toContain('Ask the AI command (none configured: set ai.command in inventory/topology.yaml)');
+    expect(frame).toContain(
+      'Ask the AI command (none configured: set ai.command in inventory/topology.yaml)',
+    );
     expect(frame.split('\n').length).toBeLessThanOrEqual(30);
   });
 
   it('keeps the actions visible when findings overflow a short screen', () => {
     let s = initialRecoverState({ node: 'n' });
-    for (let i = 0; i < 40; i++) s = recoverReducer(s, { type: 'finding', finding: { id: `f${i}`, severity: 'fail', summary: `problem ${i}`, evidence: '', hint: '' } });
+    for (let i = 0; i < 40; i++)
+      s = recoverReducer(s, {
+        type: 'finding',
+        finding: { id: `f${i}`, severity: 'fail', summary: `problem ${i}`, evidence: '', hint: '' },
+      });
     const { lastFrame, unmount } = render(<RecoverView state={s} width={80} height={16} />);
     const frame = lastFrame() ?? '';
     unmount();

@@ -19,12 +19,16 @@ describe('mapLimit', () => {
   it('never runs more than limit at once, and uses the whole limit', async () => {
     let running = 0;
     let peak = 0;
-    await mapLimit(Array.from({ length: 20 }, (_, i) => i), 4, async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await delay(5);
-      running--;
-    });
+    await mapLimit(
+      Array.from({ length: 20 }, (_, i) => i),
+      4,
+      async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await delay(5);
+        running--;
+      },
+    );
     expect(peak).toBe(4);
   });
 

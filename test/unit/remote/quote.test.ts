@@ -47,7 +47,9 @@ describe('shellQuote', () => {
 describe('shellJoin', () => {
   it('quotes each argument and joins with single spaces', () => {
     expect(shellJoin(['deploy.sh', 'status', '--json'])).toBe('deploy.sh status --json');
-    expect(shellJoin(['printf', '%s\\n', 'a b', '', "it's"])).toBe("printf '%s\\n' 'a b' '' 'it'\\''s'");
+    expect(shellJoin(['printf', '%s\\n', 'a b', '', "it's"])).toBe(
+      "printf '%s\\n' 'a b' '' 'it'\\''s'",
+    );
     expect(shellJoin([])).toBe('');
   });
 });

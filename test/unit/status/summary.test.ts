@@ -19,8 +19,19 @@ const spec = (name: string, wave = 0): NodeSpec => ({
   services: [],
 });
 const status = (over: Partial<NodeStatusRecord>): NodeStatusRecord => ({
-  node: 'x', bootstrapped: true, repoCommit: HEAD, stage: 'verify', stageStatus: 'ok', run: 'r', target: HEAD, deployed: HEAD, knownGood: HEAD, lock: null,
-  services: [{ name: 'web', project: 'x_web', state: 'running', health: 'healthy', containers: [] }],
+  node: 'x',
+  bootstrapped: true,
+  repoCommit: HEAD,
+  stage: 'verify',
+  stageStatus: 'ok',
+  run: 'r',
+  target: HEAD,
+  deployed: HEAD,
+  knownGood: HEAD,
+  lock: null,
+  services: [
+    { name: 'web', project: 'x_web', state: 'running', health: 'healthy', containers: [] },
+  ],
   ...over,
 });
 
@@ -36,10 +47,55 @@ describe('commitPosition', () => {
 describe('the status table', () => {
   it('shows each node as an operator reads it: health, stage, position, services, or why it is unreachable', () => {
     const rows = [
-      summarizeNode(spec('mercury'), { reachable: true, status: status({ node: 'mercury' }) }, HEAD, 0),
-      summarizeNode(spec('venus', 1), { reachable: true, status: status({ node: 'venus', stage: 'deploy', stageStatus: 'failed', lock: { pid: 42, user: 'homelab', stage: 'deploy', commit: HEAD, since: 1 } }) }, HEAD, 2),
-      summarizeNode(spec('pluto', 1), { reachable: true, status: status({ node: 'pluto', bootstrapped: false, repoCommit: '', stage: '', stageStatus: '', target: '', deployed: '', knownGood: '', services: [] }) }, HEAD, null),
-      summarizeNode(spec('mars', 2), { reachable: false, reason: 'timeout', message: 'ssh: connect to host mars port 22: Connection timed out' }, HEAD, null),
+      summarizeNode(
+        spec('mercury'),
+        { reachable: true, status: status({ node: 'mercury' }) },
+        HEAD,
+        0,
+      ),
+      summarizeNode(
+        spec('venus', 1),
+        {
+          reachable: true,
+          status: status({
+            node: 'venus',
+            stage: 'deploy',
+            stageStatus: 'failed',
+            lock: { pid: 42, user: 'homelab', stage: 'deploy', commit: HEAD, since: 1 },
+          }),
+        },
+        HEAD,
+        2,
+      ),
+      summarizeNode(
+        spec('pluto', 1),
+        {
+          reachable: true,
+          status: status({
+            node: 'pluto',
+            bootstrapped: false,
+            repoCommit: '',
+            stage: '',
+            stageStatus: '',
+            target: '',
+            deployed: '',
+            knownGood: '',
+            services: [],
+          }),
+        },
+        HEAD,
+        null,
+      ),
+      summarizeNode(
+        spec('mars', 2),
+        {
+          reachable: false,
+          reason: 'timeout',
+          message: 'ssh: connect to host mars port 22: Connection timed out',
+        },
+        HEAD,
+        null,
+      ),
     ];
     const text = renderStatusTable('mesh-lab · main @ c0ffee0', rows);
     expect(text.split('\n')).toEqual([
@@ -55,7 +111,21 @@ describe('the status table', () => {
   });
 
   it('only asks for the next stage of nodes it can reach', () => {
-    expect(summarizeNode(spec('mars'), { reachable: false, reason: 'no-route', message: 'x' }, HEAD, null).next).toBeNull();
-    expect(summarizeNode(spec('venus'), { reachable: true, status: status({ stageStatus: 'failed' }) }, HEAD, 0).next).toBe('resume');
+    expect(
+      summarizeNode(
+        spec('mars'),
+        { reachable: false, reason: 'no-route', message: 'x' },
+        HEAD,
+        null,
+      ).next,
+    ).toBeNull();
+    expect(
+      summarizeNode(
+        spec('venus'),
+        { reachable: true, status: status({ stageStatus: 'failed' }) },
+        HEAD,
+        0,
+      ).next,
+    ).toBe('resume');
   });
 });

@@ -25,12 +25,27 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-function start(control = new FakeControl({ homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES }, mixedProbes(), REPO)) {
+function start(
+  control = new FakeControl(
+    { homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES },
+    mixedProbes(),
+    REPO,
+  ),
+) {
   const store = createAppStore(initialState({ homelab: 'mesh-lab', nodes: NODES }));
   const logs = new LogStore(500, 10);
   const controller = new TuiController(control, store, logs, { refreshMs: 0 });
   let quits = 0;
-  const ui = render(<App store={store} logs={logs} driver={controller} transport="test" onQuit={() => quits++} tickMs={50} />);
+  const ui = render(
+    <App
+      store={store}
+      logs={logs}
+      driver={controller}
+      transport="test"
+      onQuit={() => quits++}
+      tickMs={50}
+    />,
+  );
   controller.start();
   cleanups.push(async () => {
     ui.unmount();
@@ -92,11 +107,22 @@ describe('TUI keys', () => {
     await until('saturn selected', () => t.screen().includes('saturn · control'));
     expect(t.screen()).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] solaria/);
     // It ends: the node is probed again and its new state shows.
-    t.control.probes.set('solaria', up('solaria', status('solaria', { services: [svc('jellyfin', 'solaria'), svc('ollama', 'solaria')] })));
-    run.emit({ kind: 'event', event: { type: 'stage-end', ts: 2, stage: 'prepare', result: 'ok', durationMs: 1200 } });
+    t.control.probes.set(
+      'solaria',
+      up(
+        'solaria',
+        status('solaria', { services: [svc('jellyfin', 'solaria'), svc('ollama', 'solaria')] }),
+      ),
+    );
+    run.emit({
+      kind: 'event',
+      event: { type: 'stage-end', ts: 2, stage: 'prepare', result: 'ok', durationMs: 1200 },
+    });
     run.finish('ok');
     await until('result', () => t.screen().includes('resume on solaria: ok'));
-    await until('reprobed', () => /solaria\s+gpu \[gpu,media\]\s+verify ok\s+healthy/.test(t.screen()));
+    await until('reprobed', () =>
+      /solaria\s+gpu \[gpu,media\]\s+verify ok\s+healthy/.test(t.screen()),
+    );
   });
 
   test('a second stage on a busy node is refused; Enter on an up-to-date node says why', async () => {
@@ -156,7 +182,11 @@ describe('TUI keys', () => {
   test('D deploys the homelab wave by wave, once per wave, and stops at the first failure', async () => {
     const old = 'deadbeef'.repeat(5);
     const behind = (n: string) => up(n, status(n, { target: old, deployed: old, knownGood: old }));
-    const control = new FakeControl({ homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES.slice(0, 3) }, [behind('gateway'), behind('saturn'), behind('solaria')], REPO);
+    const control = new FakeControl(
+      { homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES.slice(0, 3) },
+      [behind('gateway'), behind('saturn'), behind('solaria')],
+      REPO,
+    );
     const t = start(control);
     await until('probes', () => t.screen().includes('saturn'));
     await t.press('D');
@@ -166,8 +196,17 @@ describe('TUI keys', () => {
     await t.press('y');
     // gateway: prepare, deploy, verify without further questions.
     for (const stage of ['prepare', 'deploy', 'verify'] as const) {
-      await until(`gateway ${stage}`, () => control.runs.length > 0 && control.runs.at(-1)!.request.stage === stage && control.runs.at(-1)!.request.node === 'gateway');
-      const st = stage === 'verify' ? status('gateway', { stage, target: HEAD, deployed: HEAD }) : status('gateway', { stage, target: HEAD, deployed: stage === 'deploy' ? HEAD : old });
+      await until(
+        `gateway ${stage}`,
+        () =>
+          control.runs.length > 0 &&
+          control.runs.at(-1)!.request.stage === stage &&
+          control.runs.at(-1)!.request.node === 'gateway',
+      );
+      const st =
+        stage === 'verify'
+          ? status('gateway', { stage, target: HEAD, deployed: HEAD })
+          : status('gateway', { stage, target: HEAD, deployed: stage === 'deploy' ? HEAD : old });
       control.probes.set('gateway', up('gateway', st));
       control.runs.at(-1)!.finish('ok');
     }
@@ -175,7 +214,13 @@ describe('TUI keys', () => {
     expect(t.screen()).toContain('saturn');
     await t.press('y');
     await until('saturn prepare', () => control.runs.at(-1)!.request.node === 'saturn');
-    control.probes.set('saturn', up('saturn', status('saturn', { stage: 'prepare', stageStatus: 'failed', target: HEAD, deployed: old })));
+    control.probes.set(
+      'saturn',
+      up(
+        'saturn',
+        status('saturn', { stage: 'prepare', stageStatus: 'failed', target: HEAD, deployed: old }),
+      ),
+    );
     control.runs.at(-1)!.finish('failed', 'stage failed');
     await until('stopped', () => t.screen().includes('deploy walk stopped at saturn'));
     expect(control.ran('solaria')).toEqual([]);
@@ -195,19 +240,31 @@ describe('TUI keys', () => {
 
     await t.press('d');
     await until('diagnose runs', () => t.control.runs.length === 1);
-    for (let i = 0; i < 100; i++) t.control.runs[0]!.emit({ kind: 'log', text: `diagnose: finding ${i}` });
+    for (let i = 0; i < 100; i++)
+      t.control.runs[0]!.emit({ kind: 'log', text: `diagnose: finding ${i}` });
     await until('log', () => t.screen().includes('diagnose: finding 99'));
     await t.press('\x1b[5~');
-    await until('scrolled back', () => /log: diagnose \(live\) · 100 lines ↑\d+/.test(t.screen()) && !t.screen().includes('diagnose: finding 99'));
+    await until(
+      'scrolled back',
+      () =>
+        /log: diagnose \(live\) · 100 lines ↑\d+/.test(t.screen()) &&
+        !t.screen().includes('diagnose: finding 99'),
+    );
     await t.press('\x1b[6~', '\x1b[6~', '\x1b[6~');
-    await until('live end', () => t.screen().includes('diagnose: finding 99') && !/lines ↑\d/.test(t.screen()));
+    await until(
+      'live end',
+      () => t.screen().includes('diagnose: finding 99') && !/lines ↑\d/.test(t.screen()),
+    );
   });
 
   test('D then e asks before every stage; declining stops the walk with nothing run', async () => {
     const old = 'deadbeef'.repeat(5);
     const control = new FakeControl(
       { homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES.slice(0, 2) },
-      [up('gateway', status('gateway', { target: old, deployed: old, knownGood: old })), up('saturn', status('saturn', { target: old, deployed: old, knownGood: old }))],
+      [
+        up('gateway', status('gateway', { target: old, deployed: old, knownGood: old })),
+        up('saturn', status('saturn', { target: old, deployed: old, knownGood: old })),
+      ],
       REPO,
     );
     const t = start(control);
@@ -218,7 +275,10 @@ describe('TUI keys', () => {
     await until('first stage asked', () => t.screen().includes('Run prepare on gateway?'));
     await t.press('y');
     await until('prepare runs', () => control.runs.length === 1);
-    control.probes.set('gateway', up('gateway', status('gateway', { stage: 'prepare', target: HEAD, deployed: old })));
+    control.probes.set(
+      'gateway',
+      up('gateway', status('gateway', { stage: 'prepare', target: HEAD, deployed: old })),
+    );
     control.runs[0]!.finish('ok');
     await until('second stage asked', () => t.screen().includes('Run deploy on gateway?'));
     await t.press('n');

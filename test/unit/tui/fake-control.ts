@@ -3,7 +3,13 @@
 // by the e2e tests.
 import type { Inventory } from '../../../src/core/inventory/model.js';
 import type { NodeLine, Stage } from '../../../src/core/protocol/events.js';
-import type { Control, NodeProbe, RepoInfo, StageOutcome, StageRequest } from '../../../src/shell/control/types.js';
+import type {
+  Control,
+  NodeProbe,
+  RepoInfo,
+  StageOutcome,
+  StageRequest,
+} from '../../../src/shell/control/types.js';
 import type { NodeRunner } from '../../../src/shell/transport/types.js';
 
 export interface PendingRun {
@@ -39,7 +45,9 @@ export class FakeControl implements Control {
 
   async probeAll(onProbe?: (probe: NodeProbe) => void): Promise<NodeProbe[]> {
     this.probeAllCalls++;
-    const all = this.inventory.nodes.map((n) => this.probes.get(n.name)).filter((p): p is NodeProbe => p !== undefined);
+    const all = this.inventory.nodes
+      .map((n) => this.probes.get(n.name))
+      .filter((p): p is NodeProbe => p !== undefined);
     for (const p of all) onProbe?.(p);
     return all;
   }
@@ -59,7 +67,15 @@ export class FakeControl implements Control {
         request,
         emit: (line) => request.onLine?.(line),
         finish: (result = 'ok', message = '') =>
-          resolve({ node: request.node, stage: request.stage, commit: this.repo.head, result, exitCode: result === 'ok' ? 0 : 1, message, durationMs: Date.now() - started }),
+          resolve({
+            node: request.node,
+            stage: request.stage,
+            commit: this.repo.head,
+            result,
+            exitCode: result === 'ok' ? 0 : 1,
+            message,
+            durationMs: Date.now() - started,
+          }),
       });
     });
   }
@@ -71,7 +87,13 @@ export class FakeControl implements Control {
   /** No node stands behind an in-memory Control: every command is unreachable, at once. */
   nodeRunner(): NodeRunner {
     return {
-      run: async () => ({ exitCode: null, cancelled: false, timedOut: false, unreachable: { reason: 'unknown', message: 'an in-memory Control reaches no node' }, durationMs: 0 }),
+      run: async () => ({
+        exitCode: null,
+        cancelled: false,
+        timedOut: false,
+        unreachable: { reason: 'unknown', message: 'an in-memory Control reaches no node' },
+        durationMs: 0,
+      }),
       close: async () => {},
     };
   }

@@ -6,7 +6,12 @@ import type { NodeProbe, RepoInfo } from '../../../src/shell/control/types.js';
 export const HEAD = 'c0ffee1234567890c0ffee1234567890c0ffee12';
 export const OLD = 'abcdef1234567890abcdef1234567890abcdef12';
 
-export function spec(name: string, wave: number, services: string[], extra: Partial<NodeSpec> = {}): NodeSpec {
+export function spec(
+  name: string,
+  wave: number,
+  services: string[],
+  extra: Partial<NodeSpec> = {},
+): NodeSpec {
   return {
     name,
     address: `${name}.tailnet`,
@@ -23,13 +28,27 @@ export function spec(name: string, wave: number, services: string[], extra: Part
   };
 }
 
-export function svc(name: string, node: string, state: ServiceStatus['state'] = 'running', health: ServiceStatus['health'] = 'healthy'): ServiceStatus {
+export function svc(
+  name: string,
+  node: string,
+  state: ServiceStatus['state'] = 'running',
+  health: ServiceStatus['health'] = 'healthy',
+): ServiceStatus {
   return {
     name,
     project: `${node}_${name}`,
     state,
     health,
-    containers: state === 'missing' ? [] : [{ name: `${node}_${name}-${name}-1`, state: state === 'running' ? 'running' : 'exited', health }],
+    containers:
+      state === 'missing'
+        ? []
+        : [
+            {
+              name: `${node}_${name}-${name}-1`,
+              state: state === 'running' ? 'running' : 'exited',
+              health,
+            },
+          ],
   };
 }
 
@@ -55,7 +74,14 @@ export function up(node: string, st: NodeStatusRecord): NodeProbe {
 }
 
 export function down(node: string): NodeProbe {
-  return { node, reachable: false, reason: 'timeout', message: 'no answer within 5s', probedAt: 1, latencyMs: 5000 };
+  return {
+    node,
+    reachable: false,
+    reason: 'timeout',
+    message: 'no answer within 5s',
+    probedAt: 1,
+    latencyMs: 5000,
+  };
 }
 
 export const REPO: RepoInfo = { branch: 'main', head: HEAD, headSubject: 'add grafana', dirty: [] };
@@ -70,11 +96,28 @@ export const NODES: NodeSpec[] = [
 /** Probes for a homelab in mixed health: healthy, degraded + behind, failed, unreachable. */
 export function mixedProbes(): NodeProbe[] {
   return [
-    up('gateway', status('gateway', { services: [svc('caddy', 'gateway'), svc('adguard', 'gateway')] })),
-    up('saturn', status('saturn', { deployed: OLD, target: OLD, knownGood: OLD, services: [svc('gitea', 'saturn', 'running', 'unhealthy')] })),
+    up(
+      'gateway',
+      status('gateway', { services: [svc('caddy', 'gateway'), svc('adguard', 'gateway')] }),
+    ),
+    up(
+      'saturn',
+      status('saturn', {
+        deployed: OLD,
+        target: OLD,
+        knownGood: OLD,
+        services: [svc('gitea', 'saturn', 'running', 'unhealthy')],
+      }),
+    ),
     up(
       'solaria',
-      status('solaria', { stage: 'prepare', stageStatus: 'failed', deployed: OLD, knownGood: OLD, services: [svc('jellyfin', 'solaria'), svc('ollama', 'solaria', 'missing', 'none')] }),
+      status('solaria', {
+        stage: 'prepare',
+        stageStatus: 'failed',
+        deployed: OLD,
+        knownGood: OLD,
+        services: [svc('jellyfin', 'solaria'), svc('ollama', 'solaria', 'missing', 'none')],
+      }),
     ),
     down('vega'),
   ];

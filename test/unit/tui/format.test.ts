@@ -4,8 +4,16 @@ import { compactLogLine, wrapText } from '../../../src/tui/views/format.js';
 describe('wrapText', () => {
   test.each([
     ['fits on one row', 20, ['fits on one row']],
-    ['breaks between words when a row is full', 12, ['breaks', 'between', 'words when a', 'row is full']],
-    ['a /very/long/path/that/cannot/break here', 10, ['a', '/very/long', '/path/that', '/cannot/br', 'eak here']],
+    [
+      'breaks between words when a row is full',
+      12,
+      ['breaks', 'between', 'words when a', 'row is full'],
+    ],
+    [
+      'a /very/long/path/that/cannot/break here',
+      10,
+      ['a', '/very/long', '/path/that', '/cannot/br', 'eak here'],
+    ],
     ['', 10, ['']],
   ])('%j at %i columns', (text, width, want) => {
     const rows = wrapText(text, width);

@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { KEY_TABLE, activeBindings, advanceStage, bindingFor, keyToken } from '../../../src/tui/keys.js';
+import {
+  KEY_TABLE,
+  activeBindings,
+  advanceStage,
+  bindingFor,
+  keyToken,
+} from '../../../src/tui/keys.js';
 import { initialState, reducer, type AppState } from '../../../src/tui/state/reducer.js';
 import { footerItems } from '../../../src/tui/views/footer.js';
 import { helpLines } from '../../../src/tui/views/help-overlay.js';
@@ -14,9 +20,26 @@ function state(select: string): AppState {
 }
 
 const noKey: Key = {
-  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
-  return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
-  super: false, hyper: false, capsLock: false, numLock: false,
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
 };
 
 describe('key table', () => {
@@ -35,7 +58,10 @@ describe('key table', () => {
       for (const mode of b.modes) {
         for (const k of b.keys) {
           const id = `${mode}:${k}`;
-          expect(seen.get(id) ?? b.command, `${id} is bound to ${seen.get(id)} and ${b.command}`).toBe(b.command);
+          expect(
+            seen.get(id) ?? b.command,
+            `${id} is bound to ${seen.get(id)} and ${b.command}`,
+          ).toBe(b.command);
           seen.set(id, b.command);
         }
       }
@@ -44,7 +70,11 @@ describe('key table', () => {
 
   test('the help screen lists every binding of the table', () => {
     const lines = helpLines();
-    for (const b of KEY_TABLE) expect(lines.some((l) => l.label === b.label && l.description === b.description), b.command).toBe(true);
+    for (const b of KEY_TABLE)
+      expect(
+        lines.some((l) => l.label === b.label && l.description === b.description),
+        b.command,
+      ).toBe(true);
   });
 
   test('the footer lists only keys that act now: Enter disappears on an up-to-date node', () => {
@@ -66,7 +96,21 @@ describe('key table', () => {
   });
 
   test('a confirmation offers only yes and no, and Enter means no', () => {
-    const s = { ...state('solaria'), mode: { kind: 'confirm' as const, request: { title: 't', stage: 'deploy' as const, nodes: ['solaria'], commit: '', subject: '', services: {}, warnings: [] } } };
+    const s = {
+      ...state('solaria'),
+      mode: {
+        kind: 'confirm' as const,
+        request: {
+          title: 't',
+          stage: 'deploy' as const,
+          nodes: ['solaria'],
+          commit: '',
+          subject: '',
+          services: {},
+          warnings: [],
+        },
+      },
+    };
     expect(activeBindings(s).map((b) => b.command)).toEqual(['yes', 'no']);
     expect(bindingFor('confirm', 'enter')?.command).toBe('no');
     expect(bindingFor('confirm', 'y')?.command).toBe('yes');
@@ -84,21 +128,42 @@ describe('key table', () => {
     expect(keyToken(input, key)).toBe(want);
   });
 
-  test('in a dry run Enter follows this session\'s results, since the node itself never changes', () => {
-    const fresh = up('gateway', status('gateway', { stage: '', stageStatus: '', target: '', deployed: '', knownGood: '' }));
+  test("in a dry run Enter follows this session's results, since the node itself never changes", () => {
+    const fresh = up(
+      'gateway',
+      status('gateway', { stage: '', stageStatus: '', target: '', deployed: '', knownGood: '' }),
+    );
     const dry = (stages: Array<['prepare' | 'deploy' | 'verify', 'ok' | 'failed']>): AppState => {
-      let s = reducer(initialState({ homelab: 'x', nodes: NODES, dryRun: true }), { type: 'repo', repo: REPO });
+      let s = reducer(initialState({ homelab: 'x', nodes: NODES, dryRun: true }), {
+        type: 'repo',
+        repo: REPO,
+      });
       s = reducer(s, { type: 'probe', probe: fresh });
       for (const [stage, result] of stages) {
         s = reducer(s, { type: 'stage-start', node: 'gateway', stage, commit: HEAD, at: 0 });
-        s = reducer(s, { type: 'node-event', node: 'gateway', event: { type: 'stage-start', ts: 0, stage } });
-        s = reducer(s, { type: 'node-event', node: 'gateway', event: { type: 'stage-end', ts: 1, stage, result, durationMs: 5 } });
+        s = reducer(s, {
+          type: 'node-event',
+          node: 'gateway',
+          event: { type: 'stage-start', ts: 0, stage },
+        });
+        s = reducer(s, {
+          type: 'node-event',
+          node: 'gateway',
+          event: { type: 'stage-end', ts: 1, stage, result, durationMs: 5 },
+        });
       }
       return s;
     };
     expect(advanceStage(dry([]))).toBe('prepare');
     expect(advanceStage(dry([['prepare', 'ok']]))).toBe('deploy');
-    expect(advanceStage(dry([['prepare', 'ok'], ['deploy', 'ok']]))).toBe('verify');
+    expect(
+      advanceStage(
+        dry([
+          ['prepare', 'ok'],
+          ['deploy', 'ok'],
+        ]),
+      ),
+    ).toBe('verify');
     expect(advanceStage(dry([['prepare', 'failed']]))).toBe('prepare');
     // Not a dry run: the node's own state decides.
     expect(advanceStage({ ...dry([['prepare', 'ok']]), dryRun: false })).toBe('prepare');

@@ -21,7 +21,9 @@ async function until(cond: () => boolean, ms: number): Promise<number> {
   return performance.now() - start;
 }
 
-const NODES = Array.from({ length: 20 }, (_, i) => spec(`node-${String(i).padStart(2, '0')}`, Math.floor(i / 5), ['web', 'db']));
+const NODES = Array.from({ length: 20 }, (_, i) =>
+  spec(`node-${String(i).padStart(2, '0')}`, Math.floor(i / 5), ['web', 'db']),
+);
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
@@ -30,13 +32,24 @@ afterEach(async () => {
 function start() {
   const control = new FakeControl(
     { homelab: 'big-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES },
-    NODES.map((n) => up(n.name, status(n.name, { services: [svc('web', n.name), svc('db', n.name)] }))),
+    NODES.map((n) =>
+      up(n.name, status(n.name, { services: [svc('web', n.name), svc('db', n.name)] })),
+    ),
     REPO,
   );
   const store = createAppStore(initialState({ homelab: 'big-lab', nodes: NODES }));
   const logs = new LogStore(2000, 50);
   const controller = new TuiController(control, store, logs, { refreshMs: 0 });
-  const ui = render(<App store={store} logs={logs} driver={controller} transport="test" onQuit={() => {}} fallbackSize={{ cols: 120, rows: 40 }} />);
+  const ui = render(
+    <App
+      store={store}
+      logs={logs}
+      driver={controller}
+      transport="test"
+      onQuit={() => {}}
+      fallbackSize={{ cols: 120, rows: 40 }}
+    />,
+  );
   cleanups.push(async () => {
     ui.unmount();
     await controller.stop();
@@ -59,7 +72,8 @@ describe('under a log flood', () => {
     const framesBefore = t.ui.frames.length;
     let sent = 0;
     const flood = setInterval(() => {
-      for (let i = 0; i < 200; i++) run.emit({ kind: 'log', text: `\x1b[36mdiagnose\x1b[0m: line ${sent++}` });
+      for (let i = 0; i < 200; i++)
+        run.emit({ kind: 'log', text: `\x1b[36mdiagnose\x1b[0m: line ${sent++}` });
     }, 5);
     try {
       await pause(200);

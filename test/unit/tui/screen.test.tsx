@@ -1,7 +1,12 @@
 // Frames of the main states, drawn by the pure Screen at a given terminal size.
 import { render } from 'ink-testing-library';
 import { describe, expect, test } from 'vitest';
-import { initialState, reducer, type Action, type AppState } from '../../../src/tui/state/reducer.js';
+import {
+  initialState,
+  reducer,
+  type Action,
+  type AppState,
+} from '../../../src/tui/state/reducer.js';
 import type { LogView } from '../../../src/tui/views/detail-pane.js';
 import { Screen } from '../../../src/tui/views/screen.js';
 import { HEAD, NODES, OLD, REPO, mixedProbes } from './fixtures.js';
@@ -9,8 +14,20 @@ import { HEAD, NODES, OLD, REPO, mixedProbes } from './fixtures.js';
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 function frame(state: AppState, cols = 80, rows = 24, log: string[] = []): string {
-  const readLog = (_node: string, n: number): LogView => ({ lines: log.slice(-n), total: log.length });
-  const r = render(<Screen state={state} cols={cols} rows={rows} readLog={readLog} transport="tailscale-ssh ×3 · local ×1" onPickStage={() => {}} />);
+  const readLog = (_node: string, n: number): LogView => ({
+    lines: log.slice(-n),
+    total: log.length,
+  });
+  const r = render(
+    <Screen
+      state={state}
+      cols={cols}
+      rows={rows}
+      readLog={readLog}
+      transport="tailscale-ssh ×3 · local ×1"
+      onPickStage={() => {}}
+    />,
+  );
   const out = r.lastFrame() ?? '';
   r.unmount();
   return out;
@@ -39,8 +56,11 @@ describe('screen', () => {
   test('loading: every node is listed by wave and shows it is being probed', () => {
     const out = frame(initialState({ homelab: 'mesh-lab', nodes: NODES }));
     expect(out).toContain('mesh-lab');
-    expect(out).toMatch(/wave 0[\s\S]*gateway[\s\S]*wave 1[\s\S]*saturn[\s\S]*solaria[\s\S]*wave 2[\s\S]*vega/);
-    for (const n of ["gateway", "saturn", "solaria", "vega"]) expect(out).toMatch(new RegExp(`${n}\\s+\\S.*probing…`));
+    expect(out).toMatch(
+      /wave 0[\s\S]*gateway[\s\S]*wave 1[\s\S]*saturn[\s\S]*solaria[\s\S]*wave 2[\s\S]*vega/,
+    );
+    for (const n of ['gateway', 'saturn', 'solaria', 'vega'])
+      expect(out).toMatch(new RegExp(`${n}\\s+\\S.*probing…`));
   });
 
   test('mixed health: header, badges, health and position per node, fits 80x24', () => {
@@ -62,7 +82,9 @@ describe('screen', () => {
   });
 
   test('a dirty SATURN tree is shown in the header', () => {
-    const out = frame(loaded({ type: 'repo', repo: { ...REPO, dirty: ['hosts/vega/grafana/docker-compose.yml'] } }));
+    const out = frame(
+      loaded({ type: 'repo', repo: { ...REPO, dirty: ['hosts/vega/grafana/docker-compose.yml'] } }),
+    );
     expect(out).toContain('c0ffee1 dirty (1)');
   });
 
@@ -70,9 +92,21 @@ describe('screen', () => {
     const state = loaded(
       { type: 'select', node: 'saturn' },
       { type: 'stage-start', node: 'saturn', stage: 'resume', commit: HEAD, at: 0 },
-      { type: 'node-event', node: 'saturn', event: { type: 'stage-start', ts: 1, stage: 'prepare' } },
-      { type: 'node-event', node: 'saturn', event: { type: 'stage-end', ts: 2, stage: 'prepare', result: 'ok', durationMs: 2300 } },
-      { type: 'node-event', node: 'saturn', event: { type: 'stage-start', ts: 3, stage: 'deploy' } },
+      {
+        type: 'node-event',
+        node: 'saturn',
+        event: { type: 'stage-start', ts: 1, stage: 'prepare' },
+      },
+      {
+        type: 'node-event',
+        node: 'saturn',
+        event: { type: 'stage-end', ts: 2, stage: 'prepare', result: 'ok', durationMs: 2300 },
+      },
+      {
+        type: 'node-event',
+        node: 'saturn',
+        event: { type: 'stage-start', ts: 3, stage: 'deploy' },
+      },
     );
     const log = Array.from({ length: 50 }, (_, i) => `deploy: line ${i}`);
     log.push('\x1b[32mcompose up saturn_gitea\x1b[0m');
@@ -90,16 +124,60 @@ describe('screen', () => {
     const state = loaded(
       { type: 'select', node: 'solaria' },
       { type: 'stage-start', node: 'solaria', stage: 'prepare', commit: HEAD, at: 0 },
-      { type: 'node-event', node: 'solaria', event: { type: 'stage-start', ts: 1, stage: 'prepare' } },
-      { type: 'node-event', node: 'solaria', event: { type: 'step', ts: 2, stage: 'prepare', step: 'secrets', status: 'fail', service: 'jellyfin', detail: 'JELLYFIN_API_KEY missing in /opt/homelab/config/jellyfin/.env' } },
-      { type: 'node-event', node: 'solaria', event: { type: 'stage-end', ts: 3, stage: 'prepare', result: 'failed', durationMs: 800, error: 'secrets missing' } },
-      { type: 'stage-end', node: 'solaria', outcome: { node: 'solaria', stage: 'prepare', commit: HEAD, result: 'failed', exitCode: 1, message: 'stage failed', durationMs: 900 } },
+      {
+        type: 'node-event',
+        node: 'solaria',
+        event: { type: 'stage-start', ts: 1, stage: 'prepare' },
+      },
+      {
+        type: 'node-event',
+        node: 'solaria',
+        event: {
+          type: 'step',
+          ts: 2,
+          stage: 'prepare',
+          step: 'secrets',
+          status: 'fail',
+          service: 'jellyfin',
+          detail: 'JELLYFIN_API_KEY missing in /opt/homelab/config/jellyfin/.env',
+        },
+      },
+      {
+        type: 'node-event',
+        node: 'solaria',
+        event: {
+          type: 'stage-end',
+          ts: 3,
+          stage: 'prepare',
+          result: 'failed',
+          durationMs: 800,
+          error: 'secrets missing',
+        },
+      },
+      {
+        type: 'stage-end',
+        node: 'solaria',
+        outcome: {
+          node: 'solaria',
+          stage: 'prepare',
+          commit: HEAD,
+          result: 'failed',
+          exitCode: 1,
+          message: 'stage failed',
+          durationMs: 900,
+        },
+      },
     );
-    const out = frame(state, 80, 24, ['prepare: checking secrets', 'prepare: JELLYFIN_API_KEY is not set']);
+    const out = frame(state, 80, 24, [
+      'prepare: checking secrets',
+      'prepare: JELLYFIN_API_KEY is not set',
+    ]);
     expect(out).toContain('prepare ✗ 800ms → deploy · → verify ·');
     expect(out).toContain('✗ prepare failed: secrets missing');
     // The failing step's detail wraps instead of being cut: the path is there in full.
-    expect(out.replace(/\n/g, '')).toContain('secrets jellyfin: JELLYFIN_API_KEY missing in /opt/homelab/config/jellyfin/.env');
+    expect(out.replace(/\n/g, '')).toContain(
+      'secrets jellyfin: JELLYFIN_API_KEY missing in /opt/homelab/config/jellyfin/.env',
+    );
     expect(out).toContain('r resume');
     expect(out).toContain('prepare: JELLYFIN_API_KEY is not set');
     expectFits(out, 80, 24);
@@ -110,7 +188,18 @@ describe('screen', () => {
       { type: 'select', node: 'saturn' },
       {
         type: 'mode',
-        mode: { kind: 'confirm', request: { title: 'Run deploy on saturn?', stage: 'deploy', nodes: ['saturn'], commit: HEAD, subject: 'add grafana', services: { saturn: ['gitea'] }, warnings: [] } },
+        mode: {
+          kind: 'confirm',
+          request: {
+            title: 'Run deploy on saturn?',
+            stage: 'deploy',
+            nodes: ['saturn'],
+            commit: HEAD,
+            subject: 'add grafana',
+            services: { saturn: ['gitea'] },
+            warnings: [],
+          },
+        },
       },
     );
     const out = frame(state);
@@ -137,7 +226,9 @@ describe('screen', () => {
     const out = frame(loaded(), 160, 40);
     const line = out.split('\n').find((l) => l.includes('gateway') && l.includes('up to date'));
     expect(line).toBeDefined();
-    expect(out.split('\n').some((l) => /gateway.*up to date.*prepare ✓ → deploy ✓ → verify ✓/.test(l))).toBe(true);
+    expect(
+      out.split('\n').some((l) => /gateway.*up to date.*prepare ✓ → deploy ✓ → verify ✓/.test(l)),
+    ).toBe(true);
     expectFits(out, 160, 40);
   });
 
@@ -154,11 +245,24 @@ describe('screen', () => {
   });
 
   test('long banners wrap (a path is never cut off) and the frame still fits 80x24', () => {
-    const fix = 'echo NOTES_TOKEN=demo-secret >> /tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env';
-    const state = { ...loaded(), banners: ['DEMO in /tmp/homelab-demo-AbCdEf: notes-1a2b3c ships broken on purpose (its prepare fails on a missing secret).', `Fix it in another terminal:  ${fix}   then select notes-1a2b3c and press r`] };
+    const fix =
+      'echo NOTES_TOKEN=demo-secret >> /tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env';
+    const state = {
+      ...loaded(),
+      banners: [
+        'DEMO in /tmp/homelab-demo-AbCdEf: notes-1a2b3c ships broken on purpose (its prepare fails on a missing secret).',
+        `Fix it in another terminal:  ${fix}   then select notes-1a2b3c and press r`,
+      ],
+    };
     const out = frame(state, 80, 24);
-    expect(out.replace(/\s+/g, ' ')).toContain(fix.replace(/\s+/g, ' ').replace('/tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env', ''));
-    expect(out.split('\n').join('')).toContain('/tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env');
+    expect(out.replace(/\s+/g, ' ')).toContain(
+      fix
+        .replace(/\s+/g, ' ')
+        .replace('/tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env', ''),
+    );
+    expect(out.split('\n').join('')).toContain(
+      '/tmp/homelab-demo-AbCdEf/nodes/notes/config/notes/.env',
+    );
     expect(out).toContain('q quit');
     expectFits(out, 80, 24);
   });

@@ -24,7 +24,10 @@ class FakeProcess extends EventEmitter {
 function setup() {
   const out = new FakeOut();
   const proc = new FakeProcess();
-  const screen = enterFullScreen(out as unknown as NodeJS.WriteStream, proc as unknown as NodeJS.Process);
+  const screen = enterFullScreen(
+    out as unknown as NodeJS.WriteStream,
+    proc as unknown as NodeJS.Process,
+  );
   return { out, proc, screen };
 }
 
