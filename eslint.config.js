@@ -4,6 +4,81 @@ import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
+// The house's layers (README, "The code"). Each rule is about the import as written: the relative
+// path names the layer it reaches. test/unit/house-layers.test.ts checks the same rules on the
+// resolved import graph and reads LAYER_EXCEPTIONS from here.
+export const IO_MODULES =
+  '^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|readline|worker_threads)$|^execa$';
+const restrict = (...patterns) => ['error', { patterns }];
+const rule = (regex, message) => ({ regex, message });
+const noIo = rule(IO_MODULES, 'no I/O here: files and processes belong to src/shell');
+const noShell = (except = '') =>
+  rule(`(^|/)shell/${except}`, 'call the shell through the controller (src/tui) or the Control');
+const noUp = (layers, message) => rule(`(^|/)(${layers})/`, message);
+
+/**
+ * Known violations, each to be removed by the issue it names. `file` may import from `allows`
+ * (folders below src/) until then. Keep this list short and name the issue.
+ */
+export const LAYER_EXCEPTIONS = [
+  // issue 17 (helper 12): the add-node form plans and writes files itself; it moves behind the
+  // controller as an intent, and then this entry goes.
+  { file: 'src/tui/views/node-add-form.tsx', allows: 'shell/onboarding/' },
+];
+
+const layers = [
+  {
+    // The core: pure, no I/O, nothing from the layers above it.
+    files: ['src/core/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        noIo,
+        noUp(
+          'shell|tui|cli',
+          'src/core imports nothing from shell, tui or cli: move the type to src/core',
+        ),
+      ),
+    },
+  },
+  {
+    // The shell: never the views or the commands.
+    files: ['src/shell/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        noUp('tui|cli', 'src/shell imports nothing from tui or cli'),
+      ),
+    },
+  },
+  {
+    // The TUI's state: pure reducers over core types; only ./ and src/core.
+    files: ['src/tui/state/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        noIo,
+        rule('^(react|ink)(/|$)', 'state is pure: no React, no Ink'),
+        rule('^\\.(?!/|\\./\\.\\./core/)', 'state imports only ./ and src/core'),
+      ),
+    },
+  },
+  {
+    // Views: functions of state that send intents; never the shell, never files.
+    files: ['src/tui/views/**'],
+    rules: {
+      'no-restricted-imports': restrict(noIo, noShell(), noUp('cli', 'views never import the CLI')),
+    },
+  },
+  ...LAYER_EXCEPTIONS.filter((e) => e.file.startsWith('src/tui/views/')).map((e) => ({
+    files: [e.file],
+    rules: {
+      'no-restricted-imports': restrict(
+        noIo,
+        noShell(`(?!${e.allows.slice('shell/'.length)})`),
+        noUp('cli', 'views never import the CLI'),
+      ),
+    },
+  })),
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
   js.configs.recommended,
@@ -34,6 +109,7 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  ...layers,
   {
     // vitest's asymmetric matchers (expect.stringContaining, ...) are typed any.
     files: ['test/**'],

@@ -3,7 +3,8 @@
 // No React here: it reads and writes the app store and the log store.
 import { CHANGING_STAGES, type Stage } from '../core/protocol/events.js';
 import { nextStage } from '../core/stage/machine.js';
-import type { Control, NodeProbe, StageOutcome } from '../shell/control/types.js';
+import type { NodeProbe, StageOutcome } from '../core/node/types.js';
+import type { Control } from '../shell/control/types.js';
 import type { LogStore } from './log-store.js';
 import type { ConfirmRequest } from './state/reducer.js';
 import type { AppStore } from './state/store.js';

@@ -3,7 +3,8 @@
 import type { Stage } from '../core/protocol/events.js';
 import type { FailedStep } from '../core/recover/findings.js';
 import { toFinding } from '../core/recover/findings.js';
-import type { Control, StageOutcome } from '../shell/control/types.js';
+import type { StageOutcome } from '../core/node/types.js';
+import type { Control } from '../shell/control/types.js';
 import { RecoverSession, type RecoverSessionInit } from './recover-session.js';
 import type { RunView } from './state/reducer.js';
 

@@ -10,7 +10,7 @@ import {
   type Finding,
 } from '../core/recover/findings.js';
 import type { NodeLine } from '../core/protocol/events.js';
-import type { StageOutcome } from '../shell/control/types.js';
+import type { StageOutcome } from '../core/node/types.js';
 import { AI_HELP, runAi } from '../shell/recover/ai.js';
 import { fetchFullLog } from '../shell/recover/full-log.js';
 import { findNode, gatherRecover, type RecoverControl } from '../shell/recover/gather.js';

@@ -8,7 +8,7 @@ import { confirm } from '../../shell/confirm.js';
 import { CHANGING_STAGES, STAGES, type NodeLine, type Stage } from '../../core/protocol/events.js';
 import { describeEvent } from '../../core/protocol/describe.js';
 import { shortSha } from '../../core/status/summary.js';
-import type { StageResult } from '../../shell/control/types.js';
+import type { StageResult } from '../../core/node/types.js';
 import { describeChange } from '../../shell/control/describe-change.js';
 
 const EXIT: Record<StageResult, number> = {

@@ -5,9 +5,8 @@
 // (see test/unit/remote/unreachable.test.ts for the exact lines and how each was produced).
 // A refused port ("Connection refused": the host answers but nothing listens on the ssh port) is
 // reported as no-route with its own message, so the UnreachableReason union stays as it is.
-// The reason names are the transport contract's (a type-only import: nothing runs from there).
-import type { UnreachableReason } from '../../shell/transport/types.js';
 import type { TransportKind } from '../inventory/model.js';
+import type { UnreachableReason } from '../node/types.js';
 
 export interface FailureInput {
   readonly transport: TransportKind;

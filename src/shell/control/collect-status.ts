@@ -1,6 +1,7 @@
 // Probes nodes in parallel and summarizes them against SATURN's HEAD.
 import { summarizeNode, type NodeSummary } from '../../core/status/summary.js';
-import type { Control, NodeProbe } from './types.js';
+import type { NodeProbe } from '../../core/node/types.js';
+import type { Control } from './types.js';
 
 export interface StatusReport {
   readonly homelab: string;

@@ -19,14 +19,8 @@ import { mapLimit } from '../fanout.js';
 import { changedPaths, commitsBehind, dirtyPaths, headInfo } from '../git.js';
 import { createRunner } from '../transport/runner.js';
 import type { NodeRunner } from '../transport/types.js';
-import type {
-  Control,
-  NodeProbe,
-  RepoInfo,
-  StageOutcome,
-  StageRequest,
-  StageResult,
-} from './types.js';
+import type { NodeProbe, RepoInfo, StageOutcome, StageResult } from '../../core/node/types.js';
+import type { Control, StageRequest } from './types.js';
 
 export interface ControlOptions {
   readonly repoDir: string;

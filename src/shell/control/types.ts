@@ -1,48 +1,9 @@
 // The operations SATURN performs on the homelab: one implementation (control.ts), used by the
 // plain subcommands and by the TUI alike.
 import type { Inventory } from '../../core/inventory/model.js';
-import type { NodeLine, NodeStatusRecord, Stage } from '../../core/protocol/events.js';
-import type { NodeRunner, UnreachableReason } from '../transport/types.js';
-
-export type NodeProbe =
-  | {
-      readonly node: string;
-      readonly reachable: true;
-      readonly status: NodeStatusRecord;
-      readonly probedAt: number;
-      readonly latencyMs: number;
-    }
-  | {
-      readonly node: string;
-      readonly reachable: false;
-      readonly reason: UnreachableReason;
-      readonly message: string;
-      readonly probedAt: number;
-      readonly latencyMs: number;
-    };
-
-export interface RepoInfo {
-  /** SATURN's checked-out branch ('' when detached). */
-  readonly branch: string;
-  readonly head: string;
-  readonly headSubject: string;
-  /** Uncommitted paths under inventory/ or hosts/ (a stage refuses to run while any exist). */
-  readonly dirty: readonly string[];
-}
-
-export type StageResult =
-  'ok' | 'failed' | 'interrupted' | 'unreachable' | 'cancelled' | 'locked' | 'refused';
-
-export interface StageOutcome {
-  readonly node: string;
-  readonly stage: Stage;
-  readonly commit: string;
-  readonly result: StageResult;
-  readonly exitCode: number | null;
-  /** Human explanation when result is not ok (unreachable reason, lock holder, refusal). */
-  readonly message: string;
-  readonly durationMs: number;
-}
+import type { NodeProbe, RepoInfo, StageOutcome } from '../../core/node/types.js';
+import type { NodeLine, Stage } from '../../core/protocol/events.js';
+import type { NodeRunner } from '../transport/types.js';
 
 export interface StageRequest {
   readonly node: string;

@@ -11,7 +11,8 @@ import {
 } from './bootstrap-script.js';
 import { controlSocketDir } from '../control/control.js';
 import { createRunner } from '../transport/runner.js';
-import type { NodeRunner, UnreachableReason } from '../transport/types.js';
+import type { UnreachableReason } from '../../core/node/types.js';
+import type { NodeRunner } from '../transport/types.js';
 
 export type { BootstrapStep } from './bootstrap-script.js';
 

@@ -1,15 +1,8 @@
 // What a rollback would do, from SATURN's Git: the known-good commit, its subject, and the paths below
 // hosts/<node>/ that differ from the target (what rolling back changes back).
 import { execa } from 'execa';
+import type { RollbackInfo } from '../../core/node/types.js';
 import { changedPaths, hasCommit } from '../git.js';
-
-export interface RollbackInfo {
-  readonly knownGood: string;
-  readonly subject: string;
-  readonly target: string;
-  /** Paths below hosts/<node>/ that rolling back changes back. */
-  readonly changes: readonly string[];
-}
 
 export async function commitSubject(repoDir: string, sha: string): Promise<string> {
   if (!(await hasCommit(repoDir, sha))) return '';

@@ -1,15 +1,5 @@
 // How SATURN runs a command on a node. One interface for every transport (tailscale-ssh, ssh, local).
-
-export type UnreachableReason =
-  | 'no-route'
-  | 'timeout'
-  | 'auth-refused'
-  | 'host-key-mismatch'
-  | 'host-key-unknown'
-  | 'command-not-found'
-  | 'transport-missing'
-  | 'connection-lost'
-  | 'unknown';
+import type { UnreachableReason } from '../../core/node/types.js';
 
 export interface RunOptions {
   /** Called once per complete line of the remote command's stdout, in order. */

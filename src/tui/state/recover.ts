@@ -9,7 +9,7 @@ import {
   type Finding,
 } from '../../core/recover/findings.js';
 import { redact } from '../../core/recover/redact.js';
-import type { RollbackInfo } from '../../shell/recover/rollback-info.js';
+import type { RollbackInfo } from '../../core/node/types.js';
 
 export type { RollbackInfo };
 

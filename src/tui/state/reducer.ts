@@ -8,7 +8,7 @@ import type {
   Stage,
   StepStatus,
 } from '../../core/protocol/events.js';
-import type { NodeProbe, RepoInfo, StageOutcome } from '../../shell/control/types.js';
+import type { NodeProbe, RepoInfo, StageOutcome } from '../../core/node/types.js';
 
 export interface ConfirmRequest {
   /** What is asked, one line. */

@@ -1,7 +1,7 @@
 // The top line: homelab name, SATURN's branch and HEAD (dirty marker), transports, and banners.
 import { Box, Text } from 'ink';
 import { memo } from 'react';
-import type { RepoInfo } from '../../shell/control/types.js';
+import type { RepoInfo } from '../../core/node/types.js';
 import type { Notice } from '../state/reducer.js';
 import { shortSha, spinnerFrame, wrapText } from './format.js';
 

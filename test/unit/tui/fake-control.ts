@@ -3,13 +3,8 @@
 // by the e2e tests.
 import type { Inventory } from '../../../src/core/inventory/model.js';
 import type { NodeLine, Stage } from '../../../src/core/protocol/events.js';
-import type {
-  Control,
-  NodeProbe,
-  RepoInfo,
-  StageOutcome,
-  StageRequest,
-} from '../../../src/shell/control/types.js';
+import type { NodeProbe, RepoInfo, StageOutcome } from '../../../src/core/node/types.js';
+import type { Control, StageRequest } from '../../../src/shell/control/types.js';
 import type { NodeRunner } from '../../../src/shell/transport/types.js';
 
 export interface PendingRun {

@@ -1,7 +1,7 @@
 // Inventory entries, status records and probes for the TUI tests.
 import type { NodeSpec } from '../../../src/core/inventory/model.js';
 import type { NodeStatusRecord, ServiceStatus } from '../../../src/core/protocol/events.js';
-import type { NodeProbe, RepoInfo } from '../../../src/shell/control/types.js';
+import type { NodeProbe, RepoInfo } from '../../../src/core/node/types.js';
 
 export const HEAD = 'c0ffee1234567890c0ffee1234567890c0ffee12';
 export const OLD = 'abcdef1234567890abcdef1234567890abcdef12';
