@@ -4,9 +4,81 @@
 # `docker compose config` output holds interpolated secrets: it is only ever hashed, never logged.
 
 # External commands that may run long (docker, git, curl, sleep) get the lock descriptor closed
-# (9>&-), so no child outlives a killed run holding the lock.
-dk() { docker "$@" 9>&-; }
-gt() { git -C "${REPO}" "$@" 9>&-; }
+# (9>&-), so no child outlives a killed run holding the lock, and every docker and git call has a
+# bound (coreutils `timeout`, seconds from the environment):
+#   HOMELAB_DOCKER_TIMEOUT      quick docker calls: version, ps, compose config, rm, rename (30)
+#   HOMELAB_COMPOSE_UP_TIMEOUT  compose up, down, pull (600)
+#   HOMELAB_GIT_TIMEOUT         every git call, fetch included (120)
+# `--foreground` keeps the call in the run's process group, so a kill of the group (a power cut, a
+# test) takes compose with it; on the bound, TERM then KILL 5 s later. A call that ran out of time
+# returns 124 and prints "docker did not answer within N s during WHAT" as its last stderr line.
+
+# env_secs NAME DEFAULT: the whole number of seconds in $NAME (1..86400), else DEFAULT (a value
+# that is not a number is said once in the log and ignored).
+env_secs() {
+  local name="$1"
+  local value="${!name:-}"
+  if [[ -z "${value}" ]]; then
+    printf '%s' "$2"
+  elif [[ "${value}" =~ ^[1-9][0-9]{0,4}$ ]] && ((value <= 86400)); then
+    printf '%s' "${value}"
+  else
+    printf 'deploy.sh: %s=%q is not a number of seconds (1..86400): using %s\n' "${name}" "${value}" "$2" >&2
+    printf '%s' "$2"
+  fi
+}
+DOCKER_TIMEOUT="$(env_secs HOMELAB_DOCKER_TIMEOUT 30)"
+COMPOSE_UP_TIMEOUT="$(env_secs HOMELAB_COMPOSE_UP_TIMEOUT 600)"
+GIT_TIMEOUT="$(env_secs HOMELAB_GIT_TIMEOUT 120)"
+
+# What a docker call is doing, for the timeout message: "compose up of <project>", "docker ps".
+docker_what() {
+  if [[ "${1:-}" != compose ]]; then
+    printf 'docker %s' "${1:-}"
+    return 0
+  fi
+  shift
+  local project=""
+  local sub=""
+  while (($# > 0)); do
+    case "$1" in
+      -p | --project-name)
+        project="${2:-}"
+        shift 2 || break
+        ;;
+      -f | --file | --env-file | --project-directory)
+        shift 2 || break
+        ;;
+      -*) shift ;;
+      *)
+        sub="$1"
+        break
+        ;;
+    esac
+  done
+  printf 'compose %s%s' "${sub}" "${project:+ of ${project}}"
+}
+
+# bounded SECS WHAT CMD...: CMD under `timeout`, fd 9 closed.
+bounded() {
+  local secs="$1"
+  local what="$2"
+  shift 2
+  local rc=0
+  timeout --foreground -k 5 "${secs}" "$@" 9>&- || rc=$?
+  if ((rc == 124 || rc == 137)); then
+    printf '%s did not answer within %s s during %s\n' "${1}" "${secs}" "${what}" >&2
+    rc=124
+  fi
+  return "${rc}"
+}
+
+# True when RC is the exit of a call that ran out of time.
+timed_out() { (($1 == 124)); }
+
+dk() { bounded "${DOCKER_TIMEOUT}" "$(docker_what "$@")" docker "$@"; }
+dk_long() { bounded "${COMPOSE_UP_TIMEOUT}" "$(docker_what "$@")" docker "$@"; }
+gt() { bounded "${GIT_TIMEOUT}" "$1 in ${REPO}" git -C "${REPO}" "$@"; }
 
 project_name() { printf '%s_%s' "${NODE}" "$1"; }
 service_dir() { printf '%s/hosts/%s/%s' "${REPO}" "${NODE}" "$1"; }
@@ -30,17 +102,38 @@ DOCKER_ERROR=""
 # shellcheck disable=SC2034 # sets globals that deploy.sh and the other libs read
 docker_check() {
   local server
-  if ! server="$(dk version --format '{{.Server.Version}}' 2>&1)"; then
+  local rc=0
+  server="$(dk version --format '{{.Server.Version}}' 2>&1)" || rc=$?
+  if ((rc != 0)); then
     DOCKER_ERROR="docker does not answer: $(printf '%s' "${server}" | tail -n 1)"
     return 1
   fi
+  # The engine answers: a failing `compose version` is "missing" only when the plugin is not there
+  # (docker says "'compose' is not a docker command"); anything else is retried once, then its
+  # own text is the error.
   local compose
-  if ! compose="$(dk compose version --short 2>/dev/null)"; then
-    DOCKER_ERROR="docker compose v2 is missing (the v1 docker-compose is not supported: it ignores v2 flags)"
+  local try
+  for try in 1 2; do
+    rc=0
+    compose="$(dk compose version --short 2>&1)" || rc=$?
+    ((rc == 0)) && break
+    if timed_out "${rc}"; then
+      DOCKER_ERROR="$(printf '%s' "${compose}" | tail -n 1)"
+      return 1
+    fi
+    if [[ "${compose}" == *"is not a docker command"* || "${compose}" == *"unknown command"* ]]; then
+      DOCKER_ERROR="docker compose v2 is missing (the v1 docker-compose is not supported: it ignores v2 flags)"
+      return 1
+    fi
+    ((try == 1)) && log_warn "docker compose version failed (exit ${rc}): $(printf '%s' "${compose}" | tail -n 1); trying again"
+  done
+  if ((rc != 0)); then
+    DOCKER_ERROR="docker compose version failed (exit ${rc}) twice: $(printf '%s' "${compose}" | tail -n 1)"
     return 1
   fi
+  compose="$(printf '%s' "${compose}" | tail -n 1)"
   compose="${compose#v}"
-  if [[ "${compose%%.*}" -lt 2 ]] 2>/dev/null || [[ ! "${compose%%.*}" =~ ^[0-9]+$ ]]; then
+  if [[ ! "${compose%%.*}" =~ ^[0-9]+$ ]] || ((${compose%%.*} < 2)); then
     DOCKER_ERROR="docker compose ${compose} is not v2"
     return 1
   fi
@@ -74,37 +167,56 @@ missing_secret_keys() {
   printf '%s' "${missing}"
 }
 
-# Validates the service's compose files; on failure sets COMPOSE_ERROR (redacted stderr).
+# Validates the service's compose files; on failure sets COMPOSE_ERROR (redacted stderr) and
+# returns the call's exit (124: docker did not answer).
 COMPOSE_ERROR=""
 compose_validate() {
   local svc="$1"
   compose_args "${svc}"
   local err
-  if ! err="$(dk compose "${COMPOSE_ARGS[@]}" config --quiet 2>&1 >/dev/null)"; then
-    COMPOSE_ERROR="$(redact "${err}")"
-    return 1
-  fi
-  return 0
+  local rc=0
+  err="$(dk compose "${COMPOSE_ARGS[@]}" config --quiet 2>&1 >/dev/null)" || rc=$?
+  ((rc == 0)) && return 0
+  COMPOSE_ERROR="$(redact "${err}")"
+  return "${rc}"
 }
 
 # Prints the service's deployed-configuration hash: resolved compose config + .env + override +
-# every file under hosts/<node>/<svc>/. Returns 1 (COMPOSE_ERROR set) when compose rejects it.
+# every file under hosts/<node>/<svc>/. Returns non-zero (COMPOSE_ERROR set; 124 when docker did
+# not answer) when compose rejects it. The resolved config holds secrets: it goes to sha256sum
+# through a pipe, never to a file or the log.
 # shellcheck disable=SC2034 # sets globals that deploy.sh and the other libs read
 service_hash() {
   local svc="$1"
   compose_args "${svc}"
-  local errf
-  errf="$(mktemp "${STATE_TMP:-/tmp}/.compose-err.XXXXXX")"
-  local cfg
-  if ! cfg="$(dk compose "${COMPOSE_ARGS[@]}" config 2>"${errf}" | sha256sum)"; then
-    COMPOSE_ERROR="$(redact "$(<"${errf}")")"
-    rm -f -- "${errf}"
-    return 1
+  local out
+  local rc=0
+  local -a st=()
+  out="$(
+    {
+      dk compose "${COMPOSE_ARGS[@]}" config 2>&3 | sha256sum
+      printf 'rc %s %s\n' "${PIPESTATUS[@]}"
+    } 3>&1
+  )" || rc=$?
+  local line
+  local cfg=""
+  local err=""
+  while IFS= read -r line; do
+    case "${line}" in
+      "rc "*) read -r -a st <<<"${line#rc }" ;;
+      *" -") cfg="${line%% *}" ;;
+      *) err+="${line}"$'\n' ;;
+    esac
+  done <<<"${out}"
+  if ((rc != 0 || ${#st[@]} != 2 || st[0] != 0 || st[1] != 0)) || [[ -z "${cfg}" ]]; then
+    COMPOSE_ERROR="$(redact "${err%$'\n'}")"
+    rc="${st[0]:-1}"
+    ((rc != 0)) || rc=1
+    return "${rc}"
   fi
-  rm -f -- "${errf}"
   local files
   files="$({
-    printf 'config %s\n' "${cfg%% *}"
+    printf 'config %s\n' "${cfg}"
     [[ -f "$(service_env "${svc}")" ]] && printf 'env %s\n' "$(sha256sum <"$(service_env "${svc}")")"
     [[ -f "$(service_override "${svc}")" ]] && printf 'override %s\n' "$(sha256sum <"$(service_override "${svc}")")"
     cd -- "$(service_dir "${svc}")" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
@@ -112,27 +224,101 @@ service_hash() {
   printf '%s' "${files%% *}"
 }
 
+# health_of_to VAR STATUS: a container's health from `docker ps` Status text (healthy,
+# unhealthy, starting, none), into VAR without a subshell (status is a hot path).
+health_of_to() {
+  local -n _health_out="$1"
+  case "$2" in
+    *"(healthy)"*) _health_out=healthy ;;
+    *"(unhealthy)"*) _health_out=unhealthy ;;
+    *"(health: starting)"*) _health_out=starting ;;
+    *) _health_out=none ;;
+  esac
+}
+
 # Containers of a project: lines "name<TAB>state<TAB>health" (health: healthy, unhealthy,
-# starting, none), from one `docker ps` call.
+# starting, none), from one `docker ps` call. Returns the call's exit (124: no answer).
 project_containers() {
   local project="$1"
   local out
-  out="$(dk ps -a --filter "label=com.docker.compose.project=${project}" --format '{{.Names}}	{{.State}}	{{.Status}}')" || return 1
+  local rc=0
+  out="$(dk ps -a --filter "label=com.docker.compose.project=${project}" --format '{{.Names}}	{{.State}}	{{.Status}}' 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    printf '%s\n' "${out}" | tail -n 1 >&2
+    return "${rc}"
+  fi
   local name
   local state
   local st
+  local health
   while IFS=$'\t' read -r name state st; do
     [[ -n "${name}" ]] || continue
-    printf '%s\t%s\t%s\n' "${name}" "${state}" "$(health_of "${st}")"
+    health_of_to health "${st}"
+    printf '%s\t%s\t%s\n' "${name}" "${state}" "${health}"
   done <<<"${out}"
 }
 
-# Health from `docker ps` Status text.
-health_of() {
-  case "$1" in
-    *"(healthy)"*) printf 'healthy' ;;
-    *"(unhealthy)"*) printf 'unhealthy' ;;
-    *"(health: starting)"*) printf 'starting' ;;
-    *) printf 'none' ;;
-  esac
+# What a killed run leaves behind, cleaned by the next run that holds the lock.
+#
+# Temp files in the state folder: .tmp.* (atomic writes), .git-out.* (fetch output) and
+# .compose-err.* (left by older versions).
+temp_files_clean() {
+  [[ -d "${STATE_DIR}" ]] || return 0
+  local f
+  for f in "${STATE_DIR}"/.tmp.* "${STATE_DIR}"/.compose-err.* "${STATE_DIR}"/.git-out.*; do
+    [[ -e "${f}" ]] || continue
+    rm -f -- "${f}"
+  done
+  return 0
+}
+
+# Compose recreates a container by creating `<old-id12>_<name>`, stopping and removing the old
+# one, then renaming the new one to <name>. A kill in between leaves the temp-named container,
+# and the next `compose up` fails with "Conflict. The container name ... is already in use" after
+# it has stopped the old one. So, before compose runs, the temp-named containers of this node's
+# projects (label com.docker.compose.project=<node>_<svc>) are cleaned: one that never started is
+# removed (the old container, if still there, keeps serving until compose replaces it); one that
+# runs is renamed to <name> when that name is free, else removed (the one named <name> serves).
+# Sets LEFTOVERS_DONE (what was cleaned); returns non-zero with LEFTOVERS_ERROR set on failure.
+LEFTOVERS_DONE=""
+LEFTOVERS_ERROR=""
+# shellcheck disable=SC2034 # sets globals that stages.sh reads
+compose_leftovers_clean() {
+  LEFTOVERS_DONE=""
+  LEFTOVERS_ERROR=""
+  local out
+  local rc=0
+  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.ID}}	{{.Names}}	{{.State}}	{{.Label "com.docker.compose.project"}}' 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    LEFTOVERS_ERROR="$(printf '%s' "${out}" | tail -n 1)"
+    return "${rc}"
+  fi
+  local -A names=()
+  local id
+  local name
+  local state
+  local project
+  while IFS=$'\t' read -r id name state project; do
+    [[ -n "${name}" ]] && names["${name}"]=1
+  done <<<"${out}"
+  local real
+  local err
+  while IFS=$'\t' read -r id name state project; do
+    [[ "${project}" == "${NODE}_"* && "${name}" =~ ^[0-9a-f]{12}_(.+)$ ]] || continue
+    real="${BASH_REMATCH[1]}"
+    rc=0
+    if [[ "${state}" == running && -z "${names["${real}"]:-}" ]]; then
+      err="$(dk rename "${id}" "${real}" 2>&1)" || rc=$?
+      names["${real}"]=1
+      LEFTOVERS_DONE+="${LEFTOVERS_DONE:+, }renamed ${name} (running) to ${real}"
+    else
+      err="$(dk rm -f "${id}" 2>&1)" || rc=$?
+      LEFTOVERS_DONE+="${LEFTOVERS_DONE:+, }removed ${name} (${state})"
+    fi
+    if ((rc != 0)); then
+      LEFTOVERS_ERROR="cleaning the leftover container ${name} failed: $(printf '%s' "${err}" | tail -n 1)"
+      return "${rc}"
+    fi
+  done <<<"${out}"
+  return 0
 }

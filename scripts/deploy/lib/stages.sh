@@ -42,6 +42,55 @@ head_commit() {
   gt rev-parse --verify --quiet HEAD 2>/dev/null || true
 }
 
+# The checkout must be a commit as committed: no change to a tracked file, no untracked file under
+# hosts/<node>/ or scripts/ (what the node deploys and runs). Fails the step STEP with the list and
+# the fix; returns 1. A git that does not answer fails it too.
+checkout_clean_step() {
+  local step="$1"
+  local out
+  local rc=0
+  out="$(gt --no-optional-locks status --porcelain=v1 --untracked-files=all -- . 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    step_fail "${step}" "" "git status in ${REPO} failed: $(printf '%s' "${out}" | tail -n 1)"
+    return 1
+  fi
+  local -a dirty=()
+  local line
+  local path
+  while IFS= read -r line; do
+    [[ -n "${line}" ]] || continue
+    path="${line:3}"
+    if [[ "${line:0:2}" == "??" ]]; then
+      [[ "${path}" == "hosts/${NODE}/"* || "${path}" == scripts/* ]] || continue
+    fi
+    dirty+=("${line}")
+  done <<<"${out}"
+  ((${#dirty[@]} == 0)) && return 0
+  local list
+  list="$(printf '%s, ' "${dirty[@]:0:10}")"
+  list="${list%, }"
+  ((${#dirty[@]} > 10)) && list+=", and $((${#dirty[@]} - 10)) more"
+  step_fail "${step}" "" "the checkout ${REPO} has local changes (${list}): a node deploys only commits as committed. See \`git -C ${REPO} status\`; undo them with \`git -C ${REPO} checkout -- <file>\` and \`git -C ${REPO} clean -fd hosts/${NODE}/ scripts/\` (make the change on SATURN and commit it instead)"
+  return 1
+}
+
+# checkout_error WHAT OUTPUT: why a `git checkout` failed, with the fix.
+# shellcheck disable=SC2016 # the backquotes are the text of the message
+checkout_error() {
+  local what="$1"
+  local out="$2"
+  if [[ "${out}" =~ Unable\ to\ create\ \'([^\']*index\.lock)\' ]]; then
+    printf '%s failed: a stale git lock file %s is in the way (a git process crashed or still runs there): when no git runs on the node, remove it with `rm %s` and run again' \
+      "${what}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[1]}"
+  elif [[ "${out}" == *"did not answer within"* ]]; then
+    printf '%s failed: %s' "${what}" "$(printf '%s' "${out}" | tail -n 1)"
+  elif [[ "${out}" == *"would be overwritten"* ]]; then
+    printf '%s failed: local changes in %s would be overwritten: see `git -C %s status`' "${what}" "${REPO}" "${REPO}"
+  else
+    printf '%s failed: %s' "${what}" "$(printf '%s' "${out}" | tail -n 1)"
+  fi
+}
+
 # Loads the node's manifest; returns 4 (node not set up) when it is missing or unusable.
 load_manifest_step() {
   if [[ ! -d "${REPO}/hosts/${NODE}" ]]; then
@@ -106,6 +155,7 @@ secrets_step() {
 
 stage_prepare() {
   local rc=0
+  ((DRY_RUN)) || temp_files_clean
   if [[ -n "${REF}" ]]; then
     if ((DRY_RUN)); then
       say_dry git -C "${REPO}" fetch origin
@@ -116,31 +166,41 @@ stage_prepare() {
       local t0
       t0="$(now_ms)"
       local out
-      if out="$(gt fetch --quiet origin 2>&1)"; then
+      local outf
+      outf="$(mktemp "${STATE_TMP:-/tmp}/.git-out.XXXXXX")"
+      local frc=0
+      gt fetch --quiet origin >"${outf}" 2>&1 || frc=$?
+      out="$(<"${outf}")"
+      rm -f -- "${outf}"
+      if ((frc == 0)); then
         step_emit fetch ok "" "origin" "$(($(now_ms) - t0))"
       elif gt cat-file -e "${REF}^{commit}" 2>/dev/null; then
         log_output "${out}"
-        log_warn "git fetch failed; ${REF} is already present locally"
+        log_warn "git fetch failed ($(printf '%s' "${out}" | tail -n 1)); ${REF} is already present locally"
         step_emit fetch skip "" "fetch failed; commit already present"
       else
         log_output "${out}"
-        step_fail fetch "" "git fetch origin failed and ${REF} is not present locally"
+        step_fail fetch "" "git fetch origin failed and ${REF} is not present locally: $(printf '%s' "${out}" | tail -n 1)"
         return 1
       fi
+      checkout_clean_step checkout || return 1
       local sha
       if ! sha="$(gt rev-parse --verify --quiet "${REF}^{commit}")"; then
         step_fail checkout "" "commit ${REF} does not exist in origin"
         return 1
       fi
-      if ! out="$(gt checkout --quiet --detach "${sha}" 2>&1)"; then
+      local crc=0
+      out="$(gt checkout --quiet --detach "${sha}" 2>&1)" || crc=$?
+      if ((crc != 0)); then
         log_output "${out}"
-        step_fail checkout "" "git checkout ${sha} failed (local changes in ${REPO}?)"
+        step_fail checkout "" "$(checkout_error "git checkout ${sha}" "${out}")"
         return 1
       fi
       step_emit checkout ok "" "${sha}"
     fi
   else
     step_emit fetch skip "" "no --ref given: staying at $(head_commit)"
+    ((DRY_RUN)) || checkout_clean_step checkout || return 1
   fi
   if ((!DRY_RUN)); then
     TARGET="$(head_commit)"
@@ -179,12 +239,19 @@ stage_prepare() {
     if [[ ! -f "$(service_dir "${svc}")/docker-compose.yml" ]]; then
       step_fail compose-config "${svc}" "hosts/${NODE}/${svc}/docker-compose.yml is missing"
       rc=1
-    elif compose_validate "${svc}"; then
-      step_emit compose-config ok "${svc}"
     else
-      log_output "${COMPOSE_ERROR}"
-      step_fail compose-config "${svc}" "docker compose config rejects hosts/${NODE}/${svc}/docker-compose.yml: $(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
-      rc=1
+      local vrc=0
+      compose_validate "${svc}" || vrc=$?
+      if ((vrc == 0)); then
+        step_emit compose-config ok "${svc}"
+      elif timed_out "${vrc}"; then
+        step_fail compose-config "${svc}" "$(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
+        return 1
+      else
+        log_output "${COMPOSE_ERROR}"
+        step_fail compose-config "${svc}" "docker compose config rejects hosts/${NODE}/${svc}/docker-compose.yml: $(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
+        rc=1
+      fi
     fi
   done
   return "${rc}"
@@ -192,10 +259,17 @@ stage_prepare() {
 
 # Projects whose containers all run (one docker ps call): RUNNING_PROJECTS[project]=1.
 declare -A RUNNING_PROJECTS=()
+RUNNING_ERROR=""
 running_projects_read() {
   RUNNING_PROJECTS=()
+  RUNNING_ERROR=""
   local out
-  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}')" || return 1
+  local rc=0
+  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}' 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    RUNNING_ERROR="$(printf '%s' "${out}" | tail -n 1)"
+    return "${rc}"
+  fi
   local -A stopped=()
   local p
   local state
@@ -222,11 +296,28 @@ stage_deploy() {
   fi
   TARGET="${head}"
   ((DRY_RUN)) || cs_write deploy running
+  ((DRY_RUN)) || temp_files_clean
+  ((DRY_RUN)) || checkout_clean_step checkout || return 1
   load_manifest_step || return $?
   docker_step || return 1
   secrets_step || return 1
   secrets_load "${ROOT}"
-  running_projects_read || true
+  if ((DOCKER_OK)); then
+    if ! running_projects_read; then
+      step_fail docker "" "docker ps failed: ${RUNNING_ERROR}"
+      return 1
+    fi
+    if ((!DRY_RUN)); then
+      if ! compose_leftovers_clean; then
+        step_fail leftovers "" "${LEFTOVERS_ERROR}"
+        return 1
+      fi
+      if [[ -n "${LEFTOVERS_DONE}" ]]; then
+        log_info "containers left by an interrupted compose: ${LEFTOVERS_DONE}"
+        step_emit leftovers ok "" "${LEFTOVERS_DONE}"
+      fi
+    fi
+  fi
   services_read
   local failed=0
   local svc
@@ -243,7 +334,12 @@ stage_deploy() {
       step_emit compose-up skip "${svc}" "dry-run: no Docker engine"
       continue
     fi
-    if ! hash="$(service_hash "${svc}")"; then
+    local hrc=0
+    hash="$(service_hash "${svc}")" || hrc=$?
+    if timed_out "${hrc}"; then
+      step_fail compose-config "${svc}" "$(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
+      return 1
+    elif ((hrc != 0)); then
       log_output "${COMPOSE_ERROR}"
       step_fail compose-config "${svc}" "docker compose config rejects ${svc}: $(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
       failed=1
@@ -272,12 +368,16 @@ stage_deploy() {
     step_emit compose-up start "${svc}" "${why}"
     log_info "compose up ${project} (${why})"
     t0="$(now_ms)"
-    if out="$(dk "${up[@]}" 2>&1)"; then
-      log_output "${out}"
+    local urc=0
+    out="$(dk_long "${up[@]}" 2>&1)" || urc=$?
+    log_output "${out}"
+    if ((urc == 0)); then
       services_write "${svc}" "${hash}"
       step_emit compose-up ok "${svc}" "${why}" "$(($(now_ms) - t0))"
+    elif timed_out "${urc}"; then
+      step_fail compose-up "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
+      return 1
     else
-      log_output "${out}"
       step_fail compose-up "${svc}" "docker compose up ${project} failed: $(redact "$(printf '%s' "${out}" | tail -n 1)")"
       failed=1
     fi
@@ -292,13 +392,17 @@ stage_deploy() {
     fi
     step_emit compose-down start "${svc}" "no longer assigned to ${NODE}"
     t0="$(now_ms)"
-    if out="$(dk compose -p "${project}" down --remove-orphans 2>&1)"; then
-      log_output "${out}"
+    local drc=0
+    out="$(dk_long compose -p "${project}" down --remove-orphans 2>&1)" || drc=$?
+    log_output "${out}"
+    if ((drc == 0)); then
       services_write "${svc}" ""
       step_emit compose-down ok "${svc}" "no longer assigned" "$(($(now_ms) - t0))"
+    elif timed_out "${drc}"; then
+      step_fail compose-down "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
+      return 1
     else
-      log_output "${out}"
-      step_fail compose-down "${svc}" "docker compose down ${project} failed"
+      step_fail compose-down "${svc}" "docker compose down ${project} failed: $(redact "$(printf '%s' "${out}" | tail -n 1)")"
       failed=1
     fi
   done
@@ -321,11 +425,15 @@ stage_rollback_checkout() {
     return 0
   fi
   cs_write rollback running
+  temp_files_clean
   state_set target "${kg}"
+  checkout_clean_step checkout || return 1
   local out
-  if ! out="$(gt checkout --quiet --detach "${kg}" 2>&1)"; then
+  local rc=0
+  out="$(gt checkout --quiet --detach "${kg}" 2>&1)" || rc=$?
+  if ((rc != 0)); then
     log_output "${out}"
-    step_fail checkout "" "git checkout of known-good ${kg} failed"
+    step_fail checkout "" "$(checkout_error "git checkout of known-good ${kg}" "${out}")"
     return 1
   fi
   step_emit checkout ok "" "known-good ${kg}"

@@ -1,18 +1,10 @@
 #!/usr/bin/env bash
 # `deploy.sh status`: one `status` record (docs/protocol.md). Read-only and fast: it reads the
 # state files, HEAD of the checkout and makes ONE `docker ps` call (plus one flock probe); it never
-# runs compose and avoids subshells (SATURN asks every node for it, often).
-
-# Health from `docker ps` Status text, into VAR.
-health_of_to() {
-  local -n _health_out="$1"
-  case "$2" in
-    *"(healthy)"*) _health_out=healthy ;;
-    *"(unhealthy)"*) _health_out=unhealthy ;;
-    *"(health: starting)"*) _health_out=starting ;;
-    *) _health_out=none ;;
-  esac
-}
+# runs compose and avoids subshells (SATURN asks every node for it, often). The docker call is
+# bounded by HOMELAB_STATUS_TIMEOUT seconds (3): a hung docker makes `docker` "unavailable" with
+# `docker_error` "docker does not answer (no reply within 3 s)".
+STATUS_TIMEOUT="$(env_secs HOMELAB_STATUS_TIMEOUT 3)"
 
 # The checkout's HEAD commit into VAR: read from .git without forking git when it can be.
 repo_head_to() {
@@ -29,7 +21,7 @@ repo_head_to() {
     IFS= read -r _head_out <"${git_dir}/${line#ref: }"
     [[ "${_head_out}" =~ ^[0-9a-f]{40}$ ]] && return 0
   fi
-  _head_out="$(git -C "${REPO}" rev-parse --verify --quiet HEAD 2>/dev/null || true)"
+  _head_out="$(timeout -k 1 "${STATUS_TIMEOUT}" git -C "${REPO}" rev-parse --verify --quiet HEAD 2>/dev/null 9>&- || true)"
 }
 
 # service_json_to VAR NAME PROJECT ROWS: one service of the record from its containers' rows
@@ -113,10 +105,21 @@ stage_status_record() {
     fi
   done <<<"${text}"
   local docker_state=ok
+  local docker_error=""
   local ps=""
+  local rc=0
   if ((${#services[@]} > 0)); then
-    ps="$(docker ps -a --filter label=com.docker.compose.project \
-      --format '{{.Label "com.docker.compose.project"}}	{{.Names}}	{{.State}}	{{.Status}}' 2>/dev/null)" || docker_state=unavailable
+    ps="$(timeout -k 1 "${STATUS_TIMEOUT}" docker ps -a --filter label=com.docker.compose.project \
+      --format '{{.Label "com.docker.compose.project"}}	{{.Names}}	{{.State}}	{{.Status}}' 2>&1 9>&-)" || rc=$?
+    if ((rc != 0)); then
+      docker_state=unavailable
+      if ((rc == 124 || rc == 137)); then
+        docker_error="docker does not answer (no reply within ${STATUS_TIMEOUT} s)"
+      else
+        docker_error="docker ps failed (exit ${rc}): ${ps##*$'\n'}"
+      fi
+      ps=""
+    fi
   fi
   local -A rows=()
   local project
@@ -143,9 +146,11 @@ stage_status_record() {
   state_get_to known_good known_good
   state_get_to text last_run
   kv_load last "${text}"
+  local -a extra=()
+  [[ -n "${docker_error}" ]] && extra+=(docker_error "${docker_error}")
   emit status node "${NODE}" bootstrapped:j "${bootstrapped}" repo_commit "${repo_commit}" \
     stage "${cs[stage]:-}" stage_status "${stage_status}" run "${cs[run]:-}" \
     run_stage "${cs[run_stage]:-}" error "${cs[error]:-}" target "${cs[target]:-}" \
     deployed "${deployed}" known_good "${known_good}" lock:j "${lock_json}" docker "${docker_state}" \
-    log "${last[log]:-}" services:j "[${sj}]"
+    "${extra[@]}" log "${last[log]:-}" services:j "[${sj}]"
 }

@@ -3,7 +3,8 @@
 # HOMELAB_VERIFY_TIMEOUT seconds for healthchecks), then each declared http/tcp check, with a
 # result per service. Success records the checkout as the node's known-good commit.
 
-readonly VERIFY_TIMEOUT="${HOMELAB_VERIFY_TIMEOUT:-120}"
+VERIFY_TIMEOUT="$(env_secs HOMELAB_VERIFY_TIMEOUT 120)"
+readonly VERIFY_TIMEOUT
 
 # Sleeps in the background so a signal is handled at once.
 nap() {
@@ -43,14 +44,19 @@ tcp_open() {
 }
 
 # verify_containers SVC: waits for the service's containers; sets VERIFY_DETAIL, returns
-# 0 healthy, 1 failed, 2 still waiting.
+# 0 healthy, 1 failed, 2 still waiting, 3 docker did not answer (within HOMELAB_DOCKER_TIMEOUT).
 VERIFY_DETAIL=""
 verify_containers_once() {
   local project
   project="$(project_name "$1")"
   local list
-  if ! list="$(project_containers "${project}")"; then
-    VERIFY_DETAIL="docker ps failed"
+  local rc=0
+  list="$(project_containers "${project}" 2>&1)" || rc=$?
+  if timed_out "${rc}"; then
+    VERIFY_DETAIL="$(printf '%s' "${list}" | tail -n 1)"
+    return 3
+  elif ((rc != 0)); then
+    VERIFY_DETAIL="docker ps failed: $(printf '%s' "${list}" | tail -n 1)"
     return 2
   fi
   if [[ -z "${list}" ]]; then
@@ -92,6 +98,8 @@ stage_verify() {
   fi
   TARGET="${head}"
   ((DRY_RUN)) || cs_write verify running
+  temp_files_clean
+  checkout_clean_step checkout || return 1
   load_manifest_step || return $?
   local deployed
   deployed="$(state_get deployed)"
@@ -114,6 +122,11 @@ stage_verify() {
       case "${rc}" in
         0) result["${svc}"]=ok ;;
         1) result["${svc}"]=fail ;;
+        3)
+          # docker hangs: every service fails now, not after VERIFY_TIMEOUT more seconds
+          step_fail verify-service "${svc}" "${VERIFY_DETAIL}"
+          return 1
+          ;;
         *)
           if (($(now_s) >= deadline)); then
             result["${svc}"]=fail
