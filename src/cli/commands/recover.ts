@@ -1,12 +1,13 @@
 // `homelab recover <node>`: diagnose the node, then print (or write) the recover-node prompt built
 // from prompts/recover-node.md, secrets redacted; optionally hand it to the inventory's ai.command.
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { openCommandControl } from '../open-control.js';
 import { findingLine } from '../../core/recover/findings.js';
+import { toScreen } from '../../core/recover/redact.js';
 import { AI_HELP, runAi } from '../../shell/recover/ai.js';
 import { findNode, gatherRecover } from '../../shell/recover/gather.js';
 import { savePrompt } from '../../shell/recover/save.js';
@@ -65,10 +66,10 @@ export async function runRecover(args: readonly string[], ctx: CommandContext): 
       now,
       onLine: (line) => {
         if (line.kind === 'event' && line.event.type === 'finding' && line.event.severity !== 'ok')
-          err(`  ${findingLine(line.event)}`);
+          err(`  ${toScreen(findingLine(line.event))}`);
       },
     });
-    for (const note of report.context.notes) err(`note: ${note}`);
+    for (const note of report.context.notes) err(`note: ${toScreen(note)}`);
     if (report.unknownPlaceholders.length)
       err(
         `note: ${report.templatePath} names unknown placeholders: ${report.unknownPlaceholders.join(', ')}`,
@@ -76,7 +77,10 @@ export async function runRecover(args: readonly string[], ctx: CommandContext): 
     const saved = await savePrompt(ctx.env, spec.name, now, report.prompt);
     if (opts.out) {
       const file = resolve(ctx.cwd, opts.out);
-      await writeFile(file, report.prompt, { mode: 0o600 });
+      // mode applies only to a new file: an existing one is made private before the prompt goes in.
+      await writeFile(file, '', { mode: 0o600 });
+      await chmod(file, 0o600);
+      await writeFile(file, report.prompt);
       err(`wrote the recover-node prompt to ${file}`);
     } else if (!opts.ai) {
       ctx.stdout.write(report.prompt.endsWith('\n') ? report.prompt : `${report.prompt}\n`);

@@ -1,7 +1,6 @@
 // The recover-node prompt: the editable template (prompts/recover-node.md) filled from what SATURN
 // gathered about a failed node. Pure: the caller passes the template text, the context and the time.
 import { findingLine, groupFindings, type Finding } from './findings.js';
-import { redact } from './redact.js';
 
 export interface RecoverNodeInfo {
   readonly name: string;
@@ -160,14 +159,9 @@ export function stripComments(template: string): string {
 }
 
 /**
- * The prompt, ready to leave SATURN: template filled, then redacted as a whole (the literal values
- * known to SATURN, if any, and every credential-shaped text).
+ * The prompt text, filled from the template. Not yet fit to leave SATURN: the caller passes it through
+ * `toScreen` (./redact.ts), the recover path's one redaction boundary, before it is shown, saved or sent.
  */
-export function buildPrompt(
-  template: string,
-  ctx: RecoverContext,
-  secretValues: readonly string[] = [],
-): FilledTemplate {
-  const filled = fillTemplate(stripComments(template), promptVariables(ctx));
-  return { text: redact(filled.text, secretValues), unknown: filled.unknown };
+export function buildPrompt(template: string, ctx: RecoverContext): FilledTemplate {
+  return fillTemplate(stripComments(template), promptVariables(ctx));
 }

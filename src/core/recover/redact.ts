@@ -1,126 +1,77 @@
 // Redaction of secrets from text that leaves a node or reaches a person or a model. Pure.
 //
-// Two layers: the literal values of every .env key the caller knows (longest first), then
-// shape rules for anything that looks like a credential whatever its origin. The node redacts its
-// own .env values before printing (scripts/deploy/lib/redact.sh); SATURN runs this again over
-// everything it puts in a prompt, on the screen or in a saved file.
+// The node replaces every value it knows (each .env key's value in every form Docker and Compose
+// print it, and each literal of a host-local override's environment) before a text leaves it
+// (scripts/deploy/lib/redact.sh). SATURN never sees those values; it applies the shape rules (anything
+// that looks like a token, key or password, whatever its origin) to every text from a node on its
+// way to a screen, a file or a model: `toScreen`. The shape rules are data, one list read by both:
+// scripts/deploy/lib/redact-rules.json (bundled here by esbuild; no I/O at run time).
+import RULES_FILE from '../../../scripts/deploy/lib/redact-rules.json' with { type: 'json' };
 
 export const REDACTED = '[REDACTED]';
 
-/** Values shorter than this are not replaced literally (a value like `1` or `on` would shred the text). */
-export const MIN_VALUE_LENGTH = 3;
+/** The node does not replace values shorter than this literally (`1`, `on` would shred the text). */
+export const MIN_VALUE_LENGTH: number = RULES_FILE.minValueLength;
 
-interface Rule {
+export interface RuleSpec {
   readonly name: string;
-  readonly pattern: RegExp;
-  readonly replace: (match: string, ...groups: string[]) => string;
+  readonly family: string;
+  readonly pattern: string;
+  readonly flags: string;
+  /** `$1`..`$9` are capture groups, anything else literal. */
+  readonly replace: string;
 }
 
-// Key names that mark an assignment's value as secret: PASSWORD=, db_secret: , "apiToken": ...
-const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Za-z0-9_.-]*`;
+/** The shape rules as the shared file holds them, in the order they run. */
+export const RULE_SPECS: readonly RuleSpec[] = RULES_FILE.rules;
 
-const RULES: readonly Rule[] = [
-  {
-    name: 'private-key',
-    pattern:
-      /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    replace: () => REDACTED,
-  },
-  { name: 'tailscale-key', pattern: /\btskey-[A-Za-z0-9_-]+/g, replace: () => REDACTED },
-  {
-    name: 'authorization-header',
-    pattern: /\b(Authorization[ \t]*[:=][ \t]*)(?:(Bearer|Basic|Token|Digest)[ \t]+)?[^\s"',]+/gi,
-    replace: (_m, head = '', scheme = '') => `${head}${scheme ? `${scheme} ` : ''}${REDACTED}`,
-  },
-  {
-    name: 'bearer',
-    pattern: /\b(Bearer)([ \t]+)[A-Za-z0-9._~+/=-]{8,}/gi,
-    replace: (_m, scheme = '', space = '') => `${scheme}${space}${REDACTED}`,
-  },
-  {
-    name: 'jwt',
-    pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g,
-    replace: () => REDACTED,
-  },
-  {
-    name: 'aws-access-key',
-    pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/g,
-    replace: () => REDACTED,
-  },
-  {
-    name: 'github-token',
-    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
-    replace: () => REDACTED,
-  },
-  { name: 'slack-token', pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g, replace: () => REDACTED },
-  {
-    name: 'url-credentials',
-    pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(@)/gi,
-    replace: (_m, head = '', _pass = '', at = '') => `${head}${REDACTED}${at}`,
-  },
-  {
-    // KEY=value, KEY: value, "key": "value", --password=value, -e TOKEN=value
-    name: 'secret-assignment',
-    pattern: new RegExp(
-      String.raw`(["']?\b${SECRET_KEY}["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)`,
-      'gi',
-    ),
-    replace: (match, key = '', sep = '', value = '', offset = '', whole = '') => {
-      const bare = value.replace(/^["']|["']$/g, '');
-      // Prose in an error message, not an assignment: "services.web.environment.X_TOKEN: required variable ...".
-      const after = String(whole).slice(
-        Number(offset) + match.length,
-        Number(offset) + match.length + 2,
-      );
-      if (key.includes('.') && /^[a-z]+$/.test(bare) && /^ [a-z]/.test(after)) return match;
-      // Leave references and already-redacted text readable: ${DB_PASSWORD}, $$TOKEN, [REDACTED], empty.
-      if (bare === '' || /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?$/.test(bare) || bare === REDACTED)
-        return match;
-      // YAML block scalars and flow collections (`secrets: [db]`) are structure, not a value.
-      if (/^[|>][-+]?$/.test(bare) || /^[[{]/.test(bare)) return match;
-      const quote = /^["']/.test(value) ? (value[0] ?? '') : '';
-      return `${key}${sep}${quote}${REDACTED}${quote}`;
-    },
-  },
-];
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export interface CompiledRule {
+  readonly spec: RuleSpec;
+  readonly re: RegExp;
 }
 
-/** The distinct values worth replacing literally, longest first (so a value containing another wins). */
-export function redactableValues(values: readonly string[]): string[] {
-  const unique = new Set(
-    values.map((v) => v.trim()).filter((v) => v.length >= MIN_VALUE_LENGTH && v !== REDACTED),
-  );
-  return [...unique].sort((a, b) => b.length - a.length || a.localeCompare(b));
+/** Compiles rule specs (a test passes a subset to prove each family is needed). */
+export function compileRules(specs: readonly RuleSpec[]): readonly CompiledRule[] {
+  return specs.map((spec) => ({ spec, re: new RegExp(spec.pattern, `g${spec.flags}`) }));
 }
 
-/** Replaces every literal value (e.g. the .env values of a node), then every credential-shaped text. */
-export function redact(text: string, values: readonly string[] = []): string {
+const RULES = compileRules(RULE_SPECS);
+
+function expand(template: string, groups: readonly (string | undefined)[]): string {
+  return template.replace(/\$([1-9])/g, (_m, n: string) => groups[Number(n)] ?? '');
+}
+
+/** Replaces every credential-shaped text (the shared rule list). */
+export function redact(text: string, rules: readonly CompiledRule[] = RULES): string {
   let out = text;
-  const literal = redactableValues(values);
-  if (literal.length > 0) {
-    out = out.replace(new RegExp(literal.map(escapeRegExp).join('|'), 'g'), REDACTED);
-  }
-  for (const rule of RULES) {
-    out = out.replace(rule.pattern, rule.replace);
+  for (const { spec, re } of rules) {
+    out = out.replace(re, (...args: unknown[]) => {
+      // args: match, g1..gN, offset, whole[, named groups]
+      const end = args.findIndex((a, i) => i > 0 && typeof a === 'number');
+      const groups = args.slice(0, end).map((a) => (typeof a === 'string' ? a : undefined));
+      return expand(spec.replace, groups);
+    });
   }
   return out;
 }
 
-/** Values of a .env file's keys (KEY=VALUE lines, optional `export`, quotes stripped). Names are not returned. */
-export function envValues(envText: string): string[] {
-  const values: string[] = [];
-  for (const raw of envText.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = (m[1] ?? '').trim();
-    if (/^".*"$/.test(value) || /^'.*'$/.test(value)) value = value.slice(1, -1);
-    else value = value.replace(/\s+#.*$/, '');
-    if (value !== '') values.push(value);
-  }
-  return values;
+// OSC (ESC ] ... BEL or ST: clipboard writes, titles, hyperlinks), DCS/SOS/PM/APC strings, CSI
+// (ESC [ ... final: screen clears, cursor moves, colours), the 8-bit C1 forms, other two-byte escapes.
+const ESCAPE_SEQUENCES =
+  /(?:\x1b\]|\u009d)[^\x07\x1b\u009c]*(?:\x07|\x1b\\|\u009c)?|(?:\x1b[PX^_]|[\u0090\u0098\u009e\u009f])[^\x1b\u009c]*(?:\x1b\\|\u009c)?|(?:\x1b\[|\u009b)[0-?]*[ -/]*[@-~]?|\x1b[ -/]*[0-~]?/g;
+// C0 controls except tab and newline, DEL, C1 controls.
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/g;
+
+/** Removes every terminal control sequence and control character but tab and newline. */
+export function stripControls(text: string): string {
+  return text.replace(ESCAPE_SEQUENCES, '').replace(CONTROLS, '');
+}
+
+/**
+ * The one boundary for text from a node (or a file, or a container) on its way to a screen, a
+ * saved file or a model: control sequences stripped first (so none can split a token), then every
+ * credential shape redacted. The node has already replaced the values it knows.
+ */
+export function toScreen(text: string): string {
+  return redact(stripControls(text));
 }

@@ -1,7 +1,8 @@
 // Gathers what the recover-node prompt needs about one node: diagnose on the node (findings already
 // redacted there), its status (target, known-good), SATURN's Git (diff of hosts/<node>/ between
 // known-good and target, the failing services' compose files, redacted on the node), then fills
-// the template. The prompt text is redacted once more on SATURN before anyone sees it.
+// the template. The filled prompt then passes SATURN's one boundary, `toScreen` (control sequences
+// stripped, credential shapes redacted), once, before anyone sees it.
 import type { NodeSpec } from '../../core/inventory/model.js';
 import type { NodeLine, NodeStatusRecord } from '../../core/protocol/events.js';
 import {
@@ -12,7 +13,7 @@ import {
   type Finding,
 } from '../../core/recover/findings.js';
 import { buildPrompt, type ComposeFile, type RecoverContext } from '../../core/recover/prompt.js';
-import { redact } from '../../core/recover/redact.js';
+import { toScreen } from '../../core/recover/redact.js';
 import type { Control } from '../control/types.js';
 import { diffText, hasCommit, headInfo, showFile } from '../git.js';
 import type { NodeRunner } from '../transport/types.js';
@@ -161,14 +162,10 @@ export async function gatherRecover(
     knownGoodCommit: knownGood,
     deployedCommit: status?.deployed ?? '',
     headCommit: head.head,
-    diff: redact(redacted[0] ?? ''),
-    findings: findings.map((f) => ({
-      ...f,
-      summary: redact(f.summary),
-      evidence: redact(f.evidence),
-    })),
-    logExcerpt: redact(failedLogExcerpt(findings)),
-    composeFiles: composeFiles.map((f, i) => ({ ...f, text: redact(redacted[i + 1] ?? '') })),
+    diff: redacted[0] ?? '',
+    findings,
+    logExcerpt: failedLogExcerpt(findings),
+    composeFiles: composeFiles.map((f, i) => ({ ...f, text: redacted[i + 1] ?? '' })),
     generatedAt: opts.now,
     notes,
   };
@@ -177,8 +174,13 @@ export async function gatherRecover(
   return {
     node,
     context,
-    findings: context.findings,
-    prompt: built.text,
+    findings: findings.map((f) => ({
+      ...f,
+      summary: toScreen(f.summary),
+      evidence: toScreen(f.evidence),
+      hint: toScreen(f.hint),
+    })),
+    prompt: toScreen(built.text),
     templatePath: template.path,
     unknownPlaceholders: built.unknown,
   };

@@ -6,6 +6,7 @@ import {
   fillTemplate,
   type RecoverContext,
 } from '../../../src/core/recover/prompt.js';
+import { toScreen } from '../../../src/core/recover/redact.js';
 
 const template = readFileSync(new URL('../../../prompts/recover-node.md', import.meta.url), 'utf8');
 
@@ -76,15 +77,12 @@ describe('recover-node prompt', () => {
     expect(text).toContain('wget: 500\n    line two');
   });
 
-  it('redacts the whole prompt: known values and credential shapes', () => {
-    const { text } = buildPrompt(
-      template,
-      { ...ctx, logExcerpt: 'connected with hunter2hunter2' },
-      ['hunter2hunter2'],
-    );
-    expect(text).not.toContain('hunter2hunter2');
-    expect(text).not.toContain('tok-live-123456');
-    expect(text).toContain('API_TOKEN=[REDACTED]');
+  it('fills, and leaves redaction to the one boundary (toScreen) the caller applies once', () => {
+    const { text } = buildPrompt(template, ctx);
+    expect(text).toContain('API_TOKEN=tok-live-123456');
+    const screened = toScreen(text);
+    expect(screened).not.toContain('tok-live-123456');
+    expect(screened).toContain('API_TOKEN=[REDACTED]');
   });
 
   it('keeps unknown placeholders visible and reports them', () => {

@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { envValues, redact, REDACTED } from '../../../src/core/recover/redact.js';
+import { redact, REDACTED, stripControls, toScreen } from '../../../src/core/recover/redact.js';
 
 describe('redact', () => {
-  it('replaces every literal .env value, longest first, wherever it appears', () => {
-    const values = ['s3cr3t-db-pass', 's3cr3t', 'ab'];
-    const out = redact('connect db with s3cr3t-db-pass then s3cr3t; ab stays (too short)', values);
-    expect(out).toBe(`connect db with ${REDACTED} then ${REDACTED}; ab stays (too short)`);
-  });
-
-  it('treats values literally (regex characters are not patterns)', () => {
-    expect(redact('pw is a.b*c(d) and aXbbc(d)', ['a.b*c(d)'])).toBe(
-      `pw is ${REDACTED} and aXbbc(d)`,
-    );
-  });
-
   it.each([
     [
       'Tailscale auth key',
@@ -65,11 +53,20 @@ describe('redact', () => {
   });
 });
 
-describe('envValues', () => {
-  it('returns the values (never the names) of KEY=VALUE lines', () => {
-    const env =
-      '# comment\nexport A_KEY=plain\nQUOTED="with space"\nSINGLE=\'single q\'\nEMPTY=\nTRAIL=val # note\nnot a line\n';
-    expect(envValues(env)).toEqual(['plain', 'with space', 'single q', 'val']);
+describe('toScreen: text from a node on its way to a screen', () => {
+  it('strips OSC (clipboard write, title), CSI (screen clear, cursor, colour) and C0/C1 controls, keeps tab and newline', () => {
+    const text =
+      'a\x1b]52;c;ZXZpbA==\x07b\x1b]0;title\x1b\\c\x1b[2Jd\x1b[1;31me\x1b[0m\tf\ng\rh\x00i\x7fj\u009b2Jk\x1bPdcs\x1b\\l\x08m\x1bcn';
+    expect(stripControls(text)).toBe('abcde\tf\nghijkl' + 'mn');
+  });
+
+  it('strips before it redacts, so no escape can split a token into two harmless halves', () => {
+    expect(toScreen('key tsk\x1b[0mey-auth-kABCDEF0123456789 end')).toBe(`key ${REDACTED} end`);
+    expect(toScreen('PASS\x1b[mWORD=hunter22')).toBe(`PASSWORD=${REDACTED}`);
+  });
+
+  it('an unterminated OSC at the end leaves nothing behind', () => {
+    expect(stripControls('ok\x1b]52;c;AAAA')).toBe('ok');
   });
 });
 
