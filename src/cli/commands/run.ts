@@ -1,5 +1,7 @@
-// `homelab run <stage> --node N [--yes]`: one stage on one node at SATURN's HEAD, streaming its
-// progress. Stages that change the node ask first (default no) unless --yes.
+// `homelab run <stage> --node N [--yes]`: one stage on one node, pinned to the commit the operator
+// confirmed (SATURN's HEAD; the node's target for resume, its known-good for rollback), streaming
+// its progress. Stages that change the node ask first (default no) unless --yes. Everything printed
+// from the node comes through the Control already screen-safe (no control sequences, redacted).
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
@@ -46,6 +48,8 @@ const command: Command = {
     try {
       if (!control.inventory.nodes.some((n) => n.name === node))
         throw new UsageError(`no node "${node}" in inventory/topology.yaml`);
+      // The commit the operator confirms is the commit the stage runs (runStage pins it).
+      let commit: string | undefined;
       if (CHANGING_STAGES.includes(stage) && !values.yes) {
         if (!ctx.stdin.isTTY) {
           ctx.stderr.write(
@@ -54,10 +58,17 @@ const command: Command = {
           return 2;
         }
         const change = await describeChange(control, node, stage);
-        if (!(await confirm(`${change}\nProceed?`, ctx.stdin, ctx.stdout))) {
+        if (change.plan.refusal) {
+          ctx.stderr.write(
+            `${stage} refused on ${node}: ${change.plan.refusal}\nNothing was run.\n`,
+          );
+          return EXIT.refused;
+        }
+        if (!(await confirm(`${change.text}\nProceed?`, ctx.stdin, ctx.stdout))) {
           ctx.stdout.write('Nothing was run.\n');
           return 1;
         }
+        commit = change.plan.commit;
       }
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();
@@ -72,7 +83,13 @@ const command: Command = {
         else if (text && line.event.type !== 'run') ctx.stderr.write(`${text}\n`);
       };
       const outcome = await control
-        .runStage({ node, stage, onLine: print, signal: abort.signal })
+        .runStage({
+          node,
+          stage,
+          onLine: print,
+          signal: abort.signal,
+          ...(commit ? { commit } : {}),
+        })
         .finally(() => process.off('SIGINT', onSigint));
       const verdict =
         outcome.result === 'ok'

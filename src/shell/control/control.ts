@@ -14,13 +14,17 @@ import {
   type StepEvent,
 } from '../../core/protocol/events.js';
 import { parseNodeLine } from '../../core/protocol/parse.js';
+import { screenSafeLine } from '../../core/protocol/screen-safe.js';
+import { toScreen } from '../../core/recover/redact.js';
+import { pinStage, STATUS_STAGES, type Pin } from '../../core/stage/pin.js';
+import { commitSubject } from '../recover/rollback-info.js';
 import { loadInventory } from '../inventory/load.js';
 import { mapLimit } from '../fanout.js';
 import { changedPaths, commitsBehind, dirtyPaths, headInfo } from '../git.js';
 import { createRunner } from '../transport/runner.js';
 import type { NodeRunner } from '../transport/types.js';
 import type { NodeProbe, RepoInfo, StageOutcome, StageResult } from '../../core/node/types.js';
-import type { Control, StageRequest } from './types.js';
+import type { Control, StagePlan, StageRequest } from './types.js';
 
 export interface ControlOptions {
   readonly repoDir: string;
@@ -44,7 +48,20 @@ export class InvalidInventoryError extends Error {
 
 // What deploy.sh accepts --dry-run on.
 const DRY_RUN_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback'];
-const REATTACH_ATTEMPTS = 5;
+// Re-attaching after a lost follower: up to 8 tries over about 30 s (a node rebooting its network).
+const REATTACH_ATTEMPTS = 8;
+const reattachDelay = (attempt: number): number => Math.min(500 * 2 ** attempt, 5000);
+// What `deploy.sh attach` says when the run is gone without its end (killed) or unknown.
+const DEAD_RUN = /^deploy\.sh: (?:run .* ended without a run-end record|no run .*to attach to)/;
+
+/** Waits ms, or less when the signal aborts. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : {});
+  } catch {
+    // aborted: the caller looks at the signal
+  }
+}
 
 export function controlSocketDir(env: NodeJS.ProcessEnv): string {
   // Socket paths must stay short (~104 bytes): a per-user folder under /tmp, never the repo.
@@ -76,6 +93,22 @@ function notBootstrapped(node: string): NodeStatusRecord {
     lock: null,
     services: [],
   };
+}
+
+function notBootstrappedText(spec: NodeSpec): string {
+  return `${spec.name} is not bootstrapped: ${deployScriptPath(spec)} is missing (run \`homelab node bootstrap ${spec.name}\`)`;
+}
+
+function failureMessage(
+  res: StageResult,
+  failure: string,
+  stage: Stage,
+  exit: number | null,
+  node: string,
+): string {
+  if (failure) return failure;
+  if (res === 'locked') return `another deploy holds the lock on ${node}`;
+  return `${stage} exited ${exit ?? 'without a code'}`;
 }
 
 function resultFromExit(exit: number | null): StageResult {
@@ -207,10 +240,63 @@ class ShellControl implements Control {
     return [...touched].filter((s) => s && s !== 'node.manifest').sort();
   }
 
+  /** The pin of a stage, with the node's status read when the stage needs it. */
+  private async pinFor(
+    spec: NodeSpec,
+    stage: Stage,
+    head: string,
+    confirmed: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<
+    | { readonly pin: Pin; readonly status?: NodeStatusRecord }
+    | { readonly unreachable: boolean; readonly message: string }
+  > {
+    let status: NodeStatusRecord | undefined;
+    if (STATUS_STAGES.includes(stage)) {
+      const probe = await this.probe(spec.name, signal);
+      if (!probe.reachable) return { unreachable: true, message: probe.message };
+      if (!probe.status.bootstrapped)
+        return { unreachable: false, message: notBootstrappedText(spec) };
+      status = probe.status;
+    }
+    const pin = pinStage({
+      node: spec.name,
+      stage,
+      head,
+      ...(confirmed ? { confirmed } : {}),
+      ...(status ? { status } : {}),
+    });
+    return status ? { pin, status } : { pin };
+  }
+
+  async planStage(node: string, stage: Stage, signal?: AbortSignal): Promise<StagePlan> {
+    const spec = this.spec(node);
+    const info = await this.repoInfo();
+    const checked = await this.pinFor(spec, stage, info.head, undefined, signal);
+    const base = { node: spec.name, stage, subject: '', services: [], deployed: '' };
+    if ('unreachable' in checked) return { ...base, commit: '', refusal: checked.message };
+    const { pin, status } = checked;
+    const deployed = status?.deployed ?? '';
+    const dirty =
+      CHANGING_STAGES.includes(stage) && info.dirty.length > 0
+        ? `SATURN has uncommitted changes under inventory/ or hosts/ (${info.dirty.join(', ')}); commit them first: nodes only deploy committed work`
+        : '';
+    const refusal = dirty || (pin.ok ? '' : pin.message);
+    if (!pin.commit) return { ...base, deployed, commit: '', refusal };
+    const [subject, services] = await Promise.all([
+      commitSubject(this.repoDir, pin.commit),
+      stage === 'rollback'
+        ? this.changedServices(node, pin.commit).catch(() => [])
+        : this.changedServices(node, deployed).catch(() => spec.services.map((s) => s.name)),
+    ]);
+    return { ...base, commit: pin.commit, subject, services, deployed, refusal };
+  }
+
   async runStage(request: StageRequest): Promise<StageOutcome> {
     const started = Date.now();
     const spec = this.spec(request.node);
     const info = await this.repoInfo();
+    let commit = request.commit ?? '';
     const outcome = (
       result: StageResult,
       exitCode: number | null,
@@ -218,7 +304,7 @@ class ShellControl implements Control {
     ): StageOutcome => ({
       node: spec.name,
       stage: request.stage,
-      commit: info.head,
+      commit,
       result,
       exitCode,
       message,
@@ -231,82 +317,131 @@ class ShellControl implements Control {
         `SATURN has uncommitted changes under inventory/ or hosts/ (${info.dirty.join(', ')}); commit them first: nodes only deploy committed work`,
       );
     }
+
+    // The commit the stage runs: the confirmed one, checked against the node before anything runs.
+    const checked = await this.pinFor(
+      spec,
+      request.stage,
+      info.head,
+      request.commit,
+      request.signal,
+    );
+    if (request.signal?.aborted) return outcome('cancelled', null, `${request.stage} not started`);
+    if ('unreachable' in checked) {
+      return checked.unreachable
+        ? outcome('unreachable', null, checked.message)
+        : outcome('failed', null, checked.message);
+    }
+    const { pin } = checked;
+    commit = pin.commit;
+    if (!pin.ok) return outcome('refused', null, pin.message);
+
     const extra = ['--detach'];
-    if (request.stage === 'prepare') extra.push('--ref', info.head);
+    if (pin.ref && pin.commit) extra.push('--ref', pin.commit);
     if (this.options.dryRun && DRY_RUN_STAGES.includes(request.stage)) extra.push('--dry-run');
 
     let seen = 0;
     let runId = '';
     let runEnd: RunEndEvent | undefined;
     let failure = '';
+    let attachEnd = '';
     const onStdout = (text: string): void => {
       seen += 1;
-      const line = parseNodeLine(text);
-      if (line.kind === 'event') {
-        const ev = line.event;
-        if (ev.type === 'run') runId = ev.run;
-        if (ev.type === 'run-end') runEnd = ev;
-        failure = failureText(ev) ?? failure;
+      const raw = parseNodeLine(text);
+      const line = screenSafeLine(raw);
+      if (raw.kind === 'event' && line.kind === 'event') {
+        if (raw.event.type === 'run') {
+          runId = raw.event.run;
+          // The result names the commit that really ran: the node's own record of it.
+          if (raw.event.commit) commit = raw.event.commit;
+        }
+        if (raw.event.type === 'run-end') runEnd = raw.event;
+        failure = failureText(line.event) ?? failure;
       }
       request.onLine?.(line);
     };
-    const onStderr = (text: string): void => request.onLine?.({ kind: 'log', text });
+    const onStderr = (text: string): void => {
+      if (DEAD_RUN.test(text)) attachEnd = text.replace(/^deploy\.sh: /, '');
+      request.onLine?.({ kind: 'log', text: toScreen(text) });
+    };
+    // A line cut off by a lost connection is read again, whole, by the next attach.
+    const onStdoutPartial = (): void => undefined;
     const runner = this.runner(spec);
     const signalOpt = request.signal ? { signal: request.signal } : {};
     let result = await runner.run(remoteArgs(spec, request.stage, extra), {
       onStdout,
+      onStdoutPartial,
       onStderr,
       ...signalOpt,
     });
 
-    // The stage runs detached on the node: a dropped connection loses only the view of it.
+    // The stage runs detached on the node: losing the follower for any reason (its ssh killed,
+    // the connection or the master gone, the network down) loses only the view of it. Its end is
+    // read from the node (`deploy.sh attach`), never taken from a local exit code.
     // Lines are numbered from 1: after K lines, the next one to read is K + 1.
     for (
       let attempt = 0;
       attempt < REATTACH_ATTEMPTS &&
-      result.unreachable &&
       runId &&
       !runEnd &&
+      !attachEnd &&
+      !result.cancelled &&
       !request.signal?.aborted;
       attempt += 1
     ) {
+      const why = result.unreachable
+        ? result.unreachable.message
+        : result.timedOut
+          ? 'the follower timed out'
+          : `the follower exited ${result.exitCode ?? 'without a code'} before the run's end`;
       request.onLine?.({
         kind: 'log',
-        text: `homelab: connection to ${spec.name} lost (${result.unreachable.message}); re-attaching`,
+        text: toScreen(
+          `homelab: lost the view of run ${runId} on ${spec.name} (${why}); re-attaching from line ${seen + 1}`,
+        ),
       });
-      await delay(500 * 2 ** attempt);
+      if (attempt > 0 || result.unreachable) await pause(reattachDelay(attempt), request.signal);
+      if (request.signal?.aborted) break;
       result = await runner.run(
         remoteArgs(spec, 'attach', ['--run', runId, '--from-line', String(seen + 1)]),
-        { onStdout, onStderr, ...signalOpt },
+        { onStdout, onStdoutPartial, onStderr, ...signalOpt },
       );
     }
 
-    if (result.cancelled)
+    if (result.cancelled || (request.signal?.aborted && !runEnd))
       return outcome(
         'cancelled',
         null,
         `stopped following ${request.stage} on ${spec.name}; it goes on there (deploy.sh attach)`,
       );
-    if (result.unreachable && !runEnd) {
-      if (result.unreachable.reason === 'command-not-found') {
-        return outcome(
-          'failed',
-          result.exitCode,
-          `${spec.name} is not bootstrapped: ${deployScriptPath(spec)} is missing (run \`homelab node bootstrap ${spec.name}\`)`,
-        );
-      }
+    if (runEnd) {
+      const res = resultFromExit(runEnd.exit);
+      return outcome(
+        res,
+        runEnd.exit,
+        res === 'ok' ? '' : failureMessage(res, failure, request.stage, runEnd.exit, spec.name),
+      );
+    }
+    if (attachEnd)
+      return outcome('interrupted', null, `${failure ? `${failure}; ` : ''}${toScreen(attachEnd)}`);
+    if (runId)
+      return outcome(
+        'unreachable',
+        null,
+        `lost the view of run ${runId} on ${spec.name} and could not re-attach (${result.unreachable?.message ?? `exit ${result.exitCode ?? 'none'}`}); it may still be running there: homelab status --node ${spec.name}`,
+      );
+    if (result.unreachable) {
+      if (result.unreachable.reason === 'command-not-found')
+        return outcome('failed', result.exitCode, notBootstrappedText(spec));
       return outcome('unreachable', result.exitCode, result.unreachable.message);
     }
-    const exit = runEnd?.exit ?? result.exitCode;
+    const exit = result.exitCode;
     const res = resultFromExit(exit);
-    const message =
-      res === 'ok'
-        ? ''
-        : failure ||
-          (res === 'locked'
-            ? `another deploy holds the lock on ${spec.name}`
-            : `${request.stage} exited ${exit}`);
-    return outcome(res, exit, message);
+    return outcome(
+      res,
+      exit,
+      res === 'ok' ? '' : failureMessage(res, failure, request.stage, exit, spec.name),
+    );
   }
 
   async close(): Promise<void> {

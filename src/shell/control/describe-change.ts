@@ -1,23 +1,31 @@
-// What a changing stage is about to do, in words, for the confirmation: node, stage, commit, services.
+// What a changing stage is about to do, in words, for the confirmation: node, stage, the commit it
+// will run (the one runStage pins: planStage), the services it touches, or why it would refuse.
 import type { Stage } from '../../core/protocol/events.js';
 import { shortSha } from '../../core/status/summary.js';
-import type { Control } from './types.js';
+import type { Control, StagePlan } from './types.js';
+
+export interface ChangeDescription {
+  readonly plan: StagePlan;
+  /** The question's text ('' when the plan is refused: plan.refusal says why). */
+  readonly text: string;
+}
 
 export async function describeChange(
   control: Control,
   node: string,
   stage: Stage,
-): Promise<string> {
-  const [info, probe] = await Promise.all([control.repoInfo(), control.probe(node)]);
-  const status = probe.reachable ? probe.status : undefined;
-  if (stage === 'rollback') {
-    const to = status?.knownGood ?? '';
-    if (!to)
-      return `Roll back ${node}: it has no known-good commit yet (a verify has never passed).`;
-    return `Roll back ${node} from ${shortSha(status?.deployed ?? '')} to known-good ${shortSha(to)}.`;
-  }
-  const services = await control.changedServices(node, status?.deployed ?? '');
-  const touched = services.length > 0 ? services.join(', ') : 'no service changes';
-  const target = stage === 'resume' && status?.target ? status.target : info.head;
-  return `${stage} ${node} at ${shortSha(target)} "${info.headSubject}" — services: ${touched}.`;
+): Promise<ChangeDescription> {
+  const plan = await control.planStage(node, stage);
+  if (plan.refusal) return { plan, text: '' };
+  const subject = plan.subject ? ` "${plan.subject}"` : '';
+  const touched = plan.services.length > 0 ? plan.services.join(', ') : 'no service changes';
+  if (stage === 'rollback')
+    return {
+      plan,
+      text: `Roll back ${node} from ${shortSha(plan.deployed)} to known-good ${shortSha(plan.commit)}${subject} — services: ${touched}.`,
+    };
+  return {
+    plan,
+    text: `${stage} ${node} at ${shortSha(plan.commit)}${subject} — services: ${touched}.`,
+  };
 }

@@ -8,9 +8,36 @@ import type { NodeRunner } from '../transport/types.js';
 export interface StageRequest {
   readonly node: string;
   readonly stage: Stage;
-  /** Every line of the node's output as it arrives: protocol records parsed, log lines as text. */
+  /**
+   * The commit the operator confirmed (full sha). The stage runs exactly that commit or is refused
+   * before anything runs (result `refused`). Absent: the stage's own default, the same one
+   * planStage shows: SATURN's HEAD for prepare, deploy and verify; the node's target for resume;
+   * the node's known-good for rollback.
+   */
+  readonly commit?: string;
+  /**
+   * Every line of the node's output as it arrives: protocol records parsed, log lines as text.
+   * Screen-safe: terminal control sequences stripped and credentials redacted (every string of a
+   * record too); print or draw them as they are.
+   */
   readonly onLine?: (line: NodeLine) => void;
   readonly signal?: AbortSignal;
+}
+
+/** What a stage would run, for the question before it: from planStage. */
+export interface StagePlan {
+  readonly node: string;
+  readonly stage: Stage;
+  /** The commit the stage would run ('' for diagnose, or a rollback with no known-good). */
+  readonly commit: string;
+  /** That commit's subject in SATURN's repo ('' when SATURN does not have it). */
+  readonly subject: string;
+  /** Services whose hosts/<node>/<service>/ differ between what the node runs and `commit`. */
+  readonly services: readonly string[];
+  /** The node's deployed commit ('' when none or unreachable). */
+  readonly deployed: string;
+  /** Why the stage would be refused before anything runs ('' when it may run). */
+  readonly refusal: string;
 }
 
 export interface Control {
@@ -31,7 +58,17 @@ export interface Control {
    * full log). Owned by the Control: close() closes it; callers never do.
    */
   nodeRunner(node: string): NodeRunner;
-  /** Runs a stage on a node at SATURN's HEAD, streaming its output. Never throws for node failures. */
+  /**
+   * What runStage would do on the node now: the commit it pins (read from the node's status for
+   * deploy, verify, resume and rollback), the services it touches, or why it would refuse. Pass
+   * plan.commit as StageRequest.commit once the operator confirmed it.
+   */
+  planStage(node: string, stage: Stage, signal?: AbortSignal): Promise<StagePlan>;
+  /**
+   * Runs a stage on a node, pinned to the confirmed commit (`--ref`), streaming its output. The
+   * outcome's commit is the one the node's run record names. A lost follower re-attaches to the
+   * same run; the result is always the node's. Never throws for node failures.
+   */
   runStage(request: StageRequest): Promise<StageOutcome>;
   close(): Promise<void>;
 }

@@ -8,7 +8,11 @@ export interface LineSplitter {
   end(): void;
 }
 
-export function createLineSplitter(onLine: (line: string) => void): LineSplitter {
+/** onPartial, when given, receives the last line if it had no newline (default: onLine). */
+export function createLineSplitter(
+  onLine: (line: string) => void,
+  onPartial: (line: string) => void = onLine,
+): LineSplitter {
   const decoder = new StringDecoder('utf8');
   let partial = '';
   let ended = false;
@@ -25,7 +29,7 @@ export function createLineSplitter(onLine: (line: string) => void): LineSplitter
       if (ended) return;
       emit(decoder.end());
       ended = true;
-      if (partial !== '') onLine(partial);
+      if (partial !== '') onPartial(partial);
       partial = '';
     },
   };

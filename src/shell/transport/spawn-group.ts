@@ -30,6 +30,8 @@ export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly input?: string;
   readonly onStdout?: (line: string) => void;
+  /** A last stdout line without a newline goes here when given (else to onStdout). */
+  readonly onStdoutPartial?: (line: string) => void;
   readonly onStderr?: (line: string) => void;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
@@ -42,7 +44,10 @@ export async function spawnGroup(cmd: TransportArgv, o: SpawnOptions): Promise<S
   if (o.signal?.aborted)
     return { exitCode: null, stderrTail: '', cancelled: true, timedOut: false };
   let stderrTail = '';
-  const out = createLineSplitter((line) => o.onStdout?.(line));
+  const out = createLineSplitter(
+    (line) => o.onStdout?.(line),
+    o.onStdoutPartial && ((line) => o.onStdoutPartial?.(line)),
+  );
   const err = createLineSplitter((line) => o.onStderr?.(line));
   let sub: ResultPromise;
   try {

@@ -4,6 +4,11 @@ import type { UnreachableReason } from '../../core/node/types.js';
 export interface RunOptions {
   /** Called once per complete line of the remote command's stdout, in order. */
   readonly onStdout?: (line: string) => void;
+  /**
+   * When given, a last stdout line without its newline (the connection was lost mid-line) goes
+   * here instead of onStdout: a follower reads it again, whole, when it re-attaches.
+   */
+  readonly onStdoutPartial?: (line: string) => void;
   /** Called once per complete line of stderr (the ssh layer's own messages arrive here too). */
   readonly onStderr?: (line: string) => void;
   /** Text written to the remote command's stdin, then closed. Default: stdin is closed at once. */

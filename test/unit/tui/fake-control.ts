@@ -4,7 +4,7 @@
 import type { Inventory } from '../../../src/core/inventory/model.js';
 import type { NodeLine, Stage } from '../../../src/core/protocol/events.js';
 import type { NodeProbe, RepoInfo, StageOutcome } from '../../../src/core/node/types.js';
-import type { Control, StageRequest } from '../../../src/shell/control/types.js';
+import type { Control, StagePlan, StageRequest } from '../../../src/shell/control/types.js';
 import type { NodeRunner } from '../../../src/shell/transport/types.js';
 
 export interface PendingRun {
@@ -53,6 +53,21 @@ export class FakeControl implements Control {
 
   async changedServices(node: string): Promise<string[]> {
     return this.changed[node] ?? [];
+  }
+
+  async planStage(node: string, stage: Stage): Promise<StagePlan> {
+    const p = this.probes.get(node);
+    const status = p?.reachable ? p.status : undefined;
+    const commit = stage === 'rollback' ? (status?.knownGood ?? '') : this.repo.head;
+    return {
+      node,
+      stage,
+      commit,
+      subject: this.repo.headSubject,
+      services: this.changed[node] ?? [],
+      deployed: status?.deployed ?? '',
+      refusal: '',
+    };
   }
 
   runStage(request: StageRequest): Promise<StageOutcome> {
