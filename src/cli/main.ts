@@ -2,6 +2,7 @@
 // table when stdin/stdout is not a terminal). Commands load lazily so start-up stays fast.
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
+import { UnusableValueError } from '../core/remote/argv.js';
 
 type Loader = () => Promise<Command>;
 
@@ -69,6 +70,10 @@ export async function main(
     if (err instanceof UsageError) {
       ctx.stderr.write(`homelab ${command.name}: ${err.message}\n${command.usage}\n`);
       return 2;
+    }
+    if (err instanceof UnusableValueError) {
+      ctx.stderr.write(`homelab ${command.name}: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

@@ -7,6 +7,12 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const SAFE_ABS_PATH = /^\/[A-Za-z0-9._/-]*$/;
 const HOST_ADDRESS = /^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$/;
+/** The longest DNS name (RFC 1035); no address or host name is longer. */
+export const MAX_ADDRESS_LENGTH = 253;
+/** Paths longer than PATH_MAX are not paths. */
+export const MAX_PATH_LENGTH = 4096;
+/** Characters a local file given to ssh may hold: no quotes, `$`, backticks, `%` tokens or globs. */
+const LOCAL_FILE_CHAR = /[A-Za-z0-9 ._/~+@,:=-]/;
 const GIT_BRANCH = /^[A-Za-z0-9._][A-Za-z0-9._/-]*$/;
 
 /** A lowercase DNS label: node, service, role and tag names. */
@@ -31,7 +37,28 @@ export function isSafeAbsolutePath(s: string): boolean {
 
 /** A MagicDNS name, host name or IP address; never starts with "-" (it would read as an ssh option). */
 export function isHostAddress(s: string): boolean {
-  return HOST_ADDRESS.test(s);
+  return s.length <= MAX_ADDRESS_LENGTH && HOST_ADDRESS.test(s);
+}
+
+/**
+ * Why a local file for ssh (`identityFile`, `knownHostsFile`) is unusable, or undefined when it is
+ * fine. ssh reads these as config values (`%` starts a token, `"` quotes) and the path reaches argv.
+ */
+export function localFileFlaw(s: string): string | undefined {
+  if (s.length === 0) return 'it is empty';
+  if (s.length > MAX_PATH_LENGTH)
+    return `it is ${s.length} characters long (at most ${MAX_PATH_LENGTH})`;
+  if (s.startsWith('-')) return 'it starts with "-", so ssh would read it as an option';
+  const bad = [...new Set([...s].filter((c) => !LOCAL_FILE_CHAR.test(c)))];
+  if (bad.length > 0) {
+    const shown = bad
+      .slice(0, 4)
+      .map((c) =>
+        /^[\t\n]$/.test(c) || !/[\x00-\x1f\x7f]/.test(c) ? describeChar(c) : 'a control character',
+      );
+    return `it contains ${joinAnd([...new Set(shown)])}`;
+  }
+  return undefined;
 }
 
 export function isGitBranch(s: string): boolean {
@@ -42,6 +69,8 @@ function describeChar(c: string): string {
   if (c === ' ') return 'a space';
   if (c === '\t') return 'a tab';
   if (c === '\n') return 'a newline';
+  if (c === '"') return 'a double quote';
+  if (c === '`') return 'a backtick';
   return `"${c}"`;
 }
 

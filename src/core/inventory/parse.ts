@@ -9,7 +9,14 @@ import { hideSecrets, scanText } from './secret-scan.js';
 import { didYouMean } from './suggest.js';
 import { checkTopology, duplicateKeyMessage } from './topology-checks.js';
 import type { FieldPath, Position } from './yaml-source.js';
-import { formatField, parseField, YamlSource } from './yaml-source.js';
+import {
+  formatField,
+  MAX_YAML_BYTES,
+  NO_POSITION,
+  parseField,
+  tooLargeProblem,
+  YamlSource,
+} from './yaml-source.js';
 import { scalarText } from './scalar-text.js';
 
 export const TOPOLOGY_FILE = 'inventory/topology.yaml';
@@ -74,6 +81,8 @@ function issueMessage(iss: core.$ZodIssue, raw: unknown): string {
     case 'too_big':
       if (iss.origin === 'number')
         return `${String(value)} is too big: must be at most ${String(iss.maximum)}`;
+      if (iss.origin === 'array' && Array.isArray(value))
+        return `${value.length} items are too many here: at most ${String(iss.maximum)}`;
       return iss.message;
     default:
       return iss.message;
@@ -113,7 +122,20 @@ export function sortProblems(problems: readonly Problem[]): Problem[] {
     });
 }
 
+/** Top-level `x-...` keys hold YAML anchors to share (`x-node: &node`), as in compose files. */
+function withoutExtensions(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !k.startsWith('x-')));
+}
+
 export function parseTopology(text: string, file = TOPOLOGY_FILE): ParseResult {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_YAML_BYTES)
+    return {
+      inventory: undefined,
+      problems: [tooLargeProblem(file, bytes)],
+      locate: () => NO_POSITION,
+    };
   const src = new YamlSource(file, text);
   const locate = (field: string): Position => src.position(parseField(field));
   const secrets = scanText(file, text, {
@@ -127,7 +149,7 @@ export function parseTopology(text: string, file = TOPOLOGY_FILE): ParseResult {
   const duplicates = src.takeDuplicateKeys(duplicateKeyMessage);
   const raw = src.value();
   const problems = [...secrets, ...duplicates, ...checkTopology(src, raw)];
-  const parsed = topologySchema.safeParse(raw);
+  const parsed = topologySchema.safeParse(withoutExtensions(raw));
   if (!parsed.success)
     problems.push(...parsed.error.issues.flatMap((iss) => issueProblems(src, iss, raw)));
   if (problems.length > 0 || !parsed.success)

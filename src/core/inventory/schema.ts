@@ -10,23 +10,47 @@ import {
   isHostAddress,
   isSafeAbsolutePath,
   isUnixUser,
+  localFileFlaw,
+  MAX_PATH_LENGTH,
 } from './names.js';
 
-const text = (v: unknown): string => JSON.stringify(v);
+/** Limits that keep a hostile or broken file from costing minutes and gigabytes. */
+export const LIMITS = {
+  wave: 99,
+  nodes: 500,
+  servicesPerNode: 100,
+  listItems: 100,
+  urlLength: 2048,
+  secretName: 128,
+  aiArgs: 64,
+  aiArgLength: 4096,
+} as const;
+
+/** A value quoted back in a message: JSON-escaped (no control characters reach a terminal), and cut. */
+export function text(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length <= 82 ? s : `${s.slice(0, 60)}…" (${String(v).length} characters)`;
+}
 
 const label = (kind: 'service' | 'role' | 'tag' | 'homelab') =>
   z.string().refine(isDnsLabel, { error: (iss) => badNameMessage(kind, String(iss.input)) });
 
-const absPath = z.string().refine(isSafeAbsolutePath, {
+const absPath = z.string().refine((s) => s.length <= MAX_PATH_LENGTH && isSafeAbsolutePath(s), {
   error: (iss) =>
     `${text(iss.input)} is not a usable path: write an absolute path of letters, digits, ".", "_", "-" and "/" ` +
     '(it reaches remote shell commands), for example "/opt/homelab"',
 });
 
-const localFile = z
-  .string()
-  .min(1, { error: 'must not be empty' })
-  .refine((s) => !/[\t\n\r]/.test(s), { error: 'must not contain tabs or newlines' });
+const localFile = z.string().superRefine((s, ctx) => {
+  const flaw = localFileFlaw(s);
+  if (flaw)
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `${text(s)} is not a usable file for ssh: ${flaw}. ssh reads it as a config value, so write a plain ` +
+        'path of letters, digits, spaces and "._/~+@,:=-", for example "~/.ssh/id_ed25519"',
+    });
+});
 
 export const sshSchema = z.strictObject({
   port: z.int().min(1).max(65535).optional(),
@@ -49,21 +73,37 @@ function shownSecretName(input: unknown): string {
     : 'this is not';
 }
 
-const secretName = z.string().refine(isEnvName, {
+const secretName = z.string().refine((s) => s.length <= LIMITS.secretName && isEnvName(s), {
   error: (iss) =>
     `${shownSecretName(iss.input)} a valid secret name: secrets are environment variable names in ` +
     '<root>/config/<service>/.env, so use uppercase letters, digits and "_", not starting with a digit ' +
     '(for example "POSTGRES_PASSWORD"); write the name only, never the value',
 });
 
+/** Characters a check URL never needs and a shell would act on. */
+const URL_SHELL_CHARS = /[`$;|&<>()'"\\{}!*^]/;
+
 function httpUrlFlaw(s: string): string | undefined {
+  if (s.length > LIMITS.urlLength)
+    return `it is ${s.length} characters long (at most ${LIMITS.urlLength})`;
   if (/\s/.test(s)) return 'it contains whitespace';
+  if (/[\x00-\x1f\x7f]/.test(s)) return 'it contains a control character';
+  const meta = URL_SHELL_CHARS.exec(s);
+  if (meta) return `it contains "${meta[0]}", which a check URL never needs (percent-encode it)`;
   if (!/^https?:\/\//i.test(s)) return 'it must start with http:// or https://';
+  let url: URL;
   try {
-    new URL(s);
+    url = new URL(s);
   } catch {
     return 'it is not a valid URL';
   }
+  if (url.hostname.startsWith('-') || /^https?:\/\/-/i.test(s))
+    return 'its host starts with "-", which a command would read as an option';
+  if (url.username !== '' || url.password !== '')
+    return (
+      'it holds a user or password, which would be committed to Git: check an endpoint that needs ' +
+      'no login (a health URL), and change that password'
+    );
   return undefined;
 }
 
@@ -72,7 +112,7 @@ const httpUrl = z.string().superRefine((s, ctx) => {
   if (flaw)
     ctx.addIssue({
       code: 'custom',
-      message: `${text(s)} is not a usable check URL: ${flaw} (for example "http://127.0.0.1:8096/health")`,
+      message: `${/password|user or/.test(flaw) ? 'this' : text(s)} is not a usable check URL: ${flaw} (for example "http://127.0.0.1:8096/health")`,
     });
 });
 
@@ -87,10 +127,12 @@ export function parseTcpTarget(s: string): { host: string; port: number } | unde
   return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port };
 }
 
-const tcpTarget = z.string().refine((s) => parseTcpTarget(s) !== undefined, {
-  error: (iss) =>
-    `${text(iss.input)} is not a usable TCP check: write host:port, for example "127.0.0.1:2222"`,
-});
+const tcpTarget = z
+  .string()
+  .refine((s) => s.length <= LIMITS.urlLength && parseTcpTarget(s) !== undefined, {
+    error: (iss) =>
+      `${text(iss.input)} is not a usable TCP check: write host:port, for example "127.0.0.1:2222"`,
+  });
 
 export const checkSchema = z
   .strictObject({
@@ -120,8 +162,8 @@ export const checkSchema = z
 
 export const serviceObjectSchema = z.strictObject({
   name: label('service'),
-  secrets: z.array(secretName).optional(),
-  checks: z.array(checkSchema).optional(),
+  secrets: z.array(secretName).max(LIMITS.listItems).optional(),
+  checks: z.array(checkSchema).max(LIMITS.listItems).optional(),
   override: z.enum(['optional', 'required']).optional(),
 });
 
@@ -140,14 +182,14 @@ const address = z.string().refine(isHostAddress, {
 export const nodeSchema = z.strictObject({
   address,
   role: label('role').optional(),
-  tags: z.array(label('tag')).optional(),
+  tags: z.array(label('tag')).max(LIMITS.listItems).optional(),
   transport: transport.optional(),
   user: user.optional(),
   root: absPath.optional(),
   repo: absPath.optional(),
-  wave: z.int().min(0).optional(),
+  wave: z.int().min(0).max(LIMITS.wave).optional(),
   ssh: sshSchema.optional(),
-  services: z.array(serviceSchema).optional(),
+  services: z.array(serviceSchema).max(LIMITS.servicesPerNode).optional(),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -164,9 +206,16 @@ const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
 const gitRemote = z
   .string()
   .min(1, { error: 'must not be empty' })
-  .refine((s) => !/\s/.test(s) && !s.startsWith('-'), {
+  .refine((s) => !/^ext::/i.test(s), {
     error:
-      'must be a Git URL without whitespace, for example "ssh://git@saturn/srv/git/homelab.git"',
+      'an "ext::" remote makes Git run a command on every node that fetches: write an ssh:// URL, ' +
+      'for example "ssh://git@saturn/srv/git/homelab.git"',
+    abort: true,
+  })
+  .refine((s) => s.length <= LIMITS.urlLength && !/\s/.test(s) && !s.startsWith('-'), {
+    error:
+      'must be a Git URL without whitespace, not starting with "-" (Git would read it as an option) and at most ' +
+      `${LIMITS.urlLength} characters, for example "ssh://git@saturn/srv/git/homelab.git"`,
     abort: true,
   })
   .refine((s) => !URL_PASSWORD.test(s), {
@@ -179,14 +228,22 @@ export const gitSchema = z.strictObject({
   remote: gitRemote,
   branch: z
     .string()
-    .refine(isGitBranch, { error: (iss) => `${text(iss.input)} is not a valid branch name` })
+    .refine((s) => s.length <= 255 && isGitBranch(s), {
+      error: (iss) => `${text(iss.input)} is not a valid branch name`,
+    })
     .optional(),
 });
 
 export const aiSchema = z.strictObject({
   command: z
-    .array(z.string().min(1, { error: 'must not be empty' }))
-    .min(1, { error: 'needs at least the program to run' }),
+    .array(
+      z
+        .string()
+        .min(1, { error: 'must not be empty' })
+        .max(LIMITS.aiArgLength, { error: `must be at most ${LIMITS.aiArgLength} characters` }),
+    )
+    .min(1, { error: 'needs at least the program to run' })
+    .max(LIMITS.aiArgs, { error: `at most ${LIMITS.aiArgs} arguments` }),
 });
 
 export const topologySchema = z.strictObject({
@@ -194,9 +251,12 @@ export const topologySchema = z.strictObject({
   git: gitSchema,
   defaults: defaultsSchema.optional(),
   // Node names are checked with their key's position by topology-checks.ts.
-  nodes: z.record(z.string(), nodeSchema).refine((n) => Object.keys(n).length > 0, {
-    error: 'define at least one node',
-  }),
+  nodes: z
+    .record(z.string(), nodeSchema)
+    .refine((n) => Object.keys(n).length > 0, { error: 'define at least one node' })
+    .refine((n) => Object.keys(n).length <= LIMITS.nodes, {
+      error: `at most ${LIMITS.nodes} nodes: split the homelab`,
+    }),
   ai: aiSchema.optional(),
 });
 

@@ -3,6 +3,7 @@
 // they still report when other parts of the file fail the schema.
 import type { Problem } from '../problem.js';
 import { badNameMessage, isDnsLabel } from './names.js';
+import { LIMITS } from './schema.js';
 import type { FieldPath, YamlSource } from './yaml-source.js';
 import { formatField } from './yaml-source.js';
 
@@ -72,7 +73,12 @@ export function checkTopology(src: YamlSource, raw: unknown): Problem[] {
     }
 
     if (node.wave === undefined) waves.push({ node: name, wave: 0 });
-    else if (Number.isInteger(node.wave) && (node.wave as number) >= 0)
+    // Waves out of range are the schema's problem; a gap check over them would never end.
+    else if (
+      Number.isInteger(node.wave) &&
+      (node.wave as number) >= 0 &&
+      (node.wave as number) <= LIMITS.wave
+    )
       waves.push({ node: name, wave: node.wave as number });
   }
 

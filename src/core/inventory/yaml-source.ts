@@ -14,6 +14,32 @@ export interface Position {
 
 export const NO_POSITION: Position = { line: 0, col: 0 };
 
+/**
+ * YAML files larger than this are refused before they are parsed (the largest real topology or
+ * compose file is a few tens of kilobytes).
+ */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
+/**
+ * The yaml library's bound on alias expansion (aliases resolved × the aliases inside each): real
+ * files share one anchor among hundreds of nodes (150 × `<<: *node` is 150); a "billion laughs"
+ * file needs millions and fails at once.
+ */
+export const MAX_ALIAS_COUNT = 10_000;
+
+/** The problem for a YAML file over MAX_YAML_BYTES. */
+export function tooLargeProblem(file: string, bytes: number): Problem {
+  return {
+    file,
+    line: 0,
+    col: 0,
+    field: '',
+    message:
+      `${bytes} bytes is too large to be checked (at most ${MAX_YAML_BYTES} bytes): a homelab's YAML files are ` +
+      'far smaller, so split it or remove what does not belong there',
+  };
+}
+
 /** `nodes.solaria.services[1]` */
 export function formatField(path: FieldPath): string {
   let out = '';
@@ -64,6 +90,7 @@ export class YamlSource {
       lineCounter: this.lines,
       prettyErrors: false,
       uniqueKeys: false,
+      merge: true, // `<<: *node`, as Compose and most YAML tools read it
     });
   }
 
@@ -98,7 +125,7 @@ export class YamlSource {
 
   /** The JavaScript value of the document (call takeDuplicateKeys first: later duplicates are dropped). */
   value(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 }) as unknown;
+    return this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
   }
 
   private follow(path: FieldPath): Found {

@@ -18,6 +18,14 @@
 import type { NodeSpec } from '../inventory/model.js';
 import { shellJoin } from './quote.js';
 
+/**
+ * A value from the inventory that cannot be put on an ssh command line. `homelab validate` refuses
+ * such values first; this is the last guard, and the CLI prints its message without a stack.
+ */
+export class UnusableValueError extends Error {
+  override name = 'UnusableValueError';
+}
+
 export interface TransportArgv {
   readonly file: string;
   readonly args: string[];
@@ -123,8 +131,8 @@ function destination(node: NodeSpec): string {
     ['address', node.address],
   ] as const) {
     if (!/^[A-Za-z0-9_.:[\]%-]+$/.test(value) || value.startsWith('-')) {
-      throw new TypeError(
-        `node ${node.name}: ${what} ${JSON.stringify(value)} cannot be used in an ssh destination`,
+      throw new UnusableValueError(
+        `node ${node.name}: ${what} ${JSON.stringify(value)} cannot be used in an ssh destination: run \`homelab validate\``,
       );
     }
   }
@@ -137,7 +145,9 @@ function destination(node: NodeSpec): string {
  */
 function configValue(path: string): string {
   if (/["\n\r]/.test(path))
-    throw new TypeError(`path ${JSON.stringify(path)} cannot be given to ssh`);
+    throw new UnusableValueError(
+      `path ${JSON.stringify(path)} cannot be given to ssh: run \`homelab validate\``,
+    );
   const escaped = path.replaceAll('%', '%%');
   return /\s/.test(escaped) ? `"${escaped}"` : escaped;
 }

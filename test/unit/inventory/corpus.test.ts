@@ -46,8 +46,17 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'aliases that expand without bound',
-    topology:
-      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
+    // A "billion laughs": 10^9 items from 9 lines.
+    topology: [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefghi'.split('').map(
+        (l, i) =>
+          `${l}: &${l} [${Array(10)
+            .fill(`*${'abcdefghi'[i] ?? ''}`)
+            .join(', ')}]`,
+      ),
+      '',
+    ].join('\n'),
     expected: [
       `${T}:1:1: YAML error: Excessive alias count indicates a resource exhaustion attack`,
     ],
