@@ -1,11 +1,9 @@
 // `homelab manifest`: writes hosts/<node>/node.manifest for every node of a valid topology.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
-import { manifestPath, renderManifest } from '../../core/inventory/manifest.js';
 import { formatProblem } from '../../core/problem.js';
 import { loadInventory } from '../../shell/inventory/load.js';
+import { syncManifests } from '../../shell/inventory/manifests.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
 
 const USAGE = `Usage: homelab manifest [--check] [--repo DIR]
@@ -19,22 +17,6 @@ docs/node-manifest.md). Everything else must validate first. Commit the result.
 function parse(args: readonly string[]): { check: boolean; repo: string | undefined } {
   const { values } = parseCommandArgs(args, { check: { type: 'boolean' }, ...REPO_OPTION });
   return { check: values.check === true, repo: values.repo };
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes next to the target, then renames: a reader never sees half a manifest. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, 'utf8');
-  await rename(tmp, path);
 }
 
 export async function runManifest(args: readonly string[], ctx: CommandContext): Promise<number> {
@@ -54,23 +36,9 @@ export async function runManifest(args: readonly string[], ctx: CommandContext):
     );
     return 1;
   }
-  let changed = 0;
-  for (const node of inventory.nodes) {
-    const rel = manifestPath(node.name);
-    const want = renderManifest(inventory, node);
-    const have = await readIfExists(join(repo, rel));
-    if (have === want) {
-      ctx.stdout.write(`unchanged  ${rel}\n`);
-      continue;
-    }
-    changed++;
-    const what = have === undefined ? 'created' : 'updated';
-    if (opts.check) ctx.stdout.write(`${have === undefined ? 'missing' : 'stale'}  ${rel}\n`);
-    else {
-      await writeAtomic(join(repo, rel), want);
-      ctx.stdout.write(`${what}  ${rel}\n`);
-    }
-  }
+  const results = await syncManifests(repo, inventory, { check: opts.check });
+  for (const r of results) ctx.stdout.write(`${r.state}  ${r.path}\n`);
+  const changed = results.filter((r) => r.state !== 'unchanged').length;
   if (opts.check) {
     ctx.stdout.write(
       changed === 0

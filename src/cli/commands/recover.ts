@@ -1,6 +1,5 @@
 // `homelab recover <node>`: diagnose the node, then print (or write) the recover-node prompt built
 // from prompts/recover-node.md, secrets redacted; optionally hand it to the inventory's ai.command.
-import { chmod, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
@@ -8,6 +7,7 @@ import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { openCommandControl } from '../open-control.js';
 import { findingLine } from '../../core/recover/findings.js';
 import { toScreen } from '../../core/recover/redact.js';
+import { writeFileAtomic } from '../../shell/fs/atomic-write.js';
 import { AI_HELP, runAi } from '../../shell/recover/ai.js';
 import { findNode, gatherRecover } from '../../shell/recover/gather.js';
 import { savePrompt } from '../../shell/recover/save.js';
@@ -77,10 +77,8 @@ export async function runRecover(args: readonly string[], ctx: CommandContext): 
     const saved = await savePrompt(ctx.env, spec.name, now, report.prompt);
     if (opts.out) {
       const file = resolve(ctx.cwd, opts.out);
-      // mode applies only to a new file: an existing one is made private before the prompt goes in.
-      await writeFile(file, '', { mode: 0o600 });
-      await chmod(file, 0o600);
-      await writeFile(file, report.prompt);
+      // Private (0600) whether the file is new or not: the prompt goes in beside it, then replaces it.
+      await writeFileAtomic(file, report.prompt, { mode: 0o600 });
       err(`wrote the recover-node prompt to ${file}`);
     } else if (!opts.ai) {
       ctx.stdout.write(report.prompt.endsWith('\n') ? report.prompt : `${report.prompt}\n`);

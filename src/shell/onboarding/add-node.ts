@@ -1,8 +1,7 @@
 // `homelab node add`: adds a node to SATURN's repo. Computes every file first (the topology with the
 // new entry, a starter compose file per new service, the node's manifest), checks the result with
 // the inventory rules as if it were written, and writes nothing unless it is valid.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { NewNode } from '../../core/inventory/add-node.js';
 import { addNodeToTopology, STARTER_PORT, starterCompose } from '../../core/inventory/add-node.js';
@@ -12,6 +11,7 @@ import { parseTopology, sortProblems, TOPOLOGY_FILE } from '../../core/inventory
 import type { RepoSnapshot } from '../../core/inventory/repo-checks.js';
 import { checkRepo, composePath } from '../../core/inventory/repo-checks.js';
 import type { Problem } from '../../core/problem.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { loadInventory, readRepoSnapshot } from '../inventory/load.js';
 
 export interface AddNodeRequest extends NewNode {
@@ -127,20 +127,7 @@ export async function planAddNode(repoDir: string, request: AddNodeRequest): Pro
   return { ok: true, node, inventory, files, keptServices };
 }
 
-/** Writes a file atomically: a temp file in the same folder, then rename. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { mode: 0o644 });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /** Writes the files of a valid plan (the topology last, so a failure leaves it untouched). */
 export async function writePlan(repoDir: string, files: readonly PlannedFile[]): Promise<void> {
-  for (const f of files) await writeAtomic(join(repoDir, f.path), f.text);
+  for (const f of files) await writeFileAtomic(join(repoDir, f.path), f.text);
 }

@@ -1,7 +1,8 @@
 // Saved copies of recover-node prompts: <state>/recover/<node>-<timestamp>.md, private to the user.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stateDir } from '../control/control.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 
 /** `2026-11-29T16:05:26.123Z` -> `20261129T160526Z` */
 export function fileStamp(iso: string): string {
@@ -18,8 +19,6 @@ export async function savePrompt(
   const dir = join(stateDir(env), 'recover');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${node}-${fileStamp(generatedAt)}.md`);
-  const tmp = join(dir, `.${node}-${process.pid}-${Date.now()}.tmp`);
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, text, { mode: 0o600 });
   return file;
 }
