@@ -1,10 +1,9 @@
 // The root: reads the stores, routes every key through one useInput, draws the Screen. Thin.
 import { useInput, useStdin } from 'ink';
 import { useEffect, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
-import type { Stage } from '../core/protocol/events.js';
-import { keyToken } from './keys.js';
+import { chunkTokens } from './keys.js';
 import type { LogStore } from './log-store.js';
-import { pickStage, routeKey, type RouterContext, type StageDriver } from './router.js';
+import { routeKey, type RouterContext, type StageDriver } from './router.js';
 import { anyRunning, selectedNode } from './state/reducer.js';
 import type { AppStore } from './state/store.js';
 import { useTerminalSize, type Size } from './use-terminal-size.js';
@@ -60,7 +59,7 @@ export function App({
   const { cols, rows } = useTerminalSize(fallbackSize);
   const { isRawModeSupported, internal_eventEmitter } = useStdin();
 
-  const l = layout(state, cols, rows);
+  const l = layout(state, cols, rows, panel?.isOpen === true);
   const entry = selectedNode(state);
   const ctx: RouterContext = {
     store,
@@ -75,18 +74,45 @@ export function App({
   const ctxRef = useRef(ctx);
   ctxRef.current = ctx;
 
-  // Every key goes through here (the stage menu reads its own arrows and Enter while it is open).
+  // Keys that arrive while a view is being prepared (AppState.awaiting) wait here and act on it.
+  const queued = useRef<string[]>([]);
+  const draining = useRef(false);
+  const handle = (token: string): void => {
+    if (store.getState().awaiting !== undefined && token !== 'ctrl+c') {
+      queued.current.push(token);
+      return;
+    }
+    // An open panel reads every key but Ctrl+C (quit stays one key away).
+    if (panel?.isOpen && token !== 'ctrl+c' && panel.key(token)) return;
+    const mode = store.getState().mode.kind;
+    // The add-node form reads every key.
+    if (mode === 'add-node' && token !== 'ctrl+c') return;
+    routeKey(token, ctxRef.current);
+  };
+  const handleRef = useRef(handle);
+  handleRef.current = handle;
+  useEffect(
+    () =>
+      store.subscribe(() => {
+        if (draining.current) return;
+        draining.current = true;
+        try {
+          while (store.getState().awaiting === undefined && queued.current.length > 0)
+            handleRef.current(queued.current.shift() ?? '');
+        } finally {
+          draining.current = false;
+        }
+      }),
+    [store],
+  );
+
+  // Every key goes through here.
   // The mode is read from the store, not this render: keys can arrive before the next render.
   useInput(
     (input, key) => {
-      const token = keyToken(input, key);
-      // An open panel reads every key but Ctrl+C (quit stays one key away).
-      if (panel?.isOpen && token !== 'ctrl+c' && panel.key(token)) return;
-      const mode = store.getState().mode.kind;
-      // The stage menu reads its own arrows and Enter; the add-node form reads every key.
-      if (mode === 'add-node' && token !== 'ctrl+c') return;
-      if (mode === 'menu' && token !== 'esc') return;
-      routeKey(token, ctxRef.current);
+      // A paste or a fast burst arrives as one chunk: every key in it acts, in order, each on the
+      // state the previous one left (read from the stores, not from this render).
+      for (const token of chunkTokens(input, key)) handle(token);
     },
     { isActive: isRawModeSupported },
   );
@@ -118,7 +144,6 @@ export function App({
     }),
     [logs],
   );
-  const onPick = (stage: Stage): void => pickStage(stage, ctx);
   const onFormClosed = (added: string | undefined): void => {
     store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
     if (added) {
@@ -138,7 +163,6 @@ export function App({
       rows={rows}
       readLog={readLog}
       transport={transport}
-      onPickStage={onPick}
       onFormClosed={onFormClosed}
       {...(repoDir ? { repoDir } : {})}
       {...(panel?.isOpen

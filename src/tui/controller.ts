@@ -103,10 +103,12 @@ export class TuiController {
   /** Opens the confirmation dialog and resolves with the operator's answer. */
   ask(request: ConfirmRequest): Promise<boolean> {
     this.pending?.(false);
-    this.store.dispatch({ type: 'mode', mode: { kind: 'confirm', request } });
-    return new Promise((resolve) => {
+    // The answer's handler is in place before the dialog opens: keys waiting for it act at once.
+    const answered = new Promise<boolean>((resolve) => {
       this.pending = resolve;
     });
+    this.store.dispatch({ type: 'mode', mode: { kind: 'confirm', request } });
+    return answered;
   }
 
   /** The operator answered the open confirmation (y, or n/Enter/Esc). */
@@ -119,6 +121,22 @@ export class TuiController {
 
   /** Builds the question for a changing stage on some nodes: commit and the services touched. */
   async confirmRequest(
+    stage: Stage,
+    nodes: readonly string[],
+    title: string,
+  ): Promise<ConfirmRequest> {
+    // Keys typed while the question is prepared wait for it (see AppState.awaiting).
+    this.store.dispatch({ type: 'awaiting', what: 'confirm' });
+    try {
+      // Every caller opens the dialog (ask) right after, which clears it.
+      return await this.buildRequest(stage, nodes, title);
+    } catch (err) {
+      this.store.dispatch({ type: 'awaiting', what: undefined });
+      throw err;
+    }
+  }
+
+  private async buildRequest(
     stage: Stage,
     nodes: readonly string[],
     title: string,

@@ -7,6 +7,7 @@ import {
   anyRunning,
   isRunning,
   selectedNode,
+  visibleNodes,
   type AppState,
   type ModeKind,
 } from './state/reducer.js';
@@ -34,6 +35,8 @@ export type Command =
   | 'filter-apply'
   | 'filter-clear'
   | 'menu-pick'
+  | 'menu-up'
+  | 'menu-down'
   | 'add-node'
   | 'recover'
   | 'form'
@@ -67,6 +70,7 @@ function head(state: AppState): string {
 function needsNode(state: AppState): string | null {
   const n = selectedNode(state);
   if (!n) return 'no node selected';
+  if (!visibleNodes(state).includes(n)) return `no node matches "${state.filter}"`;
   if (isRunning(n)) return `a stage is running on ${n.spec.name}`;
   return null;
 }
@@ -171,7 +175,16 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     group: 'Stages',
     modes: ['normal'],
     changes: true,
-    disabled: reachableNode,
+    disabled: (s) => {
+      const why = reachableNode(s);
+      if (why) return why;
+      const n = selectedNode(s);
+      const st = n?.probe?.reachable ? n.probe.status : undefined;
+      if (!st) return 'status not known yet';
+      return st.stageStatus === 'failed' || st.stageStatus === 'interrupted'
+        ? null
+        : `nothing to resume on ${n?.spec.name ?? ''}: no stage failed or was interrupted`;
+    },
   },
   {
     command: 'rollback',
@@ -182,7 +195,17 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     group: 'Stages',
     modes: ['normal'],
     changes: true,
-    disabled: reachableNode,
+    disabled: (s) => {
+      const why = reachableNode(s);
+      if (why) return why;
+      const n = selectedNode(s);
+      const st = n?.probe?.reachable ? n.probe.status : undefined;
+      if (!st) return 'status not known yet';
+      if (!st.knownGood) return `${n?.spec.name ?? ''} has no known-good commit yet`;
+      return st.knownGood === st.deployed && st.stageStatus === 'ok'
+        ? `${n?.spec.name ?? ''} already runs its known-good commit`
+        : null;
+    },
   },
   {
     command: 'deploy-all',
@@ -292,11 +315,29 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     modes: ['help'],
   },
   {
+    command: 'menu-up',
+    keys: ['up', 'k'],
+    label: '↑/k',
+    hint: 'choose',
+    description: 'The stage above in the stage menu',
+    group: 'Dialogs',
+    modes: ['menu'],
+  },
+  {
+    command: 'menu-down',
+    keys: ['down', 'j'],
+    label: '↓/j',
+    hint: 'choose',
+    description: 'The stage below in the stage menu',
+    group: 'Dialogs',
+    modes: ['menu'],
+  },
+  {
     command: 'menu-pick',
-    keys: [],
-    label: '↑↓ Enter',
-    hint: 'pick',
-    description: 'Pick a stage in the stage menu',
+    keys: ['enter'],
+    label: 'Enter',
+    hint: 'run',
+    description: 'Run the chosen stage (a stage that changes the node asks first)',
     group: 'Dialogs',
     modes: ['menu'],
   },
@@ -381,6 +422,24 @@ export function keyToken(input: string, key: Key): string {
   return input;
 }
 
+/**
+ * The tokens in one chunk of input. A terminal hands a paste or a fast burst of typing to Ink as one
+ * string ("/med", "j\r"): each character is a key of its own, in order. Escape sequences arrive
+ * alone (Ink splits them), so a chunk longer than one character here is plain text and controls.
+ */
+export function chunkTokens(input: string, key: Key): string[] {
+  const chars = [...input];
+  if (chars.length <= 1 || input.includes('\x1b')) return [keyToken(input, key)];
+  return chars.map((c) => {
+    if (c === '\r' || c === '\n') return 'enter';
+    if (c === '\x7f' || c === '\b') return 'backspace';
+    if (c === '\t') return 'tab';
+    const code = c.charCodeAt(0);
+    if (code < 0x20) return `ctrl+${String.fromCharCode(code + 0x60)}`;
+    return c;
+  });
+}
+
 /** The binding a key triggers in a mode (whether or not it can act now). */
 export function bindingFor(mode: ModeKind, token: string): KeyBinding | undefined {
   return KEY_TABLE.find((b) => b.modes.includes(mode) && b.keys.includes(token));
@@ -394,7 +453,13 @@ export function activeBindings(state: AppState): KeyBinding[] {
       return false;
     // up and down share one footer entry.
     const key =
-      b.command === 'down' ? 'up' : b.command === 'help-scroll-down' ? 'help-scroll-up' : b.command;
+      b.command === 'down'
+        ? 'up'
+        : b.command === 'help-scroll-down'
+          ? 'help-scroll-up'
+          : b.command === 'menu-down'
+            ? 'menu-up'
+            : b.command;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -403,7 +468,9 @@ export function activeBindings(state: AppState): KeyBinding[] {
 
 /** The footer's text for a binding: up/down merge into one "↑↓/jk move". */
 export function footerLabel(b: KeyBinding): string {
-  return b.command === 'up' || b.command === 'help-scroll-up' ? '↑↓/jk' : b.label;
+  return b.command === 'up' || b.command === 'help-scroll-up' || b.command === 'menu-up'
+    ? '↑↓/jk'
+    : b.label;
 }
 
 export function isChangingStage(stage: string): boolean {

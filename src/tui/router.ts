@@ -1,6 +1,6 @@
 // The one place keys become actions: a token, the mode and the key table decide; the root's single
 // useInput calls this. Disabled keys say why in the notice line instead of doing nothing silently.
-import type { Stage } from '../core/protocol/events.js';
+import { STAGES, type Stage } from '../core/protocol/events.js';
 import { advanceStage, bindingFor } from './keys.js';
 import type { LogStore } from './log-store.js';
 import { anyRunning, selectedNode } from './state/reducer.js';
@@ -68,7 +68,19 @@ export function routeKey(token: string, ctx: RouterContext): void {
       return;
     }
     case 'stage-menu':
-      return store.dispatch({ type: 'mode', mode: { kind: 'menu' } });
+      return store.dispatch({ type: 'mode', mode: { kind: 'menu', index: 0 } });
+    case 'menu-up':
+    case 'menu-down': {
+      if (state.mode.kind !== 'menu') return;
+      const n = STAGES.length;
+      const index = (state.mode.index + (binding.command === 'menu-up' ? n - 1 : 1)) % n;
+      return store.dispatch({ type: 'mode', mode: { kind: 'menu', index } });
+    }
+    case 'menu-pick': {
+      const stage = state.mode.kind === 'menu' ? STAGES[state.mode.index] : undefined;
+      if (stage) pickStage(stage, ctx);
+      return;
+    }
     case 'resume':
       return run('resume');
     case 'rollback':
@@ -130,7 +142,6 @@ export function routeKey(token: string, ctx: RouterContext): void {
     case 'add-node':
       return store.dispatch({ type: 'mode', mode: { kind: 'add-node' } });
     case 'form':
-    case 'menu-pick':
     case 'filter-apply':
     case 'filter-clear':
       return;

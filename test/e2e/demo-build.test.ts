@@ -1,7 +1,7 @@
 // The demo homelab as `homelab demo` builds it: a valid inventory, bootstrapped nodes that the
 // real deploy.sh recognises, one node shipped without its secret.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,8 +85,29 @@ describe('demo homelab', () => {
     expect(broken.services[0]?.secrets).toEqual(['NOTES_TOKEN']);
     expect(existsSync(demo.broken.envFile)).toBe(false);
     expect(demo.broken.fix).toBe(
-      `echo NOTES_TOKEN=demo-secret >> ${broken.root}/config/notes/.env`,
+      `(umask 077; echo NOTES_TOKEN=demo-secret >> ${broken.root}/config/notes/.env)`,
     );
+    expect(demo.broken.fixLines).toEqual([
+      `cd ${broken.root}/config/notes`,
+      'umask 077; echo NOTES_TOKEN=demo-secret >> .env',
+    ]);
+  });
+
+  test('the fix, run as shown, creates the .env with mode 0600 and the secret', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'homelab-demo-fix-'));
+    try {
+      const envFile = join(scratch, '.env');
+      // The one-line form and the two-line form, each in a fresh shell as an operator would.
+      execFileSync('bash', ['-c', demo.broken.fix.replace(demo.broken.envFile, envFile)]);
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      rmSync(envFile);
+      const lines = [`cd ${scratch}`, ...demo.broken.fixLines.slice(1)];
+      execFileSync('bash', ['-c', lines.join('\n')]);
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      expect(readFileSync(envFile, 'utf8')).toBe('NOTES_TOKEN=demo-secret\n');
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   test('a second build into the same folder is refused', async () => {

@@ -57,7 +57,7 @@ function describeDemo(demo: Demo, dryRun: boolean): string {
         `  node ${n.name.padEnd(14)} root ${n.root}  ${n.services.map((s) => `${s.name} http://127.0.0.1:${s.port}/`).join(' ')}`,
     ),
     `  ${demo.broken.node} ships broken: its secret is missing. Fix it with:`,
-    `    ${demo.broken.fix}`,
+    ...demo.broken.fixLines.map((l) => `    ${l}`),
     ...(dryRun ? ['  no Docker engine answers here: stages run as --dry-run'] : []),
     `  open the TUI on it:  homelab --repo ${demo.repoDir}${dryRun ? ' --dry-run' : ''}`,
     `  remove it:          homelab demo --down ${demo.dir}`,
@@ -89,9 +89,10 @@ export async function runDemo(args: readonly string[], ctx: CommandContext): Pro
   if (interactive) ctx.stdout.write('building the demo homelab…\n');
   const demo = await buildDemo(opts.dir ? { dir: resolve(ctx.cwd, opts.dir) } : {});
   const control = await openControl({ repoDir: demo.repoDir, dryRun, env: ctx.env });
+  // One command a row, so each can be copied whole from an 80-column terminal.
   const banners = [
-    `DEMO: ${demo.broken.node} ships broken on purpose (its prepare fails on a missing secret).`,
-    `The fix, in another terminal: ${demo.broken.fix} ; then r on ${demo.broken.node}`,
+    `DEMO: ${demo.broken.node} lacks a secret. Run in another terminal, then press r:`,
+    ...demo.broken.fixLines.map((l) => `  ${l}`),
   ];
   try {
     if (!interactive) {

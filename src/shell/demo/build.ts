@@ -30,8 +30,17 @@ export interface Demo {
   readonly remote: string;
   readonly inventory: Inventory;
   readonly nodes: readonly DemoNode[];
-  /** The node shipped broken, and the exact command that fixes it. */
-  readonly broken: { readonly node: string; readonly envFile: string; readonly fix: string };
+  /**
+   * The node shipped broken, and the exact commands that fix it: `fix` as one line, `fixLines` as
+   * short commands to run one after the other (each copyable on its own row of an 80-column
+   * terminal). Both create the .env readable by its owner only (umask 077: mode 0600).
+   */
+  readonly broken: {
+    readonly node: string;
+    readonly envFile: string;
+    readonly fix: string;
+    readonly fixLines: readonly string[];
+  };
 }
 
 export interface BuildOptions {
@@ -161,7 +170,8 @@ export async function buildDemo(opts: BuildOptions = {}): Promise<Demo> {
         broken = {
           node: node.name,
           envFile,
-          fix: `echo ${BROKEN_SECRET}=demo-secret >> ${envFile}`,
+          fix: `(umask 077; echo ${BROKEN_SECRET}=demo-secret >> ${envFile})`,
+          fixLines: [`cd ${cfg}`, `umask 077; echo ${BROKEN_SECRET}=demo-secret >> .env`],
         };
       }
     }

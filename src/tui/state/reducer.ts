@@ -30,7 +30,7 @@ export type Mode =
   | { readonly kind: 'normal' }
   | { readonly kind: 'help'; readonly scroll: number }
   | { readonly kind: 'filter' }
-  | { readonly kind: 'menu' }
+  | { readonly kind: 'menu'; readonly index: number }
   | { readonly kind: 'confirm'; readonly request: ConfirmRequest }
   | { readonly kind: 'walk-choice' }
   | { readonly kind: 'add-node' }
@@ -109,6 +109,11 @@ export interface AppState {
   readonly dryRun: boolean;
   readonly spinner: number;
   readonly walk?: WalkView;
+  /**
+   * A view is being prepared (a confirmation reads the repo first): keys that arrive meanwhile wait
+   * for it and then act on it, in order, instead of falling on the view below.
+   */
+  readonly awaiting?: string;
 }
 
 export type Action =
@@ -141,6 +146,7 @@ export type Action =
   | { readonly type: 'stage-end'; readonly node: string; readonly outcome: StageOutcome }
   | { readonly type: 'notice'; readonly notice: Notice | undefined }
   | { readonly type: 'walk'; readonly walk: WalkView | undefined }
+  | { readonly type: 'awaiting'; readonly what: string | undefined }
   | { readonly type: 'tick' };
 
 const MAX_STEPS = 200;
@@ -322,7 +328,7 @@ export function reducer(state: AppState, action: Action): AppState {
         ? { ...state, selected: action.node, logScroll: 0 }
         : state;
     case 'mode':
-      return { ...state, mode: action.mode };
+      return { ...state, mode: action.mode, awaiting: undefined };
     case 'filter-type':
       return keepSelectionVisible({ ...state, filter: state.filter + action.text });
     case 'filter-erase':
@@ -398,6 +404,8 @@ export function reducer(state: AppState, action: Action): AppState {
       return action.notice ? { ...state, notice: action.notice } : { ...state, notice: undefined };
     case 'walk':
       return action.walk ? { ...state, walk: action.walk } : { ...state, walk: undefined };
+    case 'awaiting':
+      return state.awaiting === action.what ? state : { ...state, awaiting: action.what };
     case 'tick':
       return { ...state, spinner: (state.spinner + 1) % 1000 };
   }

@@ -3,6 +3,23 @@ import { Box, Text } from 'ink';
 import type { ConfirmRequest } from '../state/reducer.js';
 import { clip, shortSha } from './format.js';
 
+/** Rows of the dialog around its node lines: border, title, stage, commit, heading, keys. */
+const CONFIRM_FRAME = 7;
+
+/** Node lines shown when the dialog may take at most `max` rows (the rest are counted, "… 3 more"). */
+function nodeRoom(request: ConfirmRequest, max: number): number {
+  const n = request.nodes.length;
+  const room = Math.max(1, max - CONFIRM_FRAME - request.warnings.length);
+  return n <= room ? n : Math.max(1, room - 1);
+}
+
+/** Rows the dialog takes: what its content needs, at most `max`. */
+export function confirmDialogHeight(request: ConfirmRequest, max: number): number {
+  const shown = nodeRoom(request, max);
+  const more = request.nodes.length > shown ? 1 : 0;
+  return CONFIRM_FRAME + request.warnings.length + shown + more;
+}
+
 export function ConfirmDialog({
   request,
   width,
@@ -10,6 +27,7 @@ export function ConfirmDialog({
 }: {
   readonly request: ConfirmRequest;
   readonly width: number;
+  /** At most this many rows; it takes only what its content needs. */
   readonly height: number;
 }) {
   const inner = Math.max(10, width - 4);
@@ -17,16 +35,9 @@ export function ConfirmDialog({
     const svcs = request.services[n] ?? [];
     return `${n}: ${svcs.length > 0 ? svcs.join(', ') : 'no service changes'}`;
   });
-  const room = Math.max(1, height - 8 - request.warnings.length);
+  const room = nodeRoom(request, height);
   return (
-    <Box
-      flexDirection="column"
-      width={width}
-      height={height}
-      borderStyle="round"
-      borderColor="yellow"
-      paddingX={1}
-    >
+    <Box flexDirection="column" width={width} borderStyle="round" borderColor="yellow" paddingX={1}>
       <Text bold color="yellow" wrap="truncate">
         {clip(request.title, inner)}
       </Text>
@@ -42,23 +53,24 @@ export function ConfirmDialog({
         <Text color="yellow">{shortSha(request.commit)}</Text>
         <Text>{` ${request.subject}`}</Text>
       </Text>
-      <Text color="gray">
+      <Text color="gray" wrap="truncate">
         {request.nodes.length > 1
           ? 'nodes and the services each touches'
           : 'node and the services it touches'}
       </Text>
       {nodeLines.slice(0, room).map((l) => (
-        <Text key={l} wrap="truncate">{`  ${l}`}</Text>
+        <Text key={l} wrap="truncate">
+          {clip(`  ${l}`, inner)}
+        </Text>
       ))}
       {nodeLines.length > room ? (
         <Text color="gray">{`  … ${nodeLines.length - room} more`}</Text>
       ) : null}
       {request.warnings.map((w) => (
         <Text key={w} color="red" wrap="truncate">
-          {w}
+          {clip(w, inner)}
         </Text>
       ))}
-      <Text> </Text>
       <Text wrap="truncate">
         <Text bold color="green">
           y

@@ -82,8 +82,39 @@ function serviceLines(
   });
 }
 
-export function DetailPane({ entry, head, log, logScroll, width, height }: DetailPaneProps) {
-  const n = entry;
+/** The way out of a failure: only keys that act on this node now. */
+export function failureHint(n: NodeEntry): string {
+  const st = n.probe?.reachable ? n.probe.status : undefined;
+  const parts: string[] = [];
+  if (st && (st.stageStatus === 'failed' || st.stageStatus === 'interrupted'))
+    parts.push('fix the cause, then r resume');
+  parts.push('g recover view', 'd diagnose');
+  if (st?.knownGood && st.knownGood !== st.deployed) parts.push('b rollback');
+  return `  ${parts.join(' · ')}`;
+}
+
+interface FixedRow {
+  readonly key: string;
+  readonly node: ReactNode;
+  /** Lower stays longer when the pane is short. */
+  readonly prio: number;
+}
+
+/** Keeps at most `height` rows, dropping the least important first; order kept. */
+function fitRows(rows: FixedRow[], height: number): FixedRow[] {
+  const kept = [...rows];
+  while (kept.length > Math.max(0, height)) {
+    let worst = 0;
+    kept.forEach((r, i) => {
+      if (r.prio >= (kept[worst]?.prio ?? 0)) worst = i;
+    });
+    kept.splice(worst, 1);
+  }
+  return kept;
+}
+
+/** The rows above the log, cut to the pane's height (the most important kept). */
+function fixedRows(n: NodeEntry, head: string, width: number, height: number): FixedRow[] {
   const spec = n.spec;
   const next = nextFor(n, head);
   const cells = pipeline(n);
@@ -92,8 +123,9 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
   const changes = n.changes;
   const role = spec.tags.length > 0 ? `${spec.role} [${spec.tags.join(',')}]` : spec.role;
 
-  const fixed: Array<{ key: string; node: ReactNode }> = [];
+  const fixed: FixedRow[] = [];
   fixed.push({
+    prio: 0,
     key: 'title',
     node: (
       <Text wrap="truncate">
@@ -103,6 +135,7 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
     ),
   });
   fixed.push({
+    prio: 1,
     key: 'pipeline',
     node: (
       <Text wrap="truncate">
@@ -128,19 +161,29 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
   });
   if (failure) {
     fixed.push({
+      prio: 0,
       key: 'fail',
       node: <Text color="red" wrap="truncate">{`✗ ${failure.title}`}</Text>,
     });
     for (const [i, d] of failure.details.slice(0, 2).entries()) {
       // The failing step's detail often holds a path or the fix: wrap it rather than cut it.
       for (const [j, part] of wrapText(`  ${d}`, width, 3).entries())
-        fixed.push({ key: `fd${i}.${j}`, node: <Text color="red">{part}</Text> });
+        fixed.push({
+          prio: 3 + i + j,
+          key: `fd${i}.${j}`,
+          node: (
+            <Text color="red" wrap="truncate">
+              {part}
+            </Text>
+          ),
+        });
     }
     fixed.push({
+      prio: 1,
       key: 'fix',
       node: (
         <Text color="yellow" wrap="truncate">
-          {'  fix the cause, then r resume · d diagnose · b rollback'}
+          {failureHint(n)}
         </Text>
       ),
     });
@@ -148,6 +191,7 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
   const maxServices = servicesShown(services.length, height, fixed.length);
   for (const [i, s] of services.slice(0, maxServices).entries()) {
     fixed.push({
+      prio: i === 0 ? 2 : 6,
       key: `svc${i}`,
       node: (
         <Text wrap="truncate">
@@ -159,10 +203,12 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
   }
   if (services.length > maxServices)
     fixed.push({
+      prio: 2,
       key: 'svcmore',
       node: <Text color="gray">{`         … ${services.length - maxServices} more`}</Text>,
     });
   fixed.push({
+    prio: 4,
     key: 'changes',
     node: (
       <Text wrap="truncate">
@@ -178,6 +224,13 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
     ),
   });
 
+  // The log's title row and at least one line when there is room.
+  return fitRows(fixed, Math.max(1, height - 1));
+}
+
+export function DetailPane({ entry, head, log, logScroll, width, height }: DetailPaneProps) {
+  const fixed = fixedRows(entry, head, width, height);
+  const n = entry;
   const logHeight = Math.max(0, height - fixed.length - 1);
   const run = n.run;
   const logTitle = run ? `log: ${run.stage}${run.running ? ' (live)' : ''}` : 'log';
@@ -190,15 +243,17 @@ export function DetailPane({ entry, head, log, logScroll, width, height }: Detai
           {f.node}
         </Box>
       ))}
-      {logHeight > 0 || log.total > 0 ? (
+      {height > fixed.length ? (
         <Text color="gray" wrap="truncate">
           {title + '─'.repeat(Math.max(0, width - title.length))}
         </Text>
       ) : null}
       {log.lines.length === 0 && logHeight > 0 ? (
-        <Text color="gray">{run ? 'waiting for output…' : 'no stage run yet in this session'}</Text>
+        <Text color="gray" wrap="truncate">
+          {run ? 'waiting for output…' : 'no stage run yet in this session'}
+        </Text>
       ) : null}
-      {log.lines.slice(-logHeight).map((l, i) => (
+      {(logHeight > 0 ? log.lines.slice(-logHeight) : []).map((l, i) => (
         <Box key={i} height={1} width={width}>
           <Text wrap="truncate">{compactLogLine(l) || ' '}</Text>
         </Box>
@@ -216,13 +271,5 @@ function servicesShown(count: number, height: number, fixed: number): number {
 
 /** Lines of the detail pane that are not log, so the root can ask the log store for the rest. */
 export function detailLogHeight(entry: NodeEntry, height: number, width: number): number {
-  const failure = failureOf(entry);
-  const services = serviceLines(entry);
-  const detailRows = failure
-    ? failure.details.slice(0, 2).reduce((a, d) => a + wrapText(`  ${d}`, width, 3).length, 0)
-    : 0;
-  let fixed = 2 + (failure ? 2 + detailRows : 0);
-  const maxServices = servicesShown(services.length, height, fixed);
-  fixed += maxServices + (services.length > maxServices ? 1 : 0) + 1;
-  return Math.max(0, height - fixed - 1);
+  return Math.max(0, height - fixedRows(entry, '', width, height).length - 1);
 }

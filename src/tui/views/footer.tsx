@@ -1,7 +1,43 @@
 // The bottom line: the keys that work right now, from the key table, as many as fit.
 import { Box, Text } from 'ink';
-import { activeBindings, footerLabel } from '../keys.js';
+import { activeBindings, footerLabel, type Command } from '../keys.js';
 import type { AppState } from '../state/reducer.js';
+
+/**
+ * The order keys claim the footer's room in: what moves the homelab forward first (the walkthrough
+ * starts with D), then the way out of a failure, then looking around. Keys not listed come last,
+ * in table order.
+ */
+export const FOOTER_PRIORITY: readonly Command[] = [
+  'yes',
+  'no',
+  'walk-each',
+  'walk-wave',
+  'menu-pick',
+  'filter-apply',
+  'filter-clear',
+  'advance',
+  'deploy-all',
+  'resume',
+  'recover',
+  'rollback',
+  'diagnose',
+  'up',
+  'menu-up',
+  'help-scroll-up',
+  'stage-menu',
+  'add-node',
+  'filter',
+  'refresh',
+  'log-up',
+  'log-down',
+  'close',
+];
+
+function rank(c: Command): number {
+  const i = FOOTER_PRIORITY.indexOf(c);
+  return i < 0 ? FOOTER_PRIORITY.length : i;
+}
 
 export function footerItems(state: AppState, width: number): Array<{ key: string; hint: string }> {
   const all = activeBindings(state).map((b) => ({
@@ -9,9 +45,11 @@ export function footerItems(state: AppState, width: number): Array<{ key: string
     hint: b.hint,
     command: b.command,
   }));
-  // Help and quit always make it onto the line; the rest fill it in table order.
+  // Help and quit always make it onto the line; the rest fill it in priority order.
   const pinned = all.filter((i) => i.command === 'help' || i.command === 'quit');
-  const rest = all.filter((i) => !pinned.includes(i));
+  const rest = all
+    .filter((i) => !pinned.includes(i))
+    .sort((a, b) => rank(a.command) - rank(b.command));
   const cost = (i: { key: string; hint: string }) => i.key.length + 1 + i.hint.length + 2;
   let used = pinned.reduce((a, i) => a + cost(i), 0);
   const chosen = new Set(pinned);
@@ -20,7 +58,7 @@ export function footerItems(state: AppState, width: number): Array<{ key: string
     used += cost(i);
     chosen.add(i);
   }
-  return all.filter((i) => chosen.has(i)).map(({ key, hint }) => ({ key, hint }));
+  return [...rest, ...pinned].filter((i) => chosen.has(i)).map(({ key, hint }) => ({ key, hint }));
 }
 
 export function Footer({ state, width }: { readonly state: AppState; readonly width: number }) {

@@ -74,8 +74,15 @@ function NodeListView({
     );
   }
   const rows = nodeRows(nodes);
-  const start = windowStart(rows, selected, height);
-  const shown = rows.slice(start, start + height);
+  // Rows that do not fit are counted on the last row ("↑ 2 above · ↓ 3 more"), never dropped silently.
+  const room = rows.length > height ? Math.max(1, height - 1) : height;
+  const start = windowStart(rows, selected, room);
+  const shown = rows.slice(start, start + room);
+  const above = rows.slice(0, start).filter((r) => r.kind === 'node').length;
+  const below = rows.slice(start + room).filter((r) => r.kind === 'node').length;
+  const more = [above > 0 ? `↑ ${above} above` : '', below > 0 ? `↓ ${below} more` : '']
+    .filter(Boolean)
+    .join(' · ');
   const nameW = Math.min(22, Math.max(6, ...nodes.map((n) => n.spec.name.length))) + 1;
   const badgeW = 17;
   const healthW = 17;
@@ -118,6 +125,11 @@ function NodeListView({
           </Box>
         );
       })}
+      {rows.length > height ? (
+        <Text color="gray" wrap="truncate">
+          {`    ${more || `${rows.length - room} more rows`} (↑↓ scrolls, / filters)`}
+        </Text>
+      ) : null}
     </Box>
   );
 }

@@ -1,9 +1,8 @@
 // The whole screen as a pure function of the state, the terminal size and the log store's lines.
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import type { Stage } from '../../core/protocol/events.js';
-import { selectedNode, visibleNodes, type AppState } from '../state/reducer.js';
-import { ConfirmDialog, QuitDialog, WalkChoice } from './confirm-dialog.js';
+import { visibleNodes, type AppState } from '../state/reducer.js';
+import { ConfirmDialog, QuitDialog, WalkChoice, confirmDialogHeight } from './confirm-dialog.js';
 import { DetailPane, detailLogHeight, type LogView } from './detail-pane.js';
 import { Footer } from './footer.js';
 import { Banners, Header, NoticeLine, bannerLines } from './header.js';
@@ -11,7 +10,7 @@ import { HelpOverlay } from './help-overlay.js';
 import { NodeAddForm } from './node-add-form.js';
 import { NodeList, nodeListHeight } from './node-list.js';
 import { FilterLine } from './filter-line.js';
-import { StageMenu } from './stage-menu.js';
+import { StageMenu, stageMenuHeight } from './stage-menu.js';
 
 export interface ScreenProps {
   readonly state: AppState;
@@ -20,7 +19,6 @@ export interface ScreenProps {
   /** Reads `n` lines of a node's log ending `fromEnd` lines before the newest. */
   readonly readLog: (node: string, n: number, fromEnd: number) => LogView;
   readonly transport: string;
-  readonly onPickStage: (stage: Stage) => void;
   /** SATURN's repo, for the add-node form. */
   readonly repoDir?: string;
   /** The add-node form closed; `added` names the node it wrote. */
@@ -41,7 +39,26 @@ export interface Layout {
   readonly detailHeight: number;
 }
 
-export function layout(state: AppState, cols: number, rows: number): Layout {
+/**
+ * Rows an open modal needs in the detail area (its content, at most `max`), or null when the
+ * detail area shows the node (or a view that takes all of it: the add-node form, the recover view).
+ */
+export function modalHeight(state: AppState, max: number): number | null {
+  const m = state.mode;
+  switch (m.kind) {
+    case 'confirm':
+      return Math.min(max, confirmDialogHeight(m.request, max));
+    case 'menu':
+      return Math.min(max, stageMenuHeight());
+    case 'walk-choice':
+    case 'quit':
+      return Math.min(max, 5);
+    default:
+      return null;
+  }
+}
+
+export function layout(state: AppState, cols: number, rows: number, panel = false): Layout {
   const height = Math.max(6, rows - 1);
   const banners =
     bannerLines(state.banners, cols).length +
@@ -52,23 +69,30 @@ export function layout(state: AppState, cols: number, rows: number): Layout {
   const wanted = nodeListHeight(visibleNodes(state));
   if (wide) {
     const listWidth = Math.min(90, Math.floor(cols * 0.5));
+    const detailWidth = cols - listWidth - 1;
     return {
       body,
       wide,
       listWidth,
       listHeight: body,
-      detailWidth: cols - listWidth - 1,
-      detailHeight: body,
+      detailWidth,
+      detailHeight: panel ? body : (modalHeight(state, body) ?? body),
     };
   }
-  const listHeight = Math.min(wanted, Math.max(3, Math.floor(body * 0.45)));
+  // A modal takes the rows its content needs and the nodes keep the rest: the question and the
+  // nodes it is about stay in view together.
+  const modal = panel ? null : modalHeight(state, Math.max(3, body - 4));
+  const listHeight =
+    modal !== null
+      ? Math.max(3, Math.min(wanted, body - modal - 1))
+      : Math.min(wanted, Math.max(3, Math.floor(body * 0.45)));
   return {
     body,
     wide,
     listWidth: cols,
     listHeight,
     detailWidth: cols,
-    detailHeight: Math.max(1, body - listHeight - 1),
+    detailHeight: Math.max(1, modal ?? body - listHeight - 1),
   };
 }
 
@@ -78,19 +102,21 @@ export function Screen({
   rows,
   readLog,
   transport,
-  onPickStage,
   panel,
   repoDir,
   onFormClosed,
 }: ScreenProps) {
-  const l = layout(state, cols, rows);
-  const entry = selectedNode(state);
-  const head = state.repo?.head ?? '';
-  const nodes = visibleNodes(state);
   const mode = state.mode;
+  // The recover view gives way to the one confirmation, help and quit question of the app.
+  const showPanel = panel && mode.kind !== 'confirm' && mode.kind !== 'quit';
+  const l = layout(state, cols, rows, showPanel === true);
+  const nodes = visibleNodes(state);
+  // A node the filter hides is not shown in detail (nor acted on).
+  const entry = nodes.find((n) => n.spec.name === state.selected);
+  const head = state.repo?.head ?? '';
 
   let detail: ReactNode;
-  if (panel) {
+  if (showPanel && panel) {
     detail = panel({ width: l.detailWidth, height: l.detailHeight });
   } else if (mode.kind === 'confirm') {
     detail = <ConfirmDialog request={mode.request} width={l.detailWidth} height={l.detailHeight} />;
@@ -105,9 +131,7 @@ export function Screen({
       />
     );
   } else if (mode.kind === 'menu' && entry) {
-    detail = (
-      <StageMenu node={entry.spec.name} focused width={l.detailWidth} onPick={onPickStage} />
-    );
+    detail = <StageMenu node={entry.spec.name} index={mode.index} width={l.detailWidth} />;
   } else if (mode.kind === 'walk-choice') {
     detail = (
       <WalkChoice
@@ -137,7 +161,13 @@ export function Screen({
       />
     );
   } else {
-    detail = <Text color="gray">no node selected</Text>;
+    detail = (
+      <Text color="gray" wrap="truncate">
+        {state.filter
+          ? `no node matches "${state.filter}": Esc in / clears the filter`
+          : 'no node selected'}
+      </Text>
+    );
   }
 
   const list = (
@@ -185,7 +215,7 @@ export function Screen({
           </Box>
         </Box>
       )}
-      {panel ? (
+      {showPanel ? (
         <Text color="gray" wrap="truncate">
           the keys of the view above act now · Esc back to the nodes
         </Text>

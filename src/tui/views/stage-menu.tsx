@@ -1,8 +1,8 @@
-// The stage menu (s): ink-select-input, listening only while the menu is the mode.
+// The stage menu (s): the stages with what each does; the key table moves the choice (↑↓, Enter).
 import { Box, Text } from 'ink';
-import SelectInput from 'ink-select-input';
 import { STAGES, type Stage } from '../../core/protocol/events.js';
 import { isChangingStage } from '../keys.js';
+import { clip } from './format.js';
 
 const ABOUT: Record<Stage, string> = {
   prepare: 'fetch and check out HEAD, check secrets and compose files',
@@ -20,22 +20,29 @@ export function stageItems(): Array<{ label: string; value: Stage }> {
   }));
 }
 
-export interface StageMenuProps {
-  readonly node: string;
-  readonly focused: boolean;
-  readonly width: number;
-  readonly onPick: (stage: Stage) => void;
+/** Rows the menu takes on screen: its border, title and one row per stage. */
+export function stageMenuHeight(): number {
+  return STAGES.length + 3;
 }
 
-export function StageMenu({ node, focused, width, onPick }: StageMenuProps) {
+export interface StageMenuProps {
+  readonly node: string;
+  readonly index: number;
+  readonly width: number;
+}
+
+export function StageMenu({ node, index, width }: StageMenuProps) {
+  const inner = Math.max(1, width - 4);
   return (
     <Box flexDirection="column" width={width} borderStyle="round" borderColor="cyan" paddingX={1}>
-      <Text bold wrap="truncate">{`Run a stage on ${node} (⚠ asks first · Esc cancels)`}</Text>
-      <SelectInput
-        items={stageItems()}
-        isFocused={focused}
-        onSelect={(item) => onPick(item.value)}
-      />
+      <Text bold wrap="truncate">
+        {clip(`Run a stage on ${node} (⚠ asks first · Esc cancels)`, inner)}
+      </Text>
+      {stageItems().map((item, i) => (
+        <Text key={item.value} color={i === index ? 'cyan' : undefined} wrap="truncate">
+          {clip(`${i === index ? '❯' : ' '} ${item.label}`, inner)}
+        </Text>
+      ))}
     </Box>
   );
 }

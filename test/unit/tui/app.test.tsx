@@ -1,5 +1,7 @@
 // The TUI driven by keys, as an operator would: the real reducer, router, controller and views on
-// an in-memory Control. Pauses between keys let React re-register the input handler.
+// an in-memory Control. Keys are written as a terminal sends them, with no pause between them: the
+// app handles each key in order on the state the previous one left; tests wait for what the screen
+// shows, never for a fixed time.
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, test } from 'vitest';
 import { App } from '../../../src/tui/app.js';
@@ -55,10 +57,8 @@ function start(
   });
   const screen = (): string => ui.lastFrame() ?? '';
   const press = async (...keys: string[]): Promise<void> => {
-    for (const k of keys) {
-      ui.stdin.write(k);
-      await pause();
-    }
+    for (const k of keys) ui.stdin.write(k);
+    await Promise.resolve();
   };
   return { control, store, ui, screen, press, quits: () => quits };
 }
@@ -149,10 +149,8 @@ describe('TUI keys', () => {
     await until('menu closed', () => !t.screen().includes('Run a stage on saturn'));
     await t.press('s');
     await until('menu', () => t.screen().includes('Run a stage on saturn'));
-    await pause(100);
     await t.press(DOWN);
     await until('deploy highlighted', () => /❯ deploy/.test(t.screen()));
-    await pause(50);
     await t.press(ENTER);
     await until('confirm', () => t.screen().includes('Run deploy on saturn?'));
     await t.press(ESC);
@@ -165,7 +163,10 @@ describe('TUI keys', () => {
     await until('probes', () => t.screen().includes('prepare failed'));
     await t.press('?');
     await until('help', () => t.screen().includes('Select the node above'));
-    await t.press(ESC, '/', 'g', 'p', 'u');
+    // Esc then / at once would read as Alt+/ (as in any terminal): wait for the help to close.
+    await t.press(ESC);
+    await until('help closed', () => t.store.getState().mode.kind === 'normal');
+    await t.press('/', 'g', 'p', 'u');
     await until('filtered', () => t.screen().includes('/gpu'));
     expect(t.screen()).not.toMatch(/gateway\s+edge/);
     await t.press(ENTER, 'd');
@@ -284,6 +285,34 @@ describe('TUI keys', () => {
     await t.press('n');
     await until('stopped', () => t.screen().includes('deploy walk stopped at gateway: declined'));
     expect(control.runs.map((r) => r.request.stage)).toEqual(['prepare']);
+  });
+
+  test('a burst of keys in one chunk acts whole and in order: a 20-character paste, /gpu typed fast', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    // One write is one chunk, as a terminal hands a paste or quick typing to the app.
+    const paste = 'no-such-node-abcdefg';
+    expect(paste).toHaveLength(20);
+    await t.press(`/${paste}`);
+    await until('whole paste', () => t.screen().includes(`/${paste}`));
+    expect(t.store.getState().filter).toBe(paste);
+    await t.press(ESC);
+    await until('filter cleared', () => t.store.getState().mode.kind === 'normal');
+    await t.press('/gpu\r');
+    await until('filtered', () => t.store.getState().filter === 'gpu');
+    expect(t.store.getState().mode.kind).toBe('normal');
+    expect(t.screen()).not.toMatch(/gateway\s+edge/);
+  });
+
+  test('keys sent while the confirmation is prepared act on it: Enter then y at once runs the stage', async () => {
+    const t = start();
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press(DOWN, DOWN);
+    await until('solaria', () => t.store.getState().selected === 'solaria');
+    // The dialog needs the repo and the plan first; the y arrives before it opens.
+    await t.press(`${ENTER}y`);
+    await until('run started', () => t.control.runs.length === 1);
+    expect(t.control.runs[0]!.request).toMatchObject({ node: 'solaria', stage: 'resume' });
   });
 
   test('a opens the add-node form, which reads the keys until Esc closes it', async () => {

@@ -82,6 +82,8 @@ describe('under a log flood', () => {
       await pause(300);
       t.ui.stdin.write('k');
       await until(() => (t.ui.lastFrame() ?? '').includes('node-00 · server'), 5000);
+      // Enough lines to overflow the 2,000-line ring more than twice, however fast the keys acted.
+      await until(() => sent > 5000, 10_000);
     } finally {
       clearInterval(flood);
     }

@@ -25,7 +25,6 @@ function frame(state: AppState, cols = 80, rows = 24, log: string[] = []): strin
       rows={rows}
       readLog={readLog}
       transport="tailscale-ssh ×3 · local ×1"
-      onPickStage={() => {}}
     />,
   );
   const out = r.lastFrame() ?? '';
