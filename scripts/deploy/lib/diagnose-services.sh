@@ -56,9 +56,15 @@ diag_check_override() {
   local service="$1"
   local override="${DIAG_ROOT}/config/${service}/docker-compose.override.yml"
   local required="${MANIFEST_OVERRIDE[${service}]:-}"
-  if [[ -f "${override}" ]]; then
+  if ! confined_file "${DIAG_ROOT}/config/${service}" "${override}"; then
+    diag_finding override.symlink fail "Host-local override of ${service} is not a file of its folder" "${CONFINED_ERROR}" \
+      "Replace ${override} by a regular file with the host-specific settings, then deploy.sh resume" "${service}"
+  elif [[ -f "${override}" ]]; then
     local text
-    text="$(head -c 4000 -- "${override}" 2>/dev/null)" || text=""
+    # Redacted whole, then cut: a cut first would leave the head of a secret readable.
+    text="$(head -c 65536 -- "${override}" 2>/dev/null)" || text=""
+    text="$(redact "${text}")"
+    ((${#text} > 4000)) && text="${text:0:4000}"$'\n'"… (cut at 4000 characters)"
     diag_finding override.present ok "Host-local override ${override} is included" "${text}" "" "${service}"
   elif [[ "${required}" == required ]]; then
     diag_finding override.missing fail "Required override ${override} is missing" \
@@ -283,6 +289,13 @@ diag_check_service() {
   local service="$1"
   diag_check_secrets "${service}"
   diag_check_override "${service}"
+  if ! confined_file "${DIAG_REPO}/hosts/${DIAG_NODE}/${service}" "${DIAG_REPO}/hosts/${DIAG_NODE}/${service}/docker-compose.yml"; then
+    diag_finding compose.symlink fail "The compose file of ${service} leaves its folder: not read" "${CONFINED_ERROR}" \
+      "Commit the compose file itself under hosts/${DIAG_NODE}/${service}/ (not a symlink), then homelab run prepare --node ${DIAG_NODE}" "${service}"
+    return 0
+  fi
+  # (a symlinked override is reported by diag_check_override; Compose must not read it either)
+  confined_file "${DIAG_ROOT}/config/${service}" "${DIAG_ROOT}/config/${service}/docker-compose.override.yml" || return 0
   if ! diag_compose_args "${service}"; then
     diag_finding compose.file-missing fail "No compose file in hosts/${DIAG_NODE}/${service}/" \
       "${DIAG_REPO}/hosts/${DIAG_NODE}/${service}/docker-compose.yml does not exist" \

@@ -52,7 +52,7 @@ follow_attach() {
     local f
     local first
     for f in "${LOG_DIR}"/deploy_*.log; do
-      [[ -f "${f}" ]] || continue
+      [[ -f "${f}" && ! -L "${f}" ]] || continue
       first=""
       IFS= read -r first <"${f}" || true
       if [[ "${first}" == "@homelab/1 run "*"\"run\":\"${want}\""* ]]; then
@@ -71,7 +71,8 @@ follow_attach() {
     pid="${info[pid]:-}"
     run="${info[run]:-}"
   fi
-  if [[ -z "${log}" || ! -f "${log}" ]]; then
+  # Only a log the node wrote: a regular file of LOG_DIR, never a symlink planted there.
+  if [[ -z "${log}" || ! -f "${log}" || -L "${log}" || "${log}" != "${LOG_DIR}/deploy_"*.log ]]; then
     printf 'deploy.sh: no run %sto attach to on %s\n' "${want:+${want} }" "${NODE}" >&2
     exit 4
   fi

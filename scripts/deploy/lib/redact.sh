@@ -1,91 +1,112 @@
 #!/usr/bin/env bash
 # Redaction on the node, for everything deploy.sh logs or prints and for diagnose and the recover
-# prompt: the values of every .env below <root>/config, and anything shaped like a token, key or
-# password, are replaced before a text is written anywhere or leaves the node.
+# prompt. Before a text is written anywhere or leaves the node, these are replaced by [REDACTED]:
+#   - every value of every <root>/config/*/.env, read the way Docker Compose reads it (comments after
+#     unquoted values, \" \n \t in double quotes, literal single quotes, export, ${VAR} interpolation,
+#     multi-line values: test/integration/deploy/redact-env-compose.test.ts checks it against Compose);
+#   - every literal of a host-local override's environment: (map or KEY=value list) and of the
+#     env_file it names;
+#   - each of those in every form Docker, Compose and Go print it: Go-quoted (%q, %+q), JSON-escaped,
+#     byte-escaped (\xc3\x84), and each line of a multi-line value;
+#   - the head of any of them (>= REDACT_PREFIX_MIN bytes) left at the end of a line by a cut, or
+#     its tail at the start of one (Docker keeps 4096 bytes of health output);
+#   - anything shaped like a token, key or password: the rules of lib/redact-rules.json, the one list
+#     SATURN's src/core/recover/redact.ts applies too.
+# A value shorter than 3 bytes is not replaced (it would shred every text). A value equal to a
+# common word is replaced wherever it appears, inside other words too: the text suffers, the secret
+# does not leak. What a service re-encodes itself (base64 of a secret in its own log) is out of
+# reach of literal redaction.
 #
-#   secrets_load ROOT    loads the values (kept only in SECRET_VALUES, never written), longest first
-#   redact TEXT          prints TEXT redacted
+#   secrets_load ROOT    loads the forms (kept only in SECRET_VALUES, in memory, never written)
+#   redact TEXT          prints TEXT redacted; fails closed (prints a marker, not the text) when the
+#                        filter cannot run
 
 REDACTED='[REDACTED]'
-REDACT_MIN_LENGTH=3
+REDACT_PREFIX_MIN=8
 SECRET_VALUES=()
+REDACT_RULES=()
+REDACT_LOAD_FAILED=0
+REDACT_LOAD_MARK=$'\001redact-load-failed'
+REDACT_LIB="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+
+# Reads the shape rules once per process (JSON::PP costs ~50 ms; each redact then costs a bare perl).
+redact_rules_load() {
+  ((${#REDACT_RULES[@]} > 0)) && return 0
+  mapfile -d '' -t REDACT_RULES < <(perl "${REDACT_LIB}/redact.pl" rules "${REDACT_LIB}/redact-rules.json")
+  if ((${#REDACT_RULES[@]} < 4 || ${#REDACT_RULES[@]} % 4 != 0)); then
+    REDACT_RULES=()
+    return 1
+  fi
+  return 0
+}
 
 secrets_load() {
   local root="$1"
-  local file
-  local line
-  local value
-  local raw
-  local -a found=()
   SECRET_VALUES=()
-  for file in "${root}"/config/*/.env; do
-    [[ -r "${file}" ]] || continue
-    while IFS= read -r line || [[ -n "${line}" ]]; do
-      line="${line%$'\r'}"
-      [[ "${line}" =~ ^[[:space:]]*(export[[:space:]]+)?[A-Za-z_][A-Za-z0-9_.-]*[[:space:]]*=(.*)$ ]] || continue
-      raw="${BASH_REMATCH[2]}"
-      value="${raw}"
-      value="${value#"${value%%[![:space:]]*}"}"
-      value="${value%"${value##*[![:space:]]}"}"
-      if [[ "${value}" =~ ^\"(.*)\"$ || "${value}" =~ ^\'(.*)\'$ ]]; then
-        value="${BASH_REMATCH[1]}"
-      fi
-      if ((${#value} >= REDACT_MIN_LENGTH)); then
-        found+=("${value}")
-      fi
-      # The unquoted form too, in case the quotes were part of what a program printed.
-      if [[ "${raw}" != "${value}" ]] && ((${#raw} >= REDACT_MIN_LENGTH)); then
-        found+=("${raw}")
-      fi
-    done <"${file}"
-  done
-  ((${#found[@]} > 0)) || return 0
-  mapfile -t SECRET_VALUES < <(
-    for value in "${found[@]}"; do
-      printf '%s\t%s\n' "${#value}" "${value}"
-    done | sort -t $'\t' -k1,1nr -k2 -u | cut -f2-
-  )
+  REDACT_LOAD_FAILED=0
+  # Here, in the caller's shell: redact runs in $(...) subshells, which would each load them again.
+  redact_rules_load || REDACT_LOAD_FAILED=1
+  # The forms never touch a file: a pipe into mapfile, in this shell.
+  mapfile -d '' -t SECRET_VALUES < <(perl "${REDACT_LIB}/redact.pl" forms "${root}" || printf '%s\0' "${REDACT_LOAD_MARK}")
+  if ((${#SECRET_VALUES[@]} > 0)) && [[ "${SECRET_VALUES[-1]}" == "${REDACT_LOAD_MARK}" ]]; then
+    SECRET_VALUES=()
+    REDACT_LOAD_FAILED=1
+  fi
+  return 0
 }
 
-# Prints TEXT with every loaded .env value and every credential-shaped text replaced.
+# Prints TEXT with every loaded value (in every form) and every credential-shaped text replaced.
 redact() {
   local text="$1"
-  local value
-  for value in "${SECRET_VALUES[@]}"; do
-    [[ -n "${value}" ]] && text="${text//"${value}"/${REDACTED}}"
-  done
   [[ -z "${text}" ]] && return 0
-  printf '%s' "${text}" | redact_patterns
+  local out
+  if ((REDACT_LOAD_FAILED)) || ! redact_rules_load || ! out="$(
+    printf '%s' "${text}" | perl "${REDACT_LIB}/redact.pl" redact "${REDACT_PREFIX_MIN}" \
+      3< <(((${#SECRET_VALUES[@]} == 0)) || printf '%s\0' "${SECRET_VALUES[@]}") \
+      4< <(printf '%s\0' "${REDACT_RULES[@]}")
+    printf x
+  )"; then
+    printf '%s (the redaction filter lib/redact.pl could not run)' "${REDACTED}"
+    return 0
+  fi
+  printf '%s' "${out%x}"
 }
 
-# stdin -> stdout: credential shapes (the same families as SATURN's src/core/recover/redact.ts).
-REDACT_PERL="$(
-  cat <<'PERL'
-sub keep {
-  my ($k, $s, $v, $after) = @_;
-  my $bare = $v;
-  $bare =~ s/^["']//;
-  $bare =~ s/["']\z//;
-  # Prose in an error message, not an assignment: "services.web.environment.X_TOKEN: required variable ...".
-  return "$k$s$v" if $k =~ /\./ && $bare =~ /^[a-z]+\z/ && $after =~ /^ [a-z]/;
-  return "$k$s$v" if $bare eq '' || $bare =~ /^\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?\z/ || $bare =~ /^\[REDACTED\]/ || $bare =~ /^[|>][-+]?\z/ || $bare =~ /^[\[\{]/;
-  return $v =~ /^(["'])/ ? "$k$s$1\[REDACTED]$1" : "$k$s\[REDACTED]";
+# stdin -> stdout, redacted (the same as redact "$(cat)", without losing trailing newlines).
+redact_stream() {
+  local text
+  text="$(
+    cat
+    printf x
+  )"
+  redact "${text%x}"
 }
-local $/;
-$_ = <STDIN>;
-s/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)/[REDACTED]/gs;
-s/\btskey-[A-Za-z0-9_-]+/[REDACTED]/g;
-s/\b(Authorization[ \t]*[:=][ \t]*)(?:(Bearer|Basic|Token|Digest)[ \t]+)?[^\s"',]+/$1 . ($2 ? "$2 " : "") . "[REDACTED]"/gie;
-s/\b(Bearer[ \t]+)[A-Za-z0-9._~+\/=-]{8,}/$1\[REDACTED]/gi;
-s/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/[REDACTED]/g;
-s/\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/[REDACTED]/g;
-s/\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/[REDACTED]/g;
-s/\b([a-z][a-z0-9+.-]*:\/\/[^\s:\/@]+:)[^\s@\/]+@/$1\[REDACTED]@/gi;
-s/(["']?\b[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Za-z0-9_.-]*["']?)([ \t]*[=:][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)/keep($1, $2, $3, substr($_, $+[0], 2))/gie;
-print;
-PERL
-)"
 
-redact_patterns() {
-  perl -e "${REDACT_PERL}"
+# confined_file DIR FILE: 0 when FILE is absent, or a regular file inside DIR (itself or through a
+# symlink whose target stays inside DIR); else 1 with CONFINED_ERROR. The node never reads a file
+# it did not write through a symlink that leaves its folder (seen: a compose file linked to
+# /etc/shadow, its lines quoted in Compose's error).
+CONFINED_ERROR=""
+# shellcheck disable=SC2034 # sets a global that the stages and diagnose read
+confined_file() {
+  local dir="$1"
+  local file="$2"
+  CONFINED_ERROR=""
+  [[ -e "${file}" || -L "${file}" ]] || return 0
+  local real_dir
+  local real
+  real_dir="$(realpath -e -- "${dir}" 2>/dev/null)" || real_dir="${dir}"
+  if ! real="$(realpath -e -- "${file}" 2>/dev/null)"; then
+    CONFINED_ERROR="${file} is a symlink to nothing: refused"
+    return 1
+  fi
+  if [[ "${real}" != "${real_dir}/"* ]]; then
+    CONFINED_ERROR="${file} is a symlink to ${real}, outside ${dir}: refused (replace it by a regular file)"
+    return 1
+  fi
+  if [[ ! -f "${real}" ]]; then
+    CONFINED_ERROR="${file} is not a regular file: refused"
+    return 1
+  fi
+  return 0
 }

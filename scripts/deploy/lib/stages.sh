@@ -236,7 +236,11 @@ stage_prepare() {
     return "${rc}"
   fi
   for svc in "${MANIFEST_SERVICES[@]}"; do
-    if [[ ! -f "$(service_dir "${svc}")/docker-compose.yml" ]]; then
+    if ! confined_file "$(service_dir "${svc}")" "$(service_dir "${svc}")/docker-compose.yml" ||
+      ! confined_file "${CONFIG_DIR}/${svc}" "$(service_override "${svc}")"; then
+      step_fail compose-config "${svc}" "${CONFINED_ERROR}"
+      rc=1
+    elif [[ ! -f "$(service_dir "${svc}")/docker-compose.yml" ]]; then
       step_fail compose-config "${svc}" "hosts/${NODE}/${svc}/docker-compose.yml is missing"
       rc=1
     else
