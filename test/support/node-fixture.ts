@@ -43,6 +43,11 @@ export interface ServiceOptions {
    * depends on: `compose up` of the project then blocks that long (a deterministic mid-deploy).
    */
   readonly gateSeconds?: number;
+  /**
+   * The container ignores SIGTERM (httpd is PID 1) and is killed after this many seconds: a
+   * Compose recreate then holds its temp-named container that long before removing the old one.
+   */
+  readonly stopGraceSeconds?: number;
 }
 
 export interface ManifestOptions {
@@ -305,7 +310,9 @@ function composeFile(service: string, port: number, opts: ServiceOptions): strin
     `  ${service}:`,
     '    image: busybox:1.36',
     '    network_mode: host',
-    '    stop_signal: SIGKILL',
+    ...(opts.stopGraceSeconds
+      ? [`    stop_grace_period: ${opts.stopGraceSeconds}s`]
+      : ['    stop_signal: SIGKILL']),
     `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/www"]`,
     '    volumes: ["./www:/www:ro"]',
     ...(env.length > 0 ? ['    environment:', ...env.map(([k, v]) => `      ${k}: "${v}"`)] : []),
