@@ -3,12 +3,14 @@
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
 import { UnusableValueError } from '../core/remote/argv.js';
+import { helpText } from './help.js';
 
 type Loader = () => Promise<Command>;
 
 // One line per command; `tui` is what runs when no command is given.
 const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
   ['tui', async () => (await import('./commands/tui.js')).default],
+  ['init', async () => (await import('./commands/init.js')).default],
   ['demo', async () => (await import('./commands/demo.js')).default],
   ['validate', async () => (await import('./commands/validate.js')).default],
   ['manifest', async () => (await import('./commands/manifest.js')).default],
@@ -16,6 +18,7 @@ const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
   ['recover', async () => (await import('./commands/recover.js')).default],
   ['status', async () => (await import('./commands/status.js')).default],
   ['run', async () => (await import('./commands/run.js')).default],
+  ['scripts', async () => (await import('./commands/scripts.js')).default],
 ];
 
 function defaultContext(): CommandContext {
@@ -41,7 +44,8 @@ async function help(ctx: CommandContext): Promise<number> {
       '       homelab            open the deployment TUI (status table when not a terminal)\n\n' +
       'Commands:\n' +
       cmds.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}\n`).join('') +
-      '\nRun `homelab <command> --help` for its options.\n',
+      '\nRun `homelab <command> --help` for its options, exit codes and an example.\n' +
+      '`homelab --version` prints the version of this tool and of the node scripts it ships.\n',
   );
   return 0;
 }
@@ -52,6 +56,11 @@ export async function main(
 ): Promise<number> {
   const [first, ...rest] = argv;
   if (first === 'help' || first === '--help' || first === '-h') return help(ctx);
+  if (first === '--version' || first === '-V' || first === 'version') {
+    const { toolVersion, shippedScriptsVersion } = await import('../shell/onboarding/versions.js');
+    ctx.stdout.write(`homelab ${toolVersion()} (node scripts v${shippedScriptsVersion()})\n`);
+    return 0;
+  }
   const name = first === undefined || first.startsWith('-') ? 'tui' : first;
   const args = name === 'tui' ? argv : rest;
   const entry = COMMANDS.find(([n]) => n === name);
@@ -61,7 +70,7 @@ export async function main(
   }
   const command = await entry[1]();
   if (args.includes('--help') || args.includes('-h')) {
-    ctx.stdout.write(`${command.usage}\n`);
+    ctx.stdout.write(helpText(command.name, command.usage));
     return 0;
   }
   try {

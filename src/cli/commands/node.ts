@@ -5,102 +5,101 @@ import { createInterface } from 'node:readline';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
-import { newNodeNameFlaw, nodeNames, STARTER_PORT } from '../../core/inventory/add-node.js';
+import { nodeNames } from '../../core/inventory/add-node.js';
 import { TOPOLOGY_FILE } from '../../core/inventory/parse.js';
 import { formatProblem } from '../../core/problem.js';
 import { confirm } from '../../shell/confirm.js';
 import { dirtyPaths } from '../../shell/git.js';
 import { loadInventory } from '../../shell/inventory/load.js';
 import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
+import { applyRemoval, planRemoveNode, planRemoveService } from '../../shell/onboarding/remove.js';
 import type { BootstrapOutcome, BootstrapStep } from '../../shell/onboarding/bootstrap.js';
 import { bootstrapNode } from '../../shell/onboarding/bootstrap.js';
 import type { FieldValues } from '../../shell/onboarding/fields.js';
 import {
-  addressFlaw,
   describeRequest,
-  labelsFlaw,
   NODE_FIELDS,
   portFlaw,
   requestFromValues,
-  splitList,
-  transportFlaw,
-  waveFlaw,
 } from '../../shell/onboarding/fields.js';
+import {
+  fieldFlaws,
+  fieldValuesFromFlags,
+  NODE_FLAG_OPTIONS,
+  NODE_FLAGS_HELP,
+} from '../node-flags.js';
 import { nextStepsAfterAdd, nextStepsAfterBootstrap } from '../../shell/onboarding/next-steps.js';
 import { unpushedWarning } from '../../shell/onboarding/pushed.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
 
-const USAGE = `Usage: homelab node add <name> --address ADDR --role ROLE [--tags a,b] [--wave N]
-                        [--transport tailscale-ssh|ssh|local] [--service NAME]... [--port N] [--repo DIR]
+const USAGE = `Usage: homelab node add <name> --address ADDR [--role ROLE] [--tags a,b] [--wave N]
+                        [--transport tailscale-ssh|ssh|local] [--user NAME] [--ssh-port N]
+                        [--identity-file FILE] [--known-hosts FILE] [--root DIR]
+                        [--service NAME]... [--port N] [--repo DIR]
        homelab node bootstrap <name> [--yes] [--verbose] [--repo DIR]
+       homelab node remove <name> [--yes] [--keep-services] [--repo DIR]
+       homelab node remove-service <name> <service> [--repo DIR]
 
-add        defines a node on SATURN: adds it to ${TOPOLOGY_FILE} (comments, order and formatting
-           of the file kept), writes hosts/<name>/<service>/docker-compose.yml (a starter) for each
-           new service and hosts/<name>/node.manifest, after checking the result with the inventory
-           rules (nothing is written when it would be invalid). On a terminal it asks for what the
-           flags leave out; otherwise --address and --role are required.
-bootstrap  runs scripts/bootstrap/bootstrap-node.sh on the node over its transport: checks Docker
-           with Compose v2, Git and Tailscale (installs missing packages after asking), creates
-           <root>/{repo,state/deploy,logs/deploy,config}, clones the repo from git.remote and
-           creates <root>/config/<service>/ with a note of its secrets. Safe to run again.
+add             defines a node on SATURN: adds it to ${TOPOLOGY_FILE} (comments, order and
+                formatting of the file kept), writes hosts/<name>/<service>/docker-compose.yml (a
+                starter) for each new service and hosts/<name>/node.manifest, after checking the
+                result with the inventory rules (nothing is written when it would be invalid). On a
+                terminal it asks for what the flags leave out; otherwise --address is required.
+bootstrap       runs scripts/bootstrap/bootstrap-node.sh on the node over its transport: checks
+                Docker with Compose v2, Git and Tailscale (installs missing packages after asking),
+                creates <root>/{repo,state/deploy,logs/deploy,config}, clones the repo from
+                git.remote and creates <root>/config/<service>/ with a note of its secrets. For the
+                ssh transport it first shows the node's host key fingerprint and asks before adding
+                it to the node's known_hosts file. Safe to run again.
+remove          plans, then (confirmed; default no) takes the node's services down with deploy.sh
+                down, removes the node from ${TOPOLOGY_FILE} (the rest of the file kept byte for
+                byte) and deletes hosts/<name>/. Commit the change afterwards.
+remove-service  removes a service from the node in ${TOPOLOGY_FILE} and deletes
+                hosts/<name>/<service>/; commit and push, and the node's next deploy takes its
+                containers down.
 
-  --address ADDR     Tailscale MagicDNS name or IP address the transport connects to
-  --role ROLE        the node's role (a DNS label, for example gpu, edge, storage)
-  --tags a,b         tags, comma-separated
-  --wave N           deploy order across nodes (lower first; default 0)
-  --transport T      how SATURN reaches it (default: the topology's defaults)
-  --service NAME     a service on the node (repeat, or comma-separate)
-  --port N           port of the first starter service on 127.0.0.1 (default ${STARTER_PORT}; the next get N+1...)
-  --yes              bootstrap: install missing packages without asking
-  --verbose          bootstrap: also print the script's log lines
-  --repo DIR         the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
+${NODE_FLAGS_HELP}
+  --yes                 bootstrap: install missing packages and add the host key without asking;
+                        remove: take the services down and remove without asking
+  --keep-services       remove: do not contact the node (it is gone); only edit the repo
+  --verbose             bootstrap: also print the script's log lines
+  --repo DIR            the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)`;
 
 interface Flags {
   readonly sub: string | undefined;
   readonly name: string | undefined;
-  readonly address?: string;
-  readonly role?: string;
-  readonly tags?: string;
-  readonly wave?: string;
-  readonly transport?: string;
-  readonly services: readonly string[];
+  readonly extra: string | undefined;
+  /** The node's fields the flags give. */
+  readonly values: FieldValues;
   readonly port?: string;
   readonly repo?: string;
   readonly yes: boolean;
   readonly verbose: boolean;
+  readonly keepServices: boolean;
 }
 
 const OPTIONS = {
   ...REPO_OPTION,
-  address: { type: 'string' },
-  role: { type: 'string' },
-  tags: { type: 'string' },
-  wave: { type: 'string' },
-  transport: { type: 'string' },
-  service: { type: 'string', multiple: true },
-  port: { type: 'string' },
+  ...NODE_FLAG_OPTIONS,
   yes: { type: 'boolean' },
   verbose: { type: 'boolean' },
+  'keep-services': { type: 'boolean' },
 } as const;
 
-function parse(args: readonly string[]): Flags {
+function parse(args: readonly string[], cwd: string): Flags {
   const { values, positionals } = parseCommandArgs(args, OPTIONS, true);
-  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2] ?? ''}"`);
-  const opt = <K extends string>(k: K, v: string | undefined): Partial<Record<K, string>> =>
-    v === undefined ? {} : ({ [k]: v } as Record<K, string>);
+  if (positionals.length > 3) throw new UsageError(`unexpected argument "${positionals[3] ?? ''}"`);
+  const fields = fieldValuesFromFlags(values, cwd);
   return {
     sub: positionals[0],
     name: positionals[1],
-    ...opt('address', values.address),
-    ...opt('role', values.role),
-    ...opt('tags', values.tags),
-    ...opt('wave', values.wave),
-    ...opt('transport', values.transport),
-    ...opt('port', values.port),
-    ...opt('repo', values.repo),
-    services: (values.service ?? []).flatMap(splitList),
+    extra: positionals[2],
+    values: positionals[1] !== undefined ? { name: positionals[1], ...fields } : fields,
+    ...(values.port !== undefined ? { port: values.port } : {}),
+    ...(values.repo !== undefined ? { repo: values.repo } : {}),
     yes: values.yes === true,
     verbose: values.verbose === true,
+    keepServices: values['keep-services'] === true,
   };
 }
 
@@ -163,30 +162,10 @@ function isInteractive(ctx: CommandContext): boolean {
 // --- add --------------------------------------------------------------------------------------
 
 function checkFlags(f: Flags, existing: readonly string[]): string[] {
-  const flaws = [
-    f.name !== undefined ? newNodeNameFlaw(f.name, existing) : undefined,
-    f.address !== undefined ? addressFlaw(f.address) : undefined,
-    f.role !== undefined ? labelsFlaw('role', [f.role]) : undefined,
-    f.tags !== undefined ? labelsFlaw('tag', splitList(f.tags)) : undefined,
-    f.wave !== undefined ? waveFlaw(f.wave) : undefined,
-    f.transport !== undefined ? transportFlaw(f.transport) : undefined,
-    labelsFlaw('service', f.services),
-    f.port !== undefined ? portFlaw(f.port) : undefined,
-  ];
-  return flaws.filter((x): x is string => x !== undefined);
-}
-
-/** The answers the flags already give. */
-function givenValues(f: Flags): FieldValues {
-  return {
-    ...(f.name !== undefined ? { name: f.name } : {}),
-    ...(f.address !== undefined ? { address: f.address } : {}),
-    ...(f.role !== undefined ? { role: f.role } : {}),
-    ...(f.tags !== undefined ? { tags: f.tags } : {}),
-    ...(f.wave !== undefined ? { wave: f.wave } : {}),
-    ...(f.transport !== undefined ? { transport: f.transport } : {}),
-    ...(f.services.length > 0 ? { services: f.services.join(',') } : {}),
-  };
+  return [
+    ...fieldFlaws(f.values, existing),
+    ...(f.port !== undefined ? [portFlaw(f.port)] : []),
+  ].filter((x): x is string => x !== undefined);
 }
 
 /**
@@ -219,7 +198,7 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
     return 1;
   }
   const port = f.port !== undefined ? Number(f.port) : undefined;
-  let values = givenValues(f);
+  let values: FieldValues = { ...f.values };
   let p: Prompter | undefined;
   try {
     if (isInteractive(ctx)) {
@@ -229,9 +208,10 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
     } else {
       const missing = [
         f.name === undefined ? '<name>' : '',
-        f.address === undefined ? '--address' : '',
-        f.role === undefined ? '--role' : '',
+        values.address === undefined ? '--address' : '',
       ].filter(Boolean);
+      // Without a terminal the defaults stand in for what is not given.
+      values = { role: 'worker', ...values };
       if (missing.length > 0)
         throw new UsageError(
           `missing ${missing.join(', ')} (stdin is not a terminal, so nothing can be asked)`,
@@ -382,14 +362,142 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
   return 0;
 }
 
+// --- remove ---------------------------------------------------------------------------------
+
+async function runRemoveService(f: Flags, ctx: CommandContext, repo: string): Promise<number> {
+  if (f.name === undefined || f.extra === undefined)
+    throw new UsageError(
+      'give the node and the service: homelab node remove-service <name> <service>',
+    );
+  const plan = await planRemoveService(repo, f.name, f.extra);
+  if (!plan.ok) {
+    ctx.stderr.write(`homelab node remove-service: refused: ${plan.reason}\n`);
+    ctx.stderr.write(plan.problems.map((pr) => `  ${formatProblem(pr)}\n`).join(''));
+    return 1;
+  }
+  await applyRemoval(repo, plan);
+  ctx.stdout.write(
+    [
+      `Removed service ${f.extra} from node ${f.name}:`,
+      ...plan.files.map((x) => `  wrote   ${x.path}`),
+      ...plan.removed.map((x) => `  removed ${x}/`),
+      '',
+      'Next steps: commit and push, then deploy the node; its deploy takes the containers down:',
+      `  git add -A ${TOPOLOGY_FILE} hosts/${f.name} && git commit -m "Remove ${f.extra} from ${f.name}" && git push`,
+      `  homelab run prepare --node ${f.name} && homelab run deploy --node ${f.name}`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+async function runRemove(f: Flags, ctx: CommandContext, repo: string): Promise<number> {
+  if (f.name === undefined) throw new UsageError('missing <name>: the node to remove');
+  if (f.extra !== undefined) throw new UsageError(`unexpected argument "${f.extra}"`);
+  const { inventory, problems } = await loadInventory(repo);
+  const node = inventory?.nodes.find((n) => n.name === f.name);
+  if (!inventory) {
+    ctx.stderr.write(problems.map((pr) => `${formatProblem(pr)}\n`).join(''));
+    ctx.stderr.write(
+      'homelab node remove: the inventory is invalid: fix it first (`homelab validate`).\n',
+    );
+    return 1;
+  }
+  if (!node) {
+    ctx.stderr.write(`homelab node remove: no node "${f.name}" in ${TOPOLOGY_FILE}\n`);
+    return 1;
+  }
+  const ask = async (q: string): Promise<boolean> => {
+    if (f.yes) return true;
+    if (!isInteractive(ctx)) {
+      ctx.stderr.write(
+        'homelab node remove: stdin is not a terminal: rerun with --yes to confirm.\n',
+      );
+      return false;
+    }
+    return confirm(q, ctx.stdin, ctx.stdout);
+  };
+  const services = node.services.map((s) => s.name);
+  if (services.length > 0 && !f.keepServices) {
+    // Step 1 of the plan: the services come out of the topology first, so the node's next deploy
+    // takes their containers down (deploy.sh does that for every service no longer assigned).
+    ctx.stdout.write(
+      [
+        `Plan to remove node ${node.name}:`,
+        `  1. now: take its services out of ${TOPOLOGY_FILE} and hosts/${node.name}/: ${services.join(', ')}`,
+        `  2. you: commit, push, then \`homelab run prepare --node ${node.name}\` and \`homelab run deploy --node ${node.name}\`:`,
+        '     the deploy takes their containers down on the node',
+        `  3. then \`homelab node remove ${node.name}\` again removes the node itself`,
+        `  (a node that is gone for good: \`homelab node remove ${node.name} --keep-services\` skips 1-2)`,
+        '',
+      ].join('\n'),
+    );
+    if (!(await ask(`Take ${services.join(', ')} out of ${node.name} now?`))) {
+      ctx.stdout.write('Nothing was changed.\n');
+      return 1;
+    }
+    let plan = await planRemoveService(repo, node.name, services[0] ?? '');
+    for (const svc of services.slice(1)) {
+      if (!plan.ok) break;
+      await applyRemoval(repo, plan);
+      plan = await planRemoveService(repo, node.name, svc);
+    }
+    if (!plan.ok) {
+      ctx.stderr.write(`homelab node remove: refused: ${plan.reason}\n`);
+      ctx.stderr.write(plan.problems.map((pr) => `  ${formatProblem(pr)}\n`).join(''));
+      return 1;
+    }
+    await applyRemoval(repo, plan);
+    ctx.stdout.write(
+      [
+        `Took ${services.join(', ')} out of ${node.name}. Next:`,
+        `  git add -A ${TOPOLOGY_FILE} hosts/${node.name} && git commit -m "Take down ${node.name}'s services" && git push`,
+        `  homelab run prepare --node ${node.name} && homelab run deploy --node ${node.name}`,
+        `  homelab node remove ${node.name}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  }
+  ctx.stdout.write(
+    `Plan: remove node ${node.name} from ${TOPOLOGY_FILE} (the rest of the file kept byte for byte) and delete hosts/${node.name}/.\n` +
+      `  Its root ${node.root} on ${node.address} is left as it is (remove it there by hand when you want).\n`,
+  );
+  if (!(await ask(`Remove node ${node.name}?`))) {
+    ctx.stdout.write('Nothing was changed.\n');
+    return 1;
+  }
+  const plan = await planRemoveNode(repo, node.name);
+  if (!plan.ok) {
+    ctx.stderr.write(`homelab node remove: refused: ${plan.reason}\n`);
+    ctx.stderr.write(plan.problems.map((pr) => `  ${formatProblem(pr)}\n`).join(''));
+    return 1;
+  }
+  await applyRemoval(repo, plan);
+  ctx.stdout.write(
+    [
+      `Removed node ${node.name}: wrote ${TOPOLOGY_FILE}, removed hosts/${node.name}/.`,
+      'Next: commit and push',
+      `  git add -A ${TOPOLOGY_FILE} hosts/${node.name} && git commit -m "Remove node ${node.name}" && git push`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+const SUBCOMMANDS = ['add', 'bootstrap', 'remove', 'remove-service'] as const;
+
 async function run(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const f = parse(args);
-  if (f.sub !== 'add' && f.sub !== 'bootstrap')
+  const f = parse(args, ctx.cwd);
+  const sub = SUBCOMMANDS.find((x) => x === f.sub);
+  if (sub === undefined)
     throw new UsageError(
       f.sub === undefined
-        ? 'missing subcommand: add or bootstrap'
+        ? `missing subcommand: ${SUBCOMMANDS.join(', ')}`
         : `unknown subcommand "${f.sub}"`,
     );
+  if (sub !== 'remove-service' && f.extra !== undefined)
+    throw new UsageError(`unexpected argument "${f.extra}"`);
   let repo: string;
   try {
     repo = findRepoRoot(ctx.cwd, ctx.env, f.repo);
@@ -397,13 +505,22 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<number
     ctx.stderr.write(`homelab node: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  return f.sub === 'add' ? runAdd(f, ctx, repo) : runBootstrap(f, ctx, repo);
+  switch (sub) {
+    case 'add':
+      return runAdd(f, ctx, repo);
+    case 'bootstrap':
+      return runBootstrap(f, ctx, repo);
+    case 'remove':
+      return runRemove(f, ctx, repo);
+    case 'remove-service':
+      return runRemoveService(f, ctx, repo);
+  }
 }
 
 const command: Command = {
   name: 'node',
   summary:
-    'onboard a node: `node add` defines it on SATURN, `node bootstrap` prepares it over its transport',
+    'nodes: `node add` defines one, `node bootstrap` prepares it, `node remove`/`remove-service` take things down',
   usage: USAGE,
   run,
 };

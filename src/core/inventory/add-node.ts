@@ -17,6 +17,16 @@ export interface NewNode {
   readonly tags: readonly string[];
   readonly wave?: number;
   readonly transport?: TransportKind;
+  /** Login user on the node (default: the topology's defaults). */
+  readonly user?: string;
+  /** The node's homelab root (default: the topology's defaults, else /opt/homelab). */
+  readonly root?: string;
+  /** OpenSSH client options for this node (ssh and tailscale-ssh transports). */
+  readonly ssh?: {
+    readonly port?: number;
+    readonly identityFile?: string;
+    readonly knownHostsFile?: string;
+  };
   readonly services: readonly string[];
 }
 
@@ -144,7 +154,14 @@ function entryValue(node: NewNode): Record<string, unknown> {
   const out: Record<string, unknown> = { address: node.address, role: node.role };
   if (node.tags.length > 0) out.tags = [...node.tags];
   if (node.transport !== undefined) out.transport = node.transport;
+  if (node.user !== undefined) out.user = node.user;
+  if (node.root !== undefined) out.root = node.root;
   if (node.wave !== undefined) out.wave = node.wave;
+  const ssh: Record<string, unknown> = {};
+  if (node.ssh?.port !== undefined) ssh.port = node.ssh.port;
+  if (node.ssh?.identityFile !== undefined) ssh.identityFile = node.ssh.identityFile;
+  if (node.ssh?.knownHostsFile !== undefined) ssh.knownHostsFile = node.ssh.knownHostsFile;
+  if (Object.keys(ssh).length > 0) out.ssh = ssh;
   if (node.services.length > 0) out.services = [...node.services];
   return out;
 }
@@ -324,4 +341,157 @@ services:
       retries: 5
       start_period: 2s
 `;
+}
+
+// --- taking things out ----------------------------------------------------------------------
+
+export type RemoveResult =
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
+
+/** Offset of the first line of the comment block directly above the line at `ls` (no blank line between). */
+function commentsAbove(text: string, ls: number): number {
+  let at = ls;
+  while (at > 0) {
+    const prevStart = lineStart(text, at - 1);
+    if (!text.slice(prevStart, at).trimStart().startsWith('#')) break;
+    at = prevStart;
+  }
+  return at;
+}
+
+/** Blank lines directly above the line at `ls`. */
+function blanksAbove(text: string, ls: number): number {
+  let at = ls;
+  while (at > 0) {
+    const prevStart = lineStart(text, at - 1);
+    if (text.slice(prevStart, at).trim() !== '') break;
+    at = prevStart;
+  }
+  return at;
+}
+
+function parseForEdit(text: string): {
+  doc: ReturnType<typeof parseDocument>;
+  nodes?: YAMLMap;
+  reason?: string;
+} {
+  const doc = parseDocument(text, { uniqueKeys: false });
+  if (doc.errors.length > 0)
+    return {
+      doc,
+      reason: `inventory/topology.yaml does not parse (${doc.errors[0]?.message.split('\n')[0] ?? 'syntax error'}): run \`homelab validate\` and fix it first`,
+    };
+  const nodes = isMap(doc.contents) ? doc.contents.get('nodes', true) : undefined;
+  if (!isMap(nodes) || nodes.flow)
+    return { doc, reason: 'inventory/topology.yaml has no block map `nodes:` to edit' };
+  return { doc, nodes };
+}
+
+function checkedEdit(
+  before: string,
+  after: string,
+  expected: (old: Record<string, unknown>) => unknown,
+): RemoveResult {
+  const old = (parseDocument(before, { uniqueKeys: false }).toJS() ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const now = parseDocument(after, { uniqueKeys: false });
+  if (now.errors.length > 0 || !isDeepStrictEqual(now.toJS(), expected(old)))
+    return {
+      ok: false,
+      reason:
+        'could not edit inventory/topology.yaml without changing the rest of it: edit it by hand',
+    };
+  return { ok: true, text: after };
+}
+
+/**
+ * The topology text without node `name`: its lines, the comment lines directly above it and the
+ * blank line that separated it go; every other byte stays.
+ */
+export function removeNodeFromTopology(text: string, name: string): RemoveResult {
+  const { nodes, reason } = parseForEdit(text);
+  if (!nodes) return { ok: false, reason: reason ?? 'no nodes' };
+  const index = nodes.items.findIndex((p) => keyString(p) === name);
+  const pair = nodes.items[index];
+  if (!pair) return { ok: false, reason: `no node "${name}" in inventory/topology.yaml` };
+  const entryIndent = column(text, start(pair.key) ?? 0);
+  let from = commentsAbove(text, lineStart(text, start(pair.key) ?? 0));
+  const next = nodes.items[index + 1];
+  let to: number;
+  if (next) {
+    // Up to the next node's own comment lines; the blank lines above the removed node stay.
+    to = commentsAbove(text, lineStart(text, start(next.key) ?? 0));
+  } else {
+    to = afterLastNode(text, nodes, entryIndent);
+    // The last node: the blank lines that separated it from the one before go with it.
+    if (index > 0) from = blanksAbove(text, from);
+  }
+  const out = text.slice(0, from) + text.slice(to);
+  return checkedEdit(text, out, (old) => {
+    const n = { ...((old.nodes ?? {}) as Record<string, unknown>) };
+    delete n[name];
+    return { ...old, nodes: Object.keys(n).length > 0 ? n : null };
+  });
+}
+
+function serviceName(item: unknown): string | undefined {
+  if (isScalar(item)) return item.value === null ? undefined : scalarText(item.value);
+  if (isMap(item)) {
+    const n = item.get('name', true);
+    return isScalar(n) && n.value !== null ? scalarText(n.value) : undefined;
+  }
+  return undefined;
+}
+
+/** The topology text without `service` under node `node`; every other byte stays. */
+export function removeServiceFromTopology(
+  text: string,
+  node: string,
+  service: string,
+): RemoveResult {
+  const { nodes, reason } = parseForEdit(text);
+  if (!nodes) return { ok: false, reason: reason ?? 'no nodes' };
+  const body = nodes.items.find((p) => keyString(p) === node)?.value;
+  if (!isMap(body)) return { ok: false, reason: `no node "${node}" in inventory/topology.yaml` };
+  const pair = body.items.find((p) => keyString(p) === 'services');
+  const seq = pair?.value;
+  const names = isSeq(seq) ? seq.items.map(serviceName) : [];
+  const index = names.indexOf(service);
+  if (!pair || !isSeq(seq) || index === -1)
+    return {
+      ok: false,
+      reason: `node "${node}" has no service "${service}" (services: ${names.filter(Boolean).join(', ') || 'none'})`,
+    };
+  if (seq.flow || body.flow)
+    return {
+      ok: false,
+      reason: `the services of "${node}" are written in flow style ([...]): remove "${service}" by hand`,
+    };
+  let from: number;
+  let to: number;
+  if (seq.items.length === 1) {
+    from = commentsAbove(text, lineStart(text, start(pair.key) ?? 0));
+    to = endOfLine(text, Math.max(0, (contentEnd(seq) ?? text.length) - 1));
+  } else {
+    const itemLine = (i: number): number => {
+      const at = start(seq.items[i]) ?? 0;
+      return lineStart(text, text.lastIndexOf('-', at - 1));
+    };
+    from = commentsAbove(text, itemLine(index));
+    to =
+      index + 1 < seq.items.length
+        ? commentsAbove(text, itemLine(index + 1))
+        : endOfLine(text, Math.max(0, (contentEnd(seq.items[index]) ?? text.length) - 1));
+  }
+  const out = text.slice(0, from) + text.slice(to);
+  return checkedEdit(text, out, (old) => {
+    const oldNodes = (old.nodes ?? {}) as Record<string, Record<string, unknown>>;
+    const entry = { ...oldNodes[node] };
+    const rest = ((entry.services ?? []) as unknown[]).filter((_, i) => i !== index);
+    if (rest.length > 0) entry.services = rest;
+    else delete entry.services;
+    return { ...old, nodes: { ...oldNodes, [node]: entry } };
+  });
 }

@@ -158,7 +158,7 @@ describe('homelab node add', () => {
     const r = await runCli(['node', 'add', 'vega'], { cwd: repo });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'missing --address, --role (stdin is not a terminal, so nothing can be asked)',
+      'missing --address (stdin is not a terminal, so nothing can be asked)',
     );
   });
 
@@ -218,8 +218,9 @@ describe('homelab node add', () => {
     const before = topology();
     const r = await runCli(['node', 'add'], {
       cwd: repo,
-      // name (first invalid), address (default = name), role, tags, wave, transport, services, confirm
-      answers: ['Vega', 'vega', '', 'storage', 'nas', '', 'ssh', 'web', 'y'],
+      // name (first invalid), address (default = name), role, tags, wave, transport, user, ssh port,
+      // identity file, known_hosts, root, services, confirm
+      answers: ['Vega', 'vega', '', 'storage', 'nas', '', 'ssh', '', '', '', '', '', 'web', 'y'],
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -237,8 +238,12 @@ describe('homelab node add', () => {
   it('on a terminal, after a refusal by the inventory rules, asks again with the earlier answers as defaults', async () => {
     const r = await runCli(['node', 'add', 'vega', '--address', 'vega', '--role', 'storage'], {
       cwd: repo,
-      // tags, wave 3 (a gap: the example uses 0 and 1), transport, services; then change: keep all but the wave
-      answers: ['', '3', '', 'web', 'y', '', '', '', '', '2', '', '', 'y'],
+      // tags, wave 3 (a gap: the example uses 0 and 1), transport, the five ssh/root fields,
+      // services; then change: keep all but the wave
+      answers: [
+        ...['', '3', '', '', '', '', '', '', 'web', 'y'],
+        ...['', '', '', '', '2', '', '', '', '', '', '', '', 'y'],
+      ],
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
@@ -272,7 +277,8 @@ describe('homelab node add', () => {
         '--service',
         'web',
       ],
-      { cwd: repo, answers: ['n'] },
+      // user, ssh port, identity file, known_hosts, root: defaults; then decline
+      { cwd: repo, answers: ['', '', '', '', '', 'n'] },
     );
     expect(no.code).toBe(1);
     expect(no.stdout).toContain('Nothing was written.');

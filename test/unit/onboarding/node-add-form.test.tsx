@@ -33,7 +33,8 @@ describe('formReducer', () => {
     expect(NODE_FIELDS[s.index]?.key).toBe('address');
     s = answer(s, ''); // address defaults to the name
     expect(s.values.address).toBe('vega');
-    for (const v of ['', 'nas', '', '', 'web']) s = answer(s, v);
+    for (const v of ['', 'nas', '', '', '', '2222', '', '', '/srv/homelab', 'web'])
+      s = answer(s, v);
     expect(s.values).toEqual({
       name: 'vega',
       address: 'vega',
@@ -41,6 +42,11 @@ describe('formReducer', () => {
       tags: 'nas',
       wave: '0',
       transport: '',
+      user: '',
+      sshPort: '2222',
+      identityFile: '',
+      knownHostsFile: '',
+      root: '/srv/homelab',
       services: 'web',
     });
     expect(s.phase).toBe('checking');
@@ -112,7 +118,8 @@ describe('NodeAddForm', () => {
     expect(f.screen()).toContain('"Vega" is not a valid node name: it contains uppercase letters');
     await f.press(BACKSPACE, BACKSPACE, BACKSPACE, BACKSPACE, 'vega', ENTER);
     expect(f.screen()).toContain('Tailscale name or address [vega]: ');
-    await f.press(ENTER, 'storage', ENTER, 'nas', ENTER, '1', ENTER, 'ssh', ENTER, 'web', ENTER);
+    await f.press(ENTER, 'storage', ENTER, 'nas', ENTER, '1', ENTER, 'ssh', ENTER);
+    await f.press(ENTER, ENTER, ENTER, ENTER, ENTER, 'web', ENTER); // user, ssh, root: defaults
     await f.until('y/Enter write these files');
     expect(f.screen()).toContain(
       'vega: address vega, role storage, tags nas, wave 1, transport ssh, services web',
@@ -138,14 +145,18 @@ describe('NodeAddForm', () => {
     const f = mount();
     await pause();
     // Wave 3 leaves a gap (the example uses waves 0 and 1): refused by the inventory rules.
-    await f.press('vega', ENTER, ENTER, ENTER, ENTER, '3', ENTER, ENTER, ENTER);
+    await f.press('vega', ENTER, ENTER, ENTER, ENTER, '3', ENTER, ENTER);
+    await f.press(ENTER, ENTER, ENTER, ENTER, ENTER, ENTER); // user, ssh, root, services
     await f.until('Refused: adding "vega" would leave the inventory invalid');
     expect(f.screen()).toMatch(
       /inventory\/topology\.yaml:\d+:\d+: nodes\.vega\.wave: no node is in wave 2/,
     );
     expect(f.screen()).toContain('Nothing was written.');
     expect(existsSync(join(repo, 'hosts/vega'))).toBe(false);
-    await f.press(ENTER, UP, UP, BACKSPACE, '2', ENTER, ENTER, ENTER);
+    // From the refusal to the last field (services), then up past root, known_hosts, identity,
+    // ssh port, user and transport to the wave.
+    await f.press(ENTER, UP, UP, UP, UP, UP, UP, UP, BACKSPACE, '2', ENTER);
+    await f.press(ENTER, ENTER, ENTER, ENTER, ENTER, ENTER, ENTER);
     await f.until('y/Enter write these files');
     expect(f.screen()).toContain('wave 2');
     await f.press(ESC);
