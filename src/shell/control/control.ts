@@ -52,7 +52,9 @@ const DRY_RUN_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback'];
 const REATTACH_ATTEMPTS = 8;
 const reattachDelay = (attempt: number): number => Math.min(500 * 2 ** attempt, 5000);
 // What `deploy.sh attach` says when the run is gone without its end (killed) or unknown.
-const DEAD_RUN = /^deploy\.sh: (?:run .* ended without a run-end record|no run .*to attach to)/;
+// Group 1 set: the run ended without its end (killed); unset: the node has no such run.
+const DEAD_RUN = /^deploy\.sh: (?:run .* (ended without a run-end record)|no run .*to attach to)/;
+let runCounter = 0;
 
 /** Waits ms, or less when the signal aborts. */
 async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -340,11 +342,17 @@ class ShellControl implements Control {
     if (pin.ref && pin.commit) extra.push('--ref', pin.commit);
     if (this.options.dryRun && DRY_RUN_STAGES.includes(request.stage)) extra.push('--dry-run');
 
+    // SATURN names the run, so it can re-attach even when the follower is lost before any line.
+    runCounter += 1;
+    const wanted = `s${Date.now().toString(36)}-${process.pid}-${runCounter}-${Math.random().toString(36).slice(2, 8)}`;
+    extra.push('--run', wanted);
+
     let seen = 0;
-    let runId = '';
+    let runId = wanted;
     let runEnd: RunEndEvent | undefined;
     let failure = '';
-    let attachEnd = '';
+    let dead = '';
+    let noRun = false;
     const onStdout = (text: string): void => {
       seen += 1;
       const raw = parseNodeLine(text);
@@ -361,7 +369,11 @@ class ShellControl implements Control {
       request.onLine?.(line);
     };
     const onStderr = (text: string): void => {
-      if (DEAD_RUN.test(text)) attachEnd = text.replace(/^deploy\.sh: /, '');
+      const m = DEAD_RUN.exec(text);
+      if (m) {
+        dead = text.replace(/^deploy\.sh: /, '');
+        noRun = m[1] === undefined;
+      }
       request.onLine?.({ kind: 'log', text: toScreen(text) });
     };
     // A line cut off by a lost connection is read again, whole, by the next attach.
@@ -377,23 +389,34 @@ class ShellControl implements Control {
 
     // The stage runs detached on the node: losing the follower for any reason (its ssh killed,
     // the connection or the master gone, the network down) loses only the view of it. Its end is
-    // read from the node (`deploy.sh attach`), never taken from a local exit code.
+    // read from the node (`deploy.sh attach`), never taken from a local exit code. Not lost: the
+    // connection never came up, or deploy.sh itself answered (a usage error) before any line.
+    const lost =
+      !runEnd &&
+      !result.cancelled &&
+      (seen > 0 ||
+        result.unreachable?.reason === 'connection-lost' ||
+        (!result.unreachable && (result.exitCode === null || result.exitCode > 128)));
     // Lines are numbered from 1: after K lines, the next one to read is K + 1.
     for (
       let attempt = 0;
+      lost &&
       attempt < REATTACH_ATTEMPTS &&
-      runId &&
       !runEnd &&
-      !attachEnd &&
+      // "no such run" right after the start may only mean its first line is not written yet.
+      (!dead || (noRun && seen === 0 && attempt < 3)) &&
       !result.cancelled &&
       !request.signal?.aborted;
       attempt += 1
     ) {
-      const why = result.unreachable
-        ? result.unreachable.message
-        : result.timedOut
-          ? 'the follower timed out'
-          : `the follower exited ${result.exitCode ?? 'without a code'} before the run's end`;
+      const why = dead
+        ? dead
+        : result.unreachable
+          ? result.unreachable.message
+          : result.timedOut
+            ? 'the follower timed out'
+            : `the follower exited ${result.exitCode ?? 'without a code'} before the run's end`;
+      dead = '';
       request.onLine?.({
         kind: 'log',
         text: toScreen(
@@ -422,9 +445,15 @@ class ShellControl implements Control {
         res === 'ok' ? '' : failureMessage(res, failure, request.stage, runEnd.exit, spec.name),
       );
     }
-    if (attachEnd)
-      return outcome('interrupted', null, `${failure ? `${failure}; ` : ''}${toScreen(attachEnd)}`);
-    if (runId)
+    if (dead && noRun && seen === 0)
+      return outcome(
+        'failed',
+        null,
+        `${request.stage} did not start on ${spec.name}: its follower was lost before the first line and the node has no run ${runId}`,
+      );
+    if (dead)
+      return outcome('interrupted', null, `${failure ? `${failure}; ` : ''}${toScreen(dead)}`);
+    if (lost)
       return outcome(
         'unreachable',
         null,

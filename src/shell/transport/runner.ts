@@ -167,7 +167,10 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
       const result = toResult(node, spawned, started);
       // A multiplexed client whose master died exits 255 without a word: tell that apart from a
       // remote command that exited 255 by asking the master.
-      if (result.exitCode === 255 && !result.unreachable && !(await masterAlive())) {
+      const lost = (result.exitCode === 255 || result.unreachable) && !(await masterAlive());
+      // A killed master leaves its socket file: the next command opens a new master.
+      if (lost) master = undefined;
+      if (lost && result.exitCode === 255 && !result.unreachable) {
         return {
           ...result,
           exitCode: null,
