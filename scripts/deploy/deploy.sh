@@ -9,6 +9,8 @@
 # Stages: prepare deploy verify diagnose rollback resume status.
 # Exit codes: 0 ok, 1 stage failed, 2 usage, 3 locked, 4 node not set up, 129/130/143 signal.
 set -Eeuo pipefail
+# Errexit also inside $(...): a failing command there fails the substitution (lib/run.sh header).
+shopt -s inherit_errexit
 
 # Paths without forking when called by an absolute path (as SATURN does): status is a hot path.
 DEPLOY_SH="${BASH_SOURCE[0]}"
@@ -150,8 +152,18 @@ main() {
   export TZ=UTC
   case "${STAGE}" in
     status) stage_status_record ;;
-    attach) follow_attach "${FROM_LINE}" "${RUN_WANTED}" ;;
-    unlock) unlock_command ;;
+    attach | unlock)
+      root_check
+      if [[ -n "${SETUP_ERROR}" ]]; then
+        printf 'deploy.sh: %s\n' "${SETUP_ERROR}" >&2
+        exit 1
+      fi
+      if [[ "${STAGE}" == attach ]]; then
+        follow_attach "${FROM_LINE}" "${RUN_WANTED}"
+      else
+        unlock_command
+      fi
+      ;;
     *)
       if ((DETACH && !DRY_RUN)); then
         follow_detached

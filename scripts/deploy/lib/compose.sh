@@ -16,16 +16,9 @@
 # env_secs NAME DEFAULT: the whole number of seconds in $NAME (1..86400), else DEFAULT (a value
 # that is not a number is said once in the log and ignored).
 env_secs() {
-  local name="$1"
-  local value="${!name:-}"
-  if [[ -z "${value}" ]]; then
-    printf '%s' "$2"
-  elif [[ "${value}" =~ ^[1-9][0-9]{0,4}$ ]] && ((value <= 86400)); then
-    printf '%s' "${value}"
-  else
-    printf 'deploy.sh: %s=%q is not a number of seconds (1..86400): using %s\n' "${name}" "${value}" "$2" >&2
-    printf '%s' "$2"
-  fi
+  local secs
+  num_env_to secs "$1" "$2" 1 86400
+  printf '%s' "${secs}"
 }
 DOCKER_TIMEOUT="$(env_secs HOMELAB_DOCKER_TIMEOUT 30)"
 COMPOSE_UP_TIMEOUT="$(env_secs HOMELAB_COMPOSE_UP_TIMEOUT 600)"

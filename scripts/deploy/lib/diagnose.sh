@@ -15,9 +15,14 @@
 # Also runnable on its own, for SATURN's recover prompt:
 #   bash diagnose.sh redact [--root DIR]   stdin -> stdout with the node's secrets redacted
 
-DIAGNOSE_DOCKER_TIMEOUT="${DIAGNOSE_DOCKER_TIMEOUT:-8}"
-DIAGNOSE_BUDGET="${DIAGNOSE_BUDGET:-60}"
-DIAGNOSE_LOG_LINES="${DIAGNOSE_LOG_LINES:-25}"
+# Run on its own (`diagnose.sh redact`), nothing has read lib/protocol.sh (num_env_to) yet.
+if ! declare -F num_env_to >/dev/null; then
+  # shellcheck source=protocol.sh
+  source "$(dirname -- "${BASH_SOURCE[0]}")/protocol.sh"
+fi
+num_env_to DIAGNOSE_DOCKER_TIMEOUT DIAGNOSE_DOCKER_TIMEOUT 8 1 3600
+num_env_to DIAGNOSE_BUDGET DIAGNOSE_BUDGET 60 1 86400
+num_env_to DIAGNOSE_LOG_LINES DIAGNOSE_LOG_LINES 25 1 10000
 
 DIAG_ROOT=""
 DIAG_REPO=""

@@ -13,13 +13,34 @@ log_exit_code() {
   return 0
 }
 
+# early_fail STEP DETAIL: a run that cannot start (its folders or log cannot be written) says so
+# on stdout as records, `run`, a failed STEP and `run-end`, and exits 1.
+# shellcheck disable=SC2034 # DEPLOY_LOG and DEPLOY_TO_STDOUT are read by protocol.sh
+early_fail() {
+  local run_id="$1"
+  local step="$2"
+  local detail="$3"
+  DEPLOY_LOG=""
+  DEPLOY_TO_STDOUT=1
+  emit run run "${run_id}" stage "${STAGE}" node "${NODE}" commit "${REF}" log "" pid:n "$$"
+  emit step stage "${STAGE}" step "${step}" status fail detail "${detail}"
+  log_error "${detail}"
+  emit run-end run "${run_id}" result failed exit:n 1
+  exit 1
+}
+
+# shellcheck disable=SC2034 # DEPLOY_LOG and DEPLOY_TO_STDOUT are read by protocol.sh
 follow_detached() {
-  mkdir -p -- "${STATE_DIR}" "${LOG_DIR}"
   local run_id
-  run_id="$(new_run_id)"
+  # SATURN names the run (--run ID) so it can re-attach even when it lost the follower before the
+  # first line reached it.
+  run_id="${RUN_WANTED:-$(new_run_id)}"
+  setup_layout
+  [[ -z "${SETUP_ERROR}" ]] || early_fail "${run_id}" layout "${SETUP_ERROR}"
   local log
   log="$(new_log_path)"
-  : >>"${log}"
+  new_log_file "${log}"
+  [[ -z "${SETUP_ERROR}" ]] || early_fail "${run_id}" layout "${SETUP_ERROR}"
   local -a args=("${STAGE}" --root "${ROOT}" --node "${NODE}" --child)
   [[ -n "${REF}" ]] && args+=(--ref "${REF}")
   ((ASSUME_YES)) && args+=(--yes)
@@ -36,7 +57,43 @@ follow_detached() {
   local rc=0
   wait "${child}" || rc=$?
   wait "${tailer}" || true
+  # A run whose log lost its end (a full logs disk) must not look like a success: say it here.
+  if [[ -z "$(log_exit_code "${log}")" ]]; then
+    ((rc != 0)) || rc=1
+    local cause="no run-end record"
+    local probe
+    local err
+    if ! probe="$(mktemp "${LOG_DIR}/.tmp.$$.XXXXXX" 2>&1)"; then
+      cause="$(write_cause "${probe}")"
+    else
+      err="$(printf x 2>&1 >"${probe}")" || cause="$(write_cause "${err}")"
+      rm -f -- "${probe}" 2>/dev/null || true
+    fi
+    DEPLOY_LOG=""
+    DEPLOY_TO_STDOUT=1
+    emit step stage "${STAGE}" step write status fail detail "cannot write the log ${log}: ${cause}"
+    emit run-end run "${run_id}" result failed exit:n "${rc}"
+  fi
   exit "${rc}"
+}
+
+# is_run_process PID START: true when PID is alive and is the process that started at START
+# (field 22 of /proc/PID/stat, recorded by the run): a pid reused by another process is not the run.
+# Without a recorded START (older runs) the process must at least be a deploy.sh.
+is_run_process() {
+  local pid="$1"
+  local want="$2"
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
+  local now
+  proc_start_to now "${pid}"
+  [[ -n "${now}" ]] || return 1
+  if [[ -n "${want}" ]]; then
+    [[ "${now}" == "${want}" ]]
+    return
+  fi
+  local -a argv=()
+  mapfile -d '' -t argv <"/proc/${pid}/cmdline" 2>/dev/null || return 1
+  [[ "${argv[*]:-}" == *deploy.sh* ]]
 }
 
 # attach [--run ID] [--from-line N]: follows a run's log from line N (1-based) until the run ends.
@@ -48,6 +105,7 @@ follow_attach() {
   local log=""
   local pid=""
   local run=""
+  local pid_start=""
   if [[ -n "${want}" ]]; then
     local f
     local first
@@ -59,6 +117,7 @@ follow_attach() {
         log="${f}"
         run="${want}"
         [[ "${first}" =~ \"pid\":([0-9]+) ]] && pid="${BASH_REMATCH[1]}"
+        [[ "${first}" =~ \"pid_start\":([0-9]+) ]] && pid_start="${BASH_REMATCH[1]}"
         break
       fi
     done
@@ -69,6 +128,7 @@ follow_attach() {
     kv_load info "${last}"
     log="${info[log]:-}"
     pid="${info[pid]:-}"
+    pid_start="${info[pid_start]:-}"
     run="${info[run]:-}"
   fi
   # Only a log the node wrote: a regular file of LOG_DIR, never a symlink planted there.
@@ -77,8 +137,8 @@ follow_attach() {
     exit 4
   fi
   trap '' PIPE
-  # /proc, not kill -0: the run may belong to another user.
-  if [[ "${pid}" =~ ^[0-9]+$ && -d "/proc/${pid}" ]] && [[ -z "$(log_exit_code "${log}")" ]]; then
+  # /proc, not kill -0: the run may belong to another user; and the process must be the run.
+  if is_run_process "${pid}" "${pid_start}" && [[ -z "$(log_exit_code "${log}")" ]]; then
     tail -n "+${from}" -s 0.2 -F --pid="${pid}" -- "${log}" 2>/dev/null || true
   else
     tail -n "+${from}" -- "${log}" || true
@@ -108,11 +168,12 @@ unlock_command() {
     printf 'deploy.sh: the deploy lock of %s is held by %s.\nRun `deploy.sh unlock --force` to stop that run (SIGTERM, then SIGKILL after 10 s); its stage is then recorded as interrupted and `deploy.sh resume` finishes it.\n' "${NODE}" "${holder}"
     exit 3
   fi
-  local pid
-  pid="$(kv_get "$(state_get lock.holder)" pid)"
-  if [[ ! "${pid}" =~ ^[0-9]+$ ]] || ! kill -0 "${pid}" 2>/dev/null; then
+  local -A h=()
+  lock_holder_read h
+  local pid="${h[pid]:-}"
+  if [[ "${h[state]}" != run ]]; then
     # shellcheck disable=SC2016 # backquotes are text
-    printf 'deploy.sh: the lock is held but its recorded holder (pid %s) is gone; another process has the lock file open. Find it with `fuser %s`.\n' "${pid}" "$(lock_file)" >&2
+    printf 'deploy.sh: the lock is held by %s; unlock --force stops only a deploy.sh run it can name. Find the process with `fuser %s`.\n' "${holder}" "$(lock_file)" >&2
     exit 1
   fi
   printf 'deploy.sh: unlock --force: sending SIGTERM (and SIGCONT) to %s\n' "${holder}"

@@ -3,52 +3,184 @@
 # The lock file is never deleted (deleting it would let two runs hold "the" lock); a dead holder's
 # lock is free by construction because the kernel drops it with the last open descriptor. Child
 # processes get fd 9 closed (see dk/gt in compose.sh), so a killed run never leaves a child holding it.
-# Who holds it is written to lock.holder (key=value lines, atomic) for the error message and status.
+#
+# Probing never takes the lock. A shared `flock -n -s` probe (what status did before) makes a
+# deploy's exclusive flock fail while the probe holds it: with the TUI probing in the background,
+# deploys were refused with nobody deploying. lock_is_held reads /proc/locks instead: the kernel's
+# list of held locks, one line per lock, naming the lock file's device and inode (`FLOCK ADVISORY
+# WRITE <pid> <maj>:<min>:<inode> 0 EOF`; blocked waiters are `-> ` lines and are skipped). Reading
+# it takes nothing. Its pid is useless to name the holder: it is that of the `flock` command that
+# took the lock for the bash that holds it, gone at once. The acquirer waits a little
+# (HOMELAB_LOCK_WAIT seconds, default 5) rather than failing at the first try.
+#
+# Who holds it: the holder writes lock.holder (key=value: pid, start, user, stage, commit, since,
+# run) once it has the lock. A holder is named only when that pid is alive with the same start
+# time (field 22 of /proc/PID/stat: a reused pid is another process), so a loser never names a
+# finished run; until the winner has written its name it is "starting". A lock held by a process
+# that is not deploy.sh (the flock pid in /proc/locks is alive and its command line is not
+# deploy.sh) is named as such, with its pid and command.
 
 readonly LOCK_FD=9
+num_env_to LOCK_WAIT HOMELAB_LOCK_WAIT 5 0 600
+readonly LOCK_WAIT
+LOCK_ERROR=""
 
 lock_file() { printf '%s/lock' "${STATE_DIR}"; }
 lock_holder_file() { printf '%s/lock.holder' "${STATE_DIR}"; }
 
-# lock_acquire STAGE COMMIT: returns 0 when this process holds the lock, 1 when another does.
+# lock_acquire STAGE COMMIT: 0 when this process holds the lock (and lock.holder names it), 1 when
+# another process holds it after LOCK_WAIT seconds, 2 when the lock file cannot be opened or the
+# holder cannot be recorded (LOCK_ERROR names the path and the cause).
+# shellcheck disable=SC2034 # LOCK_ERROR is read by run.sh
 lock_acquire() {
   local stage="$1"
   local commit="$2"
-  exec 9>>"$(lock_file)"
-  if ! flock -n "${LOCK_FD}"; then
-    exec 9>&-
+  local file
+  file="$(lock_file)"
+  LOCK_ERROR=""
+  local err
+  if [[ -e "${file}" && ! -f "${file}" ]]; then
+    LOCK_ERROR="the lock ${file} is not a regular file: move it away"
+    return 2
+  fi
+  if ! err="$({ : >>"${file}"; } 2>&1)"; then
+    LOCK_ERROR="cannot open the lock ${file}: $(write_cause "${err}")"
+    return 2
+  fi
+  chmod 600 -- "${file}" 2>/dev/null || true
+  exec 9<"${file}"
+  local rc=0
+  if ((LOCK_WAIT > 0)); then
+    flock -w "${LOCK_WAIT}" "${LOCK_FD}" || rc=$?
+  else
+    flock -n "${LOCK_FD}" || rc=$?
+  fi
+  if ((rc != 0)); then
+    exec 9<&-
     return 1
   fi
-  atomic_write "$(lock_holder_file)" "pid=$$
+  local start
+  proc_start_to start "$$"
+  if ! atomic_write "$(lock_holder_file)" "pid=$$
+start=${start}
 user=$(id -un 2>/dev/null || printf '%s' "${EUID}")
 stage=${stage}
 commit=${commit}
 since=$(now_s)
 run=${RUN_ID:-}
-"
+"; then
+    LOCK_ERROR="cannot record the lock holder in $(lock_holder_file): ${STAGE_ERROR#*: }"
+    return 2
+  fi
+  return 0
 }
 
-# True when some process holds the lock. Read-only: opens the file for reading only.
+# The "<maj>:<min>:<inode>" of the lock file as /proc/locks writes it, into VAR ("" when absent).
+lock_id_to() {
+  local -n _id_out="$1"
+  _id_out=""
+  local s
+  s="$(stat -c '%d %i' -- "$(lock_file)" 2>/dev/null)" || return 0
+  local dev="${s% *}"
+  local ino="${s#* }"
+  [[ "${dev}" =~ ^[0-9]+$ && "${ino}" =~ ^[0-9]+$ ]] || return 0
+  local major=$((((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff)))
+  local minor=$(((dev & 0xff) | ((dev >> 12) & ~0xff)))
+  printf -v _id_out '%02x:%02x:%s' "${major}" "${minor}" "${ino}"
+}
+
+# LOCK_PID: the pid /proc/locks gives for the lock (the process that called flock).
+LOCK_PID=""
+# True when some process holds the lock. Takes nothing: reads /proc/locks (see the header).
 lock_is_held() {
+  LOCK_PID=""
   local file
   file="$(lock_file)"
-  [[ -e "${file}" ]] || return 1
-  local rc=0
-  { flock -n -s 8 || rc=$?; } 8<"${file}"
-  ((rc != 0))
+  [[ -f "${file}" ]] || return 1
+  if [[ -r /proc/locks ]]; then
+    local id
+    lock_id_to id
+    [[ -n "${id}" ]] || return 1
+    local line
+    local -a f
+    while IFS= read -r line; do
+      [[ "${line}" == *" ${id} "* && "${line}" != *"->"* ]] || continue
+      read -r -a f <<<"${line}"
+      LOCK_PID="${f[4]:-}"
+      return 0
+    done </proc/locks
+    return 1
+  fi
+  # No /proc/locks: a live recorded holder is the best evidence there is.
+  local -A h=()
+  lock_holder_read h
+  [[ "${h[state]}" == run ]]
 }
 
-# One line naming the holder: "pid 123 (user root) running deploy for abc123 since 2026-...".
-lock_holder_text() {
+# lock_holder_read ASSOC: the holder of a held lock. state=run (pid, start, user, stage, commit,
+# since, run from lock.holder, verified alive), state=starting (held, lock.holder not yet naming a
+# live run), state=other (pid and command of a process that is not deploy.sh).
+lock_holder_read() {
+  local -n _h="$1"
+  _h=()
   local info
-  info="$(state_get lock.holder)"
-  local since
-  since="$(kv_get "${info}" since)"
-  local when="unknown time"
-  [[ "${since}" =~ ^[0-9]+$ ]] && when="$(iso_time "${since}")"
-  printf 'pid %s (user %s) running %s for %s since %s' \
-    "$(kv_get "${info}" pid)" "$(kv_get "${info}" user)" "$(kv_get "${info}" stage)" \
-    "$(kv_get "${info}" commit)" "${when}"
+  state_get_to info lock.holder
+  kv_load _h "${info}"
+  local now=""
+  proc_start_to now "${_h[pid]:-}"
+  if [[ -n "${now}" && "${now}" == "${_h[start]:-}" ]]; then
+    _h[state]=run
+    return 0
+  fi
+  _h=()
+  _h[state]=starting
+  if [[ "${LOCK_PID}" =~ ^[0-9]+$ && -r "/proc/${LOCK_PID}/cmdline" ]]; then
+    local cmd=""
+    local -a argv=()
+    mapfile -d '' -t argv <"/proc/${LOCK_PID}/cmdline" 2>/dev/null || true
+    cmd="${argv[*]:-}"
+    if [[ -n "${cmd}" && "${cmd}" != *deploy.sh* ]]; then
+      _h[state]=other
+      _h[pid]="${LOCK_PID}"
+      _h["command"]="${cmd:0:200}"
+    fi
+  fi
+  return 0
+}
+
+# One line naming the holder of a held lock: "pid 123 (user root) running deploy for abc123
+# since 2026-...", "a deploy.sh run that is starting", or "pid 77 (flock lock sleep 60), which is
+# not a deploy.sh run".
+lock_holder_text() {
+  local -A h=()
+  lock_holder_read h
+  case "${h[state]}" in
+    run)
+      local when="unknown time"
+      [[ "${h[since]:-}" =~ ^[0-9]+$ ]] && when="$(iso_time "${h[since]}")"
+      printf 'pid %s (user %s) running %s for %s since %s' "${h[pid]:-}" "${h[user]:-}" \
+        "${h[stage]:-}" "${h[commit]:-}" "${when}"
+      ;;
+    other) printf 'pid %s (%s), which is not a deploy.sh run' "${h[pid]}" "${h["command"]}" ;;
+    *) printf 'a deploy.sh run that is starting (it has not written its name yet)' ;;
+  esac
+}
+
+# Like lock_holder_text, for a loser: waits up to 2 s for a starting holder to write its name.
+lock_holder_text_settled() {
+  local i
+  local -A h=()
+  for ((i = 0; i < 20; i++)); do
+    lock_is_held || break
+    lock_holder_read h
+    [[ "${h[state]}" == starting ]] || break
+    sleep 0.1 9>&-
+  done
+  if lock_is_held; then
+    lock_holder_text
+  else
+    printf 'a run that has finished since'
+  fi
 }
 
 # lock_holder_json_to VAR: the holder as a JSON object for the status record, or null when free.
@@ -56,10 +188,8 @@ lock_holder_json_to() {
   local -n _lock_out="$1"
   _lock_out=null
   lock_is_held || return 0
-  local info
-  state_get_to info lock.holder
   local -A h=()
-  kv_load h "${info}"
+  lock_holder_read h
   json_obj_to _lock_out pid:n "${h[pid]:-}" user "${h[user]:-}" stage "${h[stage]:-}" \
-    commit "${h[commit]:-}" since:n "${h[since]:-}"
+    commit "${h[commit]:-}" since:n "${h[since]:-}" holder "${h[state]}" command "${h["command"]:-}"
 }

@@ -28,12 +28,55 @@ iso_time() {
   TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' "${when}"
 }
 
+# num_env_to VAR NAME DEFAULT MIN MAX: VAR = the whole number in $NAME when it is one in MIN..MAX,
+# else DEFAULT (and a warning on stderr naming the variable and the range). The value is matched
+# by a regex BEFORE any arithmetic: bash evaluates `a[$(cmd)]` inside $(( )), (( )) and [[ -lt ]],
+# so an unchecked variable would run a command. The one reader of numbers from the environment.
+num_env_to() {
+  local -n _num_out="$1"
+  local name="$2"
+  local value="${!name:-}"
+  _num_out="$3"
+  [[ -n "${value}" ]] || return 0
+  if [[ "${value}" =~ ^[0-9]{1,9}$ ]] && ((10#${value} >= $4 && 10#${value} <= $5)); then
+    _num_out="$((10#${value}))"
+    return 0
+  fi
+  printf 'deploy.sh: warning: %s=%q is not a whole number from %s to %s: using %s\n' \
+    "${name}" "${value}" "$4" "$5" "$3" >&2
+  return 0
+}
+
+# The start time of a process (field 22 of /proc/PID/stat, clock ticks since boot) into VAR, ""
+# when there is no such process. With the pid it names one process: a pid reused later has
+# another start time.
+proc_start_to() {
+  local -n _start_out="$1"
+  _start_out=""
+  [[ "$2" =~ ^[0-9]+$ ]] || return 0
+  local stat=""
+  IFS= read -r stat </proc/"$2"/stat 2>/dev/null || return 0
+  stat="${stat##*) }"
+  local -a f=()
+  read -r -a f <<<"${stat}"
+  [[ "${f[19]:-}" =~ ^[0-9]+$ ]] && _start_out="${f[19]}"
+  return 0
+}
+
+# The first failed write to the log file: "PATH: CAUSE" (the run then fails, run.sh).
+LOG_WRITE_ERROR=""
+
 # Writes one line to the log file and to stdout (or stderr when the second argument is `err`).
 out_line() {
   local line="$1"
   local stream="${2:-out}"
   if [[ -n "${DEPLOY_LOG}" ]]; then
-    printf '%s\n' "${line}" >>"${DEPLOY_LOG}" 2>/dev/null || true
+    if ! printf '%s\n' "${line}" >>"${DEPLOY_LOG}" 2>/dev/null && [[ -z "${LOG_WRITE_ERROR}" ]]; then
+      local err
+      err="$(printf '%s\n' "${line}" 2>&1 >>"${DEPLOY_LOG}")" || true
+      err="${err##*: }"
+      LOG_WRITE_ERROR="${DEPLOY_LOG}: ${err:-write failed}"
+    fi
   fi
   if [[ "${DEPLOY_TO_STDOUT}" == 1 ]]; then
     if [[ "${stream}" == err ]]; then

@@ -7,8 +7,25 @@
 # started, updated, error. It says `running` before a stage does anything and `ok` only after the
 # stage finished, so a kill at any point leaves `running` (read as `interrupted` by status once the
 # lock is free) or `failed`, never a success it did not reach.
+#
+# Errexit holds for every stage body. `f || rc=$?`, `if f`, `f && g` and `! f` switch `set -e` off
+# for everything inside f however deep (subshells included), so no caller on the way from main to
+# a stage body uses them: with_stage calls the body as a plain command, and a failing stage ENDS
+# THE RUN. Any command of the body that fails (a deliberate `return 1` after step_fail, a state
+# write that hit a full disk, an unexpected error) makes errexit exit the shell, and the EXIT trap
+# (on_exit) does the failed stage's bookkeeping in the same process, with every global intact:
+# current_stage `failed`, history, `stage-end failed` with STAGE_ERROR, `run-end`. No subshell, so
+# nothing has to be carried back. A chain (resume, rollback = several with_stage calls) stops at
+# its first failed stage, which is what every chain wants. with_stage returns only on success.
+# Consequently: never call with_stage, run_rollback, run_resume or run_stage in a condition.
+#
+# Every write helper (atomic_write, state_set, cs_write, history_add) returns non-zero on failure,
+# after write_failed has emitted a `write` step record naming the path and the cause. A write to
+# the log that fails (full logs disk) fails the run too: a run never ends `ok` with a log it could
+# not write.
 
-readonly LOG_KEEP="${HOMELAB_LOG_KEEP:-50}"
+num_env_to LOG_KEEP HOMELAB_LOG_KEEP 50 1 100000
+readonly LOG_KEEP
 
 RUN_ID=""
 RUN_STARTED=0
@@ -19,6 +36,13 @@ CS_STARTED=""
 STAGE_T0=0
 TARGET=""
 STAGE_ERROR=""
+# The stage with_stage is in (bookkeeping for on_exit): its name, whether it writes current_stage,
+# whether stage-start was printed.
+IN_STAGE=""
+IN_STAGE_RECORDS=0
+IN_STAGE_STARTED=0
+# Why the run could not set up its folders (reported once the `run` record is out).
+SETUP_ERROR=""
 
 # Stages that change the node: they take the lock and write current_stage.
 changes_node() {
@@ -59,6 +83,110 @@ prune_logs() {
   rm -f -- "${sorted[@]:0:excess}"
 }
 
+# write_failed PATH CAUSE: the `write` step record and STAGE_ERROR for a write that failed.
+write_failed() {
+  local detail="cannot write $1: $2"
+  [[ -n "${STAGE_ERROR}" ]] || STAGE_ERROR="${detail}"
+  emit step stage "${CS_STAGE:-${STAGE:-deploy.sh}}" step write status fail detail "${detail}"
+  log_error "${detail}"
+}
+
+# root_check: SETUP_ERROR when the node root could have been planted by someone else: a folder of
+# the layout owned by another non-root user or writable by group or others, or a root inside a
+# world-writable folder without the sticky bit (anyone could have put it there).
+root_check() {
+  local parent="${ROOT%/*}"
+  [[ -n "${parent}" ]] || parent=/
+  local -a dirs=("${ROOT}")
+  local d
+  for d in "${ROOT}/state" "${STATE_DIR}" "${ROOT}/logs" "${LOG_DIR}"; do
+    [[ -d "${d}" ]] && dirs+=("${d}")
+  done
+  local out
+  out="$(stat -L -c '%u %a %n' -- "${parent}" "${dirs[@]}" 2>/dev/null)" || return 0
+  local uid
+  local mode
+  local name
+  local first=1
+  while read -r uid mode name; do
+    [[ "${uid}" =~ ^[0-9]+$ && "${mode}" =~ ^[0-7]+$ ]] || continue
+    if ((first)); then
+      first=0
+      if (((8#${mode} & 8#1002) == 8#0002)); then
+        SETUP_ERROR="${ROOT} is inside ${name}, which anyone can write to (mode ${mode}, no sticky bit): anyone could have planted it; move the node root elsewhere (--root or HOMELAB_ROOT)"
+        return 0
+      fi
+      continue
+    fi
+    if ((uid != 0 && uid != EUID)); then
+      SETUP_ERROR="${name} is owned by uid ${uid}, not by $(id -un 2>/dev/null || printf 'uid %s' "${EUID}") or root: refusing a node root another user could have planted (check it, then chown -R $(id -un 2>/dev/null || printf '%s' "${EUID}") ${ROOT})"
+      return 0
+    fi
+    if (((8#${mode} & 8#0022) != 0)); then
+      SETUP_ERROR="${name} is writable by group or others (mode ${mode}): refusing a node root someone else could have planted (check it, then chmod go-w ${name})"
+      return 0
+    fi
+  done <<<"${out}"
+  return 0
+}
+
+# layout_dir DIR: creates DIR (mode 700) or makes it 700; SETUP_ERROR when it cannot be a folder
+# this run can write.
+layout_dir() {
+  local dir="$1"
+  local err
+  if [[ -e "${dir}" && ! -d "${dir}" ]] || [[ -L "${dir}" && ! -d "${dir}" ]]; then
+    SETUP_ERROR="${dir} is not a folder (a file is in the way): move it away and run again"
+    return 0
+  fi
+  if [[ ! -d "${dir}" ]] && ! err="$(mkdir -p -- "${dir}" 2>&1)"; then
+    SETUP_ERROR="cannot create ${dir}: $(write_cause "${err}")"
+    return 0
+  fi
+  if [[ -O "${dir}" ]]; then chmod 700 -- "${dir}" 2>/dev/null || true; fi
+  # Files of older runs, however they were created, readable by this user only.
+  find "${dir}" -maxdepth 1 -type f -user "${EUID}" ! -perm 600 -exec chmod 600 {} + 2>/dev/null || true
+  local tmp
+  if ! tmp="$(mktemp "${dir}/.tmp.$$.XXXXXX" 2>&1)"; then
+    SETUP_ERROR="cannot write ${dir}: $(write_cause "${tmp}")"
+    return 0
+  fi
+  # A full disk still creates empty files; one byte needs a block.
+  if ! err="$(printf x 2>&1 >"${tmp}")" || ! err="$(sync -- "${tmp}" 2>&1)"; then
+    SETUP_ERROR="cannot write ${dir}: $(write_cause "${err}")"
+  fi
+  rm -f -- "${tmp}" 2>/dev/null || true
+  return 0
+}
+
+# setup_layout: the root check, then state/deploy and logs/deploy as private folders this run can
+# write; SETUP_ERROR says the first problem.
+setup_layout() {
+  SETUP_ERROR=""
+  root_check
+  [[ -z "${SETUP_ERROR}" ]] || return 0
+  [[ -d "${ROOT}/state" ]] || mkdir -p -- "${ROOT}/state" 2>/dev/null || true
+  [[ -d "${ROOT}/logs" ]] || mkdir -p -- "${ROOT}/logs" 2>/dev/null || true
+  if [[ -O "${ROOT}/state" ]]; then chmod 700 -- "${ROOT}/state" 2>/dev/null || true; fi
+  if [[ -O "${ROOT}/logs" ]]; then chmod 700 -- "${ROOT}/logs" 2>/dev/null || true; fi
+  layout_dir "${STATE_DIR}"
+  [[ -z "${SETUP_ERROR}" ]] || return 0
+  layout_dir "${LOG_DIR}"
+  return 0
+}
+
+# new_log_to VAR: creates the run's log file (mode 600); SETUP_ERROR when it cannot.
+new_log_file() {
+  local log="$1"
+  local err
+  if ! err="$({ : >>"${log}"; } 2>&1)"; then
+    SETUP_ERROR="cannot create the log ${log}: $(write_cause "${err}")"
+    return 0
+  fi
+  chmod 600 -- "${log}" 2>/dev/null || true
+  return 0
+}
+
 # Creates the layout and the run's log file (none in --dry-run: it changes nothing).
 # shellcheck disable=SC2034,SC2153 # STAGE comes from deploy.sh; the globals set here are read by protocol.sh
 setup_run() {
@@ -68,21 +196,28 @@ setup_run() {
     DEPLOY_LOG=""
     return 0
   fi
-  mkdir -p -- "${STATE_DIR}" "${LOG_DIR}"
-  STATE_TMP="${STATE_DIR}"
   if ((CHILD)) && [[ -n "${HOMELAB_RUN_ID:-}" && -n "${HOMELAB_RUN_LOG:-}" ]]; then
+    # The follower (follow.sh) checked the layout and made the log.
     RUN_ID="${HOMELAB_RUN_ID}"
     DEPLOY_LOG="${HOMELAB_RUN_LOG}"
     DEPLOY_TO_STDOUT=0
-  else
-    RUN_ID="$(new_run_id)"
-    DEPLOY_LOG="$(new_log_path)"
+    STATE_TMP="${STATE_DIR}"
+    return 0
   fi
-  : >>"${DEPLOY_LOG}"
+  RUN_ID="$(new_run_id)"
+  setup_layout
+  [[ -z "${SETUP_ERROR}" ]] || return 0
+  STATE_TMP="${STATE_DIR}"
+  DEPLOY_LOG="$(new_log_path)"
+  new_log_file "${DEPLOY_LOG}"
+  if [[ -n "${SETUP_ERROR}" ]]; then
+    DEPLOY_LOG=""
+    return 0
+  fi
   prune_logs
 }
 
-# cs_write STAGE STATUS [ERROR]
+# cs_write STAGE STATUS [ERROR]: returns non-zero when current_stage could not be written.
 cs_write() {
   ((DRY_RUN)) && return 0
   local stage="$1"
@@ -90,6 +225,7 @@ cs_write() {
   local error="${3:-}"
   error="${error//$'\n'/ }"
   [[ "${status}" == running ]] && CS_STARTED="$(now_s)"
+  CS_STAGE="${stage}"
   atomic_write "${STATE_DIR}/current_stage" "stage=${stage}
 status=${status}
 run=${RUN_ID}
@@ -99,51 +235,68 @@ pid=$$
 started=${CS_STARTED}
 updated=$(now_s)
 error=${error}
-"
-  CS_STAGE="${stage}"
+" || return 1
   if [[ "${status}" == running ]]; then
     CS_RUNNING=1
   else
     CS_RUNNING=0
   fi
+  return 0
 }
 
+# history_add STAGE RESULT: returns non-zero when the history could not be written.
 history_add() {
   ((DRY_RUN)) && return 0
-  state_append_history "$(iso_time)	${RUN_ID}	$1	$2	${TARGET}" || true
+  state_append_history "$(iso_time)	${RUN_ID}	$1	$2	${TARGET}"
 }
 
-# with_stage NAME FUNCTION: stage-start, current_stage running, the work, stage-end, ok/failed.
+# The log could not be written: the stage fails (a run never ends ok with a log it lost).
+log_check() {
+  [[ -z "${LOG_WRITE_ERROR}" ]] && return 0
+  local detail="cannot write the log ${LOG_WRITE_ERROR}"
+  [[ -n "${STAGE_ERROR}" ]] || STAGE_ERROR="${detail}"
+  emit step stage "${CS_STAGE:-${STAGE}}" step write status fail detail "${detail}"
+  log_error "${detail}"
+  return 1
+}
+
+# with_stage NAME FUNCTION: current_stage running, stage-start, the body (errexit on), then
+# current_stage ok, history, stage-end ok. Returns only when the stage succeeded: any failure,
+# of the body or of a write, ends the run through on_exit (see the header).
 # shellcheck disable=SC2034 # sets globals that deploy.sh and the other libs read
 with_stage() {
   local name="$1"
   local fn="$2"
-  local t0
-  t0="$(now_ms)"
-  STAGE_T0="${t0}"
-  local records=0
-  [[ "${name}" != diagnose ]] && records=1
+  STAGE_T0="$(now_ms)"
   DEPLOY_STAGE_NAME="${name}"
-  # The state says running before anyone can see stage-start.
-  ((records)) && cs_write "${name}" running
-  emit stage-start stage "${name}"
   STAGE_ERROR=""
-  local rc=0
-  "${fn}" || rc=$?
-  local dur=$(($(now_ms) - t0))
-  if ((rc == 0)); then
-    ((records)) && cs_write "${name}" ok
-    ((records)) && history_add "${name}" ok
-    emit stage-end stage "${name}" result ok duration_ms:n "${dur}"
-    log_info "${name} ok ($((dur / 1000)).$(((dur % 1000) / 100))s)"
+  IN_STAGE="${name}"
+  IN_STAGE_STARTED=0
+  IN_STAGE_RECORDS=0
+  [[ "${name}" != diagnose ]] && IN_STAGE_RECORDS=1
+  # The state says running before anyone can see stage-start.
+  ((IN_STAGE_RECORDS)) && cs_write "${name}" running
+  emit stage-start stage "${name}"
+  IN_STAGE_STARTED=1
+  if [[ "${name}" == diagnose ]]; then
+    # diagnose is read-only and reports every check as a finding; it was written to go on past a
+    # failing probe, so it runs as before, with errexit off (it writes no state).
+    local drc=0
+    "${fn}" || drc=$?
+    ((drc == 0)) || return "${drc}"
   else
-    [[ -n "${STAGE_ERROR}" ]] || STAGE_ERROR="${name} failed"
-    ((records)) && cs_write "${name}" failed "${STAGE_ERROR}"
-    ((records)) && history_add "${name}" failed
-    emit stage-end stage "${name}" result failed duration_ms:n "${dur}" error "${STAGE_ERROR}"
-    log_error "${name} failed: ${STAGE_ERROR}"
+    "${fn}"
   fi
-  return "${rc}"
+  log_check
+  local dur=$(($(now_ms) - STAGE_T0))
+  if ((IN_STAGE_RECORDS)); then
+    cs_write "${name}" ok
+    history_add "${name}" ok
+  fi
+  IN_STAGE=""
+  emit stage-end stage "${name}" result ok duration_ms:n "${dur}"
+  log_info "${name} ok ($((dur / 1000)).$(((dur % 1000) / 100))s)"
+  return 0
 }
 
 # Records a step failure and remembers the first error for stage-end.
@@ -171,6 +324,9 @@ step_emit() {
 
 finish_run() {
   local rc="$1"
+  if ((rc == 0)) && [[ -n "${LOG_WRITE_ERROR}" ]]; then
+    log_check || rc=1
+  fi
   local result=ok
   ((rc == 0)) || result=failed
   RUN_ENDED=1
@@ -182,30 +338,55 @@ on_signal() {
   local sig="$1"
   local code="$2"
   trap '' INT TERM HUP
+  set +e
+  atomic_abort
   RUN_ENDED=1
   log_error "interrupted by SIG${sig}"
   if ((CS_RUNNING)); then
     cs_write "${CS_STAGE}" interrupted "interrupted by SIG${sig}"
     history_add "${CS_STAGE}" interrupted
-    emit stage-end stage "${CS_STAGE}" result failed duration_ms:n "$(($(now_ms) - STAGE_T0))" error "interrupted by SIG${sig}"
+  fi
+  if [[ -n "${IN_STAGE}" ]]; then
+    ((IN_STAGE_STARTED)) || emit stage-start stage "${IN_STAGE}"
+    emit stage-end stage "${IN_STAGE}" result failed duration_ms:n "$(($(now_ms) - STAGE_T0))" error "interrupted by SIG${sig}"
   fi
   emit run-end run "${RUN_ID}" result interrupted exit:n "${code}"
   exit "${code}"
 }
 
+# The EXIT trap: the end of every run that did not reach finish_run or on_signal, which is how a
+# failed stage ends (errexit, see the header). Records the failed stage and the run's end.
 on_exit() {
   local rc=$?
-  if ((RUN_STARTED && !RUN_ENDED)); then
-    ((rc != 0)) || rc=1
-    if ((CS_RUNNING)); then
-      cs_write "${CS_STAGE}" failed "unexpected error (exit ${rc})"
+  set +e
+  trap - ERR
+  atomic_abort
+  ((RUN_STARTED && !RUN_ENDED)) || return 0
+  RUN_ENDED=1
+  ((rc != 0)) || rc=1
+  # 4 (node not set up) passes through; every other failure of a stage is 1.
+  ((rc == 4)) || rc=1
+  if [[ -n "${IN_STAGE}" ]]; then
+    local name="${IN_STAGE}"
+    [[ -n "${STAGE_ERROR}" ]] || STAGE_ERROR="${name} failed"
+    if ((IN_STAGE_RECORDS)) && ((CS_RUNNING)); then
+      cs_write "${name}" failed "${STAGE_ERROR}" && history_add "${name}" failed
     fi
-    emit run-end run "${RUN_ID}" result failed exit:n "${rc}"
+    ((IN_STAGE_STARTED)) || emit stage-start stage "${name}"
+    emit stage-end stage "${name}" result failed duration_ms:n "$(($(now_ms) - STAGE_T0))" error "${STAGE_ERROR}"
+    log_error "${name} failed: ${STAGE_ERROR}"
   fi
+  emit run-end run "${RUN_ID}" result failed exit:n "${rc}"
+  exit "${rc}"
 }
 
+# The ERR trap: a command failed and errexit ends the run. A failure a step already explained
+# (step_fail, write_failed set STAGE_ERROR) says nothing more; any other is named.
 on_err() {
-  log_error "unexpected failure in ${FUNCNAME[1]:-main} line ${BASH_LINENO[0]}: ${BASH_COMMAND}"
+  local rc=$?
+  [[ -z "${STAGE_ERROR}" ]] || return 0
+  STAGE_ERROR="unexpected failure in ${FUNCNAME[1]:-main} line ${BASH_LINENO[0]} (exit ${rc}): ${BASH_COMMAND}"
+  log_error "${STAGE_ERROR}"
 }
 
 # The commit a run works towards, for its `run` record.
@@ -216,6 +397,28 @@ run_commit() {
     rollback) state_get known_good ;;
     *) gt rev-parse --verify --quiet HEAD 2>/dev/null || true ;;
   esac
+}
+
+# Takes the lock or ends the run: exit 3 naming the live holder, exit 1 when the lock file
+# cannot be opened or the holder not recorded.
+take_lock() {
+  local stage="$1"
+  local lrc=0
+  lock_acquire "${stage}" "${TARGET}" || lrc=$?
+  if ((lrc == 2)); then
+    [[ -n "${STAGE_ERROR}" ]] || STAGE_ERROR="${LOCK_ERROR}"
+    emit step stage "${stage}" step lock status fail detail "${LOCK_ERROR}"
+    log_error "${LOCK_ERROR}"
+    finish_run 1
+  fi
+  if ((lrc != 0)); then
+    local holder
+    holder="$(lock_holder_text_settled)"
+    emit step stage "${stage}" step lock status fail detail "locked by ${holder}"
+    log_error "another run holds the deploy lock of ${NODE} ($(lock_file)): ${holder}. Wait for it, follow it with \`deploy.sh attach\`, or stop it with \`deploy.sh unlock --force\`."
+    finish_run 3
+  fi
+  emit step stage "${stage}" step lock status ok
 }
 
 run_stage() {
@@ -229,34 +432,42 @@ run_stage() {
   trap '' PIPE
   RUN_STARTED=1
   TARGET="$(run_commit)"
-  emit run run "${RUN_ID}" stage "${stage}" node "${NODE}" commit "${TARGET}" log "${DEPLOY_LOG}" pid:n "$$"
+  local start
+  proc_start_to start "$$"
+  emit run run "${RUN_ID}" stage "${stage}" node "${NODE}" commit "${TARGET}" log "${DEPLOY_LOG}" pid:n "$$" pid_start:n "${start}"
+  if [[ -n "${SETUP_ERROR}" ]]; then
+    STAGE_ERROR="${SETUP_ERROR}"
+    emit step stage "${stage}" step layout status fail detail "${SETUP_ERROR}"
+    log_error "${SETUP_ERROR}"
+    finish_run 1
+  fi
   if [[ ! -d "${REPO}/.git" ]]; then
     log_error "${REPO} is not a git checkout: bootstrap the node first"
     finish_run 4
   fi
   if changes_node "${stage}" && ((!DRY_RUN)); then
-    if ! lock_acquire "${stage}" "${TARGET}"; then
-      local holder
-      holder="$(lock_holder_text)"
-      emit step stage "${stage}" step lock status fail detail "locked by ${holder}"
-      log_error "another run holds the deploy lock of ${NODE} ($(lock_file)): ${holder}. Wait for it, follow it with \`deploy.sh attach\`, or stop it with \`deploy.sh unlock --force\`."
-      finish_run 3
+    take_lock "${stage}"
+    state_clean_temps
+    if ! state_check; then
+      STAGE_ERROR="${STATE_CHECK_ERROR}"
+      emit step stage "${stage}" step state status fail detail "${STATE_CHECK_ERROR}"
+      log_error "${STATE_CHECK_ERROR}"
+      finish_run 1
     fi
-    emit step stage "${stage}" step lock status ok
     state_set node "${NODE}"
     state_set last_run "run=${RUN_ID}
 log=${DEPLOY_LOG}
 pid=$$
+pid_start=${start}
 stage=${stage}"
   fi
-  local rc=0
   case "${stage}" in
-    prepare) with_stage prepare stage_prepare || rc=$? ;;
-    deploy) with_stage deploy stage_deploy || rc=$? ;;
-    verify) with_stage verify stage_verify || rc=$? ;;
-    diagnose) with_stage diagnose run_diagnose || rc=$? ;;
-    rollback) run_rollback || rc=$? ;;
-    resume) run_resume || rc=$? ;;
+    prepare) with_stage prepare stage_prepare ;;
+    deploy) with_stage deploy stage_deploy ;;
+    verify) with_stage verify stage_verify ;;
+    diagnose) with_stage diagnose run_diagnose ;;
+    rollback) run_rollback ;;
+    resume) run_resume ;;
   esac
-  finish_run "${rc}"
+  finish_run 0
 }

@@ -446,10 +446,10 @@ stage_rollback_checkout() {
 
 run_rollback() {
   REF=""
-  with_stage rollback stage_rollback_checkout || return $?
+  with_stage rollback stage_rollback_checkout
   # A dry run cannot show deploy's plan for a commit it did not check out.
   ((DRY_RUN)) && return 0
-  with_stage deploy stage_deploy || return $?
+  with_stage deploy stage_deploy
   with_stage verify stage_verify
 }
 
@@ -495,10 +495,10 @@ run_resume() {
   local s
   for s in "${todo[@]}"; do
     case "${s}" in
-      prepare) with_stage prepare stage_prepare || return $? ;;
-      deploy) with_stage deploy stage_deploy || return $? ;;
-      verify) with_stage verify stage_verify || return $? ;;
-      rollback) run_rollback || return $? ;;
+      prepare) with_stage prepare stage_prepare ;;
+      deploy) with_stage deploy stage_deploy ;;
+      verify) with_stage verify stage_verify ;;
+      rollback) run_rollback ;;
     esac
   done
   return 0

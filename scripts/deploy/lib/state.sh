@@ -1,41 +1,111 @@
 #!/usr/bin/env bash
-# Node state under <root>/state/deploy/: one file per key, every write atomic (a temp file in the
-# same folder, then mv). STATE_DIR must be set by the caller.
+# Node state under <root>/state/deploy/: one file per key. STATE_DIR must be set by the caller.
+#
+# Every write is durable and atomic: a temp file `.tmp.<run pid>.XXXXXX` in the same folder
+# (mode 600, mktemp's), write, fsync it (`sync FILE`), rename over the target (`mv -T`: a folder in
+# the way is an error, not a place to move into), fsync the folder (`sync DIR`). After a power cut a
+# reader sees the old or the new content, never an empty or partial file. Every write helper
+# returns non-zero when any of that fails, after calling `write_failed PATH CAUSE` (run.sh: a
+# `write` step record naming the path and the cause, e.g. "No space left on device"), and never
+# leaves its temp file behind (temp files of a killed run are removed by the next run:
+# state_clean_temps).
+#
+# Reads never print bash warnings: a NUL byte ends the value (state_check reports such a file).
 
 STATE_DIR="${STATE_DIR:-}"
+# The temp file an atomic_write is writing right now (removed by the signal and exit handlers).
+ATOMIC_TMP=""
 
-# Writes CONTENT to FILE atomically: readers see the old or the new content, never a mix.
+# write_failed PATH CAUSE: run.sh defines the reporting one; this default only tells stderr.
+if ! declare -F write_failed >/dev/null; then
+  write_failed() { printf 'deploy.sh: cannot write %s: %s\n' "$1" "$2" >&2; }
+fi
+
+# The cause at the end of a tool's error message ("mv: cannot move 'a' to 'b': Read-only file
+# system" -> "Read-only file system").
+write_cause() {
+  local msg="${1%$'\n'}"
+  msg="${msg##*$'\n'}"
+  [[ -n "${msg}" ]] || msg="unknown error"
+  printf '%s' "${msg##*: }"
+}
+
+# atomic_write FILE CONTENT: durable, atomic replacement of FILE (see the header).
 atomic_write() {
   local file="$1"
   local content="$2"
-  local dir
-  dir="$(dirname -- "${file}")"
+  local dir="${file%/*}"
+  [[ "${dir}" != "${file}" ]] || dir=.
   local tmp
-  tmp="$(mktemp "${dir}/.tmp.XXXXXX")" || return 1
-  if ! printf '%s' "${content}" >"${tmp}"; then
-    rm -f -- "${tmp}"
+  local err
+  if ! tmp="$(mktemp "${dir}/.tmp.$$.XXXXXX" 2>&1)"; then
+    write_failed "${file}" "$(write_cause "${tmp}")"
     return 1
   fi
-  mv -f -- "${tmp}" "${file}"
+  ATOMIC_TMP="${tmp}"
+  if ! err="$(printf '%s' "${content}" 2>&1 >"${tmp}")" ||
+    ! err="$(sync -- "${tmp}" 2>&1)" ||
+    ! err="$(mv -fT -- "${tmp}" "${file}" 2>&1)"; then
+    rm -f -- "${tmp}" 2>/dev/null || true
+    ATOMIC_TMP=""
+    write_failed "${file}" "$(write_cause "${err}")"
+    return 1
+  fi
+  ATOMIC_TMP=""
+  if ! err="$(sync -- "${dir}" 2>&1)"; then
+    write_failed "${file}" "$(write_cause "${err}")"
+    return 1
+  fi
+  return 0
+}
+
+# Removes the temp file of an atomic_write cut short (signal and exit handlers).
+atomic_abort() {
+  [[ -z "${ATOMIC_TMP}" ]] || rm -f -- "${ATOMIC_TMP}" 2>/dev/null || true
+  ATOMIC_TMP=""
+}
+
+# state_clean_temps: removes the temp files (`.tmp.*`, `.compose-err.*`, `.git-out.*`) of runs
+# that are gone. Called by a run that holds the lock, so only a lock holder writes such files and
+# any that exist are a killed run's; a `.tmp.<pid>.*` whose pid is alive (a read-only command's
+# atomic_write, which no stage does today) is kept.
+state_clean_temps() {
+  [[ -d "${STATE_DIR}" ]] || return 0
+  local f
+  local -a gone=()
+  for f in "${STATE_DIR}"/.tmp.* "${STATE_DIR}"/.compose-err.* "${STATE_DIR}"/.git-out.*; do
+    [[ -f "${f}" || -L "${f}" ]] || continue
+    if [[ "${f##*/}" =~ ^\.tmp\.([0-9]+)\. ]] && [[ "${BASH_REMATCH[1]}" != "$$" && -d "/proc/${BASH_REMATCH[1]}" ]]; then
+      continue
+    fi
+    gone+=("${f}")
+  done
+  ((${#gone[@]} == 0)) || rm -f -- "${gone[@]}" 2>/dev/null || true
+  return 0
+}
+
+# state_read_to VAR FILE: the file's text into VAR without a subshell or warning (NUL ends it).
+state_read_to() {
+  local -n _read_out="$1"
+  _read_out=""
+  [[ -f "$2" && -r "$2" ]] || return 0
+  IFS= read -r -d '' _read_out <"$2" 2>/dev/null || true
+  _read_out="${_read_out%$'\n'}"
 }
 
 # state_get KEY: prints the value (empty when unset).
 state_get() {
-  local file="${STATE_DIR}/$1"
-  [[ -r "${file}" ]] || return 0
   local value
-  value="$(<"${file}")"
+  state_read_to value "${STATE_DIR}/$1"
   printf '%s' "${value}"
 }
 
 # state_get_to VAR KEY: like state_get, into VAR, without a subshell (status is a hot path).
 state_get_to() {
   local -n _state_out="$1"
-  _state_out=""
-  local file="${STATE_DIR}/$2"
-  [[ -r "${file}" ]] || return 0
-  IFS= read -r -d '' _state_out <"${file}" || true
-  _state_out="${_state_out%$'\n'}"
+  local _state_v
+  state_read_to _state_v "${STATE_DIR}/$2"
+  _state_out="${_state_v}"
 }
 
 # kv_load ASSOC TEXT: fills the associative array with the `key=value` lines of TEXT.
@@ -43,7 +113,7 @@ kv_load() {
   local -n _kv_out="$1"
   local line
   while IFS= read -r line; do
-    [[ "${line}" == *=* ]] && _kv_out["${line%%=*}"]="${line#*=}"
+    [[ "${line}" =~ ^[a-z_]+= ]] && _kv_out["${line%%=*}"]="${line#*=}"
   done <<<"$2"
   return 0
 }
@@ -71,9 +141,89 @@ kv_get() {
 state_append_history() {
   local file="${STATE_DIR}/history"
   local old=""
-  if [[ -r "${file}" ]]; then
-    old="$(tail -n 499 -- "${file}")"
-    old+=$'\n'
+  if [[ -f "${file}" ]]; then
+    old="$(tail -n 499 -- "${file}" 2>/dev/null | tr -d '\000')" || old=""
+    [[ -z "${old}" ]] || old+=$'\n'
   fi
   atomic_write "${file}" "${old}$1"$'\n'
+}
+
+# state_check: STATE_CHECK_ERROR naming the first state file that is not what deploy.sh
+# writes (a folder, a symlink, another kind of file, over 1 MiB, a NUL or control byte, a value of
+# the wrong shape), with the fix; empty when every file is sound. Files that are absent are fine.
+# Pure bash, no fork: status runs it too.
+STATE_CHECK_ERROR=""
+# shellcheck disable=SC2034 # STATE_CHECK_ERROR is read by run.sh
+state_check() {
+  STATE_CHECK_ERROR=""
+  local name
+  local file
+  local text
+  local line
+  local why
+  for name in node current_stage target deployed known_good services.tsv last_run history lock.holder; do
+    file="${STATE_DIR}/${name}"
+    [[ -e "${file}" || -L "${file}" ]] || continue
+    why=""
+    if [[ -L "${file}" ]]; then
+      why="is a symbolic link"
+    elif [[ -d "${file}" ]]; then
+      why="is a folder"
+    elif [[ ! -f "${file}" ]]; then
+      why="is not a regular file"
+    elif [[ ! -r "${file}" ]]; then
+      why="cannot be read"
+    elif text="" && IFS= read -r -d '' text <"${file}" 2>/dev/null; then
+      why="holds a NUL byte"
+    elif ((${#text} > 1048576)); then
+      why="is larger than 1 MiB"
+    elif [[ "${text//[$'\n\t']/}" =~ [[:cntrl:]] ]]; then
+      why="holds control bytes"
+    else
+      text="${text%$'\n'}"
+      case "${name}" in
+        node)
+          [[ "${text}" =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] || why="does not hold a node name"
+          ;;
+        target | deployed | known_good)
+          [[ -z "${text}" || "${text}" =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]] || why="does not hold a commit sha"
+          ;;
+        current_stage | last_run | lock.holder)
+          while IFS= read -r line; do
+            [[ -z "${line}" || "${line}" =~ ^[a-z_]+= ]] || {
+              why="has a line that is not key=value"
+              break
+            }
+          done <<<"${text}"
+          if [[ -z "${why}" && "${name}" == current_stage ]]; then
+            local -A cs=()
+            kv_load cs "${text}"
+            case "${cs[stage]:-}" in
+              prepare | deploy | verify | rollback) ;;
+              *) why="names no stage (stage=${cs[stage]:-})" ;;
+            esac
+            case "${cs[status]:-}" in
+              running | ok | failed | interrupted) ;;
+              *) [[ -n "${why}" ]] || why="has no valid status (status=${cs[status]:-})" ;;
+            esac
+            [[ -n "${why}" || -z "${cs[target]:-}" || "${cs[target]}" =~ ^[0-9a-f]{7,64}$ ]] ||
+              why="has a target that is not a commit sha"
+          fi
+          ;;
+        services.tsv)
+          while IFS= read -r line; do
+            [[ -z "${line}" || "${line}" =~ ^[^$'\t']+$'\t'[^$'\t']+$'\t'[^$'\t']*$ ]] || {
+              why="has a line that is not service<TAB>hash<TAB>commit"
+              break
+            }
+          done <<<"${text}"
+          ;;
+      esac
+    fi
+    if [[ -n "${why}" ]]; then
+      STATE_CHECK_ERROR="state file ${file} ${why}: it was not written by deploy.sh; move it away (mv ${file} ${file}.bad) and run the stage again"
+      return 1
+    fi
+  done
+  return 0
 }

@@ -81,6 +81,9 @@ stage_status_record() {
   local -A cs=()
   state_get_to text current_stage
   kv_load cs "${text}"
+  # A state file deploy.sh did not write is said (state_error), not read as if it were sound.
+  local state_error=""
+  state_check || state_error="${STATE_CHECK_ERROR}"
   local stage_status="${cs[status]:-}"
   local lock_json
   lock_holder_json_to lock_json
@@ -152,5 +155,5 @@ stage_status_record() {
     stage "${cs[stage]:-}" stage_status "${stage_status}" run "${cs[run]:-}" \
     run_stage "${cs[run_stage]:-}" error "${cs[error]:-}" target "${cs[target]:-}" \
     deployed "${deployed}" known_good "${known_good}" lock:j "${lock_json}" docker "${docker_state}" \
-    "${extra[@]}" log "${last[log]:-}" services:j "[${sj}]"
+    "${extra[@]}" log "${last[log]:-}" state_error "${state_error}" services:j "[${sj}]"
 }
