@@ -5,12 +5,13 @@
 // loopback), bootstrap, deploy every node, remove a service, remove a node. No file of the homelab
 // is edited by hand: every change comes from `homelab` or from git.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, ROOT } from '../e2e/build.js';
+import { ROOT } from '../e2e/build.js';
+import { installPackedTool } from './install-support.js';
 import { requireLab } from '../support/lab.js';
 import { startSshd, type SshdLab } from '../support/sshd.js';
 import { freePort } from '../../src/shell/free-port.js';
@@ -104,30 +105,9 @@ async function waitForPort(port: number): Promise<void> {
 beforeAll(async () => {
   if (!ok) return;
   dir = mkdtempSync(join(tmpdir(), 'homelab-own-'));
-  for (const d of ['home', 'state', 'prefix', 'pack']) mkdirSync(join(dir, d));
+  for (const d of ['home', 'state']) mkdirSync(join(dir, d));
   mkdirSync(join(dir, 'ssh'), { mode: 0o700 });
-  // Pack and install, offline, into an empty prefix. dist/ is built the way the other tests build
-  // it (only when sources are newer): `prepack` would rebuild it under tests running beside this one.
-  ensureBuilt();
-  await run('npm', ['pack', '--ignore-scripts', '--pack-destination', join(dir, 'pack')], {
-    cwd: ROOT,
-  });
-  const tarball = readdirSync(join(dir, 'pack')).find((f) => f.endsWith('.tgz')) ?? '';
-  await run(
-    'npm',
-    [
-      'install',
-      '-g',
-      '--offline',
-      '--no-audit',
-      '--no-fund',
-      '--prefix',
-      join(dir, 'prefix'),
-      join(dir, 'pack', tarball),
-    ],
-    { cwd: dir, env: { ...process.env, npm_config_cache: join(dir, 'npm-cache') } },
-  );
-  bin = join(dir, 'prefix', 'bin', 'homelab');
+  bin = join(await installPackedTool(dir), 'homelab');
 
   // The Git remote: a bare repo served by git daemon on loopback, pushes allowed.
   git(dir, 'init', '-q', '--bare', '-b', 'main', 'remote.git');
