@@ -1,5 +1,6 @@
 // deploy.sh diagnose on a real node (real bash, git, Docker + Compose v2): services broken the way
 // they break at 11 pm, and what diagnose says about each.
+import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,55 @@ function one(findings: DiagFinding[], id: string, service?: string): DiagFinding
     `finding ${id}${service ? ` (${service})` : ''} in ${JSON.stringify(findings.map((f) => `${f.id}/${f.service ?? ''}/${f.severity}`))}`,
   ).toHaveLength(1);
   return hit[0] as DiagFinding;
+}
+
+interface ContainerState {
+  readonly status: string;
+  readonly health: string;
+  readonly restarts: number;
+  readonly oomKilled: boolean;
+}
+
+/** The containers of one compose project as docker inspect sees them now. */
+function containers(project: string): ContainerState[] {
+  const ids = execFileSync(
+    'docker',
+    ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`],
+    { encoding: 'utf8' },
+  )
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length === 0) return [];
+  const format =
+    '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}} {{.State.OOMKilled}}';
+  return execFileSync('docker', ['inspect', '-f', format, ...ids], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [status = '', health = '', restarts = '0', oom = 'false'] = line.split(' ');
+      return { status, health, restarts: Number(restarts), oomKilled: oom === 'true' };
+    });
+}
+
+/** Polls until every condition holds (each names its service), failing with the ones that do not. */
+async function waitForStates(
+  project: (service: string) => string,
+  want: Record<string, (c: ContainerState) => boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pending = Object.entries(want).filter(([svc, holds]) => {
+      const cs = containers(project(svc));
+      return cs.length === 0 || !cs.every(holds);
+    });
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) {
+      const seen = pending.map(([svc]) => `${svc}: ${JSON.stringify(containers(project(svc)))}`);
+      throw new Error(`containers not in the state the test needs:\n${seen.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
@@ -122,8 +172,20 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     for (const s of ['hc', 'crash', 'port', 'good', 'sec', 'flappy', 'oom']) node.composeUp(s);
     // A real failed run for the last-log finding: prepare refuses the missing secret and override.
     prepare = await node.deploy('prepare');
-    // Let the healthchecks run and the broken containers exit.
-    await new Promise((r) => setTimeout(r, 4000));
+    // Wait until each container is broken the way its test needs (healthchecks ran, crashes exited).
+    await waitForStates(
+      (svc) => node.project(svc),
+      {
+        hc: (c) => c.status === 'running' && c.health === 'unhealthy',
+        crash: (c) => c.status === 'exited',
+        port: (c) => c.status === 'exited',
+        good: (c) => c.status === 'running' && c.health === 'healthy',
+        sec: (c) => c.status === 'running',
+        flappy: (c) => c.restarts >= 2,
+        oom: (c) => c.status === 'exited' && c.oomKilled,
+      },
+      60_000,
+    );
     run = await node.deploy('diagnose');
   }, 180_000);
 
@@ -198,13 +260,24 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
   });
 
   it('counts the restarts of a crash-looping container', () => {
-    const f = run.findings.find(
+    // Between two crashes docker shows it restarting (fail) or briefly running again (warn): a user
+    // sees exactly one of the two, with the count, the last exit and its last log line.
+    const flappy = run.findings.filter(
       (x) =>
         x.service === 'flappy' && (x.id === 'service.restarting' || x.id === 'service.restarts'),
     );
-    expect(f, JSON.stringify(run.findings.filter((x) => x.service === 'flappy'))).toBeDefined();
-    expect(f?.summary).toMatch(/restart(s|ed) .*\d+|\(\d+ restarts/);
-    expect(f?.evidence).toContain('panic: lost the lease');
+    expect(flappy, JSON.stringify(run.findings.filter((x) => x.service === 'flappy'))).toHaveLength(
+      1,
+    );
+    const f = flappy[0] as DiagFinding;
+    if (f.id === 'service.restarting') {
+      expect(f.severity).toBe('fail');
+      expect(f.summary).toMatch(/keeps restarting \([1-9]\d* restarts, last exit 1\)$/);
+    } else {
+      expect(f.severity).toBe('warn');
+      expect(f.summary).toMatch(/is running but restarted [1-9]\d* time\(s\)$/);
+    }
+    expect(f.evidence).toContain('panic: lost the lease');
   });
 
   it('says when the kernel killed a container for memory', () => {
@@ -219,9 +292,34 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     expect(run.findings.filter((f) => f.service === 'good' && f.severity !== 'ok')).toEqual([]);
   });
 
-  it('reports node resources', () => {
-    for (const id of ['disk.root', 'memory', 'load', 'git.dirty', 'git.commit'])
-      expect(['ok', 'warn', 'fail']).toContain(one(run.findings, id).severity);
+  it('reports node resources, each with the figure its severity follows from', () => {
+    // Disk, memory and load depend on the machine: the severity must match the figure shown.
+    const disk = one(run.findings, 'disk.root');
+    const pct = Number(/(\d+)% (?:used|full)/.exec(disk.summary)?.[1]);
+    expect(disk.summary).toMatch(/^root filesystem (\d+% used|is \d+% full)$/);
+    expect(disk.severity).toBe(/% used$/.test(disk.summary) ? 'ok' : pct >= 95 ? 'fail' : 'warn');
+    const memory = one(run.findings, 'memory');
+    expect(memory.summary).toMatch(
+      /^(Memory \d+% available|Memory low: |Memory nearly exhausted: )/,
+    );
+    expect(memory.severity).toBe(
+      memory.summary.startsWith('Memory low')
+        ? 'warn'
+        : memory.summary.includes('nearly')
+          ? 'fail'
+          : 'ok',
+    );
+    const load = one(run.findings, 'load');
+    expect(load.summary).toMatch(/^Load [\d.]+ (on|is high for|is far above) \d+ CPU\(s\)$/);
+    expect(load.severity).toBe(
+      / on \d+ CPU/.test(load.summary) ? 'ok' : /far above/.test(load.summary) ? 'fail' : 'warn',
+    );
+    // The node's checkout is the fixture's clean clone at the commit it was given.
+    const dirty = one(run.findings, 'git.dirty');
+    expect([dirty.severity, dirty.summary]).toEqual(['ok', 'The checkout is clean']);
+    const commit = one(run.findings, 'git.commit');
+    expect(commit.severity).toBe('ok');
+    expect(commit.summary).toMatch(/^Checked out [0-9a-f]{12}/);
   });
 
   it('never prints a .env value or a token from a container log', () => {
@@ -263,7 +361,9 @@ describe.skipIf(!ok)('deploy.sh diagnose when docker hangs', () => {
     expect(f.severity).toBe('fail');
     expect(f.summary).toMatch(/does not answer \(timed out after 2s\)/);
     expect(f.hint).toMatch(/systemctl/);
-    // Node-wide checks still ran.
-    expect(one(run.findings, 'disk.root').severity).toBeDefined();
+    // Node-wide checks still ran, and say what they found.
+    const disk = one(run.findings, 'disk.root');
+    expect(disk.summary).toMatch(/^root filesystem (\d+% used|is \d+% full)$/);
+    expect(one(run.findings, 'git.dirty').summary).toBe('The checkout is clean');
   });
 });
