@@ -14,7 +14,7 @@ import {
   type StepEvent,
 } from '../../core/protocol/events.js';
 import { parseNodeLine } from '../../core/protocol/parse.js';
-import { screenSafeLine } from '../../core/protocol/screen-safe.js';
+import { screenSafeEvent, screenSafeLine } from '../../core/protocol/screen-safe.js';
 import { toScreen } from '../../core/recover/redact.js';
 import { pinStage, STATUS_STAGES, type Pin } from '../../core/stage/pin.js';
 import { commitSubject } from '../recover/rollback-info.js';
@@ -183,7 +183,11 @@ class ShellControl implements Control {
     const result = await this.runner(spec).run(remoteArgs(spec, 'status'), {
       onStdout: (text) => {
         const line = parseNodeLine(text);
-        if (line.kind === 'event' && line.event.type === 'status') record = line.event.status;
+        // The record reaches screens (status table, TUI, --json): screen-safe like the stream.
+        if (line.kind === 'event' && line.event.type === 'status') {
+          const safe = screenSafeEvent(line.event);
+          if (safe.type === 'status') record = safe.status;
+        }
       },
       onStderr: (text) => stderr.push(text),
       timeoutMs: spec.ssh.connectTimeout * 1000 + (this.options.probeTimeoutMs ?? 15_000),
