@@ -6,7 +6,8 @@
 // run; on the Nth one (SHIM_KILL_AT) it signals its own process group, which is deploy.sh's: the
 // stages call docker through `timeout --foreground`, so deploy.sh, timeout, docker and the compose
 // plugin share that group and die together, like a power cut. With SHIM_HANG (a regex on the
-// arguments) the shim hangs instead, for the bounds tests. Kills inside a compose recreate come from
+// arguments) the shim hangs instead, for the bounds tests; with SHIM_FAIL it fails (exit 1, an
+// error text), the first time only with SHIM_FAIL_ONCE. Kills inside a compose recreate come from
 // `docker events` on the project (the temp-named container's create, the old one's kill/die/destroy,
 // the rename, the start); kills at step boundaries from the run's own `step` records.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -45,6 +46,13 @@ if [[ -n "\${SHIM_LOG:-}" ]]; then
 fi
 if [[ -n "\${SHIM_HANG:-}" && "$*" =~ \${SHIM_HANG} ]]; then
   exec sleep 3600
+fi
+if [[ -n "\${SHIM_FAIL:-}" && "$*" =~ \${SHIM_FAIL} ]]; then
+  if [[ -z "\${SHIM_FAIL_ONCE:-}" || ! -e "\${SHIM_LOG}.failed" ]]; then
+    : >"\${SHIM_LOG}.failed"
+    echo "error during connect: shim says the engine is restarting" >&2
+    exit 1
+  fi
 fi
 if [[ -n "\${SHIM_KILL_AT:-}" && "\${n}" == "\${SHIM_KILL_AT}" ]] ||
   [[ -n "\${SHIM_KILL_MATCH:-}" && "$*" =~ \${SHIM_KILL_MATCH} ]]; then
@@ -128,7 +136,7 @@ export interface KilledRun {
   readonly stopping: string[];
 }
 
-function shimEnv(lab: KillLab, log: string): Record<string, string> {
+export function shimEnv(lab: KillLab, log: string): Record<string, string> {
   return {
     ...KILL_ENV,
     PATH: `${lab.shimDir}:${process.env.PATH ?? ''}`,
@@ -223,14 +231,14 @@ export async function killedRun(
 ): Promise<KilledRun> {
   const log = join(lab.fx.dir, `kill-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
   const env = shimEnv(lab, log);
-  let stop = (): void => undefined;
-  let child: ChildProcess | undefined;
+  const box: { child?: ChildProcess } = {};
   let fired = false;
   const fire = (): void => {
-    if (fired || !child?.pid) return;
+    const pid = box.child?.pid;
+    if (fired || pid === undefined) return;
     fired = true;
     try {
-      process.kill(-child.pid, signal);
+      process.kill(-pid, signal);
     } catch {
       // already gone
     }
@@ -244,22 +252,21 @@ export async function killedRun(
     env.SHIM_KILL_SIG = signal.slice(3);
   }
   const stopping = new Set<string>();
-  {
-    const seen: DockerEvent[] = [];
-    const project = lab.fx.project('web');
-    stop = watchEvents(project, (e) => {
-      seen.push(e);
-      const name = e.Actor?.Attributes?.name ?? '';
-      if (e.Action === 'kill') stopping.add(e.id ?? name);
-      if (point.kind !== 'event' || e.Action?.split(':')[0] !== point.action) return;
-      if (point.tmp === true && !TMP_NAME.test(name)) return;
-      if (point.tmp === false && TMP_NAME.test(name)) return;
-      if (name.includes('-probe-')) return;
-      fire();
-    });
-    await eventsReady(project, seen);
-  }
-  child = lab.fx.spawn(stage, [], { env });
+  const seen: DockerEvent[] = [];
+  const project = lab.fx.project('web');
+  const stop = watchEvents(project, (e) => {
+    seen.push(e);
+    const name = e.Actor?.Attributes?.name ?? '';
+    if (e.Action === 'kill') stopping.add(e.id ?? name);
+    if (point.kind !== 'event' || e.Action?.split(':')[0] !== point.action) return;
+    if (point.tmp === true && !TMP_NAME.test(name)) return;
+    if (point.tmp === false && TMP_NAME.test(name)) return;
+    if (name.includes('-probe-')) return;
+    fire();
+  });
+  await eventsReady(project, seen);
+  const child = lab.fx.spawn(stage, [], { env });
+  box.child = child;
   if (point.kind === 'step') {
     let steps = 0;
     let buf = '';
@@ -339,9 +346,9 @@ function nodeContainers(fx: NodeFixture): string[] {
 
 export async function nodeStatus(fx: NodeFixture): Promise<NodeStatusRecord> {
   const r = await fx.run('status');
-  const ev = r.events.find((e) => e.type === 'status');
+  const ev = r.events.find((e): e is StatusEvent => e.type === 'status');
   if (!ev) throw new Error(`no status record:\n${r.stdout}${r.stderr}`);
-  return (ev as StatusEvent).status;
+  return ev.status;
 }
 
 export function tempFiles(fx: NodeFixture): string[] {
@@ -378,7 +385,7 @@ export async function resumeOnce(lab: KillLab, killed?: KilledRun): Promise<Resu
       outage = `${e?.Action ?? ''} of ${e?.Actor?.Attributes?.name ?? ''} before compose created its replacement`;
     }
   }
-  let page = '';
+  let page: string;
   try {
     page = await fx.httpGet('web');
   } catch (err) {
