@@ -29,7 +29,9 @@ missing_packages() {
 
 install_packages() {
   local -a missing
-  mapfile -t missing < <(missing_packages)
+  local list
+  list="$(missing_packages)"
+  mapfile -t missing < <(printf '%s' "${list}")
   if [[ ${#missing[@]} -eq 0 ]]; then
     log "apt packages present"
     return
@@ -53,21 +55,26 @@ debian_mirror() {
 # Compose v2: bookworm only has v1; trixie's docker-compose package has the v2 plugin.
 install_compose_v2() {
   if [[ -x ${COMPOSE_PLUGIN} ]] && docker compose version >/dev/null 2>&1; then
-    log "compose v2 present: $(docker compose version --short)"
+    local version
+    version="$(docker compose version --short)"
+    log "compose v2 present: ${version}"
     return
   fi
-  local tmp opts
+  local tmp opts mirror
   tmp=$(mktemp -d)
   mkdir -p "${tmp}/lists/partial" "${tmp}/src"
+  mirror="$(debian_mirror)"
   printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    "$(debian_mirror)" >"${tmp}/src/t.sources"
+    "${mirror}" >"${tmp}/src/t.sources"
   opts=(-oDir::Etc::SourceList=/dev/null "-oDir::Etc::SourceParts=${tmp}/src" "-oDir::State::Lists=${tmp}/lists")
   apt-get "${opts[@]}" update -qq
   (cd "${tmp}" && apt-get "${opts[@]}" download docker-compose >/dev/null)
   dpkg -x "${tmp}"/docker-compose_*.deb "${tmp}/x"
   install -D "${tmp}/x/usr/libexec/docker/cli-plugins/docker-compose" "${COMPOSE_PLUGIN}"
   rm -rf "${tmp}"
-  log "compose v2 installed: $(docker compose version --short)"
+  local installed
+  installed="$(docker compose version --short)"
+  log "compose v2 installed: ${installed}"
 }
 
 start_dockerd() {
