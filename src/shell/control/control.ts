@@ -453,7 +453,7 @@ class ShellControl implements Control {
       return outcome(
         'failed',
         null,
-        `${request.stage} did not start on ${spec.name}: its follower was lost before the first line and the node has no run ${runId}`,
+        `lost the follower of ${request.stage} on ${spec.name} before its first line, and the node has no log of run ${runId}: it did not start, or its log is gone (homelab status --node ${spec.name})`,
       );
     if (dead)
       return outcome('interrupted', null, `${failure ? `${failure}; ` : ''}${toScreen(dead)}`);

@@ -27,6 +27,31 @@ function processes(): Proc[] {
     .flatMap((m) => (m ? [{ pid: Number(m[1]), args: m[2] ?? '' }] : []));
 }
 
+/**
+ * The sshd processes below a listener, by parent id (never by name alone: other tests' sshd run
+ * here too). What runs on the node under them (the detached stage) is left alone: a network
+ * outage does not kill the node's processes.
+ */
+function sshdSessions(pid: number): number[] {
+  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/));
+  const below = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [child = '', parent = '', comm = ''] of table) {
+      if (comm === 'sshd' && below.has(Number(parent)) && !below.has(Number(child))) {
+        below.add(Number(child));
+        grew = true;
+      }
+    }
+  }
+  below.delete(pid);
+  return [...below];
+}
+
 async function waitFor<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -109,7 +134,7 @@ describe.skipIf(!ok)('a lost follower re-attaches and reports the node’s end',
     code: number,
   ): void => {
     const { res, records, log } = got;
-    const detail = `${res.stdout}\n${res.stderr}`;
+    const detail = `${res.stdout}\n${res.stderr}\nnode log:\n${log}`;
     expect(res.code, detail).toBe(code);
     expect(res.stderr, detail).toContain(
       result === 'ok' ? `verify ok on ${NODE}` : `verify failed on ${NODE}`,
@@ -151,6 +176,35 @@ describe.skipIf(!ok)('a lost follower re-attaches and reports the node’s end',
     });
     expectNodesEnd(got, 'ok', 0);
   }, 60_000);
+
+  it('the network gone for 3 s (sshd and its sessions killed, then back): the node’s ok, exit 0', async () => {
+    slowAgain();
+    const dir = hl.labs.get(NODE)!.dir;
+    let restarted: Promise<void> | undefined;
+    const got = await verifyKilled(/@homelab\/1 stage-start /, () => {
+      const listener = Number(readFileSync(join(dir, 'sshd.pid'), 'utf8').trim());
+      const sessions = sshdSessions(listener);
+      process.kill(listener, 'SIGKILL');
+      for (const pid of sessions) process.kill(pid, 'SIGKILL');
+      restarted = new Promise((resolve, reject) =>
+        setTimeout(() => {
+          try {
+            execFileSync('/usr/sbin/sshd', [
+              '-f',
+              join(dir, 'sshd_config'),
+              '-E',
+              join(dir, 'sshd.log'),
+            ]);
+            resolve();
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        }, 3000),
+      );
+    });
+    await restarted;
+    expectNodesEnd(got, 'ok', 0);
+  }, 90_000);
 
   it('the client killed while verify fails on the node: the node’s failure, exit 1', async () => {
     // Once verify waits for the restarted service, its container is killed: verify fails, and says so.
