@@ -132,6 +132,8 @@ resolve_paths() {
   fi
   local recorded
   state_get_to recorded node
+  # A node file that holds no node name is a corrupt state file (the run's state check says so).
+  valid_label "${recorded}" || recorded=""
   if [[ -z "${NODE}" ]]; then
     NODE="${recorded}"
   fi

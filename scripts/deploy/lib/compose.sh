@@ -255,15 +255,8 @@ project_containers() {
 #
 # Temp files in the state folder: .tmp.* (atomic writes), .git-out.* (fetch output) and
 # .compose-err.* (left by older versions).
-temp_files_clean() {
-  [[ -d "${STATE_DIR}" ]] || return 0
-  local f
-  for f in "${STATE_DIR}"/.tmp.* "${STATE_DIR}"/.compose-err.* "${STATE_DIR}"/.git-out.*; do
-    [[ -e "${f}" ]] || continue
-    rm -f -- "${f}"
-  done
-  return 0
-}
+# One cleaner: lib/state.sh's state_clean_temps (it keeps the temp file of a live process).
+temp_files_clean() { state_clean_temps; }
 
 # Compose recreates a container by creating `<old-id12>_<name>`, stopping and removing the old
 # one, then renaming the new one to <name>. A kill in between leaves the temp-named container,

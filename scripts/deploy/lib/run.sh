@@ -94,7 +94,10 @@ write_failed() {
 # root_check: SETUP_ERROR when the node root could have been planted by someone else: a folder of
 # the layout owned by another non-root user or writable by group or others, or a root inside a
 # world-writable folder without the sticky bit (anyone could have put it there).
+# The modes root_check saw, by folder (setup_layout fixes those that are not 700).
+declare -A ROOT_MODES=()
 root_check() {
+  ROOT_MODES=()
   local parent="${ROOT%/*}"
   [[ -n "${parent}" ]] || parent=/
   local -a dirs=("${ROOT}")
@@ -110,6 +113,7 @@ root_check() {
   local first=1
   while read -r uid mode name; do
     [[ "${uid}" =~ ^[0-9]+$ && "${mode}" =~ ^[0-7]+$ ]] || continue
+    ROOT_MODES["${name}"]="${mode}"
     if ((first)); then
       first=0
       if (((8#${mode} & 8#1002) == 8#0002)); then
@@ -130,8 +134,9 @@ root_check() {
   return 0
 }
 
-# layout_dir DIR: creates DIR (mode 700) or makes it 700; SETUP_ERROR when it cannot be a folder
-# this run can write.
+# layout_dir DIR: creates DIR when missing; SETUP_ERROR when it cannot be a folder this run
+# writes. Leaves a probe file in LAYOUT_PROBES (setup_layout removes them in one call).
+LAYOUT_PROBES=()
 layout_dir() {
   local dir="$1"
   local err
@@ -143,35 +148,40 @@ layout_dir() {
     SETUP_ERROR="cannot create ${dir}: $(write_cause "${err}")"
     return 0
   fi
-  if [[ -O "${dir}" ]]; then chmod 700 -- "${dir}" 2>/dev/null || true; fi
-  # Files of older runs, however they were created, readable by this user only.
-  find "${dir}" -maxdepth 1 -type f -user "${EUID}" ! -perm 600 -exec chmod 600 {} + 2>/dev/null || true
   local tmp
   if ! tmp="$(mktemp "${dir}/.tmp.$$.XXXXXX" 2>&1)"; then
     SETUP_ERROR="cannot write ${dir}: $(write_cause "${tmp}")"
     return 0
   fi
+  LAYOUT_PROBES+=("${tmp}")
   # A full disk still creates empty files; one byte needs a block.
-  if ! err="$(printf x 2>&1 >"${tmp}")" || ! err="$(sync -- "${tmp}" 2>&1)"; then
+  if ! { printf x >"${tmp}"; } 2>/dev/null; then
+    err="$(printf x 2>&1 >"${tmp}")" || true
     SETUP_ERROR="cannot write ${dir}: $(write_cause "${err}")"
   fi
-  rm -f -- "${tmp}" 2>/dev/null || true
   return 0
 }
 
-# setup_layout: the root check, then state/deploy and logs/deploy as private folders this run can
-# write; SETUP_ERROR says the first problem.
+# setup_layout: the root check, then state/deploy and logs/deploy as folders this run can write,
+# all four folders mode 700 and their files 600 (however they were created); SETUP_ERROR says the
+# first problem.
 setup_layout() {
   SETUP_ERROR=""
+  LAYOUT_PROBES=()
   root_check
   [[ -z "${SETUP_ERROR}" ]] || return 0
-  [[ -d "${ROOT}/state" ]] || mkdir -p -- "${ROOT}/state" 2>/dev/null || true
-  [[ -d "${ROOT}/logs" ]] || mkdir -p -- "${ROOT}/logs" 2>/dev/null || true
-  if [[ -O "${ROOT}/state" ]]; then chmod 700 -- "${ROOT}/state" 2>/dev/null || true; fi
-  if [[ -O "${ROOT}/logs" ]]; then chmod 700 -- "${ROOT}/logs" 2>/dev/null || true; fi
   layout_dir "${STATE_DIR}"
+  [[ -n "${SETUP_ERROR}" ]] || layout_dir "${LOG_DIR}"
+  ((${#LAYOUT_PROBES[@]} == 0)) || rm -f -- "${LAYOUT_PROBES[@]}" 2>/dev/null || true
   [[ -z "${SETUP_ERROR}" ]] || return 0
-  layout_dir "${LOG_DIR}"
+  local -a dirs=()
+  local d
+  for d in "${ROOT}/state" "${STATE_DIR}" "${ROOT}/logs" "${LOG_DIR}"; do
+    [[ -O "${d}" && "${ROOT_MODES["${d}"]:-}" != 700 ]] && dirs+=("${d}")
+  done
+  ((${#dirs[@]} == 0)) || chmod 700 -- "${dirs[@]}" 2>/dev/null || true
+  find "${STATE_DIR}" "${LOG_DIR}" -maxdepth 1 -type f -user "${EUID}" ! -perm 600 \
+    -exec chmod 600 {} + 2>/dev/null || true
   return 0
 }
 

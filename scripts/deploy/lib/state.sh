@@ -43,7 +43,8 @@ atomic_write() {
     return 1
   fi
   ATOMIC_TMP="${tmp}"
-  if ! err="$(printf '%s' "${content}" 2>&1 >"${tmp}")" ||
+  # printf without a subshell; only a failure pays a second try to learn the cause.
+  if ! { printf '%s' "${content}" >"${tmp}"; } 2>/dev/null && ! err="$(printf '%s' "${content}" 2>&1 >"${tmp}")" ||
     ! err="$(sync -- "${tmp}" 2>&1)" ||
     ! err="$(mv -fT -- "${tmp}" "${file}" 2>&1)"; then
     rm -f -- "${tmp}" 2>/dev/null || true
@@ -88,7 +89,7 @@ state_clean_temps() {
 state_read_to() {
   local -n _read_out="$1"
   _read_out=""
-  [[ -f "$2" && -r "$2" ]] || return 0
+  [[ -f "$2" && -r "$2" && -z "${STATE_BAD["${2##*/}"]:-}" ]] || return 0
   IFS= read -r -d '' _read_out <"$2" 2>/dev/null || true
   _read_out="${_read_out%$'\n'}"
 }
@@ -153,6 +154,8 @@ state_append_history() {
 # the wrong shape), with the fix; empty when every file is sound. Files that are absent are fine.
 # Pure bash, no fork: status runs it too.
 STATE_CHECK_ERROR=""
+# The state files state_check found unsound: state_get and friends read them as empty.
+declare -A STATE_BAD=()
 # shellcheck disable=SC2034 # STATE_CHECK_ERROR is read by run.sh
 state_check() {
   STATE_CHECK_ERROR=""
@@ -161,9 +164,21 @@ state_check() {
   local text
   local line
   local why
+  STATE_BAD=()
+  local -a present=()
   for name in node current_stage target deployed known_good services.tsv last_run history lock.holder; do
-    file="${STATE_DIR}/${name}"
-    [[ -e "${file}" || -L "${file}" ]] || continue
+    [[ -e "${STATE_DIR}/${name}" || -L "${STATE_DIR}/${name}" ]] && present+=("${STATE_DIR}/${name}")
+  done
+  ((${#present[@]} > 0)) || return 0
+  # Sizes first (one stat for all): a huge file is not read at all.
+  local -A size=()
+  local sz
+  local sf
+  while read -r sz sf; do
+    [[ "${sz}" =~ ^[0-9]+$ ]] && size["${sf}"]="${sz}"
+  done < <(stat -c '%s %n' -- "${present[@]}" 2>/dev/null)
+  for file in "${present[@]}"; do
+    name="${file##*/}"
     why=""
     if [[ -L "${file}" ]]; then
       why="is a symbolic link"
@@ -173,10 +188,10 @@ state_check() {
       why="is not a regular file"
     elif [[ ! -r "${file}" ]]; then
       why="cannot be read"
+    elif ((${size["${file}"]:-0} > 1048576)); then
+      why="is larger than 1 MiB"
     elif text="" && IFS= read -r -d '' text <"${file}" 2>/dev/null; then
       why="holds a NUL byte"
-    elif ((${#text} > 1048576)); then
-      why="is larger than 1 MiB"
     elif [[ "${text//[$'\n\t']/}" =~ [[:cntrl:]] ]]; then
       why="holds control bytes"
     else
@@ -221,6 +236,7 @@ state_check() {
       esac
     fi
     if [[ -n "${why}" ]]; then
+      STATE_BAD["${name}"]=1
       STATE_CHECK_ERROR="state file ${file} ${why}: it was not written by deploy.sh; move it away (mv ${file} ${file}.bad) and run the stage again"
       return 1
     fi

@@ -79,11 +79,11 @@ stage_status_record() {
   fi
   local text
   local -A cs=()
-  state_get_to text current_stage
-  kv_load cs "${text}"
   # A state file deploy.sh did not write is said (state_error), not read as if it were sound.
   local state_error=""
   state_check || state_error="${STATE_CHECK_ERROR}"
+  state_get_to text current_stage
+  kv_load cs "${text}"
   local stage_status="${cs[status]:-}"
   local lock_json
   lock_holder_json_to lock_json
