@@ -1,7 +1,8 @@
 // docs/protocol.md, the parser (src/core/protocol/parse.ts) and the node (scripts/deploy) kept
-// together: every event and field the parser reads is documented, and every documented event and
-// field is emitted somewhere in scripts/deploy (`emit <event> key value ...`). Read from the sources
-// themselves: the parser's AST, the doc's tables, the bash `emit` statements.
+// together: every event and field the parser reads is documented, every documented event and field
+// is emitted somewhere in scripts/deploy (`emit <event> key value ...`), and every emitted one is
+// documented. Read from the sources themselves: the parser's AST, the doc's tables, the bash `emit`
+// statements.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -268,6 +269,10 @@ describe('docs/protocol.md against the parser and the node', () => {
 
   it('documents only events and fields that scripts/deploy emits', () => {
     expect(missing(documented, node.fields)).toEqual([]);
+  });
+
+  it('documents every event and field that scripts/deploy emits', () => {
+    expect(missing(node.fields, documented)).toEqual([]);
   });
 
   it('lists exactly the check kinds verify emits', () => {
