@@ -25,85 +25,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliOutput } from '../support/cli.js';
 import { createLabHomelab, type LabHomelab } from '../support/lab-homelab.js';
 import { requireLab } from '../support/lab.js';
+import { secretCorpus } from '../support/secrets-corpus.js';
 
 const ok = requireLab('docker', 'sshd');
 const id = Math.random().toString(36).slice(2, 7);
 const NODE = `sc${id}`;
-let n = 0;
-/** A marker: no word, no hex, no base64 of anything else prints it by chance. */
-const mark = (): string => `Zq${++n}X${id}W`;
-
-interface Planted {
-  readonly name: string;
-  /** The .env line (or '' for override-only values). */
-  readonly line: string;
-  /** Texts that must never be seen: the markers, or the whole value when it is too short for one. */
-  readonly needles: readonly string[];
-}
-
-const m = Array.from({ length: 24 }, mark);
-const long = Array.from(
-  { length: 10 },
-  (_v, i) => `${m[10 + (i % 4)]}-${'abcdefghij'.slice(i)}`,
-).join('');
-const PLANTED: readonly Planted[] = [
-  { name: 'SHORT', line: 'SHORT=Q7j', needles: ['Q7j'] },
-  { name: 'LONG', line: `LONG=${long}`, needles: [m[10]!, m[11]!, m[12]!, m[13]!] },
-  { name: 'QUOTES', line: `QUOTES="it's \\"quoted\\" ${m[0]}"`, needles: [m[0]!] },
-  { name: 'BACKSL', line: `BACKSL=cfg\\back\\slash-${m[1]}`, needles: [m[1]!] },
-  { name: 'EQUALS', line: `EQUALS=a=b=${m[2]}=c`, needles: [m[2]!] },
-  { name: 'UNI', line: `UNI="geheim-Ä-ünï-${m[3]}-☃"`, needles: [m[3]!] },
-  { name: 'JSONV', line: `JSONV='{"user":"u","pass":"${m[4]}"}'`, needles: [m[4]!] },
-  { name: 'URL', line: `URL=postgres://app:${m[5]}@db:5432/app`, needles: [m[5]!] },
-  // A value equal to a common word: redacted wherever the word appears (documented).
-  { name: 'COMMON', line: 'COMMON=sunshine', needles: ['sunshine'] },
-  { name: 'INLINE', line: `INLINE=inl1ne-${m[6]} # a comment`, needles: [m[6]!] },
-  { name: 'MULTI', line: `MULTI="first-${m[7]}\nsecond-${m[8]}"`, needles: [m[7]!, m[8]!] },
-  { name: 'EXPORTED', line: `export EXPORTED = exp-${m[9]}`, needles: [m[9]!] },
-  // Printed by the healthcheck at byte 4085: Docker keeps 11 bytes of it, all of them this marker.
-  { name: 'TRUNC', line: `TRUNC=${m[14]}-${m[15]}-the-rest`, needles: [m[14]!, m[15]!] },
-  // Interpolated into a healthcheck interval: Compose's error quotes it Go's way (\xc3\x84, \\, \").
-  { name: 'DUR', line: `DUR="dur-Ä\\\\x\\"q-${m[16]}"`, needles: [m[16]!] },
-  { name: 'SMTP_PASS', line: '', needles: [m[17]!] },
-  { name: 'LISTED', line: '', needles: [m[18]!] },
-];
-const ENV_KEYS = PLANTED.filter((p) => p.line !== '').map((p) => p.name);
-const OVERRIDE = [
-  'services:',
-  '  web:',
-  '    environment:',
-  `      SMTP_PASS: ovr-only-${m[17]}`,
-  `      LISTED: "list \\"style\\" ${m[18]}"`,
-  '',
-].join('\n');
-
-// The container prints every value raw and JSON-quoted, then serves; the healthcheck prints 4085
-// bytes of padding, then TRUNC, and fails.
-function compose(port: number, withBadDuration: boolean): string {
-  const all = [...ENV_KEYS, 'SMTP_PASS', 'LISTED'];
-  const script = [
-    ...all.map((k) => `echo "${k}=$$${k}"`),
-    `printf '{"uni":"%s","url":"%s"}\\n' "$$UNI" "$$URL"`,
-    `exec httpd -f -p 127.0.0.1:${port} -h /www`,
-  ].join('; ');
-  return [
-    'services:',
-    '  web:',
-    '    image: busybox:1.36',
-    '    network_mode: host',
-    '    stop_signal: SIGKILL',
-    `    command: ["sh", "-c", '${script.replace(/'/g, "''")}']`,
-    '    volumes: ["./www:/www:ro"]',
-    '    environment:',
-    ...ENV_KEYS.map((k) => `      ${k}: \${${k}}`),
-    '    healthcheck:',
-    `      test: ["CMD-SHELL", 'printf "%4085s" ""; echo "$$TRUNC"; echo "also $$LONG"; exit 1']`,
-    `      interval: ${withBadDuration ? '${DUR}' : '1s'}`,
-    '      timeout: 2s',
-    '      retries: 1',
-    '',
-  ].join('\n');
-}
+const corpus = secretCorpus(id);
+const PLANTED = corpus.planted;
 
 describe.skipIf(!ok)('secrets stay on the node in every form they take', () => {
   let hl: LabHomelab;
@@ -130,17 +58,14 @@ describe.skipIf(!ok)('secrets stay on the node in every form they take', () => {
     hl = await createLabHomelab({ nodes: [{ name: NODE, services: ['web'] }], connectTimeout: 3 });
     const port = hl.ports.get(`${NODE}/web`) ?? 0;
     hl.bootstrap(NODE);
-    hl.writeEnv(
-      NODE,
-      'web',
-      `# planted by secrets-corpus.test.ts\r\n${PLANTED.map((p) => p.line)
-        .filter(Boolean)
-        .join('\n')}\n`,
+    hl.writeEnv(NODE, 'web', corpus.envText);
+    writeFileSync(
+      join(hl.rootOf(NODE), 'config', 'web', 'docker-compose.override.yml'),
+      corpus.override,
     );
-    writeFileSync(join(hl.rootOf(NODE), 'config', 'web', 'docker-compose.override.yml'), OVERRIDE);
     writeFileSync(
       join(hl.repoDir, 'hosts', NODE, 'web', 'docker-compose.yml'),
-      compose(port, false),
+      corpus.compose(port, false),
     );
     hl.commit('web: print every secret');
 
@@ -168,7 +93,7 @@ describe.skipIf(!ok)('secrets stay on the node in every form they take', () => {
     // A Compose error made of a secret: prepare fails, diagnose and recover see it.
     writeFileSync(
       join(hl.repoDir, 'hosts', NODE, 'web', 'docker-compose.yml'),
-      compose(port, true),
+      corpus.compose(port, true),
     );
     hl.commit('web: an interval from the .env');
     const prep = seen(
@@ -224,14 +149,7 @@ describe.skipIf(!ok)('secrets stay on the node in every form they take', () => {
   });
 
   it('no readable piece of any secret in any output', () => {
-    const leaks: string[] = [];
-    for (const o of outputs)
-      for (const p of PLANTED)
-        for (const needle of p.needles)
-          if (o.text.includes(needle)) {
-            const at = o.text.indexOf(needle);
-            leaks.push(`${p.name} in ${o.where}: …${o.text.slice(Math.max(0, at - 60), at + 40)}…`);
-          }
+    const leaks = outputs.flatMap((o) => corpus.leaks(o.where, o.text));
     expect(leaks).toEqual([]);
     expect(outputs.length).toBeGreaterThan(20);
   });

@@ -318,7 +318,7 @@ sub forms_of {
     my $q = go_quote($x, 0);
     push @more, $q, go_quote($x, 1), byte_quote($x, 0), byte_quote($x, 1),
       json_quote($x, 0, 0), json_quote($x, 1, 0), json_quote($x, 0, 1), json_quote($x, 1, 1),
-      json_quote($q, 0, 0), json_quote($q, 1, 0), go_quote($q, 0);
+      json_quote($q, 0, 0), json_quote($q, 1, 0), go_quote($q, 0), json_quote(byte_quote($x, 0), 0, 0);
   }
   return (@f, @more);
 }
