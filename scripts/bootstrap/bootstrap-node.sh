@@ -30,6 +30,8 @@ NODE=""
 REMOTE=""
 BRANCH=main
 ROOT="${HOMELAB_ROOT:-/opt/homelab}"
+ROOT_SOURCE="${HOMELAB_ROOT:+HOMELAB_ROOT on the node}"
+ROOT_SOURCE="${ROOT_SOURCE:-the default}"
 REPO=""
 TRANSPORT=ssh
 ASSUME_YES=false
@@ -113,7 +115,7 @@ parse_args() {
           --node) NODE=$2 ;;
           --remote) REMOTE=$2 ;;
           --branch) BRANCH=$2 ;;
-          --root) ROOT=$2 ;;
+          --root) ROOT=$2; ROOT_SOURCE="the inventory" ;;
           --repo) REPO=$2 ;;
           --transport) TRANSPORT=$2 ;;
         esac
@@ -472,6 +474,8 @@ main() {
   trap 'on_error "${LINENO}" "${BASH_COMMAND}"' ERR
   umask 022
   log_info "bootstrapping ${NODE} into ${ROOT} from ${REMOTE} (${BRANCH})"
+  # The root and who chose it: SATURN compares it with the inventory's.
+  step ok root "${ROOT} (from ${ROOT_SOURCE})"
   check_tools
   make_layout
   sync_repo

@@ -206,7 +206,7 @@ describe.skipIf(!ok)('your own homelab, through the installed homelab only', () 
         '--identity-file',
         s.keyFile,
         '--known-hosts',
-        s.knownHostsFile,
+        'inventory/known_hosts',
         '--root',
         roots[i] ?? '',
         '--port',
@@ -221,11 +221,25 @@ describe.skipIf(!ok)('your own homelab, through the installed homelab only', () 
     git(lab, 'commit', '-q', '-m', 'Add three nodes');
     git(lab, 'push', '-q', '-u', 'origin', 'main');
 
+    // Host keys: shown (ssh-keyscan's fingerprints) and added to the inventory's known_hosts only
+    // when the user agrees; without a terminal that is --yes.
+    const knownHosts = join(lab, 'inventory', 'known_hosts');
+    const asked = await homelab(['node', 'bootstrap', NODES[0]]);
+    expect(asked.code).toBe(1);
+    expect(asked.stdout).toMatch(/SHA256:\S+ \[127\.0\.0\.1\]:\d+ \(ED25519\)/);
+    expect(asked.stderr).toContain('was not added');
+    expect(existsSync(knownHosts)).toBe(false);
     for (const n of NODES) {
-      const b = await homelab(['node', 'bootstrap', n]);
+      const b = await homelab(['node', 'bootstrap', n, '--yes']);
       expectOk(b, `bootstrap ${n}`);
       expect(b.stdout).toContain(`${n} is bootstrapped`);
+      expect(b.stdout).toContain('git.remote: git://127.0.0.1:');
     }
+    const keys = readFileSync(knownHosts, 'utf8');
+    for (const s of sshds) expect(keys).toContain(readFileSync(s.knownHostsFile, 'utf8').trim());
+    git(lab, 'add', 'inventory/known_hosts');
+    git(lab, 'commit', '-q', '-m', 'Host keys of the nodes');
+    git(lab, 'push', '-q');
     for (const n of NODES)
       for (const stage of ['prepare', 'deploy', 'verify'])
         expectOk(await homelab(['run', stage, '--node', n, '--yes']), `run ${stage} ${n}`);

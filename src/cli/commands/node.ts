@@ -30,6 +30,15 @@ import {
 } from '../node-flags.js';
 import { nextStepsAfterAdd, nextStepsAfterBootstrap } from '../../shell/onboarding/next-steps.js';
 import { unpushedWarning } from '../../shell/onboarding/pushed.js';
+import {
+  addHostKeys,
+  hostKeyKnown,
+  hostPattern,
+  knownHostsFileOf,
+  scanHostKeys,
+} from '../../shell/onboarding/host-key.js';
+import { remoteNeeds } from '../../core/inventory/remote-form.js';
+import type { NodeSpec } from '../../core/inventory/model.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
 
 const USAGE = `Usage: homelab node add <name> --address ADDR [--role ROLE] [--tags a,b] [--wave N]
@@ -258,6 +267,41 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
 
 // --- bootstrap --------------------------------------------------------------------------------
 
+/**
+ * ssh transport: a node whose host key SATURN does not know yet gets its key shown (fingerprints
+ * from ssh-keyscan) and added only once the user agrees (or gave --yes). False: stop here.
+ */
+async function onboardHostKey(node: NodeSpec, f: Flags, ctx: CommandContext): Promise<boolean> {
+  if (await hostKeyKnown(node, ctx.env)) return true;
+  const file = knownHostsFileOf(node, ctx.env);
+  const scanned = await scanHostKeys(node);
+  if ('error' in scanned) {
+    ctx.stderr.write(`homelab node bootstrap: ${node.name}: ${scanned.error}\n`);
+    return false;
+  }
+  ctx.stdout.write(
+    [
+      `${hostPattern(node)} is not in ${file} yet. The host keys it offers now:`,
+      ...scanned.fingerprints.map((x) => `  ${x}`),
+      `Compare them with the node's own (on ${node.name}: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).`,
+      '',
+    ].join('\n'),
+  );
+  const yes =
+    f.yes || (isInteractive(ctx) && (await confirm(`Add them to ${file}?`, ctx.stdin, ctx.stdout)));
+  if (!yes) {
+    ctx.stderr.write(
+      `homelab node bootstrap: the host key of ${node.name} was not added${isInteractive(ctx) ? '' : ' (stdin is not a terminal: rerun with --yes once the fingerprint is checked)'}; nothing ran on the node.\n`,
+    );
+    return false;
+  }
+  await addHostKeys(node, ctx.env, scanned.lines);
+  ctx.stdout.write(
+    `Added ${scanned.lines.length} host key(s) of ${hostPattern(node)} to ${file}.\n`,
+  );
+  return true;
+}
+
 const MARK: Record<BootstrapStep['status'], string> = { ok: '✓', skip: '!', fail: '✗', start: '…' };
 
 function stepLine(s: BootstrapStep): string {
@@ -291,6 +335,8 @@ async function bootstrapOnce(
   if (first) {
     const unpushed = await unpushedWarning(repo, inventory.git.remote, inventory.git.branch);
     if (unpushed) ctx.stderr.write(`homelab node bootstrap: warning: ${unpushed}\n`);
+    if (node.transport === 'ssh' && !(await onboardHostKey(node, f, ctx))) return { code: 1 };
+    ctx.stdout.write(`git.remote: ${remoteNeeds(inventory.git.remote)}\n`);
   }
   ctx.stdout.write(
     `Bootstrapping ${node.name} (${node.transport} ${node.user}@${node.address}, root ${node.root}) from ${inventory.git.remote}\n`,
@@ -349,15 +395,30 @@ async function runBootstrap(f: Flags, ctx: CommandContext, repo: string): Promis
     );
     return 1;
   }
+  const { inventory } = await loadInventory(repo);
+  const node = inventory?.nodes.find((n) => n.name === f.name);
   if (outcome.result !== 'ok') {
     const failed = outcome.steps.find((s) => s.status === 'fail');
     ctx.stderr.write(
       `homelab node bootstrap: ${f.name}: ${outcome.result}${failed ? ` at ${failed.step}: ${failed.detail}` : ` (exit ${outcome.exitCode ?? 'none'})`}\n`,
     );
+    if (failed && /dubious ownership/.test(failed.detail) && inventory)
+      ctx.stderr.write(
+        `  Git on ${f.name} refuses to read ${inventory.git.remote}: another user owns it ("dubious ownership"). ` +
+          `Either serve the repo over ssh:// or git:// instead, or on the node, as ${node?.user ?? 'its user'}, run:\n` +
+          `    git config --global --add safe.directory ${inventory.git.remote.replace(/^file:\/\//, '')}\n` +
+          '  then bootstrap again.\n',
+      );
     return 1;
   }
-  const { inventory } = await loadInventory(repo);
-  const node = inventory?.nodes.find((n) => n.name === f.name);
+  const rootStep = outcome.steps.find((s) => s.step === 'root');
+  const nodeRoot = rootStep?.detail.split(' (from ')[0];
+  if (node && nodeRoot !== undefined && nodeRoot !== node.root)
+    ctx.stderr.write(
+      `homelab node bootstrap: warning: ${f.name} was bootstrapped in ${nodeRoot} (${rootStep?.detail.split(' (from ')[1]?.replace(/\)$/, '') ?? ''}), ` +
+        `but the inventory resolves its root to ${node.root}, where the stages look: set \`root: ${nodeRoot}\` under nodes.${f.name} in ${TOPOLOGY_FILE}, ` +
+        'then `homelab manifest`, commit and push\n',
+    );
   if (node) ctx.stdout.write(`\n${nextStepsAfterBootstrap(node, outcome).join('\n')}\n`);
   return 0;
 }

@@ -3,6 +3,7 @@ import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { formatProblem } from '../../core/problem.js';
 import { loadInventory } from '../../shell/inventory/load.js';
+import { repoWarnings } from '../../shell/onboarding/repo-warnings.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
 
 const USAGE = `Usage: homelab validate [--json] [--repo DIR]
@@ -16,6 +17,22 @@ Prints "valid: ..." and exits 0, or every problem as FILE:LINE:COL: FIELD: MESSA
 function parse(args: readonly string[]): { json: boolean; repo: string | undefined } {
   const { values } = parseCommandArgs(args, { json: { type: 'boolean' }, ...REPO_OPTION });
   return { json: values.json === true, repo: values.repo };
+}
+
+/**
+ * Problems quote folder names, node names and file content: control characters in them are shown
+ * escaped (`\x1b`), so a folder named ESC[2J cannot clear the screen or write the clipboard.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/** JSON.stringify escapes C0 controls but leaves DEL and the C1 range (8-bit CSI) raw. */
+function jsonSafe(json: string): string {
+  return json.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function plural(n: number, word: string): string {
@@ -32,8 +49,11 @@ export async function runValidate(args: readonly string[], ctx: CommandContext):
     return 1;
   }
   const { inventory, problems } = await loadInventory(repo);
+  const warnings = inventory ? await repoWarnings(repo, inventory) : [];
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ valid: inventory !== undefined, problems }, null, 2)}\n`);
+    ctx.stdout.write(
+      `${jsonSafe(JSON.stringify({ valid: inventory !== undefined, problems, ...(warnings.length > 0 ? { warnings } : {}) }, null, 2))}\n`,
+    );
     return inventory ? 0 : 1;
   }
   if (inventory) {
@@ -41,9 +61,10 @@ export async function runValidate(args: readonly string[], ctx: CommandContext):
     ctx.stdout.write(
       `valid: ${inventory.homelab} (${plural(inventory.nodes.length, 'node')}, ${plural(services, 'service')})\n`,
     );
+    ctx.stderr.write(warnings.map((w) => `warning: ${w}\n`).join(''));
     return 0;
   }
-  ctx.stdout.write(problems.map((p) => `${formatProblem(p)}\n`).join(''));
+  ctx.stdout.write(problems.map((p) => `${printable(formatProblem(p))}\n`).join(''));
   ctx.stdout.write(`invalid: ${plural(problems.length, 'problem')}\n`);
   return 1;
 }

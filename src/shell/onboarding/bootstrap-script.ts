@@ -3,6 +3,7 @@
 // its arguments, its exit codes and its step records. No transport here.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import type { Inventory, NodeSpec } from '../../core/inventory/model.js';
 
 export const BOOTSTRAP_SCRIPT = 'scripts/bootstrap/bootstrap-node.sh';
@@ -50,8 +51,17 @@ export function parseBootstrapStep(line: string): BootstrapStep | undefined {
   };
 }
 
-/** The remote argv: `bash -s -- --node ... ` (the script arrives on stdin). */
-export function bootstrapArgv(inventory: Inventory, node: NodeSpec, yes: boolean): string[] {
+/**
+ * The remote argv: `bash -s -- --node ... ` (the script arrives on stdin). `rootGiven` false (the
+ * topology sets no root for the node, nor in its defaults): --root and --repo are left out and the
+ * node's own HOMELAB_ROOT (else /opt/homelab) decides, as deploy.sh does.
+ */
+export function bootstrapArgv(
+  inventory: Inventory,
+  node: NodeSpec,
+  yes: boolean,
+  rootGiven = true,
+): string[] {
   return [
     'bash',
     '-s',
@@ -62,10 +72,7 @@ export function bootstrapArgv(inventory: Inventory, node: NodeSpec, yes: boolean
     inventory.git.remote,
     '--branch',
     inventory.git.branch,
-    '--root',
-    node.root,
-    '--repo',
-    node.repo,
+    ...(rootGiven ? ['--root', node.root, '--repo', node.repo] : []),
     '--transport',
     node.transport,
     ...(yes ? ['--yes'] : []),
@@ -82,4 +89,12 @@ export async function bootstrapScript(repoDir: string): Promise<string> {
     });
   const [lib, script] = await Promise.all([read(PROTOCOL_LIB), read(BOOTSTRAP_SCRIPT)]);
   return `${lib.endsWith('\n') ? lib : `${lib}\n`}${script}`;
+}
+
+/** Whether inventory/topology.yaml names the node's root (or repo) itself, or in its defaults. */
+export function topologyNamesRoot(topologyText: string, node: string): boolean {
+  const doc = parseDocument(topologyText, { uniqueKeys: false });
+  return ['root', 'repo'].some(
+    (k) => doc.getIn(['nodes', node, k]) !== undefined || doc.getIn(['defaults', k]) !== undefined,
+  );
 }

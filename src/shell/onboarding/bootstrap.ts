@@ -3,7 +3,11 @@
 // (`bash -s -- ARGS`), preceded by the one library it uses, scripts/deploy/lib/protocol.sh.
 import type { Inventory, NodeSpec } from '../../core/inventory/model.js';
 import type { BootstrapStep } from './bootstrap-script.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TOPOLOGY_FILE } from '../../core/inventory/parse.js';
 import {
+  topologyNamesRoot,
   BOOTSTRAP_EXIT,
   bootstrapArgv,
   bootstrapScript,
@@ -62,7 +66,9 @@ export async function bootstrapNode(
   const steps: BootstrapStep[] = [];
   const stderr: string[] = [];
   try {
-    const res = await runner.run(bootstrapArgv(inventory, node, options.yes === true), {
+    const topology = await readFile(join(repoDir, TOPOLOGY_FILE), 'utf8').catch(() => '');
+    const rootGiven = topologyNamesRoot(topology, node.name);
+    const res = await runner.run(bootstrapArgv(inventory, node, options.yes === true, rootGiven), {
       input,
       ...(options.signal ? { signal: options.signal } : {}),
       onStdout: (line) => {

@@ -141,6 +141,7 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     expect(r.stderr).toContain('tailscale is not installed');
     expect(r.code).toBe(0);
     expect(r.steps.map((s) => [s.step, s.service ?? '', s.status, s.changed])).toEqual([
+      ['root', '', 'ok', false],
       ['git', '', 'ok', false],
       ['docker', '', 'ok', false],
       ['compose', '', 'ok', false],
@@ -170,6 +171,24 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     expect(readme).toContain('  API_TOKEN\n  DB_PASSWORD\n');
     expect(readFileSync(join(root, 'config/cache/README'), 'utf8')).toContain('Secrets: none.');
     expect(existsSync(join(root, 'config/web/.env'))).toBe(false);
+  });
+
+  it("without --root uses the node's HOMELAB_ROOT, and says where the root came from", () => {
+    publish({ web: [] }, 'add vega');
+    const argv = ['--node', NODE, '--remote', remote, '--transport', 'ssh'];
+    const r = spawnSync('bash', ['-s', '--', ...argv], {
+      input: script,
+      encoding: 'utf8',
+      env: { ...process.env, HOMELAB_ROOT: root },
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    const steps = r.stdout.split('\n').flatMap((l) => parseBootstrapStep(l) ?? []);
+    expect(steps.find((x) => x.step === 'root')?.detail).toBe(
+      `${root} (from HOMELAB_ROOT on the node)`,
+    );
+    expect(git(join(root, 'repo'), 'remote', 'get-url', 'origin')).toBe(remote);
+    expect(stepOf(bootstrap(), 'root')?.detail).toBe(`${root} (from the inventory)`);
   });
 
   it('changes nothing the second time, and says so', () => {

@@ -148,7 +148,7 @@ describe.skipIf(!ok)('homelab node bootstrap (local transport)', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`warning: ${remote} (main at `);
     expect(r.stderr).toContain(
-      `lacks SATURN's HEAD ${head}: push first (git push), the node clones from there`,
+      `lacks SATURN's HEAD ${head}: push first (git push), the node fetches from there`,
     );
     git(saturn, 'push', '-q', 'origin', 'main');
     const pushed = await runCli(['node', 'bootstrap', NAME], { cwd: saturn, env: process.env });
