@@ -1,7 +1,7 @@
 // The root: reads the stores, routes every key through one useInput, draws the Screen. Thin.
 import { useInput, useStdin } from 'ink';
 import { useEffect, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
-import { chunkTokens } from './keys.js';
+import { bindingFor, chunkTokens, type Command } from './keys.js';
 import type { LogStore } from './log-store.js';
 import { routeKey, type RouterContext, type StageDriver } from './router.js';
 import { anyRunning, selectedNode } from './state/reducer.js';
@@ -20,6 +20,8 @@ export interface PanelHost {
   render(size: { width: number; height: number }): ReactNode;
   /** Opens the panel on a node (the `g` key). */
   open?(node: string): void;
+  /** Whether a key of the table's 'recover' mode acts now (what the footer offers). */
+  acts?(command: Command): boolean;
 }
 
 export interface AppProps {
@@ -82,9 +84,13 @@ export function App({
       queued.current.push(token);
       return;
     }
-    // An open panel reads every key but Ctrl+C (quit stays one key away).
-    if (panel?.isOpen && token !== 'ctrl+c' && panel.key(token)) return;
     const mode = store.getState().mode.kind;
+    // The recover view reads its keys from the key table's 'recover' mode; the app's own keys
+    // there (help, quit) and its dialogs over the view go through the router.
+    if (mode === 'recover' && panel?.isOpen) {
+      const b = bindingFor('recover', token);
+      if (b && b.group === 'Recover' && panel.key(token)) return;
+    }
     // The add-node form reads every key.
     if (mode === 'add-node' && token !== 'ctrl+c') return;
     routeKey(token, ctxRef.current);
@@ -121,8 +127,7 @@ export function App({
     if (!isRawModeSupported) return;
     const onInput = (data: string): void => {
       const token = F_KEYS[data];
-      if (token && !panel?.isOpen && store.getState().mode.kind === 'normal')
-        routeKey(token, ctxRef.current);
+      if (token && store.getState().mode.kind === 'normal') routeKey(token, ctxRef.current);
     };
     internal_eventEmitter.on('input', onInput);
     return () => {
@@ -167,6 +172,9 @@ export function App({
       {...(repoDir ? { repoDir } : {})}
       {...(panel?.isOpen
         ? { panel: (size: { width: number; height: number }) => panel.render(size) }
+        : {})}
+      {...(panel?.isOpen && panel.acts
+        ? { panelKeys: (c: Command) => panel.acts?.(c) ?? true }
         : {})}
     />
   );

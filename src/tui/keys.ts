@@ -41,9 +41,23 @@ export type Command =
   | 'recover'
   | 'form'
   | 'help-scroll-up'
-  | 'help-scroll-down';
+  | 'help-scroll-down'
+  | 'rec-resume'
+  | 'rec-rollback'
+  | 'rec-diagnose'
+  | 'rec-prompt'
+  | 'rec-copy'
+  | 'rec-ai'
+  | 'rec-log'
+  | 'rec-raw'
+  | 'rec-up'
+  | 'rec-down'
+  | 'rec-page-up'
+  | 'rec-page-down'
+  | 'rec-expand'
+  | 'rec-back';
 
-export type KeyGroup = 'Move' | 'Stages' | 'View' | 'Dialogs';
+export type KeyGroup = 'Move' | 'Stages' | 'View' | 'Recover' | 'Dialogs';
 
 export interface KeyBinding {
   readonly command: Command;
@@ -97,6 +111,85 @@ export function advanceStage(state: AppState): ReturnType<typeof nextStage> {
   }
   return next;
 }
+
+/** The guided recover view's keys (mode 'recover'); the view says when one cannot act and why. */
+const RECOVER_KEYS: readonly KeyBinding[] = (
+  [
+    [
+      'rec-resume',
+      ['r'],
+      'r',
+      'resume',
+      'Resume the node: re-run the failed stage and the rest (asks first)',
+      true,
+    ],
+    [
+      'rec-rollback',
+      ['b'],
+      'b',
+      'rollback',
+      'Roll back to the known-good commit, then deploy and verify it (asks first)',
+      true,
+    ],
+    ['rec-diagnose', ['d'], 'd', 'diagnose', 'Re-run diagnose (read-only)'],
+    [
+      'rec-prompt',
+      ['p'],
+      'p',
+      'prompt',
+      'Build the recover-node prompt: saved, shown and copied to the clipboard',
+    ],
+    [
+      'rec-copy',
+      ['c'],
+      'c',
+      'copy',
+      'Copy the prompt to the clipboard again (OSC 52), in the prompt pane',
+    ],
+    [
+      'rec-ai',
+      ['a'],
+      'a',
+      'ask AI',
+      'Ask the AI command (ai.command in the inventory) with the prompt',
+    ],
+    ['rec-log', ['l'], 'l', 'full log', 'Open the full log of the failed run (redacted)'],
+    [
+      'rec-raw',
+      ['v'],
+      'v',
+      'raw lines',
+      'In the full log: show the raw protocol records, or the human lines again',
+    ],
+    ['rec-up', ['up', 'k'], '↑/k', 'select', 'The finding above (in a pane: scroll up)'],
+    ['rec-down', ['down', 'j'], '↓/j', 'select', 'The finding below (in a pane: scroll down)'],
+    ['rec-page-up', ['pgup'], 'PgUp', 'page up', 'Scroll a page up'],
+    ['rec-page-down', ['pgdown', ' '], 'PgDn', 'page down', 'Scroll a page down'],
+    [
+      'rec-expand',
+      ['enter'],
+      'Enter',
+      'expand',
+      'Show the selected finding whole: all its evidence and its fix',
+    ],
+    [
+      'rec-back',
+      ['esc', 'left'],
+      'Esc',
+      'back',
+      'Back: from a pane to the findings, from the findings to the nodes',
+    ],
+  ] as const
+).map(([command, keys, label, hint, description, changes]): KeyBinding => ({
+  command,
+  keys,
+  label,
+  hint,
+  description,
+  group: 'Recover',
+  modes: ['recover'],
+  ...(changes ? { changes } : {}),
+}));
 
 export const KEY_TABLE: readonly KeyBinding[] = [
   {
@@ -276,7 +369,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     hint: 'help',
     description: 'Show this help',
     group: 'View',
-    modes: ['normal'],
+    modes: ['normal', 'recover'],
   },
   {
     command: 'quit',
@@ -285,7 +378,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     hint: 'quit',
     description: 'Quit (asks first while a stage is running; Ctrl+C too)',
     group: 'View',
-    modes: ['normal'],
+    modes: ['normal', 'recover'],
   },
   {
     command: 'close',
@@ -404,6 +497,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     group: 'Dialogs',
     modes: ['filter'],
   },
+  ...RECOVER_KEYS,
 ];
 
 /** Turns Ink's (input, key) into the token the table uses. */
@@ -455,11 +549,13 @@ export function activeBindings(state: AppState): KeyBinding[] {
     const key =
       b.command === 'down'
         ? 'up'
-        : b.command === 'help-scroll-down'
-          ? 'help-scroll-up'
-          : b.command === 'menu-down'
-            ? 'menu-up'
-            : b.command;
+        : b.command === 'rec-down'
+          ? 'rec-up'
+          : b.command === 'help-scroll-down'
+            ? 'help-scroll-up'
+            : b.command === 'menu-down'
+              ? 'menu-up'
+              : b.command;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -468,7 +564,10 @@ export function activeBindings(state: AppState): KeyBinding[] {
 
 /** The footer's text for a binding: up/down merge into one "↑↓/jk move". */
 export function footerLabel(b: KeyBinding): string {
-  return b.command === 'up' || b.command === 'help-scroll-up' || b.command === 'menu-up'
+  return b.command === 'up' ||
+    b.command === 'help-scroll-up' ||
+    b.command === 'menu-up' ||
+    b.command === 'rec-up'
     ? '↑↓/jk'
     : b.label;
 }

@@ -7,9 +7,10 @@ import { TuiController } from './controller.js';
 import { LogStore } from './log-store.js';
 import { initialState } from './state/reducer.js';
 import { createAppStore, type AppStore } from './state/store.js';
-import { RecoverHost } from './recover-host.js';
+import { RecoverHost } from './recover/host.js';
 import { enterFullScreen } from './terminal.js';
-import { RecoverPanel } from './views/recover-view.js';
+import { RecoverPanel } from './recover/view.js';
+import { recoverKeyActs } from './recover/state.js';
 
 export interface RunTuiOptions {
   readonly control: Control;
@@ -36,8 +37,12 @@ function recoverPanel(host: RecoverHost, store: AppStore): PanelHost {
       return host.isOpen;
     },
     key: (token) => host.key(token),
+    acts: (command) => {
+      const session = host.current();
+      return session ? recoverKeyActs(session.getState(), command) : false;
+    },
     subscribe: host.subscribe,
-    current: host.current,
+    current: () => host.current()?.getState(),
     render: ({ width, height }) => {
       const session = host.current();
       return session ? <RecoverPanel session={session} width={width} height={height} /> : null;
@@ -95,7 +100,9 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     writeTerminal: (data) => {
       opts.stdout.write(data);
     },
-    runStage: (node, stage) => controller.requestStage(node, stage, { confirmed: true }),
+    // The app's one confirmation asks first; the node list and log follow the run.
+    runStage: (node, stage) => controller.requestStage(node, stage),
+    onOpenChange: (open) => store.dispatch({ type: 'recover-open', open }),
   });
   const screen = enterFullScreen(opts.stdout);
   let quit: () => void = () => {};

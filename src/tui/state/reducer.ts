@@ -34,6 +34,8 @@ export type Mode =
   | { readonly kind: 'confirm'; readonly request: ConfirmRequest }
   | { readonly kind: 'walk-choice' }
   | { readonly kind: 'add-node' }
+  /** The guided recover view holds the detail pane; its keys are the key table's 'recover' mode. */
+  | { readonly kind: 'recover' }
   | { readonly kind: 'quit' };
 
 export type ModeKind = Mode['kind'];
@@ -114,6 +116,8 @@ export interface AppState {
    * for it and then act on it, in order, instead of falling on the view below.
    */
   readonly awaiting?: string;
+  /** The guided recover view is open: closing a dialog or the help returns to it. */
+  readonly recoverOpen?: boolean;
 }
 
 export type Action =
@@ -147,6 +151,7 @@ export type Action =
   | { readonly type: 'notice'; readonly notice: Notice | undefined }
   | { readonly type: 'walk'; readonly walk: WalkView | undefined }
   | { readonly type: 'awaiting'; readonly what: string | undefined }
+  | { readonly type: 'recover-open'; readonly open: boolean }
   | { readonly type: 'tick' };
 
 const MAX_STEPS = 200;
@@ -327,8 +332,20 @@ export function reducer(state: AppState, action: Action): AppState {
       return state.nodes.some((n) => n.spec.name === action.node)
         ? { ...state, selected: action.node, logScroll: 0 }
         : state;
-    case 'mode':
-      return { ...state, mode: action.mode, awaiting: undefined };
+    case 'mode': {
+      // Back from a dialog or the help to the view beneath it: the recover view when it is open.
+      const mode: Mode =
+        action.mode.kind === 'normal' && state.recoverOpen ? { kind: 'recover' } : action.mode;
+      return { ...state, mode, awaiting: undefined };
+    }
+    case 'recover-open': {
+      const under = state.mode.kind === 'normal' || state.mode.kind === 'recover';
+      return {
+        ...state,
+        recoverOpen: action.open,
+        ...(under ? { mode: action.open ? { kind: 'recover' } : { kind: 'normal' } } : {}),
+      };
+    }
     case 'filter-type':
       return keepSelectionVisible({ ...state, filter: state.filter + action.text });
     case 'filter-erase':

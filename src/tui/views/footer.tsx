@@ -11,6 +11,18 @@ import type { AppState } from '../state/reducer.js';
 export const FOOTER_PRIORITY: readonly Command[] = [
   'yes',
   'no',
+  'rec-resume',
+  'rec-rollback',
+  'rec-copy',
+  'rec-raw',
+  'rec-diagnose',
+  'rec-back',
+  'rec-expand',
+  'rec-prompt',
+  'rec-log',
+  'rec-ai',
+  'rec-up',
+  'rec-page-down',
   'walk-each',
   'walk-wave',
   'menu-pick',
@@ -39,12 +51,18 @@ function rank(c: Command): number {
   return i < 0 ? FOOTER_PRIORITY.length : i;
 }
 
-export function footerItems(state: AppState, width: number): Array<{ key: string; hint: string }> {
-  const all = activeBindings(state).map((b) => ({
-    key: footerLabel(b),
-    hint: b.hint,
-    command: b.command,
-  }));
+export function footerItems(
+  state: AppState,
+  width: number,
+  acts?: (command: Command) => boolean,
+): Array<{ key: string; hint: string }> {
+  const all = activeBindings(state)
+    .filter((b) => b.group !== 'Recover' || (acts?.(b.command) ?? true))
+    .map((b) => ({
+      key: footerLabel(b),
+      hint: b.hint,
+      command: b.command,
+    }));
   // Help and quit always make it onto the line; the rest fill it in priority order.
   const pinned = all.filter((i) => i.command === 'help' || i.command === 'quit');
   const rest = all
@@ -61,8 +79,17 @@ export function footerItems(state: AppState, width: number): Array<{ key: string
   return [...rest, ...pinned].filter((i) => chosen.has(i)).map(({ key, hint }) => ({ key, hint }));
 }
 
-export function Footer({ state, width }: { readonly state: AppState; readonly width: number }) {
-  const items = footerItems(state, width);
+export function Footer({
+  state,
+  width,
+  acts,
+}: {
+  readonly state: AppState;
+  readonly width: number;
+  /** For the recover view's keys: whether each acts now. */
+  readonly acts?: (command: Command) => boolean;
+}) {
+  const items = footerItems(state, width, acts);
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate">

@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { KEY_TABLE, type KeyGroup } from '../keys.js';
 
-const GROUPS: readonly KeyGroup[] = ['Move', 'Stages', 'View', 'Dialogs'];
+const GROUPS: readonly KeyGroup[] = ['Move', 'Stages', 'View', 'Recover', 'Dialogs'];
 
 export interface HelpLine {
   readonly group: KeyGroup;
@@ -13,10 +13,12 @@ export interface HelpLine {
   readonly changes: boolean;
 }
 
-export function helpLines(): HelpLine[] {
+/** Every binding, grouped; `first` puts the keys of the view the help was opened from on top. */
+export function helpLines(first?: KeyGroup): HelpLine[] {
   const seen = new Set<string>();
   const out: HelpLine[] = [];
-  for (const group of GROUPS) {
+  const groups = first ? [first, ...GROUPS.filter((g) => g !== first)] : GROUPS;
+  for (const group of groups) {
     for (const b of KEY_TABLE.filter((x) => x.group === group)) {
       const id = `${b.label}|${b.description}`;
       if (seen.has(id)) continue;
@@ -37,12 +39,15 @@ export function HelpOverlay({
   width,
   height,
   scroll,
+  first,
 }: {
   readonly width: number;
   readonly height: number;
   readonly scroll: number;
+  /** The group of the view beneath (the recover view's keys first when it is open). */
+  readonly first?: KeyGroup;
 }) {
-  const lines = helpLines();
+  const lines = helpLines(first);
   const labelW = Math.max(...lines.map((l) => l.label.length)) + 2;
   const rows: Array<{ key: string; node: ReactNode }> = [];
   let group: KeyGroup | null = null;

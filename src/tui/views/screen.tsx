@@ -1,6 +1,7 @@
 // The whole screen as a pure function of the state, the terminal size and the log store's lines.
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
+import type { Command } from '../keys.js';
 import { visibleNodes, type AppState } from '../state/reducer.js';
 import { ConfirmDialog, QuitDialog, WalkChoice, confirmDialogHeight } from './confirm-dialog.js';
 import { DetailPane, detailLogHeight, type LogView } from './detail-pane.js';
@@ -25,6 +26,8 @@ export interface ScreenProps {
   readonly onFormClosed?: (added: string | undefined) => void;
   /** A view that takes the detail pane's place (the guided recover view) and reads the keys. */
   readonly panel?: (size: { width: number; height: number }) => ReactNode;
+  /** Whether each of the recover view's keys acts now (for the footer). */
+  readonly panelKeys?: (command: Command) => boolean;
 }
 
 /** Terminals wider than this show nodes and detail side by side. */
@@ -82,10 +85,12 @@ export function layout(state: AppState, cols: number, rows: number, panel = fals
   // A modal takes the rows its content needs and the nodes keep the rest: the question and the
   // nodes it is about stay in view together.
   const modal = panel ? null : modalHeight(state, Math.max(3, body - 4));
+  // The recover view needs the rows for its findings and their fixes: the nodes keep a few.
+  const share = panel ? 0.25 : 0.45;
   const listHeight =
     modal !== null
       ? Math.max(3, Math.min(wanted, body - modal - 1))
-      : Math.min(wanted, Math.max(3, Math.floor(body * 0.45)));
+      : Math.min(wanted, Math.max(3, Math.floor(body * share)));
   return {
     body,
     wide,
@@ -103,6 +108,7 @@ export function Screen({
   readLog,
   transport,
   panel,
+  panelKeys,
   repoDir,
   onFormClosed,
 }: ScreenProps) {
@@ -197,7 +203,12 @@ export function Screen({
       <NoticeLine notice={state.notice} width={cols} />
       <FilterLine filter={state.filter} active={mode.kind === 'filter'} width={cols} />
       {mode.kind === 'help' ? (
-        <HelpOverlay width={cols} height={l.body} scroll={mode.scroll} />
+        <HelpOverlay
+          width={cols}
+          height={l.body}
+          scroll={mode.scroll}
+          {...(state.recoverOpen ? { first: 'Recover' as const } : {})}
+        />
       ) : l.wide ? (
         <Box flexDirection="row" height={l.body}>
           {list}
@@ -215,13 +226,7 @@ export function Screen({
           </Box>
         </Box>
       )}
-      {showPanel ? (
-        <Text color="gray" wrap="truncate">
-          the keys of the view above act now · Esc back to the nodes
-        </Text>
-      ) : (
-        <Footer state={state} width={cols} />
-      )}
+      <Footer state={state} width={cols} {...(panelKeys ? { acts: panelKeys } : {})} />
     </Box>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recoverInitFromRun } from '../../../src/tui/recover-host.js';
+import { recoverInitFromRun } from '../../../src/tui/recover/host.js';
 import type { RunView } from '../../../src/tui/state/reducer.js';
 
 const run: RunView = {

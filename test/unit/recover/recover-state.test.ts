@@ -3,12 +3,14 @@ import type { Finding } from '../../../src/core/recover/findings.js';
 import {
   initialRecoverState,
   mainLines,
+  paneLines,
+  humanLog,
   osc52,
-  RECOVER_MENU,
   recoverKey,
+  recoverKeyActs,
   recoverReducer,
   type RecoverState,
-} from '../../../src/tui/state/recover.js';
+} from '../../../src/tui/recover/state.js';
 
 const fail: Finding = {
   id: 'service.exited',
@@ -71,7 +73,7 @@ describe('recover view state', () => {
     expect(iFail).toBeGreaterThan(0);
     expect(iWarn).toBeGreaterThan(iFail);
     expect(iOk).toBeGreaterThan(iWarn);
-    expect(text).toContain('    fix: read the log');
+    expect(text).toContain('      fix: read the log');
   });
 
   it('redacts what reaches the screen', () => {
@@ -79,44 +81,76 @@ describe('recover view state', () => {
     expect(body.map((l) => l.text).join('\n')).not.toContain('tok-abcdef123');
   });
 
-  it('asks before resume; y runs it, n or Enter does not', () => {
+  it('resume and rollback go to the app, whose one confirmation asks (the view has no question of its own)', () => {
     const s = withFindings();
-    const asked = keys(s, 'r');
-    expect(asked.commands).toEqual([]);
-    expect(asked.state.confirm).toBe('resume');
-    expect(mainLines(asked.state, 100).actions[0]?.text).toContain(
-      'Run resume on mercury? It re-runs deploy',
-    );
-    expect(keys(asked.state, 'y').commands).toEqual(['resume']);
-    expect(keys(asked.state, 'n').commands).toEqual([]);
-    expect(keys(asked.state, 'enter').commands).toEqual([]);
-    expect(keys(asked.state, 'enter').state.confirm).toBeUndefined();
+    expect(keys(s, 'r').commands).toEqual(['resume']);
+    expect(keys(s, 'b').commands).toEqual(['rollback']);
   });
 
-  it('shows which commit a rollback goes to and what it changes back', () => {
-    const asked = keys(withFindings(), 'b');
-    const lines = mainLines(asked.state, 120).actions.map((l) => l.text);
-    expect(lines[0]).toBe('Run rollback on mercury? Back to aaaaaaaa "web 1.0" (from bbbbbbbb).');
-    expect(lines[1]).toBe('It changes back: web/docker-compose.yml');
-    expect(keys(asked.state, 'y').commands).toEqual(['rollback']);
+  it('shows which commit a rollback goes to', () => {
+    const text = mainLines(withFindings(), 120).body.map((l) => l.text);
+    expect(text).toContain('known-good aaaaaaaa "web 1.0" · target bbbbbbbb');
+  });
+
+  it('selects findings with ↑↓ and shows the selected one whole with Enter; the fix is always whole', () => {
+    const long = {
+      ...fail,
+      evidence: ['l1', 'l2', 'l3', 'l4', 'l5'].join('\n'),
+      hint: `Create it on the node: install -m 600 /dev/null /tmp/${'x'.repeat(60)}/.env, then add NOTES_TOKEN`,
+    };
+    let s = initialRecoverState({ node: 'n' });
+    for (const f of [long, warn]) s = recoverReducer(s, { type: 'finding', finding: f });
+    const before = mainLines(s, 60).body.map((l) => l.text);
+    expect(before.every((t) => t.length <= 60)).toBe(true);
+    // The whole fix, wrapped: every word of it is on screen.
+    expect(before.join(' ').replace(/\s+/g, ' ')).toContain('then add NOTES_TOKEN');
+    expect(before.join('\n')).toContain('… 2 more lines (Enter)');
+    expect(before.join('\n')).not.toContain('l1');
+    s = keys(s, 'enter').state;
+    const after = mainLines(s, 60).body.map((l) => l.text);
+    expect(after.join('\n')).toContain('l1');
+    expect(keys(s, 'down').state.cursor).toBe(1);
+    expect(keys(s, 'down', 'down', 'up').state.cursor).toBe(0);
+    expect(
+      mainLines(keys(s, 'down').state, 60).body.find((l) => l.text.startsWith('›'))?.text,
+    ).toContain('git.dirty');
   });
 
   it('refuses rollback without a known-good commit, and says why', () => {
     const s = initialRecoverState({ node: 'venus' });
     const r = keys(s, 'b');
     expect(r.commands).toEqual([]);
-    expect(r.state.confirm).toBeUndefined();
     expect(r.state.notice?.text).toMatch(/no known-good commit/);
+    expect(recoverKeyActs(s, 'rec-rollback')).toBe(false);
   });
 
-  it('runs read-only actions at once, from hotkeys or the cursor', () => {
+  it('runs read-only actions at once, from the key table', () => {
     const s = withFindings();
     expect(keys(s, 'd').commands).toEqual(['diagnose']);
     expect(keys(s, 'p').commands).toEqual(['prompt']);
+    expect(keys(s, 'a').commands).toEqual(['ai']);
     expect(keys(s, 'l').commands).toEqual(['log']);
     expect(keys(s, 'esc').commands).toEqual(['back']);
-    const idx = RECOVER_MENU.findIndex((m) => m.id === 'diagnose');
-    expect(keys(s, ...Array<string>(idx).fill('down'), 'enter').commands).toEqual(['diagnose']);
+  });
+
+  it('the full log shows human lines; v shows the raw records', () => {
+    const raw = [
+      '2026-12-01T10:00:00Z prepare: checking secrets',
+      '@homelab/1 step {"ts":1,"stage":"prepare","step":"secrets","status":"fail","service":"notes","detail":"missing NOTES_TOKEN"}',
+    ];
+    expect(humanLog(raw)).toEqual([
+      '10:00:00 prepare: checking secrets',
+      '  ✗ secrets notes: missing NOTES_TOKEN',
+    ]);
+    let s = recoverReducer(withFindings(), { type: 'log', lines: raw });
+    const human = paneLines(s, 200).map((l) => l.text);
+    expect(human.join('\n')).not.toContain('@homelab/1');
+    s = keys(s, 'v').state;
+    expect(
+      paneLines(s, 200)
+        .map((l) => l.text)
+        .join('\n'),
+    ).toContain('@homelab/1 step');
   });
 
   it('blocks actions while something runs on the node', () => {
@@ -170,8 +204,8 @@ describe('failing step log', () => {
 describe('while diagnose runs', () => {
   it('resume and rollback may still be asked for; diagnose and the prompt wait', () => {
     const s = recoverReducer(withFindings(), { type: 'diagnose-start' });
-    expect(keys(s, 'r').state.confirm).toBe('resume');
-    expect(keys(s, 'b').state.confirm).toBe('rollback');
+    expect(keys(s, 'r').commands).toEqual(['resume']);
+    expect(keys(s, 'b').commands).toEqual(['rollback']);
     expect(keys(s, 'p').commands).toEqual([]);
     expect(keys(s, 'p').state.notice?.text).toContain('diagnose is running');
     expect(keys(s, 'd').commands).toEqual([]);

@@ -9,6 +9,7 @@ import {
 } from '../../../src/tui/state/reducer.js';
 import type { LogView } from '../../../src/tui/views/detail-pane.js';
 import { Screen } from '../../../src/tui/views/screen.js';
+import { bindingFor } from '../../../src/tui/keys.js';
 import { HEAD, NODES, OLD, REPO, mixedProbes } from './fixtures.js';
 
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -216,9 +217,32 @@ describe('screen', () => {
     expect(out).toContain('Advance the selected node to its next stage');
     expect(out).toContain('more');
     expectFits(out, 80, 24);
-    const tall = frame(state, 100, 50);
+    const tall = frame(state, 100, 70);
     expect(tall).toContain('Deploy the homelab asking once per wave');
     expect(tall).not.toContain('more');
+  });
+
+  test('? over the recover view lists its keys first: p, c, l, a among them; q quits there too', () => {
+    const state = loaded(
+      { type: 'recover-open', open: true },
+      { type: 'mode', mode: { kind: 'help', scroll: 0 } },
+    );
+    const out = frame(state, 80, 24);
+    expectFits(out, 80, 24);
+    const rows = out.replace(ANSI, '').split('\n');
+    const keyOf = (desc: string): string | undefined =>
+      rows
+        .find((r) => r.includes(desc))
+        ?.trim()
+        .split(/\s+/)[0];
+    expect(keyOf('Build the recover-node prompt')).toBe('p');
+    expect(keyOf('Copy the prompt to the clipboard again')).toBe('c');
+    expect(keyOf('Open the full log of the failed run')).toBe('l');
+    expect(keyOf('Ask the AI command')).toBe('a');
+    // Closing the help goes back to the recover view, whose key mode is 'recover'.
+    expect(reducer(state, { type: 'mode', mode: { kind: 'normal' } }).mode.kind).toBe('recover');
+    expect(bindingFor('recover', 'q')?.command).toBe('quit');
+    expect(bindingFor('recover', '?')?.command).toBe('help');
   });
 
   test('a wide terminal puts nodes and detail side by side', () => {

@@ -1,21 +1,26 @@
 // The app's handle on the guided recover view: at most one session open at a time; the root's key
 // router hands it every key while it is open (key() returns false when closed). No React here.
-import type { Stage } from '../core/protocol/events.js';
-import type { FailedStep } from '../core/recover/findings.js';
-import { toFinding } from '../core/recover/findings.js';
-import type { StageOutcome } from '../core/node/types.js';
-import type { Control } from '../shell/control/types.js';
-import { RecoverSession, type RecoverSessionInit } from './recover-session.js';
-import type { RunView } from './state/reducer.js';
+import type { Stage } from '../../core/protocol/events.js';
+import type { FailedStep } from '../../core/recover/findings.js';
+import { toFinding } from '../../core/recover/findings.js';
+import type { StageOutcome } from '../../core/node/types.js';
+import type { Control } from '../../shell/control/types.js';
+import { RecoverSession, type RecoverSessionInit } from './session.js';
+import type { RunView } from '../state/reducer.js';
 
 export interface RecoverHostDeps {
   readonly control: Control;
   readonly env: NodeJS.ProcessEnv;
   /** Raw bytes to the terminal (OSC 52). */
   readonly writeTerminal: (data: string) => void;
-  /** Runs a confirmed stage the way the app does (its node list and log follow); default control.runStage. */
+  /**
+   * Runs a stage the way the app does: asked in the app's one confirmation dialog, its node list
+   * and log following it; default control.runStage (unasked: for tests of the view alone).
+   */
   readonly runStage?: (node: string, stage: Stage) => Promise<StageOutcome | 'declined' | 'busy'>;
   readonly now?: () => Date;
+  /** Told when the view opens or closes (the app's key mode follows it). */
+  readonly onOpenChange?: (open: boolean) => void;
 }
 
 /** What the view starts from after a failed run the app watched: its failed step, findings, log path. */
@@ -107,6 +112,9 @@ export class RecoverHost {
       init,
     );
     this.session = session;
+    // The app's footer offers the view's keys that act now: it follows the view's state too.
+    session.subscribe(() => this.changed());
+    this.deps.onOpenChange?.(true);
     this.changed();
     void session.start();
     return session;
@@ -118,8 +126,10 @@ export class RecoverHost {
   }
 
   close(): void {
+    const was = this.session !== undefined;
     this.session?.close();
     this.session = undefined;
+    if (was) this.deps.onOpenChange?.(false);
     this.changed();
   }
 

@@ -1,7 +1,7 @@
 // The guided recover view: a pure render of RecoverState in a box of the given size.
 import { Box, Text } from 'ink';
 import { useSyncExternalStore } from 'react';
-import type { RecoverSession } from '../recover-session.js';
+import type { RecoverSession } from './session.js';
 import {
   headline,
   mainLines,
@@ -10,7 +10,7 @@ import {
   type Line,
   type LineStyle,
   type RecoverState,
-} from '../state/recover.js';
+} from './state.js';
 
 export interface RecoverViewProps {
   readonly state: RecoverState;
@@ -44,6 +44,30 @@ function Row({ line }: { line: Line }) {
   );
 }
 
+/**
+ * The rows that fit: the window keeps the selected line in view (PgUp/PgDn move it further) and a
+ * last row counts what is below ("↓ 3 more lines").
+ */
+function fitWindow(
+  lines: readonly Line[],
+  room: number,
+  selectedAt: number,
+  scroll: number,
+): Line[] {
+  if (lines.length <= room) return [...lines];
+  const inner = Math.max(1, room - 1);
+  // Start so the selected line and a few after it (its evidence, its fix) are in view.
+  const follow =
+    selectedAt + 4 < inner ? 0 : Math.max(0, Math.min(selectedAt - 1, lines.length - inner));
+  const from = Math.min(Math.max(0, follow + scroll), Math.max(0, lines.length - inner));
+  const shown = windowOf(lines, inner, from);
+  const below = lines.length - from - shown.length;
+  const more = [from > 0 ? `↑ ${from} above` : '', below > 0 ? `↓ ${below} more lines` : '']
+    .filter(Boolean)
+    .join(' · ');
+  return [...shown, { text: `${more} (↑↓ select · PgUp/PgDn scroll)`, style: 'dim' }];
+}
+
 export function RecoverView({ state, width, height }: RecoverViewProps) {
   const w = Math.max(20, width);
   const h = Math.max(6, height);
@@ -60,12 +84,12 @@ export function RecoverView({ state, width, height }: RecoverViewProps) {
     : undefined;
   const top = [busy, notice].filter((l): l is Line => l !== undefined);
   let rows: Line[];
+  const room = Math.max(1, h - 1 - top.length);
   if (state.pane === 'main') {
-    const { body, actions } = mainLines(state, w);
-    const room = Math.max(1, h - 1 - top.length - actions.length - 1);
-    rows = [...windowOf(body, room, state.scroll), { text: '', style: 'text' }, ...actions];
+    const { body, selectedAt } = mainLines(state, w);
+    rows = fitWindow(body, room, selectedAt, state.scroll);
   } else {
-    rows = windowOf(paneLines(state, w), Math.max(1, h - 1 - top.length), state.scroll);
+    rows = fitWindow(paneLines(state, w), room, 0, state.scroll);
   }
   return (
     <Box flexDirection="column" width={w} height={h}>

@@ -1,6 +1,7 @@
-// The guided recover view's state: findings (failing first), the failing step's log excerpt, the
-// actions (resume, roll back, re-run diagnose, build the prompt, ask the AI, full log, back) with
-// confirmation for the two that change the node. Pure: a reducer, a key function, line layout.
+// The guided recover view's state: findings (failing first, one selected, Enter shows it whole), the
+// failing step's log excerpt, the panes (prompt, AI answer, full log). Its keys are the app's key
+// table (mode 'recover'); the two actions that change the node are asked by the app's one
+// confirmation dialog. Pure: a reducer, a key function, line layout.
 import type { Severity } from '../../core/protocol/events.js';
 import {
   countFindings,
@@ -9,29 +10,14 @@ import {
   type Finding,
 } from '../../core/recover/findings.js';
 import { redact } from '../../core/recover/redact.js';
+import { parseNodeLine } from '../../core/protocol/parse.js';
+import { describeEvent } from '../../core/protocol/describe.js';
+import { bindingFor, type Command } from '../keys.js';
 import type { RollbackInfo } from '../../core/node/types.js';
 
 export type { RollbackInfo };
 
 export type RecoverCommand = 'resume' | 'rollback' | 'diagnose' | 'prompt' | 'ai' | 'log' | 'back';
-
-export interface RecoverMenuItem {
-  readonly id: RecoverCommand;
-  readonly key: string;
-  readonly label: string;
-  /** Changes the node: asks first. */
-  readonly changes?: boolean;
-}
-
-export const RECOVER_MENU: readonly RecoverMenuItem[] = [
-  { id: 'resume', key: 'r', label: 'Resume from the failed stage', changes: true },
-  { id: 'rollback', key: 'b', label: 'Roll back to the known-good commit', changes: true },
-  { id: 'diagnose', key: 'd', label: 'Re-run diagnose' },
-  { id: 'prompt', key: 'p', label: 'Build the recover-node prompt (saved, shown, copied)' },
-  { id: 'ai', key: 'a', label: 'Ask the AI command' },
-  { id: 'log', key: 'l', label: 'Open the full log' },
-  { id: 'back', key: 'esc', label: 'Back' },
-];
 
 export type RecoverPane = 'main' | 'prompt' | 'ai' | 'log';
 
@@ -49,10 +35,14 @@ export interface RecoverState {
   /** The failing step's log lines (redacted). */
   readonly excerpt: string;
   readonly rollback?: RollbackInfo;
+  /** The selected finding (index into the findings as listed: failing first). */
   readonly cursor: number;
+  /** Findings shown whole (by id and service). */
+  readonly expanded: readonly string[];
   readonly scroll: number;
   readonly pane: RecoverPane;
-  readonly confirm?: 'resume' | 'rollback';
+  /** The full log shows the raw protocol records instead of human lines. */
+  readonly raw: boolean;
   /** What is running now ("resume", "rollback", "prompt"...), or undefined. */
   readonly busy?: string;
   readonly prompt?: { readonly path: string; readonly text: string; readonly copied: boolean };
@@ -100,8 +90,10 @@ export function initialRecoverState(opts: {
     diagnosing: false,
     excerpt: redact(opts.excerpt ?? ''),
     cursor: 0,
+    expanded: [],
     scroll: 0,
     pane: 'main',
+    raw: false,
     aiCommand: (opts.aiCommand ?? []).join(' '),
     log: [],
   };
@@ -192,63 +184,118 @@ export function short(sha: string): string {
 
 export interface KeyResult {
   readonly state: RecoverState;
-  /** A command to carry out (confirmed already when it changes the node). */
+  /** A command to carry out (resume and rollback are asked by the app's confirmation first). */
   readonly command?: RecoverCommand;
 }
 
+/** The key table's commands for the view's actions. */
+const ACTION: Partial<Record<Command, RecoverCommand>> = {
+  'rec-resume': 'resume',
+  'rec-rollback': 'rollback',
+  'rec-diagnose': 'diagnose',
+  'rec-prompt': 'prompt',
+  'rec-ai': 'ai',
+  'rec-log': 'log',
+};
+
+function findingKey(f: Finding): string {
+  return `${f.id}|${f.service ?? ''}`;
+}
+
+/** The findings one can select, in the order the view lists them: failing, then warnings. */
+export function listedFindings(state: RecoverState): Finding[] {
+  return groupFindings(state.findings)
+    .filter((g) => g.severity !== 'ok')
+    .flatMap((g) => [...g.findings]);
+}
+
+/** Whether a key of the table's 'recover' mode acts in this state (what the footer offers). */
+export function recoverKeyActs(state: RecoverState, command: Command): boolean {
+  const main = state.pane === 'main';
+  switch (command) {
+    case 'rec-copy':
+      return state.pane === 'prompt' && state.prompt !== undefined;
+    case 'rec-raw':
+      return state.pane === 'log';
+    case 'rec-expand':
+      return main && listedFindings(state).length > 0;
+    case 'rec-up':
+    case 'rec-down':
+      return main ? listedFindings(state).length > 1 : true;
+    case 'rec-page-up':
+    case 'rec-page-down':
+      return !main;
+    case 'rec-back':
+      return true;
+    default: {
+      const id = ACTION[command];
+      return id !== undefined && main && disabledReason(state, id) === null;
+    }
+  }
+}
+
 /**
- * One key. Tokens as the app's key router names them: 'up', 'down', 'enter', 'esc', 'pgup',
- * 'pgdown', or the typed character.
+ * One key, as a token of the app's key table ('up', 'enter', 'esc', 'pgup' or the character), read
+ * through that table's 'recover' mode.
  */
 export function recoverKey(state: RecoverState, token: string): KeyResult {
-  if (state.confirm) {
-    if (token === 'y') return { state: { ...state, confirm: undefined }, command: state.confirm };
-    if (token === 'n' || token === 'esc' || token === 'enter' || token === 'q')
-      return {
-        state: {
-          ...state,
-          confirm: undefined,
-          notice: { level: 'info', text: `${state.confirm}: not run` },
-        },
-      };
-    return { state };
-  }
-  if (state.pane !== 'main') {
-    if (token === 'esc' || token === 'q' || token === 'left')
-      return { state: { ...state, pane: 'main', scroll: 0 } };
-    if (token === 'up' || token === 'k')
-      return { state: { ...state, scroll: Math.max(0, state.scroll - 1) } };
-    if (token === 'down' || token === 'j') return { state: { ...state, scroll: state.scroll + 1 } };
-    if (token === 'pgup') return { state: { ...state, scroll: Math.max(0, state.scroll - 10) } };
-    if (token === 'pgdown' || token === ' ')
+  const b = bindingFor('recover', token);
+  if (!b) return { state };
+  const main = state.pane === 'main';
+  switch (b.command) {
+    case 'rec-up':
+      return main
+        ? { state: { ...state, cursor: Math.max(0, state.cursor - 1), scroll: 0 } }
+        : { state: { ...state, scroll: Math.max(0, state.scroll - 1) } };
+    case 'rec-down':
+      return main
+        ? {
+            state: {
+              ...state,
+              cursor: Math.min(Math.max(0, listedFindings(state).length - 1), state.cursor + 1),
+              scroll: 0,
+            },
+          }
+        : { state: { ...state, scroll: state.scroll + 1 } };
+    case 'rec-page-up':
+      return { state: { ...state, scroll: Math.max(0, state.scroll - 10) } };
+    case 'rec-page-down':
       return { state: { ...state, scroll: state.scroll + 10 } };
-    if (token === 'c' && state.pane === 'prompt') return { state, command: 'prompt' };
-    return { state };
+    case 'rec-expand': {
+      const f = listedFindings(state)[state.cursor];
+      if (!main || !f) return { state };
+      const k = findingKey(f);
+      const expanded = state.expanded.includes(k)
+        ? state.expanded.filter((e) => e !== k)
+        : [...state.expanded, k];
+      return { state: { ...state, expanded } };
+    }
+    case 'rec-back':
+      return main ? { state, command: 'back' } : { state: { ...state, pane: 'main', scroll: 0 } };
+    case 'rec-copy':
+      return state.pane === 'prompt' && state.prompt
+        ? { state, command: 'prompt' }
+        : {
+            state: {
+              ...state,
+              notice: { level: 'warn', text: 'c copies the prompt: build it first with p' },
+            },
+          };
+    case 'rec-raw':
+      return state.pane === 'log'
+        ? { state: { ...state, raw: !state.raw, scroll: 0 } }
+        : {
+            state: { ...state, notice: { level: 'warn', text: 'v: open the full log first (l)' } },
+          };
+    default: {
+      const id = ACTION[b.command];
+      if (!id) return { state };
+      const why = disabledReason(state, id);
+      if (why)
+        return { state: { ...state, notice: { level: 'warn', text: `${b.label}: ${why}` } } };
+      return { state, command: id };
+    }
   }
-  if (token === 'up' || token === 'k')
-    return {
-      state: { ...state, cursor: (state.cursor + RECOVER_MENU.length - 1) % RECOVER_MENU.length },
-    };
-  if (token === 'down' || token === 'j')
-    return { state: { ...state, cursor: (state.cursor + 1) % RECOVER_MENU.length } };
-  if (token === 'pgup') return { state: { ...state, scroll: Math.max(0, state.scroll - 5) } };
-  if (token === 'pgdown') return { state: { ...state, scroll: state.scroll + 5 } };
-  let item: RecoverMenuItem | undefined;
-  if (token === 'enter') item = RECOVER_MENU[state.cursor];
-  else
-    item =
-      RECOVER_MENU.find((m) => m.key === token) ??
-      (token === 'q' ? RECOVER_MENU.find((m) => m.id === 'back') : undefined);
-  if (!item) return { state };
-  const cursor = RECOVER_MENU.indexOf(item);
-  const why = disabledReason(state, item.id);
-  if (why)
-    return {
-      state: { ...state, cursor, notice: { level: 'warn', text: `${item.label}: ${why}` } },
-    };
-  if (item.id === 'resume' || item.id === 'rollback')
-    return { state: { ...state, cursor, confirm: item.id } };
-  return { state: { ...state, cursor }, command: item.id };
 }
 
 /** OSC 52: sets the terminal's clipboard (works over ssh; tmux passes it with set-clipboard on). */
@@ -304,28 +351,11 @@ export function headline(state: RecoverState): string {
   return `${who} — no failed stage`;
 }
 
-function menuLabel(state: RecoverState, item: RecoverMenuItem): string {
-  switch (item.id) {
-    case 'resume':
-      return state.failed?.stage
-        ? `Resume from the failed stage (${state.failed.stage})`
-        : item.label;
-    case 'rollback': {
-      const rb = state.rollback;
-      if (!rb?.knownGood) return `${item.label} (none recorded yet)`;
-      return `Roll back to known-good ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''}`;
-    }
-    case 'ai':
-      return state.aiCommand
-        ? `Ask the AI command (${state.aiCommand})`
-        : 'Ask the AI command (none configured: set ai.command in inventory/topology.yaml)';
-    default:
-      return item.label;
-  }
-}
-
-/** The main pane, top to bottom: headline, counts, findings by severity, log excerpt, actions. */
-export function mainLines(state: RecoverState, width: number): { body: Line[]; actions: Line[] } {
+/** The main pane: counts, the findings by severity (the selected one marked, its fix in full), the log excerpt. */
+export function mainLines(
+  state: RecoverState,
+  width: number,
+): { body: Line[]; selectedAt: number } {
   const body: Line[] = [];
   const c = countFindings(state.findings);
   body.push({
@@ -335,6 +365,15 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
     ),
     style: 'dim',
   });
+  const rb = state.rollback;
+  if (rb?.knownGood)
+    body.push({
+      text: clip(
+        `known-good ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''}${rb.knownGood === rb.target ? ' (the target)' : ` · target ${short(rb.target)}`}`,
+        width,
+      ),
+      style: 'dim',
+    });
   if (state.findings.length === 0)
     body.push({
       text: state.diagnosing
@@ -342,6 +381,8 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
         : 'no findings yet: press d to diagnose',
       style: 'dim',
     });
+  const listed = listedFindings(state);
+  let selectedAt = 0;
   for (const group of groupFindings(state.findings)) {
     if (group.severity === 'ok') {
       body.push({
@@ -355,16 +396,23 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
     }
     body.push({ text: `${group.label} (${group.findings.length})`, style: 'heading' });
     for (const f of group.findings) {
-      body.push({
-        text: clip(
-          `${MARK[f.severity]} ${f.id}${f.service ? ` (${f.service})` : ''}: ${f.summary}`,
-          width,
-        ),
-        style: f.severity,
-      });
+      const selected = listed.indexOf(f) === state.cursor;
+      const whole = state.expanded.includes(findingKey(f));
+      if (selected) selectedAt = body.length;
+      const head = `${selected ? '›' : ' '} ${MARK[f.severity]} ${f.id}${f.service ? ` (${f.service})` : ''}: ${f.summary}`;
+      if (whole) for (const l of wrapLines(head, width)) body.push({ text: l, style: f.severity });
+      else body.push({ text: clip(head, width), style: selected ? 'selected' : f.severity });
       const ev = f.evidence.split('\n').filter((l) => l.trim() !== '');
-      for (const l of ev.slice(-3)) body.push({ text: clip(`    ${l}`, width), style: 'dim' });
-      if (f.hint) body.push({ text: clip(`    fix: ${f.hint}`, width), style: 'text' });
+      const shown = whole ? ev : ev.slice(-3);
+      if (!whole && ev.length > shown.length)
+        body.push({ text: `      … ${ev.length - shown.length} more lines (Enter)`, style: 'dim' });
+      for (const l of shown)
+        for (const w of whole ? wrapLines(l, width, '      ') : [clip(`      ${l}`, width)])
+          body.push({ text: w, style: 'dim' });
+      // The fix is what the view exists to show: always whole, wrapped.
+      if (f.hint)
+        for (const w of wrapLines(`fix: ${f.hint}`, width, '      '))
+          body.push({ text: w, style: 'text' });
     }
   }
   if (state.excerpt.trim()) {
@@ -372,48 +420,28 @@ export function mainLines(state: RecoverState, width: number): { body: Line[]; a
     for (const l of wrapLines(state.excerpt, width - 2, '  ').slice(-10))
       body.push({ text: l, style: 'dim' });
   }
-  const actions: Line[] = [];
-  if (state.confirm) {
-    const rb = state.rollback;
-    if (state.confirm === 'resume') {
-      actions.push({
-        text: clip(
-          `Run resume on ${state.node}? It re-runs ${state.failed?.stage || 'the failed stage'} and the stages after it.`,
-          width,
-        ),
-        style: 'confirm',
-      });
-    } else if (rb) {
-      actions.push({
-        text: clip(
-          `Run rollback on ${state.node}? Back to ${short(rb.knownGood)}${rb.subject ? ` "${rb.subject}"` : ''} (from ${short(rb.target)}).`,
-          width,
-        ),
-        style: 'confirm',
-      });
-      actions.push({
-        text: clip(
-          rb.changes.length
-            ? `It changes back: ${rb.changes.join(', ')}`
-            : "Nothing below this node's hosts folder differs.",
-          width,
-        ),
-        style: 'text',
-      });
+  return { body, selectedAt };
+}
+
+/**
+ * The log as a person reads it: protocol records become their one human line (or nothing, for
+ * records that carry nothing to read); a log line's timestamp shortens to the time of day.
+ */
+export function humanLog(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    const m = /^(\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)(?:\.\d+)?Z?) (.*)$/.exec(line);
+    const time = m ? `${m[2]} ` : '';
+    const rest = m ? (m[3] ?? '') : line;
+    const parsed = parseNodeLine(rest);
+    if (parsed.kind === 'log') {
+      out.push(`${time}${parsed.text}`);
+      continue;
     }
-    actions.push({ text: 'y yes · n/Enter/Esc no (default)', style: 'confirm' });
-    return { body, actions };
+    const human = describeEvent(parsed.event);
+    if (human !== undefined) out.push(`${time}${human}`);
   }
-  RECOVER_MENU.forEach((item, i) => {
-    const disabled = disabledReason(state, item.id) !== null && item.id !== 'back';
-    const key = item.key === 'esc' ? 'Esc' : item.key;
-    const text = clip(
-      `${i === state.cursor ? '›' : ' '} ${key.padEnd(3)} ${menuLabel(state, item)}`,
-      width,
-    );
-    actions.push({ text, style: i === state.cursor ? 'selected' : disabled ? 'dim' : 'text' });
-  });
-  return { body, actions };
+  return out;
 }
 
 /** The lines of a secondary pane (prompt, AI answer, full log). */
@@ -450,8 +478,14 @@ export function paneLines(state: RecoverState, width: number): Line[] {
     }
     case 'log':
       return [
-        { text: 'full log (redacted) · ↑↓ PgUp/PgDn scroll · Esc back', style: 'dim' },
-        ...state.log
+        {
+          text: clip(
+            `full log (redacted) · ${state.raw ? 'raw records · v human lines' : 'v raw records'} · ↑↓ PgUp/PgDn scroll · Esc back`,
+            width,
+          ),
+          style: 'dim',
+        },
+        ...(state.raw ? state.log : humanLog(state.log))
           .flatMap((l) => wrapLines(l, width))
           .map((text): Line => ({ text, style: 'text' })),
       ];

@@ -1,22 +1,23 @@
 // Drives the guided recover view of one node: runs diagnose, resume and rollback through the control
 // layer, builds and saves the recover-node prompt, copies it (OSC 52), asks the AI command, reads the
 // full log. No React: it owns a small store the view reads with useSyncExternalStore.
-import type { Stage } from '../core/protocol/events.js';
+import type { Stage } from '../../core/protocol/events.js';
 import {
+  countFindings,
   failedLogExcerpt,
   failedStepOf,
   toFinding,
   type FailedStep,
   type Finding,
-} from '../core/recover/findings.js';
-import type { NodeLine } from '../core/protocol/events.js';
-import type { StageOutcome } from '../core/node/types.js';
-import { AI_HELP, runAi } from '../shell/recover/ai.js';
-import { fetchFullLog } from '../shell/recover/full-log.js';
-import { findNode, gatherRecover, type RecoverControl } from '../shell/recover/gather.js';
-import { rollbackInfo } from '../shell/recover/rollback-info.js';
-import { savePrompt } from '../shell/recover/save.js';
-import type { NodeRunner } from '../shell/transport/types.js';
+} from '../../core/recover/findings.js';
+import type { NodeLine } from '../../core/protocol/events.js';
+import type { StageOutcome } from '../../core/node/types.js';
+import { AI_HELP, runAi } from '../../shell/recover/ai.js';
+import { fetchFullLog } from '../../shell/recover/full-log.js';
+import { findNode, gatherRecover, type RecoverControl } from '../../shell/recover/gather.js';
+import { rollbackInfo } from '../../shell/recover/rollback-info.js';
+import { savePrompt } from '../../shell/recover/save.js';
+import type { NodeRunner } from '../../shell/transport/types.js';
 import {
   initialRecoverState,
   osc52,
@@ -25,7 +26,7 @@ import {
   type RecoverAction,
   type RecoverCommand,
   type RecoverState,
-} from './state/recover.js';
+} from './state.js';
 
 export interface RecoverSessionDeps {
   readonly control: RecoverControl;
@@ -46,6 +47,8 @@ export interface RecoverSessionDeps {
   ) => Promise<StageOutcome>;
   /** Called for Back. */
   readonly onBack?: () => void;
+  /** Set when a deploy walk stopped at this node: the way on after it is fixed. */
+  readonly onResumed?: boolean;
 }
 
 export interface RecoverSessionInit {
@@ -219,7 +222,24 @@ export class RecoverSession {
     } finally {
       this.dispatch({ type: 'busy', what: undefined });
     }
+    // Declined in the app's confirmation, or refused before anything ran: a notice, nothing changed.
+    if (outcome.result === 'refused') {
+      this.dispatch({
+        type: 'notice',
+        notice: {
+          level: outcome.message === 'declined' ? 'info' : 'warn',
+          text:
+            outcome.message === 'declined'
+              ? `${stage}: not run`
+              : `${stage} on ${this.init.node} refused, nothing ran: ${outcome.message}`,
+        },
+      });
+      return;
+    }
     if (outcome.result === 'ok') {
+      // What failed is fixed: the old failure and its log no longer describe the node.
+      this.dispatch({ type: 'failed', failed: undefined });
+      this.dispatch({ type: 'excerpt', text: '' });
       this.dispatch({
         type: 'notice',
         notice: {
@@ -237,11 +257,16 @@ export class RecoverSession {
       });
     }
     await Promise.all([this.loadRollback(), this.diagnose()]);
-    if (outcome.result === 'ok')
+    if (outcome.result === 'ok') {
+      const c = countFindings(this.state.findings);
       this.dispatch({
         type: 'notice',
-        notice: { level: 'info', text: `${stage} ok on ${this.init.node}; diagnose finished` },
+        notice: {
+          level: c.fail ? 'warn' : 'info',
+          text: `${stage} ok on ${this.init.node}; diagnose: ${c.fail} failing, ${c.warn} warning(s), ${c.ok} ok${this.deps.onResumed ? ' · Esc, then D continues the deploy walk' : ''}`,
+        },
       });
+    }
   }
 
   /** Builds, saves and copies the prompt (or copies the existing one again from the prompt pane). */
