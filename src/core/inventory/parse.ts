@@ -138,10 +138,12 @@ export function parseTopology(text: string, file = TOPOLOGY_FILE): ParseResult {
     };
   const src = new YamlSource(file, text);
   const locate = (field: string): Position => src.position(parseField(field));
-  const secrets = scanText(file, text, {
-    configDir: '<root>/config/<service>',
-    envFile: '<root>/config/<service>/.env',
-  });
+  const secrets = scanText(
+    file,
+    text,
+    { configDir: '<root>/config/<service>', envFile: '<root>/config/<service>/.env' },
+    'topology',
+  );
   const syntax = src.syntaxProblems();
   if (syntax.length > 0)
     return { inventory: undefined, problems: sortProblems([...secrets, ...syntax]), locate };
