@@ -1,9 +1,10 @@
 // deploy.sh when things go wrong on a real node: an unhealthy service, rollback to known-good,
 // SIGKILL mid-deploy, resume, lock contention and unlock --force, a dropped follower (--detach).
+// Each test has its own node (fixture) and waits for conditions, never for a fixed time.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type {
   NodeEvent,
   NodeStatusRecord,
@@ -11,6 +12,7 @@ import type {
 } from '../../../src/core/protocol/events.js';
 import { parseNodeLine } from '../../../src/core/protocol/parse.js';
 import { requireLab } from '../../support/lab.js';
+import { watchEvents } from '../../support/kill-harness.js';
 import { collect, NodeFixture } from '../../support/node-fixture.js';
 
 const ok = requireLab('docker');
@@ -58,32 +60,83 @@ function head(fx: NodeFixture): string {
   return execFileSync('git', ['-C', fx.repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
 }
 
-describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
-  let fx: NodeFixture;
-  let good = '';
+/** Children of PID named COMM (from /proc, no fixed wait). */
+function childNamed(pid: number, comm: string): boolean {
+  try {
+    const out = execFileSync('ps', ['-o', 'comm=', '--ppid', String(pid)], { encoding: 'utf8' });
+    return out.split('\n').some((l) => l.trim() === comm);
+  } catch {
+    return false; // no child at all
+  }
+}
 
-  beforeAll(async () => {
-    fx = NodeFixture.create('rc');
-    await fx.addService('web');
-    await fx.addService('api');
-    fx.writeManifest();
-    good = fx.commit('two healthy services');
-    fx.cloneNode();
-    const r = await fx.run('resume');
-    expect(r.code).toBe(1); // nothing to resume on a fresh node
-    for (const [stage, args] of [
-      ['prepare', ['--ref', good]],
-      ['deploy', []],
-      ['verify', []],
-    ] as const) {
-      const out = await fx.run(stage, args, { env: ENV });
-      expect(out.code, out.stdout + out.stderr).toBe(0);
-    }
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A node with web and api deployed and verified at `good`. */
+async function healthyNode(prefix: string): Promise<{ fx: NodeFixture; good: string }> {
+  const fx = NodeFixture.create(prefix);
+  fixtures.push(fx);
+  await fx.addService('web');
+  await fx.addService('api');
+  fx.writeManifest();
+  const good = fx.commit('two healthy services');
+  fx.cloneNode();
+  for (const [stage, args] of [
+    ['prepare', ['--ref', good]],
+    ['deploy', []],
+    ['verify', []],
+  ] as const) {
+    const out = await fx.run(stage, args, { env: ENV });
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+  }
+  return { fx, good };
+}
+
+/** healthyNode, then a commit whose web healthcheck fails, deployed, verify failed. */
+async function failedVerifyNode(
+  prefix: string,
+): Promise<{ fx: NodeFixture; good: string; bad: string }> {
+  const { fx, good } = await healthyNode(prefix);
+  await fx.addService('web', { healthPath: '/missing.html' });
+  const bad = fx.commit('web healthcheck broken');
+  expect((await fx.run('prepare', ['--ref', bad])).code).toBe(0);
+  expect((await fx.run('deploy')).code).toBe(0);
+  const ver = await fx.run('verify', [], { env: ENV });
+  expect(ver.code).toBe(1);
+  return { fx, good, bad };
+}
+
+const fixtures: NodeFixture[] = [];
+
+describe.skipIf(!ok)('deploy.sh recovery on a real node', { timeout: 180_000 }, () => {
+  afterAll(() => {
+    for (const fx of fixtures) fx.cleanup();
   });
 
-  afterAll(() => fx?.cleanup());
+  it('nothing to resume on a fresh node', async () => {
+    const fx = NodeFixture.create('rc');
+    fixtures.push(fx);
+    await fx.addService('web');
+    fx.writeManifest();
+    fx.commit('one service');
+    fx.cloneNode();
+    const r = await fx.run('resume');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nothing to resume');
+  });
 
   it('an unhealthy service fails verify, naming the service', async () => {
+    const { fx, good } = await healthyNode('rc');
     await fx.addService('web', { healthPath: '/missing.html' });
     const bad = fx.commit('web healthcheck broken');
     expect((await fx.run('prepare', ['--ref', bad])).code).toBe(0);
@@ -109,6 +162,7 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
   });
 
   it('rollback --dry-run says what it would do and changes nothing', async () => {
+    const { fx, good } = await failedVerifyNode('rc');
     const before = {
       head: head(fx),
       ids: fx.containerIds('web'),
@@ -127,6 +181,7 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
   });
 
   it('rollback checks out known-good, deploys and verifies it: the old containers run again', async () => {
+    const { fx, good } = await failedVerifyNode('rc');
     const r = await fx.run('rollback', [], { env: ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(
@@ -156,26 +211,27 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
   });
 
   it('resume after SIGKILL mid-deploy finishes the job', async () => {
-    // back to a healthy web, which now waits 4 s for a gate container: compose up blocks meanwhile
+    const { fx, good } = await healthyNode('rc');
+    // web now waits 4 s for a gate container: compose up blocks meanwhile
     await fx.addService('web', { gateSeconds: 4 });
     writeFileSync(join(fx.serviceDir('web'), 'www', 'index.html'), 'web v3\n');
     writeFileSync(join(fx.serviceDir('api'), 'www', 'index.html'), 'api v3\n');
     const c3 = fx.commit('v3 pages');
     expect((await fx.run('prepare', ['--ref', c3])).code).toBe(0);
-    const child = fx.spawn('deploy');
+    // inside `compose up` of web, waiting for its gate: the gate container's start event says so
+    let child: ChildProcess | undefined;
+    const gateStarted = new Promise<void>((resolve) => {
+      const stop = watchEvents(fx.project('web'), (e) => {
+        if (e.Action === 'start' && (e.Actor?.Attributes?.name ?? '').endsWith('-gate-1')) {
+          stop();
+          resolve();
+        }
+      });
+      child = fx.spawn('deploy');
+    });
+    if (!child) throw new Error('deploy did not start');
     const done = collect(child, 60_000);
-    await waitForLine(child, (l) =>
-      isEvent(
-        l,
-        'step',
-        (e) =>
-          e.type === 'step' &&
-          e.step === 'compose-up' &&
-          e.status === 'start' &&
-          e.service === 'web',
-      ),
-    );
-    await new Promise((r) => setTimeout(r, 500)); // inside `compose up` of web, waiting for its gate
+    await gateStarted;
     process.kill(-(child.pid ?? 0), 'SIGKILL'); // bash and compose die at once, like a power cut
     const killed = await done;
     expect(killed.signal).toBe('SIGKILL');
@@ -205,6 +261,7 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
   });
 
   it('resume after a failed prepare re-runs prepare, deploy and verify', async () => {
+    const { fx } = await healthyNode('rc');
     fx.writeManifest({ extra: ['secret\tapi\tAPI_KEY'] });
     const c4 = fx.commit('api needs a key');
     const prep = await fx.run('prepare', ['--ref', c4]);
@@ -222,6 +279,7 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
   });
 
   it('a second run exits 3 naming the holder; unlock --force stops it; resume finishes', async () => {
+    const { fx } = await healthyNode('rc');
     // web stays `starting` until www/ready.html exists: verify waits for it, holding the lock
     await fx.addService('web', { healthPath: '/ready.html', startPeriod: '120s' });
     const c6 = fx.commit('web waits for ready.html');
@@ -231,7 +289,8 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     // a holder killed by SIGKILL (its children live on) frees the lock at once
     const dead = fx.spawn('verify', [], { env: ENV });
     await waitForLine(dead, (l) => isEvent(l, 'stage-start'));
-    await new Promise((r) => setTimeout(r, 200)); // inside verify's wait loop
+    // inside verify's wait loop: its sleep is running
+    await until(() => childNamed(dead.pid ?? 0, 'sleep'), "verify's wait loop");
     const exited = new Promise((r) => dead.once('exit', r));
     process.kill(dead.pid ?? 0, 'SIGKILL');
     await exited;
@@ -265,14 +324,17 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
       lock: null,
     });
 
-    // the operator makes web ready on the node, then resumes
-    writeFileSync(join(fx.repo, 'hosts', fx.node, 'web', 'www', 'ready.html'), 'ready\n');
+    // the fix is committed on SATURN (a node deploys only commits), prepared, then resumed
+    writeFileSync(join(fx.serviceDir('web'), 'www', 'ready.html'), 'ready\n');
+    const c7 = fx.commit('web ready');
+    expect((await fx.run('prepare', ['--ref', c7])).code).toBe(0);
     const r = await fx.run('resume', [], { env: ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect((await status(fx)).stageStatus).toBe('ok');
   });
 
   it('--detach: the stage goes on when the follower is killed, and attach shows its end', async () => {
+    const { fx } = await healthyNode('rc');
     writeFileSync(join(fx.serviceDir('web'), 'www', 'index.html'), 'web v5\n');
     const c5 = fx.commit('v5');
     expect((await fx.run('prepare', ['--ref', c5])).code).toBe(0);
@@ -298,12 +360,11 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', () => {
     });
     expect((await fx.run('attach', ['--run', 'no-such-run'])).code).toBe(4);
 
-    const deadline = Date.now() + 30_000;
     let st = await status(fx);
-    while ((st.stageStatus === 'running' || st.lock !== null) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
+    await until(async () => {
       st = await status(fx);
-    }
+      return st.stageStatus !== 'running' && st.lock === null;
+    }, 'the detached run to end');
     expect(st).toMatchObject({ stage: 'deploy', stageStatus: 'ok', deployed: c5 });
     expect(await fx.httpGet('web')).toBe('web v5\n');
 
