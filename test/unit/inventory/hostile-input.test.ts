@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BASE, filesFor, validate } from './helpers.js';
+import { formatProblem } from '../../../src/core/problem.js';
+import { loadInventory } from '../../../src/shell/inventory/load.js';
+import { BASE, compose, filesFor, validate } from './helpers.js';
 import type { Files } from './helpers.js';
 
 const T = 'inventory/topology.yaml';
@@ -238,6 +240,31 @@ async function child(args: readonly string[]): Promise<ChildRun> {
     rssMiB: cost ? Number(cost[2]) / 1024 : Infinity,
   };
 }
+
+describe('compose files validate cannot read as YAML are errors, never silently valid', () => {
+  it.each([
+    [
+      'over 1 MiB',
+      `${compose('caddy')}# ${'x'.repeat(1024 * 1024)}\n`,
+      'bytes is too large to be checked (at most 1048576 bytes)',
+    ],
+    ['with a NUL byte', `${compose('caddy')}\0\n`, 'holds NUL bytes: a compose file is text'],
+  ])('a compose file %s', async (name, text, message) => {
+    const dir = writeRepo(`compose-${name.replace(/\W+/g, '-')}`, BASE, {
+      ...filesFor(BASE),
+      'hosts/mercury/caddy/docker-compose.yml': text,
+    });
+    const { inventory, problems } = await loadInventory(dir);
+    expect(inventory).toBeUndefined();
+    expect(problems.map(formatProblem)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^hosts/mercury/caddy/docker-compose\\.yml: .*${message.replace(/[()]/g, '\\$&')}`,
+        ),
+      ),
+    ]);
+  });
+});
 
 describe('validate as a process: bounded in time and memory, nothing run, no stack trace', () => {
   const figures: string[] = [];
