@@ -9,7 +9,7 @@ import {
   type FailedStep,
   type Finding,
 } from '../../core/recover/findings.js';
-import { redact } from '../../core/recover/redact.js';
+import { toScreen } from '../../core/recover/redact.js';
 import { parseNodeLine } from '../../core/protocol/parse.js';
 import { describeEvent } from '../../core/protocol/describe.js';
 import { bindingFor, type Command } from '../keys.js';
@@ -88,7 +88,7 @@ export function initialRecoverState(opts: {
     ...(opts.failed ? { failed: opts.failed } : {}),
     findings: opts.findings ?? [],
     diagnosing: false,
-    excerpt: redact(opts.excerpt ?? ''),
+    excerpt: toScreen(opts.excerpt ?? ''),
     cursor: 0,
     expanded: [],
     scroll: 0,
@@ -101,7 +101,12 @@ export function initialRecoverState(opts: {
 
 /** Text that reaches the screen passes the pattern rules once more. */
 function clean(f: Finding): Finding {
-  return { ...f, summary: redact(f.summary), evidence: redact(f.evidence), hint: redact(f.hint) };
+  return {
+    ...f,
+    summary: toScreen(f.summary),
+    evidence: toScreen(f.evidence),
+    hint: toScreen(f.hint),
+  };
 }
 
 export function recoverReducer(state: RecoverState, action: RecoverAction): RecoverState {
@@ -128,7 +133,7 @@ export function recoverReducer(state: RecoverState, action: RecoverAction): Reco
     case 'failed':
       return action.failed ? { ...state, failed: action.failed } : { ...state, failed: undefined };
     case 'excerpt':
-      return { ...state, excerpt: redact(action.text) };
+      return { ...state, excerpt: toScreen(action.text) };
     case 'rollback-info':
       return action.info ? { ...state, rollback: action.info } : state;
     case 'busy':
@@ -138,7 +143,7 @@ export function recoverReducer(state: RecoverState, action: RecoverAction): Reco
     case 'prompt':
       return {
         ...state,
-        prompt: { path: action.path, text: redact(action.text), copied: action.copied },
+        prompt: { path: action.path, text: toScreen(action.text), copied: action.copied },
         pane: 'prompt',
         scroll: 0,
       };
@@ -155,7 +160,7 @@ export function recoverReducer(state: RecoverState, action: RecoverAction): Reco
         ai: { text: state.ai?.text ?? '', running: false, message: action.message },
       };
     case 'log':
-      return { ...state, log: action.lines.map((l) => redact(l)), pane: 'log', scroll: 0 };
+      return { ...state, log: action.lines.map((l) => toScreen(l)), pane: 'log', scroll: 0 };
     case 'pane':
       return { ...state, pane: action.pane, scroll: 0 };
     case 'notice':
