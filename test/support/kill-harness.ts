@@ -79,8 +79,12 @@ export interface KillLab {
 /** A node with two healthy services (web changes every round, api never), deployed and verified. */
 export async function killLab(prefix: string, stopGraceSeconds?: number): Promise<KillLab> {
   const fx = NodeFixture.create(prefix);
-  await fx.addService('web', stopGraceSeconds ? { stopGraceSeconds } : {});
-  await fx.addService('api');
+  // retries 5: a busy machine's slow healthcheck answers are not what these tests measure
+  await fx.addService('web', {
+    healthRetries: 5,
+    ...(stopGraceSeconds ? { stopGraceSeconds } : {}),
+  });
+  await fx.addService('api', { healthRetries: 5 });
   fx.writeManifest();
   const good = fx.commit('two healthy services');
   fx.cloneNode();

@@ -48,6 +48,8 @@ export interface ServiceOptions {
    * Compose recreate then holds its temp-named container that long before removing the old one.
    */
   readonly stopGraceSeconds?: number;
+  /** Healthcheck retries (2): more keep a loaded machine's slow answers from reading unhealthy. */
+  readonly healthRetries?: number;
 }
 
 export interface ManifestOptions {
@@ -320,7 +322,7 @@ function composeFile(service: string, port: number, opts: ServiceOptions): strin
     `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}${opts.healthPath ?? '/'}"]`,
     '      interval: 1s',
     '      timeout: 2s',
-    '      retries: 2',
+    `      retries: ${opts.healthRetries ?? 2}`,
     ...(opts.startPeriod ? [`      start_period: ${opts.startPeriod}`] : []),
     ...(opts.gateSeconds
       ? [
