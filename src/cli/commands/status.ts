@@ -5,6 +5,7 @@ import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import { openCommandControl } from '../open-control.js';
+import { nodeScriptsNotes } from '../../shell/onboarding/node-scripts.js';
 import { allHealthy, renderStatusTable, statusHeader } from '../../core/status/table.js';
 
 const command: Command = {
@@ -31,6 +32,8 @@ const command: Command = {
         ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         ctx.stdout.write(renderStatusTable(statusHeader(report), report.nodes));
+        const notes = await nodeScriptsNotes(control.repoDir, report.nodes);
+        ctx.stderr.write(notes.map((n) => `warning: ${n}\n`).join(''));
       }
       return allHealthy(report.nodes) ? 0 : 1;
     } finally {
