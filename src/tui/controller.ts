@@ -17,7 +17,18 @@ export interface ControllerOptions {
   readonly onOutcome?: (outcome: StageOutcome) => void;
 }
 
-export type StageAttempt = StageOutcome | 'declined' | 'busy';
+export type StageAttempt = StageOutcome | 'declined' | 'busy' | 'refused';
+
+/** A stage that would be refused before anything runs (found before asking). */
+export class Refusal extends Error {
+  constructor(
+    readonly node: string,
+    readonly stage: Stage,
+    readonly why: string,
+  ) {
+    super(`${stage} on ${node} not run (it would be refused): ${why}`);
+  }
+}
 
 /** A stage that is at most this many times in a row on one node during a walk (guards loops). */
 const MAX_STAGES_PER_NODE = 6;
@@ -143,41 +154,25 @@ export class TuiController {
   ): Promise<ConfirmRequest> {
     const repo = await this.control.repoInfo();
     this.store.dispatch({ type: 'repo', repo });
-    const state = this.store.getState();
+    // What the stage would run on each node, read the way runStage will: the commit it pins, the
+    // services it touches, or why it would be refused (then nobody is asked).
+    const plans = await Promise.all(nodes.map((n) => this.control.planStage(n, stage)));
+    const refused = plans.find((p) => p.refusal !== '');
+    if (refused) throw new Refusal(refused.node, stage, refused.refusal);
     const services: Record<string, readonly string[]> = {};
-    let commit = repo.head;
-    await Promise.all(
-      nodes.map(async (name) => {
-        const entry = state.nodes.find((n) => n.spec.name === name);
-        const status = entry?.probe?.reachable ? entry.probe.status : undefined;
-        if (stage === 'rollback') {
-          commit = status?.knownGood ?? '';
-          services[name] = status?.knownGood
-            ? await this.control.changedServices(name, status.knownGood).catch(() => [])
-            : [];
-        } else {
-          services[name] = await this.control
-            .changedServices(name, status?.deployed ?? '')
-            .catch(() => entry?.spec.services.map((s) => s.name) ?? []);
-        }
-      }),
-    );
+    for (const p of plans) services[p.node] = p.services;
+    const first = plans[0];
     const warnings: string[] = [];
-    if (repo.dirty.length > 0)
-      warnings.push(
-        `SATURN has uncommitted changes (${repo.dirty.slice(0, 3).join(', ')}): the stage will refuse to run`,
-      );
-    if (stage === 'rollback' && !commit)
-      warnings.push('no known-good commit recorded on this node: rollback will fail');
     if (this.store.getState().dryRun) warnings.push('dry run: nothing will change on the node');
     return {
       title,
       stage,
       nodes,
-      commit,
-      subject: stage === 'rollback' ? 'last known-good' : repo.headSubject,
+      commit: first?.commit ?? repo.head,
+      subject: first?.subject || (stage === 'rollback' ? 'last known-good' : repo.headSubject),
       services,
       warnings,
+      commits: Object.fromEntries(plans.map((p) => [p.node, p.commit])),
     };
   }
 
@@ -198,8 +193,17 @@ export class TuiController {
       });
       return 'busy';
     }
+    let commit: string | undefined;
     if (!opts.confirmed && CHANGING_STAGES.includes(stage)) {
-      const request = await this.confirmRequest(stage, [node], `Run ${stage} on ${node}?`);
+      let request: ConfirmRequest;
+      try {
+        request = await this.confirmRequest(stage, [node], `Run ${stage} on ${node}?`);
+      } catch (err) {
+        if (!(err instanceof Refusal)) throw err;
+        // Checked before asking: a refusal is a notice that says what to do; the node is untouched.
+        dispatch({ type: 'notice', notice: { level: 'warn', text: err.message } });
+        return 'refused';
+      }
       if (!(await this.ask(request))) {
         dispatch({
           type: 'notice',
@@ -207,15 +211,18 @@ export class TuiController {
         });
         return 'declined';
       }
+      // The stage runs exactly the commit the operator confirmed.
+      commit = request.commits?.[node] || undefined;
     }
-    return this.runStage(node, stage);
+    return this.runStage(node, stage, commit);
   }
 
-  private async runStage(node: string, stage: Stage): Promise<StageOutcome> {
+  private async runStage(node: string, stage: Stage, commit?: string): Promise<StageOutcome> {
     const { dispatch } = this.store;
     const abort = new AbortController();
     this.aborts.set(node, abort);
     const head = this.store.getState().repo?.head ?? '';
+    const before = this.store.getState().nodes.find((n) => n.spec.name === node);
     this.logs.reset(node);
     dispatch({ type: 'stage-start', node, stage, commit: head, at: this.now() });
     dispatch({ type: 'notice', notice: { level: 'info', text: `${stage} on ${node}: running` } });
@@ -224,6 +231,7 @@ export class TuiController {
       outcome = await this.control.runStage({
         node,
         stage,
+        ...(commit ? { commit } : {}),
         signal: abort.signal,
         onLine: (line) => {
           if (line.kind === 'log') this.logs.push(node, line.text);
@@ -245,6 +253,19 @@ export class TuiController {
     }
     this.logs.flush();
     if (this.stopped) return outcome;
+    if (outcome.result === 'refused') {
+      // Refused before anything ran: the node shows what it showed before; the notice says why.
+      dispatch({ type: 'stage-refused', node, run: before?.run, stages: before?.stages });
+      dispatch({
+        type: 'notice',
+        notice: {
+          level: 'warn',
+          text: `${stage} on ${node} refused, nothing ran: ${outcome.message}`,
+        },
+      });
+      this.opts.onOutcome?.(outcome);
+      return outcome;
+    }
     // Read the node's new state before showing the end, so the next Enter acts on it, not on the old.
     await this.probeOne(node).catch(() => undefined);
     dispatch({ type: 'stage-end', node, outcome });
@@ -292,12 +313,23 @@ export class TuiController {
         });
         if (todo.length === 0) continue;
         if (perWave) {
-          const request = {
-            ...(await this.confirmRequest(
+          let asked: ConfirmRequest;
+          try {
+            asked = await this.confirmRequest(
               'prepare',
               todo,
               `Deploy wave ${wave} (${todo.length} node${todo.length === 1 ? '' : 's'})?`,
-            )),
+            );
+          } catch (err) {
+            if (!(err instanceof Refusal)) throw err;
+            dispatch({
+              type: 'notice',
+              notice: { level: 'warn', text: `deploy walk: ${err.message}` },
+            });
+            return;
+          }
+          const request = {
+            ...asked,
             what: 'each node through its next stages to verify (prepare -> deploy -> verify)',
           };
           if (!(await this.ask(request))) {
@@ -344,7 +376,9 @@ export class TuiController {
       if (stage === null) return true;
       const result = await this.requestStage(name, stage, { confirmed });
       if (result === 'declined') return 'declined';
+      if (result === 'refused') return 'refused (see above)';
       if (result === 'busy') return 'a stage is already running there';
+      if (result.result === 'refused') return `${stage} refused, nothing ran: ${result.message}`;
       if (result.result !== 'ok')
         return `${stage} ${result.result}${result.message ? ` — ${result.message}` : ''}`;
     }

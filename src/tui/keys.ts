@@ -522,6 +522,10 @@ export function keyToken(input: string, key: Key): string {
  * alone (Ink splits them), so a chunk longer than one character here is plain text and controls.
  */
 export function chunkTokens(input: string, key: Key): string[] {
+  // Esc and the next key pressed quickly arrive as one "Alt+key" sequence: no key here means
+  // Alt+key, so both act, Esc first.
+  if (key.meta && !key.escape && !key.ctrl && [...input].length === 1 && input >= ' ')
+    return ['esc', input];
   const chars = [...input];
   if (chars.length <= 1 || input.includes('\x1b')) return [keyToken(input, key)];
   return chars.map((c) => {

@@ -57,12 +57,12 @@ const ESCAPES = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1
 const CONTROLS = /[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;]*m)/g;
 
 /** Makes a node's log line safe to draw inside a pane: colours kept, tabs expanded. */
-export function sanitizeLine(line: string): string {
+export function sanitizeLine(line: string, colour = true): string {
   const cleaned = line
     .replace(/\r(?!$)/g, '\n')
     .split('\n')
     .pop()!
-    .replace(ESCAPES, (seq) => (/^\x1b\[[0-9;]*m$/.test(seq) ? seq : ''))
+    .replace(ESCAPES, (seq) => (colour && /^\x1b\[[0-9;]*m$/.test(seq) ? seq : ''))
     .replace(/\t/g, '  ')
     .replace(CONTROLS, '');
   return cleaned.length > 2000 ? `${cleaned.slice(0, 2000)}…` : cleaned;
@@ -79,6 +79,8 @@ export class LogStore {
     readonly capacity = 2000,
     readonly batchMs = 50,
     private readonly scheduler: Scheduler = realScheduler,
+    /** Keep the colours of the node's lines (false under NO_COLOR). */
+    private readonly colour = true,
   ) {}
 
   /** Queues a line; the screen sees it at the next flush. */
@@ -102,7 +104,7 @@ export class LogStore {
     if (this.queue.length === 0) return;
     const queued = this.queue;
     this.queue = [];
-    for (const [node, line] of queued) this.ring(node).push(sanitizeLine(line));
+    for (const [node, line] of queued) this.ring(node).push(sanitizeLine(line, this.colour));
     this.bump();
   }
 

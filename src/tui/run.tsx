@@ -1,6 +1,8 @@
 // Starts the TUI on a Control: the stores, the controller, the full screen, Ink; returns when the
 // operator quits, with the terminal restored.
+import chalk from 'chalk';
 import { render } from 'ink';
+import { colourLevel } from './colour.js';
 import type { Control } from '../shell/control/types.js';
 import { App, type PanelHost } from './app.js';
 import { TuiController } from './controller.js';
@@ -78,7 +80,10 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
       ],
     }),
   );
-  const logs = new LogStore();
+  // NO_COLOR: the same layout without a colour (chalk, which Ink draws with, reads FORCE_COLOR).
+  const level = colourLevel(opts.env ?? process.env);
+  if (level !== undefined) chalk.level = level;
+  const logs = new LogStore(2000, 50, undefined, chalk.level > 0);
   // Set below: the host runs its confirmed stages through the controller, and the controller opens
   // the host when a stage fails.
   let host: RecoverHost | undefined; // eslint-disable-line prefer-const -- assigned after the controller exists

@@ -8,10 +8,12 @@ export interface Terminal {
   readonly socket: string;
   /** Types text (literally) into the terminal. */
   type(text: string): void;
-  /** Presses tmux key names, one after the other: 'Enter', 'Escape', 'Down', 'j', 'F5'. */
+  /** Presses tmux key names, one after the other, with no pause: 'Enter', 'Escape', 'Down', 'j', 'F5'. */
   press(...keys: string[]): Promise<void>;
   /** The visible screen, one string per row (trailing spaces trimmed). */
   screen(): string[];
+  /** The visible screen with its escape sequences (capture-pane -e): colours, bold, inverse. */
+  screenEscapes(): string;
   /** Waits until the screen satisfies `test` (a string it contains, or a predicate). */
   waitFor(
     test: string | RegExp | ((rows: string[]) => boolean),
@@ -63,12 +65,13 @@ export function openTerminal(opts: {
       tmux('send-keys', '-t', 'main', '-l', text);
     },
     async press(...keys) {
-      for (const k of keys) {
-        tmux('send-keys', '-t', 'main', k);
-        await pause(150);
-      }
+      // As fast as tmux sends them: the app handles every key in order (a burst included), so
+      // tests wait for what the screen shows, never for time to pass between keys.
+      for (const k of keys) tmux('send-keys', '-t', 'main', k);
+      await Promise.resolve();
     },
     screen,
+    screenEscapes: () => tmux('capture-pane', '-p', '-e', '-t', 'main'),
     async waitFor(test, timeoutMs = 20_000) {
       const ok = (rows: string[]): boolean =>
         typeof test === 'string'

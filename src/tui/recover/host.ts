@@ -17,7 +17,10 @@ export interface RecoverHostDeps {
    * Runs a stage the way the app does: asked in the app's one confirmation dialog, its node list
    * and log following it; default control.runStage (unasked: for tests of the view alone).
    */
-  readonly runStage?: (node: string, stage: Stage) => Promise<StageOutcome | 'declined' | 'busy'>;
+  readonly runStage?: (
+    node: string,
+    stage: Stage,
+  ) => Promise<StageOutcome | 'declined' | 'busy' | 'refused'>;
   readonly now?: () => Date;
   /** Told when the view opens or closes (the app's key mode follows it). */
   readonly onOpenChange?: (open: boolean) => void;
@@ -94,14 +97,19 @@ export class RecoverHost {
           ? {
               runStage: async (node: string, stage: Stage) => {
                 const r = await run(node, stage);
-                if (r === 'declined' || r === 'busy')
+                if (r === 'declined' || r === 'busy' || r === 'refused')
                   return {
                     node,
                     stage,
                     commit: '',
                     result: 'refused',
                     exitCode: null,
-                    message: r === 'busy' ? 'a stage is already running' : 'declined',
+                    message:
+                      r === 'busy'
+                        ? 'a stage is already running'
+                        : r === 'refused'
+                          ? 'see the notice above'
+                          : 'declined',
                     durationMs: 0,
                   };
                 return r;

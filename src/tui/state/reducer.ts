@@ -22,8 +22,10 @@ export interface ConfirmRequest {
   readonly subject: string;
   /** Services the stage touches, per node. */
   readonly services: Readonly<Record<string, readonly string[]>>;
-  /** Extra lines worth reading before answering (dirty tree, dry run). */
+  /** Extra lines worth reading before answering (dry run). */
   readonly warnings: readonly string[];
+  /** The commit each node's stage is pinned to once confirmed (from the Control's plan). */
+  readonly commits?: Readonly<Record<string, string>>;
 }
 
 export type Mode =
@@ -152,6 +154,12 @@ export type Action =
   | { readonly type: 'walk'; readonly walk: WalkView | undefined }
   | { readonly type: 'awaiting'; readonly what: string | undefined }
   | { readonly type: 'recover-open'; readonly open: boolean }
+  | {
+      readonly type: 'stage-refused';
+      readonly node: string;
+      readonly run: RunView | undefined;
+      readonly stages: NodeEntry['stages'];
+    }
   | { readonly type: 'tick' };
 
 const MAX_STEPS = 200;
@@ -421,6 +429,16 @@ export function reducer(state: AppState, action: Action): AppState {
       return action.notice ? { ...state, notice: action.notice } : { ...state, notice: undefined };
     case 'walk':
       return action.walk ? { ...state, walk: action.walk } : { ...state, walk: undefined };
+    case 'stage-refused':
+      // Nothing ran: the node keeps the run and stages it had (a refusal is not a node state).
+      return updateNode(state, action.node, (n) => {
+        const { run: _run, stages: _stages, ...rest } = n;
+        return {
+          ...rest,
+          ...(action.run ? { run: action.run } : {}),
+          ...(action.stages ? { stages: action.stages } : {}),
+        };
+      });
     case 'awaiting':
       return state.awaiting === action.what ? state : { ...state, awaiting: action.what };
     case 'tick':

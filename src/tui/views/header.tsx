@@ -65,6 +65,11 @@ export function Banners({
 
 const NOTICE_COLOUR = { info: 'cyan', warn: 'yellow', error: 'red' } as const;
 
+/** The notice's rows: word-wrapped, at most two (a refusal's reason and its fix both show). */
+export function noticeLines(notice: Notice | undefined, width: number): string[] {
+  return notice ? wrapText(notice.text, Math.max(1, width), 2) : [];
+}
+
 export function NoticeLine({
   notice,
   width,
@@ -74,10 +79,12 @@ export function NoticeLine({
 }) {
   if (!notice) return null;
   return (
-    <Box width={width} height={1}>
-      <Text color={NOTICE_COLOUR[notice.level]} wrap="truncate">
-        {notice.text}
-      </Text>
+    <Box width={width} flexDirection="column">
+      {noticeLines(notice, width).map((l, i) => (
+        <Text key={i} color={NOTICE_COLOUR[notice.level]} wrap="truncate">
+          {l}
+        </Text>
+      ))}
     </Box>
   );
 }

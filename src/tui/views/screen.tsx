@@ -6,7 +6,7 @@ import { visibleNodes, type AppState } from '../state/reducer.js';
 import { ConfirmDialog, QuitDialog, WalkChoice, confirmDialogHeight } from './confirm-dialog.js';
 import { DetailPane, detailLogHeight, type LogView } from './detail-pane.js';
 import { Footer } from './footer.js';
-import { Banners, Header, NoticeLine, bannerLines } from './header.js';
+import { Banners, Header, NoticeLine, bannerLines, noticeLines } from './header.js';
 import { HelpOverlay } from './help-overlay.js';
 import { NodeAddForm } from './node-add-form.js';
 import { NodeList, nodeListHeight } from './node-list.js';
@@ -65,7 +65,7 @@ export function layout(state: AppState, cols: number, rows: number, panel = fals
   const height = Math.max(6, rows - 1);
   const banners =
     bannerLines(state.banners, cols).length +
-    (state.notice ? 1 : 0) +
+    noticeLines(state.notice, cols).length +
     (state.filter || state.mode.kind === 'filter' ? 1 : 0);
   const body = Math.max(3, height - 2 - banners);
   const wide = cols >= WIDE;

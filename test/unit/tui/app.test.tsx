@@ -315,6 +315,37 @@ describe('TUI keys', () => {
     expect(t.control.runs[0]!.request).toMatchObject({ node: 'solaria', stage: 'resume' });
   });
 
+  test('with uncommitted changes Enter says so at once and asks nothing; the node shows no refusal; hints name keys that act', async () => {
+    const control = new FakeControl(
+      { homelab: 'mesh-lab', git: { remote: 'x', branch: 'main' }, nodes: NODES },
+      mixedProbes(),
+      { ...REPO, dirty: ['hosts/saturn/gitea/docker-compose.yml'] },
+    );
+    const t = start(control);
+    await until('probes', () => t.screen().includes('prepare failed'));
+    await t.press('j'); // saturn: behind, its next stage is prepare
+    await until('saturn', () => t.store.getState().selected === 'saturn');
+    await t.press(ENTER);
+    await until('notice', () =>
+      t.screen().includes('prepare on saturn not run (it would be refused)'),
+    );
+    expect(t.screen().replace(/\n/g, ' ')).toContain('uncommitted changes');
+    expect(t.screen()).not.toContain('Run prepare on saturn?');
+    expect(t.store.getState().mode.kind).toBe('normal');
+    expect(control.runs).toEqual([]);
+    const row =
+      t
+        .screen()
+        .split('\n')
+        .find((l) => /saturn\s+control/.test(l)) ?? '';
+    expect(row).not.toBe('');
+    expect(row).not.toContain('refused');
+    // r on a node where nothing failed says why instead of failing later with "nothing to resume".
+    await t.press('r');
+    await until('why not', () => t.screen().includes('r: nothing to resume on saturn'));
+    expect(control.runs).toEqual([]);
+  });
+
   test('a opens the add-node form, which reads the keys until Esc closes it', async () => {
     const t = start();
     await until('probes', () => t.screen().includes('prepare failed'));

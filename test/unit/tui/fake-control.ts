@@ -66,7 +66,11 @@ export class FakeControl implements Control {
       subject: this.repo.headSubject,
       services: this.changed[node] ?? [],
       deployed: status?.deployed ?? '',
-      refusal: '',
+      // As the real Control: a changing stage is refused while SATURN has uncommitted changes.
+      refusal:
+        ['prepare', 'deploy', 'rollback', 'resume'].includes(stage) && this.repo.dirty.length > 0
+          ? `SATURN has uncommitted changes under inventory/ or hosts/ (${this.repo.dirty.join(', ')}); commit them first`
+          : '',
     };
   }
 
