@@ -61,7 +61,7 @@ async function plan(
   const parsed = parseTopology(edited.text);
   if (!parsed.inventory) {
     // The last node removed: an inventory without nodes is not valid yet, but it is what was asked.
-    const onlyEmpty = parsed.problems.every((p) => /at least one node/.test(p.message));
+    const onlyEmpty = parsed.problems.every((p) => p.field === 'nodes');
     return onlyEmpty
       ? { ok: true, files: [topology], removed }
       : {
