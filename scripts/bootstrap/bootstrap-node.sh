@@ -312,8 +312,8 @@ ensure_dir() {
 make_layout() {
   local spec
   DIR_CHANGES=()
-  for spec in "${ROOT}:0755" "${REPO}:0755" "${ROOT}/state:0750" "${ROOT}/state/deploy:0750" \
-    "${ROOT}/logs:0750" "${ROOT}/logs/deploy:0750" "${ROOT}/config:0700"; do
+  for spec in "${ROOT}:0755" "${REPO}:0755" "${ROOT}/state:0700" "${ROOT}/state/deploy:0700" \
+    "${ROOT}/logs:0700" "${ROOT}/logs/deploy:0700" "${ROOT}/config:0700"; do
     ensure_dir "${spec%:*}" "${spec##*:}"
   done
   if ((${#DIR_CHANGES[@]} == 0)); then

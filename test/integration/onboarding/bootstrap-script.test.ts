@@ -160,8 +160,8 @@ describe.skipIf(!ok)('bootstrap-node.sh', () => {
     );
 
     expect(mode(root)).toBe('755');
-    expect(mode(join(root, 'state/deploy'))).toBe('750');
-    expect(mode(join(root, 'logs/deploy'))).toBe('750');
+    expect(mode(join(root, 'state/deploy'))).toBe('700');
+    expect(mode(join(root, 'logs/deploy'))).toBe('700');
     expect(mode(join(root, 'config'))).toBe('700');
     expect(mode(join(root, 'config/web'))).toBe('700');
     expect(git(join(root, 'repo'), 'rev-parse', 'HEAD')).toBe(sha);
