@@ -20,6 +20,8 @@ import {
 import { scalarText } from './scalar-text.js';
 
 export const TOPOLOGY_FILE = 'inventory/topology.yaml';
+/** The most schema problems reported for one file. */
+const MAX_ISSUES = 200;
 
 export interface ParseResult {
   /** Undefined whenever there is any problem. */
@@ -153,7 +155,16 @@ export function parseTopology(text: string, file = TOPOLOGY_FILE): ParseResult {
   const problems = [...secrets, ...duplicates, ...checkTopology(src, raw)];
   const parsed = topologySchema.safeParse(withoutExtensions(raw));
   if (!parsed.success)
-    problems.push(...parsed.error.issues.flatMap((iss) => issueProblems(src, iss, raw)));
+    // A file with thousands of wrong keys gets the first MAX_ISSUES: each costs a position lookup.
+    problems.push(
+      ...parsed.error.issues
+        .slice(0, MAX_ISSUES)
+        .map((iss) =>
+          iss.code === 'unrecognized_keys' ? { ...iss, keys: iss.keys.slice(0, MAX_ISSUES) } : iss,
+        )
+        .flatMap((iss) => issueProblems(src, iss, raw))
+        .slice(0, MAX_ISSUES),
+    );
   if (problems.length > 0 || !parsed.success)
     return { inventory: undefined, problems: sortProblems(problems), locate };
   return { inventory: resolveInventory(parsed.data), problems: [], locate };

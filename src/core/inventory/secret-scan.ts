@@ -26,16 +26,19 @@ const FLAG_VALUE = /^(true|false|yes|no|on|off|null|none|~)$/i;
 const TAILSCALE_KEY = /tskey-[A-Za-z0-9]/g;
 const PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/g;
 const AWS_KEY_ID = /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g;
-const URL_CREDENTIAL = /\b[a-z][a-z0-9+.-]*:\/\/([^\s/@:'"`]+):([^\s/@'"`]+)@/gi;
+// Every repetition is bounded and every rule starts at a word boundary: a 1 MiB line costs
+// linear time, never quadratic.
+const URL_CREDENTIAL =
+  /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}:\/\/([^\s/@:'"`]{1,256}):([^\s/@'"`]{1,256})@/gi;
 const SECRET_FLAG =
-  /(?<![\w-])--?([A-Za-z0-9]+-)*(password|passwd|pwd|secret|token|api-?key|auth-?key)(?!-(file|path|dir|env))(-[A-Za-z0-9]+)*(?:=|\s+|["']\s*,\s*["'])["']?([^\s"',\]]+)/gi;
+  /(?<![\w-])--?([A-Za-z0-9]{1,32}-){0,6}(password|passwd|pwd|secret|token|api-?key|auth-?key)(?!-(file|path|dir|env))(-[A-Za-z0-9]{1,32}){0,6}(?:=|[ \t]{1,16}|["'][ \t]{0,16},[ \t]{0,16}["'])["']?([^\s"',\]]{1,256})/gi;
 const BASIC_AUTH_FLAG =
-  /(?<![\w-])(?:-u|--user)(?:\s+|=|["']\s*,\s*["'])["']?([^\s"':$]+):([^\s"',\]]+)/g;
+  /(?<![\w-])(?:-u|--user)(?:[ \t]{1,16}|=|["'][ \t]{0,16},[ \t]{0,16}["'])["']?([^\s"':$]{1,128}):([^\s"',\]]{1,256})/g;
 /** htpasswd lines and basic-auth labels: bcrypt and apr1 hashes alone, crypt and SHA after `user:`. */
 const HTPASSWD =
-  /(\$\$?)(?:2[abxy]?|apr1)\1[./A-Za-z0-9$]{20,}|[A-Za-z0-9._@-]+:(?:(\$\$?)[156]\2[./A-Za-z0-9$]{8,}|\{SHA\}[A-Za-z0-9+/=]{20,})/g;
+  /(\$\$?)(?:2[abxy]?|apr1)\1[./A-Za-z0-9$]{20,200}|(?<![A-Za-z0-9._@-])[A-Za-z0-9._@-]{1,64}:(?:(\$\$?)[156]\2[./A-Za-z0-9$]{8,200}|\{SHA\}[A-Za-z0-9+/=]{20,200})/g;
 const ASSIGNMENT =
-  /(?:^|[\s{,;(])["']?([A-Za-z][A-Za-z0-9_.-]*)["']?\s*[:=]\s*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s,;#"'}]+))/g;
+  /(?:^|[\s{,;(])["']?([A-Za-z][A-Za-z0-9_.-]{0,127})(?![A-Za-z0-9_.-])["']?[ \t]{0,16}[:=][ \t]{0,16}(?:"([^"\n]{0,1024})"|'([^'\n]{0,1024})'|([^\s,;#"'}]{1,1024}))/g;
 /** A YAML comment: `#` at the start of a line or after whitespace. */
 const YAML_COMMENT = /(?:^|\s)#(.*)$/;
 

@@ -77,15 +77,63 @@ function keyText(pair: Pair): string | undefined {
   return typeof k === 'string' || typeof k === 'number' ? String(k) : undefined;
 }
 
+/** Deeper `[`/`{` or `- - -` nesting is refused before parsing: the yaml library needs seconds for 10^5 levels. */
+export const MAX_FLOW_DEPTH = 64;
+
+/** Offset where flow nesting (`[`, `{` outside quotes and comments) first goes past the limit. */
+function tooDeepAt(text: string): number | undefined {
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote !== '') {
+      if (c === quote) quote = '';
+      else if (c === '\n' && depth === 0) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      const prev = text[i - 1] ?? ' ';
+      if (depth > 0 || /[\s:[{,-]/.test(prev)) quote = c;
+    } else if (c === '#' && /\s/.test(text[i - 1] ?? '\n')) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '-' && (i === 0 || text[i - 1] === '\n')) {
+      // `- - - - x`: compact block sequences nest one level per dash.
+      const m = /^(?:-[ \t]+)+/.exec(text.slice(i, i + 4 * (MAX_FLOW_DEPTH + 1)));
+      if (m && m[0].replace(/[ \t]/g, '').length > MAX_FLOW_DEPTH) return i;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return undefined;
+}
+
 export class YamlSource {
   readonly doc: Document.Parsed;
   private readonly lines: LineCounter;
+  /** Set when the text was refused before parsing (nesting too deep). */
+  private readonly refused: Problem | undefined;
 
   constructor(
     readonly file: string,
     readonly text: string,
   ) {
     this.lines = new LineCounter();
+    const deep = tooDeepAt(text);
+    if (deep !== undefined) {
+      this.doc = parseDocument('', { lineCounter: new LineCounter() });
+      const before = text.slice(0, deep);
+      const line = before.split('\n').length;
+      const col = deep - before.lastIndexOf('\n');
+      this.refused = {
+        file,
+        line,
+        col,
+        field: '',
+        message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep: no homelab file needs that; flatten it`,
+      };
+      return;
+    }
+    this.refused = undefined;
     this.doc = parseDocument(text, {
       lineCounter: this.lines,
       prettyErrors: false,
@@ -105,6 +153,7 @@ export class YamlSource {
 
   /** Syntax errors (duplicate keys are reported by duplicateKeys, with their field path). */
   syntaxProblems(): Problem[] {
+    if (this.refused) return [this.refused];
     const errors = this.doc.errors.map((e) =>
       this.problem(this.pos(e.pos[0]), '', `YAML syntax error: ${firstLine(e.message)}`),
     );

@@ -143,6 +143,16 @@ const CASES: readonly Case[] = [
     expected: `${T}: ${BASE.length + 1024 * 1024 + 3} bytes is too large to be checked (at most 1048576 bytes)...`,
   },
   {
+    name: '100,000 levels of [ nesting',
+    topology: `${BASE}x: ${'['.repeat(100_000)}\n`,
+    expected: `${T}:14:68: YAML nested more than 64 levels deep: no homelab file needs that; flatten it`,
+  },
+  {
+    name: '100,000 levels of - - - nesting',
+    topology: `${BASE}${'- '.repeat(100_000)}x\n`,
+    expected: `${T}:14:1: YAML nested more than 64 levels deep: no homelab file needs that; flatten it`,
+  },
+  {
     name: 'too many nodes',
     topology: `homelab: lab\ngit: { remote: "ssh://git@saturn/srv/git/homelab.git" }\nnodes:\n${Array.from(
       { length: 501 },
@@ -240,6 +250,19 @@ async function child(args: readonly string[]): Promise<ChildRun> {
     rssMiB: cost ? Number(cost[2]) / 1024 : Infinity,
   };
 }
+
+it('a 1 MiB line of hostile text in a mounted file is scanned in linear time', () => {
+  for (const line of ['a.', '-a', 'a', 'password', '--password-', ' -u a'])
+    for (const kind of ['yaml', 'conf']) {
+      const files = {
+        ...filesFor(BASE),
+        [`hosts/mercury/caddy/x.${kind}`]: line.repeat((1024 * 1024 - 64) / line.length),
+      };
+      const started = performance.now();
+      validate(BASE, files);
+      expect(performance.now() - started).toBeLessThan(3000);
+    }
+}, 60_000);
 
 describe('compose files validate cannot read as YAML are errors, never silently valid', () => {
   it.each([
