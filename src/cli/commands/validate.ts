@@ -3,6 +3,7 @@ import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { formatProblem } from '../../core/problem.js';
 import { loadInventory } from '../../shell/inventory/load.js';
+import { repoWarnings } from '../../shell/onboarding/repo-warnings.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
 
 const USAGE = `Usage: homelab validate [--json] [--repo DIR]
@@ -48,9 +49,10 @@ export async function runValidate(args: readonly string[], ctx: CommandContext):
     return 1;
   }
   const { inventory, problems } = await loadInventory(repo);
+  const warnings = inventory ? await repoWarnings(repo, inventory) : [];
   if (opts.json) {
     ctx.stdout.write(
-      `${jsonSafe(JSON.stringify({ valid: inventory !== undefined, problems }, null, 2))}\n`,
+      `${jsonSafe(JSON.stringify({ valid: inventory !== undefined, problems, ...(warnings.length > 0 ? { warnings } : {}) }, null, 2))}\n`,
     );
     return inventory ? 0 : 1;
   }
@@ -59,6 +61,7 @@ export async function runValidate(args: readonly string[], ctx: CommandContext):
     ctx.stdout.write(
       `valid: ${inventory.homelab} (${plural(inventory.nodes.length, 'node')}, ${plural(services, 'service')})\n`,
     );
+    ctx.stderr.write(warnings.map((w) => `warning: ${w}\n`).join(''));
     return 0;
   }
   ctx.stdout.write(problems.map((p) => `${printable(formatProblem(p))}\n`).join(''));
