@@ -209,8 +209,9 @@ export function NodeAddForm({
         return;
       }
       if (now.phase === 'review') {
-        if (key.return || input === 'y') dispatch({ type: 'write' });
-        else if (input === 'n') dispatch({ type: 'back' });
+        // Writing changes files: only y does it; Enter takes the default, No.
+        if (input === 'y') dispatch({ type: 'write' });
+        else if (input === 'n' || key.return) dispatch({ type: 'back' });
         return;
       }
       if (now.phase === 'refused') {
@@ -272,7 +273,7 @@ export function NodeAddForm({
         </>
       ) : null}
       {state.phase === 'review' ? (
-        <Text color="gray">y/Enter write these files · n/Esc change the answers</Text>
+        <Text color="gray">y write these files · n/Enter/Esc change the answers (default)</Text>
       ) : null}
       {state.phase === 'refused' ? <Text color="gray">Enter/Esc change the answers</Text> : null}
       {state.phase === 'done' ? <Text color="gray">any key: close</Text> : null}

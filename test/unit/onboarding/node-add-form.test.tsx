@@ -120,7 +120,7 @@ describe('NodeAddForm', () => {
     expect(f.screen()).toContain('Tailscale name or address [vega]: ');
     await f.press(ENTER, 'storage', ENTER, 'nas', ENTER, '1', ENTER, 'ssh', ENTER);
     await f.press(ENTER, ENTER, ENTER, ENTER, ENTER, 'web', ENTER); // user, ssh, root: defaults
-    await f.until('y/Enter write these files');
+    await f.until('y write these files · n/Enter/Esc change the answers (default)');
     expect(f.screen()).toContain(
       'vega: address vega, role storage, tags nas, wave 1, transport ssh, services web',
     );
@@ -157,7 +157,7 @@ describe('NodeAddForm', () => {
     // ssh port, user and transport to the wave.
     await f.press(ENTER, UP, UP, UP, UP, UP, UP, UP, BACKSPACE, '2', ENTER);
     await f.press(ENTER, ENTER, ENTER, ENTER, ENTER, ENTER, ENTER);
-    await f.until('y/Enter write these files');
+    await f.until('y write these files · n/Enter/Esc change the answers (default)');
     expect(f.screen()).toContain('wave 2');
     await f.press(ESC);
     expect(f.screen()).toContain('Services, comma-separated: ');
