@@ -63,16 +63,9 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
     const saturn = join(dir, 'saturn');
 
     // The broken node: prepare fails, and the guided view opens by itself.
-    // Select it (keys sent before the app listens are lost: press until the cursor is there).
-    for (
-      let i = 0;
-      i < 20 && !term.screen().some((r) => r.startsWith('▸') && r.includes(notes.name));
-      i++
-    ) {
-      await term.press(
-        term.screen().some((r) => r.startsWith('▸') && r.includes('watch-')) ? 'k' : 'j',
-      );
-    }
+    // Select it: every key acts, in order.
+    await term.press('j', 'j');
+    await term.waitFor((rows) => rows.some((r) => r.startsWith('▸') && r.includes(notes.name)));
     await term.waitFor(`${notes.name} · apps`);
     await term.press('Enter');
     await term.waitFor(`Run prepare on ${notes.name}?`);
@@ -84,7 +77,7 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
     expect(opened).toContain('NOTES_TOKEN');
     // Its actions are the footer's keys (the key table's 'recover' mode): those that act now.
     expect(opened).toContain('r resume');
-    expect(opened).toContain('Build the recover-node prompt');
+    expect(opened).toContain('p prompt');
     expect(opened).toContain('Esc back');
 
     // The prompt: saved under the state folder and shown.
@@ -135,6 +128,8 @@ describe.skipIf(!ok)('guided recover view in a real terminal', () => {
     git(saturn, 'push', '-q', 'origin', 'HEAD:main');
     git(saturn, 'rev-parse', 'HEAD');
     await term.press('R');
+    // The refresh has read the new commit before Enter acts on it.
+    await term.waitFor(new RegExp(`${notes.name}\\s+apps.*\\d+ behind`), 30_000);
     for (const stage of ['prepare', 'deploy']) {
       await term.waitFor(`${notes.name} · apps`, 30_000);
       await term.press('Enter');
