@@ -133,7 +133,9 @@ describe('demo homelab', () => {
     expect(await main(['demo', '--no-tui', '--dir', where], io.ctx), io.err()).toBe(0);
     const out = io.out();
     expect(out).toContain(`demo homelab "demo-lab" built in ${where}`);
-    expect(out).toMatch(/echo NOTES_TOKEN=demo-secret >> \S+\/nodes\/notes\/config\/notes\/\.env/);
+    expect(out).toMatch(
+      /cd \S+\/nodes\/notes\/config\/notes\n\s+umask 077; echo NOTES_TOKEN=demo-secret >> \.env/,
+    );
     expect(out).toContain(`homelab --repo ${where}/saturn`);
     expect(out).toMatch(/NODE\s+WAVE\s+ROLE\s+HEALTH/);
     const down = pipes(dir);
