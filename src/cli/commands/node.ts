@@ -157,11 +157,14 @@ async function askValid(
   }
 }
 
-/** A yes/no question on the running prompter whose default (an empty answer) is yes. */
-async function confirmDefaultYes(p: Prompter, question: string): Promise<boolean> {
-  const a = await p.ask(`${question} [Y/n]`);
+/**
+ * A yes/no question on the running prompter. An empty answer takes the default: yes only for
+ * questions that change nothing (going back to the answers); writing files defaults to no.
+ */
+async function confirmYesNo(p: Prompter, question: string, defaultYes: boolean): Promise<boolean> {
+  const a = await p.ask(`${question} ${defaultYes ? '[Y/n]' : '[y/N]'}`);
   if (a === undefined) return false;
-  return a === '' || /^y(es)?$/i.test(a);
+  return (a === '' && defaultYes) || /^y(es)?$/i.test(a);
 }
 
 function isInteractive(ctx: CommandContext): boolean {
@@ -233,7 +236,7 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
         ctx.stderr.write(`homelab node add: refused: ${plan.reason}\n`);
         ctx.stderr.write(plan.problems.map((pr) => `  ${formatProblem(pr)}\n`).join(''));
         ctx.stderr.write('Nothing was written.\n');
-        if (!p || !(await confirmDefaultYes(p, 'Change the answers?'))) return 1;
+        if (!p || !(await confirmYesNo(p, 'Change the answers?', true))) return 1;
         values = await askFields(p, ctx, existing, values, true);
         continue;
       }
@@ -241,7 +244,7 @@ async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<numb
         ctx.stdout.write(
           `\n${describeRequest(request)}\nFiles: ${plan.files.map((x) => x.path).join(', ')}\n`,
         );
-        if (!(await confirmDefaultYes(p, 'Write these files?'))) {
+        if (!(await confirmYesNo(p, 'Write these files?', false))) {
           ctx.stdout.write('Nothing was written.\n');
           return 1;
         }

@@ -227,7 +227,7 @@ describe('homelab node add', () => {
     expect(r.stdout).toContain('Node name (a DNS label, e.g. vega): ');
     expect(r.stdout).toContain('"Vega" is not a valid node name: it contains uppercase letters');
     expect(r.stdout).toContain('Tailscale name or address [vega]: ');
-    expect(r.stdout).toContain('Write these files? [Y/n]');
+    expect(r.stdout).toContain('Write these files? [y/N]');
     const after = topology();
     const entry =
       '\n  vega:\n    address: vega\n    role: storage\n    tags: [nas]\n    transport: ssh\n    wave: 0\n    services:\n      - web\n';
@@ -282,6 +282,26 @@ describe('homelab node add', () => {
     );
     expect(no.code).toBe(1);
     expect(no.stdout).toContain('Nothing was written.');
+    // An empty answer to "Write these files? [y/N]" is the default: no.
+    const enter = await runCli(
+      [
+        'node',
+        'add',
+        'vega',
+        '--address',
+        'vega',
+        '--role',
+        'storage',
+        '--tags',
+        '',
+        '--wave',
+        '1',
+      ],
+      { cwd: repo, answers: ['', '', '', '', '', '', 'web', ''] },
+    );
+    expect(enter.stdout).toContain('Write these files? [y/N]');
+    expect(enter.code).toBe(1);
+    expect(enter.stdout).toContain('Nothing was written.');
     const ended = await runCli(['node', 'add', 'vega'], { cwd: repo, answers: ['vega'] });
     expect(ended.code).toBe(1);
     expect(ended.stderr).toContain('input ended before every value was given; nothing was written');
