@@ -40,6 +40,8 @@ export type Health =
 /**
  * Node health from its status record: every service healthy/running, some, or none. A node that
  * never deployed anything (a fresh one, or one whose first prepare failed) is not-deployed.
+ * Health is what the services are doing, not how the last stage ended: a failed or interrupted
+ * stage shows in the stage column, and a node whose every service is healthy is healthy.
  */
 export function nodeHealth(status: NodeStatusRecord | undefined, reachable: boolean): Health {
   if (!reachable) return 'unreachable';
@@ -51,9 +53,6 @@ export function nodeHealth(status: NodeStatusRecord | undefined, reachable: bool
   const good = services.filter(
     (s) => s.state === 'running' && (s.health === 'healthy' || s.health === 'none'),
   ).length;
-  if (good === services.length)
-    return status.stageStatus === 'failed' || status.stageStatus === 'interrupted'
-      ? 'degraded'
-      : 'healthy';
+  if (good === services.length) return 'healthy';
   return good === 0 ? 'unhealthy' : 'degraded';
 }

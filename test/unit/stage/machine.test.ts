@@ -98,9 +98,27 @@ describe('nodeHealth', () => {
       true,
       'unhealthy',
     ],
+    // Issue 12: every service healthy used to read "degraded" because the last stage failed.
     [
-      'healthy but the last stage failed',
+      'every service healthy, the last stage failed',
       record({ deployed: HEAD, stageStatus: 'failed', services: [svc('running', 'healthy')] }),
+      true,
+      'healthy',
+    ],
+    [
+      'every service healthy, the last stage interrupted',
+      record({
+        deployed: HEAD,
+        stage: 'deploy',
+        stageStatus: 'interrupted',
+        services: [svc('running', 'healthy'), svc('running', 'none')],
+      }),
+      true,
+      'healthy',
+    ],
+    [
+      'one service starting',
+      record({ deployed: HEAD, services: [svc('running', 'healthy'), svc('running', 'starting')] }),
       true,
       'degraded',
     ],

@@ -103,7 +103,7 @@ describe('the status table', () => {
       '',
       'NODE     WAVE  ROLE    HEALTH            STAGE                             DEPLOYED  POSITION    SERVICES',
       'mercury  0     worker  healthy           verify ok                         c0ffee0   up to date  web:healthy',
-      'venus    1     worker  degraded          deploy failed (locked by pid 42)  c0ffee0   2 behind    web:healthy',
+      'venus    1     worker  healthy           deploy failed (locked by pid 42)  c0ffee0   2 behind    web:healthy',
       'pluto    1     worker  not-bootstrapped  -                                 -         -           run `homelab node bootstrap pluto`',
       'mars     2     worker  unreachable       -                                 -         -           timeout: ssh: connect to host mars port 22: Connection timed out',
       '',
