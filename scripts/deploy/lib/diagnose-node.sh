@@ -142,12 +142,23 @@ diag_check_load() {
   read -r one five fifteen _rest </proc/loadavg
   local cpus
   cpus="$(nproc 2>/dev/null)" || cpus=1
+  diag_judge_load "${one}" "${five}" "${fifteen}" "${cpus}"
+}
+
+# The load finding for these figures. A busy CPU is a consequence (of a service, a build, a
+# backup), never the cause diagnose looks for: it is at most a warning, never a failure.
+diag_judge_load() {
+  local one="$1"
+  local five="$2"
+  local fifteen="$3"
+  local cpus="$4"
+  [[ "${cpus}" =~ ^[1-9][0-9]*$ ]] || cpus=1
   # Compare the 5-minute load to the core count, in hundredths, without floating point.
   local load100
   load100="$(awk -v l="${five}" 'BEGIN { printf "%d", l * 100 }')" || load100=0
   local evidence="load average ${one} ${five} ${fifteen} on ${cpus} CPU(s)"
   if ((load100 >= cpus * 300)); then
-    diag_finding load fail "Load ${five} is far above ${cpus} CPU(s)" "${evidence}" \
+    diag_finding load warn "Load ${five} is far above ${cpus} CPU(s)" "${evidence}" \
       "Find what is busy: top -o %CPU, docker stats --no-stream"
   elif ((load100 >= cpus * 150)); then
     diag_finding load warn "Load ${five} is high for ${cpus} CPU(s)" "${evidence}" "Check top -o %CPU and docker stats --no-stream"

@@ -311,9 +311,8 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     );
     const load = one(run.findings, 'load');
     expect(load.summary).toMatch(/^Load [\d.]+ (on|is high for|is far above) \d+ CPU\(s\)$/);
-    expect(load.severity).toBe(
-      / on \d+ CPU/.test(load.summary) ? 'ok' : /far above/.test(load.summary) ? 'fail' : 'warn',
-    );
+    // A busy CPU is a consequence, not a cause: at most a warning, never a failure.
+    expect(load.severity).toBe(/ on \d+ CPU/.test(load.summary) ? 'ok' : 'warn');
     // The node's checkout is the fixture's clean clone at the commit it was given.
     const dirty = one(run.findings, 'git.dirty');
     expect([dirty.severity, dirty.summary]).toEqual(['ok', 'The checkout is clean']);

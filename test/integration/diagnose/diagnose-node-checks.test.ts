@@ -1,5 +1,6 @@
 // deploy.sh diagnose, node-wide: disk thresholds (a df that reports a full disk), the checkout
-// (dirty, at another commit than the target, behind its remote), host-local overrides, GPU tag.
+// (dirty, at another commit than the target, behind its remote), host-local overrides, GPU tag;
+// the load check at many figures (a busy CPU is at most a warning, never a failure).
 import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
@@ -115,5 +116,50 @@ describe.skipIf(!ok)('deploy.sh diagnose: node-wide checks', () => {
       expect(f.summary).toBe('Node is tagged gpu but no GPU device is visible');
       expect(f.hint).toMatch(/driver/);
     }
+  });
+});
+
+/** The load finding real bash prints for these /proc/loadavg figures and core count. */
+function judgeLoad(five: string, cpus: string): DiagFinding {
+  const lib = join(process.cwd(), 'scripts', 'deploy', 'lib', 'diagnose.sh');
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      'set -Eeuo pipefail; source "$1"; diag_judge_load "$2" "$3" "$4" "$5"',
+      'judge',
+      lib,
+      five,
+      five,
+      five,
+      cpus,
+    ],
+    { encoding: 'utf8' },
+  );
+  const line = out.split('\n').find((l) => l.startsWith('@homelab/1 finding '));
+  expect(line, out).toBeDefined();
+  return JSON.parse((line as string).slice('@homelab/1 finding '.length)) as DiagFinding;
+}
+
+describe('deploy.sh diagnose: load is a consequence, never a failure', () => {
+  it.each([
+    ['0.00', '1', 'ok'],
+    ['1.49', '1', 'ok'],
+    ['1.50', '1', 'warn'],
+    ['2.99', '1', 'warn'],
+    ['3.00', '1', 'warn'],
+    ['12.00', '2', 'warn'],
+    ['400.00', '2', 'warn'],
+    ['9999.99', '1', 'warn'],
+    ['7.00', '8', 'ok'],
+    ['50.00', '16', 'warn'],
+    ['5.00', '0', 'warn'],
+    ['5.00', 'junk', 'warn'],
+  ] as const)('load %s on %s CPU(s) is %s', (five, cpus, severity) => {
+    const f = judgeLoad(five, cpus);
+    expect(f.id).toBe('load');
+    expect(f.severity).toBe(severity);
+    expect(f.severity).not.toBe('fail');
+    if (severity !== 'ok') expect(f.hint).toMatch(/top -o %CPU/);
   });
 });
