@@ -96,7 +96,7 @@ export class TuiController {
     if (!probe.reachable) return;
     const deployed = probe.status.deployed;
     const [behind, changes] = await Promise.all([
-      deployed ? this.control.commitsBehind(deployed) : Promise.resolve(null),
+      deployed ? this.control.commitsBehind(probe.node, deployed) : Promise.resolve(null),
       this.control.changedServices(probe.node, deployed).catch(() => [] as string[]),
     ]);
     if (!this.stopped) this.store.dispatch({ type: 'position', node: probe.node, behind, changes });
@@ -164,6 +164,8 @@ export class TuiController {
     const first = plans[0];
     const warnings: string[] = [];
     if (this.store.getState().dryRun) warnings.push('dry run: nothing will change on the node');
+    for (const w of plans.flatMap((p) => p.warnings ?? []))
+      if (!warnings.includes(w)) warnings.push(w);
     return {
       title,
       stage,

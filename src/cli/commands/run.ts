@@ -23,6 +23,9 @@ const EXIT: Record<StageResult, number> = {
   cancelled: 130,
 };
 
+/** Stages that make the node fetch git.remote (a resume may re-run prepare): planned even with --yes. */
+const FETCHING: readonly Stage[] = ['prepare', 'resume'];
+
 const command: Command = {
   name: 'run',
   summary: 'run one stage (prepare, deploy, verify, diagnose, rollback, resume) on a node',
@@ -50,25 +53,29 @@ const command: Command = {
         throw new UsageError(`no node "${node}" in inventory/topology.yaml`);
       // The commit the operator confirms is the commit the stage runs (runStage pins it).
       let commit: string | undefined;
-      if (CHANGING_STAGES.includes(stage) && !values.yes) {
-        if (!ctx.stdin.isTTY) {
-          ctx.stderr.write(
-            `homelab run: ${stage} changes ${node}; not on a terminal, so nothing can be confirmed: pass --yes\n`,
-          );
-          return 2;
-        }
+      if (CHANGING_STAGES.includes(stage) && !values.yes && !ctx.stdin.isTTY) {
+        ctx.stderr.write(
+          `homelab run: ${stage} changes ${node}; not on a terminal, so nothing can be confirmed: pass --yes\n`,
+        );
+        return 2;
+      }
+      // The plan, asked or not (--yes) for a stage that makes the node fetch: its refusals (push
+      // first, uncommitted changes) come before anything runs on the node.
+      if (CHANGING_STAGES.includes(stage) && (!values.yes || FETCHING.includes(stage))) {
         const change = await describeChange(control, node, stage);
-        if (change.plan.refusal) {
+        for (const w of change.plan.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
+        // With --yes, a node the plan could not read (no commit) gets runStage's own result.
+        if (change.plan.refusal && (!values.yes || change.plan.commit)) {
           ctx.stderr.write(
             `${stage} refused on ${node}: ${change.plan.refusal}\nNothing was run.\n`,
           );
           return EXIT.refused;
         }
-        if (!(await confirm(`${change.text}\nProceed?`, ctx.stdin, ctx.stdout))) {
+        if (!values.yes && !(await confirm(`${change.text}\nProceed?`, ctx.stdin, ctx.stdout))) {
           ctx.stdout.write('Nothing was run.\n');
           return 1;
         }
-        commit = change.plan.commit;
+        if (change.plan.commit) commit = change.plan.commit;
       }
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();

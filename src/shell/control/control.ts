@@ -21,6 +21,7 @@ import { commitSubject } from '../recover/rollback-info.js';
 import { loadInventory } from '../inventory/load.js';
 import { mapLimit } from '../fanout.js';
 import { changedPaths, commitsBehind, dirtyPaths, headInfo } from '../git.js';
+import { checkHeadOnRemote } from '../onboarding/pushed.js';
 import { createRunner } from '../transport/runner.js';
 import type { NodeRunner } from '../transport/types.js';
 import type { NodeProbe, RepoInfo, StageOutcome, StageResult } from '../../core/node/types.js';
@@ -229,8 +230,8 @@ class ShellControl implements Control {
     });
   }
 
-  commitsBehind(commit: string): Promise<number | null> {
-    return commitsBehind(this.repoDir, commit);
+  commitsBehind(node: string, commit: string): Promise<number | null> {
+    return commitsBehind(this.repoDir, node, commit);
   }
 
   async changedServices(node: string, from: string): Promise<string[]> {
@@ -287,15 +288,29 @@ class ShellControl implements Control {
       CHANGING_STAGES.includes(stage) && info.dirty.length > 0
         ? `SATURN has uncommitted changes under inventory/ or hosts/ (${info.dirty.join(', ')}); commit them first: nodes only deploy committed work`
         : '';
-    const refusal = dirty || (pin.ok ? '' : pin.message);
+    let refusal = dirty || (pin.ok ? '' : pin.message);
     if (!pin.commit) return { ...base, deployed, commit: '', refusal };
-    const [subject, services] = await Promise.all([
+    // Push first: a stage that makes the node fetch (prepare; a resume that re-runs prepare)
+    // needs the commit on git.remote. Unknown (the remote unreachable from SATURN) only warns.
+    const fetches = stage === 'prepare' || (stage === 'resume' && status?.stage === 'prepare');
+    const [subject, services, pushed] = await Promise.all([
       commitSubject(this.repoDir, pin.commit),
       stage === 'rollback'
         ? this.changedServices(node, pin.commit).catch(() => [])
         : this.changedServices(node, deployed).catch(() => spec.services.map((s) => s.name)),
+      fetches && !refusal
+        ? checkHeadOnRemote(
+            this.repoDir,
+            this.inventory.git.remote,
+            this.inventory.git.branch,
+            pin.commit,
+          )
+        : undefined,
     ]);
-    return { ...base, commit: pin.commit, subject, services, deployed, refusal };
+    const warnings: string[] = [];
+    if (pushed?.state === 'unpushed') refusal = `push first: ${pushed.message}`;
+    if (pushed?.state === 'unknown') warnings.push(pushed.message);
+    return { ...base, commit: pin.commit, subject, services, deployed, refusal, warnings };
   }
 
   async runStage(request: StageRequest): Promise<StageOutcome> {

@@ -38,6 +38,8 @@ export interface StagePlan {
   readonly deployed: string;
   /** Why the stage would be refused before anything runs ('' when it may run). */
   readonly refusal: string;
+  /** What the operator should know before confirming (e.g. the remote could not be asked). */
+  readonly warnings?: readonly string[];
 }
 
 export interface Control {
@@ -49,8 +51,11 @@ export interface Control {
   probe(node: string, signal?: AbortSignal): Promise<NodeProbe>;
   /** Probes every node in parallel (bounded); onProbe fires as each one answers. */
   probeAll(onProbe?: (probe: NodeProbe) => void, signal?: AbortSignal): Promise<NodeProbe[]>;
-  /** How many commits `commit` is behind SATURN's HEAD; null when unknown to SATURN's repo. */
-  commitsBehind(commit: string): Promise<number | null>;
+  /**
+   * How many commits `commit` is behind SATURN's HEAD, counting only those that change what the
+   * node runs (its hosts/<node>/ folder and scripts/); null when unknown to SATURN's repo.
+   */
+  commitsBehind(node: string, commit: string): Promise<number | null>;
   /** Services of the node whose hosts/<node>/<service>/ changed between `from` and HEAD (all when from is ''). */
   changedServices(node: string, from: string): Promise<string[]>;
   /**
