@@ -56,10 +56,29 @@ export async function hasCommit(repoDir: string, commit: string): Promise<boolea
   return (await git(repoDir, ['cat-file', '-e', `${commit}^{commit}`])).ok;
 }
 
-/** Commits in HEAD that `commit` lacks; null when the commit is unknown here. */
-export async function commitsBehind(repoDir: string, commit: string): Promise<number | null> {
+/** What a node runs from the repo: its own folder (services and node.manifest) and the scripts. */
+export function nodeRunsPaths(node: string): string[] {
+  return [`hosts/${node}/`, 'scripts/'];
+}
+
+/**
+ * Commits in HEAD that `commit` lacks and that change what `node` runs (nodeRunsPaths): a commit
+ * that touches only another node's folder does not put this node behind. Null when the commit is
+ * unknown here.
+ */
+export async function commitsBehind(
+  repoDir: string,
+  node: string,
+  commit: string,
+): Promise<number | null> {
   if (!(await hasCommit(repoDir, commit))) return null;
-  const r = await git(repoDir, ['rev-list', '--count', `${commit}..HEAD`]);
+  const r = await git(repoDir, [
+    'rev-list',
+    '--count',
+    `${commit}..HEAD`,
+    '--',
+    ...nodeRunsPaths(node),
+  ]);
   return r.ok ? Number(r.stdout) : null;
 }
 

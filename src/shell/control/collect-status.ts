@@ -26,13 +26,9 @@ export async function collectStatus(
   const probing =
     only.length === 0 ? control.probeAll() : Promise.all(specs.map((s) => control.probe(s.name)));
   const [info, probes] = await Promise.all([control.repoInfo(), probing]);
-  // Nodes mostly share a deployed commit: ask git once per distinct commit.
-  const behindOf = new Map<string, Promise<number | null>>();
-  const behind = (commit: string): Promise<number | null> => {
-    let p = behindOf.get(commit);
-    if (!p) behindOf.set(commit, (p = control.commitsBehind(commit)));
-    return p;
-  };
+  // Behind counts the commits that change what that node runs, so it is asked per node.
+  const behind = (node: string, commit: string): Promise<number | null> =>
+    control.commitsBehind(node, commit);
   const nodes = await Promise.all(
     specs.map(async (spec, i) => {
       const probe = probes[i]!;
@@ -41,7 +37,7 @@ export async function collectStatus(
         spec,
         probeOutcome(probe),
         info.head,
-        deployed ? await behind(deployed) : null,
+        deployed ? await behind(spec.name, deployed) : null,
       );
     }),
   );

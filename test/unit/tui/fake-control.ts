@@ -47,7 +47,7 @@ export class FakeControl implements Control {
     return all;
   }
 
-  async commitsBehind(commit: string): Promise<number | null> {
+  async commitsBehind(_node: string, commit: string): Promise<number | null> {
     return commit === this.repo.head ? 0 : 2;
   }
 
