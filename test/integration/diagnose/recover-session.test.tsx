@@ -131,7 +131,7 @@ describe.skipIf(!ok)('guided recover session on a real node', () => {
       );
       expect(session.getState().log.join('\n')).not.toContain(SECRET);
       session.key('esc');
-      expect(frame()).toContain(`target ${bad.slice(0, 8)}`);
+      await until('back to the findings', () => frame().includes(`target ${bad.slice(0, 8)}`));
       // The question before a rollback is the app's one confirmation (tested with the app); the
       // view alone runs what it is given.
       session.key('b');
