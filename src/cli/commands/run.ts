@@ -12,6 +12,7 @@ import { describeEvent } from '../../core/protocol/describe.js';
 import { shortSha } from '../../core/status/summary.js';
 import type { StageResult } from '../../core/node/types.js';
 import { describeChange } from '../../shell/control/describe-change.js';
+import { paintFor, warningLines } from '../colour.js';
 
 const EXIT: Record<StageResult, number> = {
   ok: 0,
@@ -48,6 +49,13 @@ const command: Command = {
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     const node = values.node;
+    // The stream of results goes to stderr (records with --raw to stdout): colour as stderr allows.
+    const paint = paintFor(ctx.env, ctx.stderr);
+    const marked = (text: string): string =>
+      text.replace(
+        /^(\s*)([✓✗])/,
+        (_, pad: string, mark: string) => pad + (mark === '✓' ? paint.ok(mark) : paint.error(mark)),
+      );
     try {
       if (!control.inventory.nodes.some((n) => n.name === node))
         throw new UsageError(`no node "${node}" in inventory/topology.yaml`);
@@ -63,11 +71,11 @@ const command: Command = {
       // first, uncommitted changes) come before anything runs on the node.
       if (CHANGING_STAGES.includes(stage) && (!values.yes || FETCHING.includes(stage))) {
         const change = await describeChange(control, node, stage);
-        for (const w of change.plan.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
+        ctx.stderr.write(warningLines(paint, change.plan.warnings ?? []));
         // With --yes, a node the plan could not read (no commit) gets runStage's own result.
         if (change.plan.refusal && (!values.yes || change.plan.commit)) {
           ctx.stderr.write(
-            `${stage} refused on ${node}: ${change.plan.refusal}\nNothing was run.\n`,
+            `${stage} ${paint.error('refused')} on ${node}: ${change.plan.refusal}\nNothing was run.\n`,
           );
           return EXIT.refused;
         }
@@ -87,7 +95,7 @@ const command: Command = {
         }
         const text = describeEvent(line.event);
         if (values.raw) ctx.stdout.write(`${JSON.stringify(line.event)}\n`);
-        else if (text && line.event.type !== 'run') ctx.stderr.write(`${text}\n`);
+        else if (text && line.event.type !== 'run') ctx.stderr.write(`${marked(text)}\n`);
       };
       const outcome = await control
         .runStage({
@@ -100,8 +108,8 @@ const command: Command = {
         .finally(() => process.off('SIGINT', onSigint));
       const verdict =
         outcome.result === 'ok'
-          ? `${stage} ok on ${node} at ${shortSha(outcome.commit)}`
-          : `${stage} ${outcome.result} on ${node}: ${outcome.message}`;
+          ? `${stage} ${paint.ok('ok')} on ${node} at ${shortSha(outcome.commit)}`
+          : `${stage} ${paint.error(outcome.result)} on ${node}: ${outcome.message}`;
       ctx.stderr.write(`${verdict}\n`);
       return EXIT[outcome.result];
     } finally {

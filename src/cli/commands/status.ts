@@ -6,7 +6,26 @@ import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import { openCommandControl } from '../open-control.js';
 import { nodeScriptsNotes } from '../../shell/onboarding/node-scripts.js';
-import { allHealthy, renderStatusTable, statusHeader } from '../../core/status/table.js';
+import {
+  allHealthy,
+  renderStatusTable,
+  statusHeader,
+  type CellStyle,
+} from '../../core/status/table.js';
+import { paintFor, warningLines, type Paint } from '../colour.js';
+
+/** Health green when healthy, red when unhealthy or unreachable, yellow otherwise; a failed stage red. */
+export function statusStyle(paint: Paint): CellStyle {
+  return (cell, column, node) => {
+    if (column === 'HEALTH') {
+      if (node.health === 'healthy') return paint.ok(cell);
+      if (node.health === 'unhealthy' || node.health === 'unreachable') return paint.error(cell);
+      return paint.warn(cell);
+    }
+    if (column === 'STAGE' && /\b(failed|interrupted)\b/.test(cell)) return paint.error(cell);
+    return cell;
+  };
+}
 
 const command: Command = {
   name: 'status',
@@ -31,9 +50,10 @@ const command: Command = {
       if (values.json) {
         ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
-        ctx.stdout.write(renderStatusTable(statusHeader(report), report.nodes));
+        const paint = paintFor(ctx.env, ctx.stdout);
+        ctx.stdout.write(renderStatusTable(statusHeader(report), report.nodes, statusStyle(paint)));
         const notes = await nodeScriptsNotes(control.repoDir, report.nodes);
-        ctx.stderr.write(notes.map((n) => `warning: ${n}\n`).join(''));
+        ctx.stderr.write(warningLines(paintFor(ctx.env, ctx.stderr), notes));
       }
       return allHealthy(report.nodes) ? 0 : 1;
     } finally {

@@ -1,7 +1,8 @@
 // `homelab validate`: checks inventory/topology.yaml and hosts/ and prints every problem at once.
 import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
-import { formatProblem } from '../../core/problem.js';
+import { formatProblem, type Problem } from '../../core/problem.js';
+import { paintFor, warningLines, type Paint } from '../colour.js';
 import { loadInventory } from '../../shell/inventory/load.js';
 import { repoWarnings } from '../../shell/onboarding/repo-warnings.js';
 import { findRepoRoot } from '../../shell/repo-root.js';
@@ -35,6 +36,15 @@ function jsonSafe(json: string): string {
   return json.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** A problem line with its location dimmed (the text is formatProblem's). */
+function problemLine(p: Problem, paint: Paint): string {
+  const text = printable(formatProblem(p));
+  const where = printable(p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file);
+  return text.startsWith(`${where}: `)
+    ? `${paint.dim(where)}: ${text.slice(where.length + 2)}`
+    : text;
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -56,16 +66,17 @@ export async function runValidate(args: readonly string[], ctx: CommandContext):
     );
     return inventory ? 0 : 1;
   }
+  const paint = paintFor(ctx.env, ctx.stdout);
   if (inventory) {
     const services = inventory.nodes.reduce((n, node) => n + node.services.length, 0);
     ctx.stdout.write(
-      `valid: ${inventory.homelab} (${plural(inventory.nodes.length, 'node')}, ${plural(services, 'service')})\n`,
+      `${paint.ok('valid:')} ${inventory.homelab} (${plural(inventory.nodes.length, 'node')}, ${plural(services, 'service')})\n`,
     );
-    ctx.stderr.write(warnings.map((w) => `warning: ${w}\n`).join(''));
+    ctx.stderr.write(warningLines(paintFor(ctx.env, ctx.stderr), warnings));
     return 0;
   }
-  ctx.stdout.write(problems.map((p) => `${printable(formatProblem(p))}\n`).join(''));
-  ctx.stdout.write(`invalid: ${plural(problems.length, 'problem')}\n`);
+  ctx.stdout.write(problems.map((p) => `${problemLine(p, paint)}\n`).join(''));
+  ctx.stdout.write(`${paint.error('invalid:')} ${plural(problems.length, 'problem')}\n`);
   return 1;
 }
 

@@ -53,12 +53,28 @@ export function statusRows(nodes: readonly NodeSummary[]): string[][] {
   ]);
 }
 
-export function renderStatusTable(header: string, nodes: readonly NodeSummary[]): string {
+/** Styles a node's cell (colour escapes only; the table pads the plain text). */
+export type CellStyle = (
+  cell: string,
+  column: (typeof HEADERS)[number],
+  node: NodeSummary,
+) => string;
+
+export function renderStatusTable(
+  header: string,
+  nodes: readonly NodeSummary[],
+  style?: CellStyle,
+): string {
   const rows = [Array.from(HEADERS), ...statusRows(nodes)];
   const widths = HEADERS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const lines = rows.map((r) =>
+  const lines = rows.map((r, row) =>
     r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .map((cell, i) => {
+        const node = nodes[row - 1];
+        const column = HEADERS[i];
+        const styled = style && node && column ? style(cell, column, node) : cell;
+        return i === r.length - 1 ? styled : styled + ' '.repeat((widths[i] ?? 0) - cell.length);
+      })
       .join('  ')
       .trimEnd(),
   );

@@ -19,12 +19,12 @@ describe.skipIf(!ok)('push first', () => {
   // (runCli runs in this process, so its git reads this process's environment). Without it
   // `git ls-remote` fails (dubious ownership): the remote cannot be asked.
   const GIT_CONFIG_GLOBAL = join(tmpdir(), 'homelab-lab-gitconfig');
-  const cli = async (args: string[], trusted = true) => {
+  const cli = async (args: string[], trusted = true, extraEnv: NodeJS.ProcessEnv = {}) => {
     if (trusted) process.env.GIT_CONFIG_GLOBAL = GIT_CONFIG_GLOBAL;
     try {
       return await runCli(args, {
         cwd: hl.repoDir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...extraEnv },
       });
     } finally {
       delete process.env.GIT_CONFIG_GLOBAL;
@@ -61,6 +61,14 @@ describe.skipIf(!ok)('push first', () => {
     expect(res.stderr).toContain(`prepare refused on ${NODE}: push first: `);
     expect(res.stderr).toContain('git push');
     expect(res.stderr).toContain('Nothing was run.');
+    expect(nodeState()).toBe(before);
+    // In colour (FORCE_COLOR=1): "refused" red, the text otherwise the same.
+    const coloured = await cli(['run', 'prepare', '--node', NODE, '--yes'], true, {
+      FORCE_COLOR: '1',
+    });
+    expect(coloured.stderr).toContain('\x1b[31mrefused\x1b[39m');
+    expect(coloured.stderr.replace(/\x1b\[[0-9;]*m/g, '')).toBe(res.stderr);
+    expect(res.stderr).not.toContain('\x1b[');
     expect(nodeState()).toBe(before);
 
     // The plan the TUI asks from is the same one: refused, with the same words.
