@@ -127,6 +127,30 @@ export class NodeFixture {
     return fx;
   }
 
+  /**
+   * A node with one service `web`, prepared, deployed and verified at its first commit: the
+   * starting point of the deploy-contract tests. Returns the fixture and that commit.
+   */
+  static async deployedWeb(
+    prefix: string,
+    env: Record<string, string>,
+  ): Promise<{ fx: NodeFixture; sha: string }> {
+    const fx = NodeFixture.create(prefix);
+    await fx.addService('web');
+    fx.writeManifest();
+    const sha = fx.commit('one service');
+    fx.cloneNode();
+    for (const [stage, args] of [
+      ['prepare', ['--ref', sha]],
+      ['deploy', []],
+      ['verify', []],
+    ] as const) {
+      const r = await fx.run(stage, args, { env });
+      if (r.code !== 0) throw new Error(`${stage} exited ${r.code}:\n${r.stdout}${r.stderr}`);
+    }
+    return { fx, sha };
+  }
+
   serviceDir(service: string): string {
     return join(this.saturn, 'hosts', this.node, service);
   }

@@ -30,19 +30,7 @@ describe.skipIf(!ok)('deploy contract: hygiene and honest state', () => {
   const saved = new Map<string, Buffer | null>();
 
   beforeAll(async () => {
-    fx = NodeFixture.create('hy');
-    await fx.addService('web');
-    fx.writeManifest();
-    sha = fx.commit('one service');
-    fx.cloneNode();
-    for (const [stage, args] of [
-      ['prepare', ['--ref', sha]],
-      ['deploy', []],
-      ['verify', []],
-    ] as const) {
-      const r = await fx.run(stage, args, { env: ENV });
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-    }
+    ({ fx, sha: sha } = await NodeFixture.deployedWeb('hy', ENV));
   }, 120_000);
 
   afterAll(() => fx?.cleanup());

@@ -41,22 +41,9 @@ function lockDetail(r: RunOutput): string {
 
 describe.skipIf(!ok)('deploy contract: the lock', () => {
   let fx: NodeFixture;
-  let sha = '';
 
   beforeAll(async () => {
-    fx = NodeFixture.create('lk');
-    await fx.addService('web');
-    fx.writeManifest();
-    sha = fx.commit('one service');
-    fx.cloneNode();
-    for (const [stage, args] of [
-      ['prepare', ['--ref', sha]],
-      ['deploy', []],
-      ['verify', []],
-    ] as const) {
-      const r = await fx.run(stage, args, { env: ENV });
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-    }
+    ({ fx } = await NodeFixture.deployedWeb('lk', ENV));
   }, 120_000);
 
   afterAll(() => fx?.cleanup());

@@ -29,19 +29,7 @@ describe.skipIf(!ok)('deploy contract: failed writes fail the stage', () => {
 
   beforeAll(async () => {
     shim = syncShim();
-    fx = NodeFixture.create('cw');
-    await fx.addService('web');
-    fx.writeManifest();
-    good = fx.commit('one service');
-    fx.cloneNode();
-    for (const [stage, args] of [
-      ['prepare', ['--ref', good]],
-      ['deploy', []],
-      ['verify', []],
-    ] as const) {
-      const r = await fx.run(stage, args, { env: ENV });
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-    }
+    ({ fx, sha: good } = await NodeFixture.deployedWeb('cw', ENV));
   }, 120_000);
 
   afterAll(() => {
