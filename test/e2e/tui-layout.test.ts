@@ -84,7 +84,13 @@ describe.skipIf(!ok)(
         };
         term.type(`node ${BIN} demo --dir ${dir}`);
         await term.press('Enter');
-        const first = await fits((r) => r.some((l) => l.includes('no services yet')), [], 90_000);
+        // Every node probed (the selected node's Enter acts only once its stage is known).
+        const first = await fits(
+          (r) =>
+            r.some((l) => l.includes('no services yet')) && !r.some((l) => l.includes('probing')),
+          [],
+          90_000,
+        );
         const inventory = (await loadInventory(join(dir, 'saturn'))).inventory!;
         inventories.push(inventory);
         const [edge, media, notes] = inventory.nodes;
