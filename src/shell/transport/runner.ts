@@ -195,6 +195,9 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
           quiet: true,
           timeoutMs: 5000,
         });
+        // `-O exit` returns when the master has the request, before it unlinks its socket: remove
+        // it here so a closed runner leaves nothing behind for the next one to mistake for a master.
+        await rm(controlPath, { force: true });
       }
     },
   };
