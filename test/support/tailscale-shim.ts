@@ -1,5 +1,11 @@
 // Puts the `tailscale` test shim (test/support/tailscale-shim/tailscale) first on PATH for a
 // runner, pointed at a loopback sshd from ./sshd.ts. Pass `env` to createRunner(node, { env }).
+//
+// `tailnet` makes it behave like the real `tailscale ssh` host key checking: the host becomes the
+// MagicDNS name with a trailing dot and keys are looked up in the tailnet's own known_hosts, which
+// holds only `peers` (the node addresses that run the Tailscale SSH server). `checkDir` turns on
+// check mode per host: see checkNode/passCheck and the shim's header.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SshdLab } from './sshd.js';
@@ -13,16 +19,103 @@ export interface TailscaleShim {
   readonly logFile: string;
 }
 
-export function tailscaleShim(lab: SshdLab): TailscaleShim {
+export interface TailnetOptions {
+  /** The MagicDNS suffix (`tail-lab.ts.net`). */
+  readonly magicDns: string;
+  /** Node addresses (short names) whose host key the tailnet advertises: Tailscale SSH peers. */
+  readonly peers: readonly string[];
+}
+
+export interface ShimOptions {
+  readonly tailnet?: TailnetOptions;
+  /** Folder for check mode (created): a host is in check mode while a file named after it exists. */
+  readonly checkDir?: string;
+}
+
+export function tailscaleShim(lab: SshdLab, opts: ShimOptions = {}): TailscaleShim {
   const logFile = join(lab.dir, 'tailscale-calls.log');
+  let knownHosts = lab.knownHostsFile;
+  const extra: NodeJS.ProcessEnv = {};
+  if (opts.tailnet) {
+    const { magicDns, peers } = opts.tailnet;
+    // The server's key, as the tailnet would advertise it for each Tailscale SSH peer.
+    const key = readFileSync(lab.knownHostsFile, 'utf8').trim().split(/\s+/).slice(1).join(' ');
+    knownHosts = join(lab.dir, 'tailnet_known_hosts');
+    writeFileSync(knownHosts, peers.map((p) => `${p}.${magicDns}. ${key}\n`).join(''));
+    extra.HOMELAB_SHIM_MAGICDNS = magicDns;
+  }
+  if (opts.checkDir !== undefined) {
+    mkdirSync(opts.checkDir, { recursive: true });
+    extra.HOMELAB_SHIM_CHECK_DIR = opts.checkDir;
+  }
   return {
     logFile,
     env: {
       PATH: `${SHIM_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOMELAB_SHIM_PORT: String(lab.port),
       HOMELAB_SHIM_KEY: lab.keyFile,
-      HOMELAB_SHIM_KNOWN_HOSTS: lab.knownHostsFile,
+      HOMELAB_SHIM_KNOWN_HOSTS: knownHosts,
       HOMELAB_SHIM_LOG: logFile,
+      ...extra,
     },
   };
+}
+
+/** Puts a host (the node's address) in check mode: its next login prints the banner and waits. */
+export function checkNode(checkDir: string, host: string): void {
+  writeFileSync(join(checkDir, host), '');
+}
+
+/** The operator passed the host's check: held connections go on, new ones log in at once. */
+export function passCheck(checkDir: string, host: string): void {
+  rmSync(join(checkDir, host), { force: true });
+}
+
+export interface Hold {
+  readonly host: string;
+  readonly start: number;
+  /** Nanoseconds since the epoch; Infinity while still held. */
+  readonly end: number;
+}
+
+/** The check holds the shim logged, in order of their start. */
+export function holds(checkDir: string): Hold[] {
+  let text: string;
+  try {
+    text = readFileSync(join(checkDir, 'holds.log'), 'utf8');
+  } catch {
+    return [];
+  }
+  const open = new Map<string, number[]>();
+  const out: Hold[] = [];
+  for (const line of text.split('\n')) {
+    const [what, host, at] = line.split(' ');
+    if (!host || !at) continue;
+    const ns = Number(at);
+    if (what === 'start') open.set(host, [...(open.get(host) ?? []), ns]);
+    if (what === 'end') {
+      const starts = open.get(host) ?? [];
+      const start = starts.shift();
+      if (start !== undefined) out.push({ host, start, end: ns });
+    }
+  }
+  for (const [host, starts] of open)
+    for (const start of starts) out.push({ host, start, end: Infinity });
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** The most holds that overlapped in time. */
+export function maxConcurrentHolds(list: readonly Hold[]): number {
+  const edges = list.flatMap((h) => [
+    [h.start, 1],
+    [h.end, -1],
+  ]);
+  edges.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0));
+  let now = 0;
+  let max = 0;
+  for (const [, d] of edges) {
+    now += d ?? 0;
+    max = Math.max(max, now);
+  }
+  return max;
 }

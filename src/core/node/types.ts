@@ -13,6 +13,8 @@ export type UnreachableReason =
   | 'command-not-found'
   | 'transport-missing'
   | 'connection-lost'
+  /** Tailscale SSH holds the connection for a browser check (or waits behind another node's). */
+  | 'needs-check'
   | 'unknown';
 
 /** One `deploy.sh status` probe of a node. */
@@ -29,6 +31,8 @@ export type NodeProbe =
       readonly reachable: false;
       readonly reason: UnreachableReason;
       readonly message: string;
+      /** With reason needs-check: the URL the operator opens to pass the check (screen-safe). */
+      readonly checkUrl?: string;
       readonly probedAt: number;
       readonly latencyMs: number;
     };

@@ -7,6 +7,7 @@
 // reported as no-route with its own message, so the UnreachableReason union stays as it is.
 import type { TransportKind } from '../inventory/model.js';
 import type { UnreachableReason } from '../node/types.js';
+import { toScreen } from '../recover/redact.js';
 
 export interface FailureInput {
   readonly transport: TransportKind;
@@ -21,6 +22,8 @@ export interface FailureInput {
 export interface Unreachable {
   readonly reason: UnreachableReason;
   readonly message: string;
+  /** With reason needs-check: the URL that passes the Tailscale SSH check. */
+  readonly checkUrl?: string;
 }
 
 interface Rule {
@@ -85,6 +88,31 @@ const TAILSCALE_RULES: readonly Rule[] = [
   },
 ];
 
+/** What to do when a node's host key is unknown to `tailscale ssh`. */
+export const NOT_TAILSCALE_SSH =
+  'this node does not run Tailscale SSH: use `transport: ssh` to its tailnet address (tailscale ssh knows only the host keys of peers running the Tailscale SSH server)';
+
+/** The first line of the banner a Tailscale SSH server prints when its policy wants a check. */
+const CHECK_BANNER = /Tailscale SSH requires an additional check/i;
+/** The check's URL: https, a host name, a path of URL characters; nothing else is taken. */
+const CHECK_URL = /https:\/\/[A-Za-z0-9.-]+(?::\d+)?(?:\/[A-Za-z0-9._~%/?=&+:@!,;-]*)?/;
+
+/**
+ * The URL of a Tailscale SSH check banner in what the connection printed so far, or undefined when
+ * there is no banner yet (or its URL has not arrived). The text passes toScreen first (control
+ * sequences stripped), so the URL is safe to draw and to copy; it is not a secret.
+ */
+export function checkBannerUrl(stderr: string): string | undefined {
+  const lines = toScreen(stderr).split(/\r?\n/);
+  const at = lines.findIndex((l) => CHECK_BANNER.test(l));
+  if (at < 0) return undefined;
+  for (const line of lines.slice(at, at + 4)) {
+    const url = CHECK_URL.exec(line)?.[0];
+    if (url !== undefined) return url.replace(/[.,;:!]+$/, '');
+  }
+  return undefined;
+}
+
 /** Classifies a failed command; undefined when the failure is the remote command's own. */
 export function classifyFailure(input: FailureInput): Unreachable | undefined {
   const { transport, exitCode, stderr, spawnError } = input;
@@ -130,7 +158,13 @@ export function classifyFailure(input: FailureInput): Unreachable | undefined {
   if (transport === 'local' || exitCode !== 255) return undefined;
   for (const rule of SSH_RULES) {
     const line = keyLine(stderr, rule.pattern);
-    if (line !== undefined) return { reason: rule.reason, message: `${line}: ${rule.hint}` };
+    if (line === undefined) continue;
+    // `tailscale ssh` checks host keys against its own known_hosts, which holds only the keys of
+    // peers running the Tailscale SSH server, under their MagicDNS name with a trailing dot: an
+    // unknown key through it means the node runs another ssh server (plain OpenSSH).
+    if (transport === 'tailscale-ssh' && rule.reason === 'host-key-unknown')
+      return { reason: rule.reason, message: `${line}: ${NOT_TAILSCALE_SSH}` };
+    return { reason: rule.reason, message: `${line}: ${rule.hint}` };
   }
   // Exit 255 without a recognised ssh message: the remote command may simply have exited 255.
   const last = lastLine(stderr);

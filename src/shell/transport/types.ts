@@ -25,7 +25,12 @@ export interface RunResult {
   readonly cancelled: boolean;
   readonly timedOut: boolean;
   /** Set when the transport itself failed (ssh exit 255, missing binary, 127 from the node shell). */
-  readonly unreachable?: { readonly reason: UnreachableReason; readonly message: string };
+  readonly unreachable?: {
+    readonly reason: UnreachableReason;
+    readonly message: string;
+    /** With reason needs-check: the URL of the Tailscale SSH check. */
+    readonly checkUrl?: string;
+  };
   readonly durationMs: number;
 }
 
