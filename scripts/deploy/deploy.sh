@@ -52,10 +52,13 @@ source "${DEPLOY_LIB}/status.sh"
 source "${DEPLOY_LIB}/follow.sh"
 # shellcheck source=lib/diagnose.sh
 source "${DEPLOY_LIB}/diagnose.sh"
+# shellcheck source=lib/logs.sh
+source "${DEPLOY_LIB}/logs.sh"
 
 readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
        deploy.sh attach [--run ID] [--from-line N] [--root DIR] [--node NAME]
-       deploy.sh unlock [--force] [--root DIR] [--node NAME]"
+       deploy.sh unlock [--force] [--root DIR] [--node NAME]
+       deploy.sh logs SERVICE [--tail N] [--since WHEN] [--follow] [--root DIR] [--node NAME]"
 
 STAGE=""
 ROOT=""
@@ -68,6 +71,10 @@ FROM_LINE=1
 RUN_WANTED=""
 FORCE=0
 CHILD=0
+LOGS_SERVICE=""
+LOGS_TAIL=200
+LOGS_SINCE=""
+LOGS_FOLLOW=0
 
 usage_error() {
   printf 'deploy.sh: %s\n%s\n' "$1" "${USAGE}" >&2
@@ -79,7 +86,7 @@ parse_args() {
   STAGE="$1"
   shift
   case "${STAGE}" in
-    prepare | deploy | verify | diagnose | rollback | resume | status | attach | unlock) ;;
+    prepare | deploy | verify | diagnose | rollback | resume | status | attach | unlock | logs) ;;
     -h | --help | help)
       printf '%s\n' "${USAGE}"
       exit 0
@@ -104,11 +111,30 @@ parse_args() {
       --yes | -y) ASSUME_YES=1 && shift ;;
       --force) FORCE=1 && shift ;;
       --child) CHILD=1 && shift ;;
-      *) usage_error "unknown option '$1'" ;;
+      --tail | --since)
+        [[ "${STAGE}" == logs ]] || usage_error "$1 applies to logs"
+        (($# >= 2)) || usage_error "$1 needs a value"
+        if [[ "$1" == --tail ]]; then LOGS_TAIL="$2"; else LOGS_SINCE="$2"; fi
+        shift 2
+        ;;
+      --follow | -f) LOGS_FOLLOW=1 && shift ;;
+      *)
+        [[ "${STAGE}" == logs && -z "${LOGS_SERVICE}" && "$1" != -* ]] || usage_error "unknown option '$1'"
+        LOGS_SERVICE="$1"
+        shift
+        ;;
     esac
   done
   [[ -z "${REF}" || "${REF}" =~ ^[0-9a-fA-F]{7,64}$ ]] || usage_error "--ref must be a commit sha, got '${REF}'"
   [[ "${FROM_LINE}" =~ ^[1-9][0-9]*$ ]] || usage_error "--from-line must be a positive number"
+  if [[ "${STAGE}" == logs ]]; then
+    [[ -n "${LOGS_SERVICE}" ]] || usage_error "logs needs a service name"
+    valid_label "${LOGS_SERVICE}" || usage_error "service '${LOGS_SERVICE}' is not a DNS label"
+    [[ "${LOGS_TAIL}" =~ ^(all|[0-9]{1,6})$ ]] || usage_error "--tail must be a number of lines (0-999999) or all"
+    [[ -z "${LOGS_SINCE}" || "${LOGS_SINCE}" =~ ^[0-9A-Za-z:.+-]{1,40}$ ]] || usage_error "--since must be a duration (10m, 2h) or a timestamp (2026-01-02T15:04:05Z)"
+  elif ((LOGS_FOLLOW)); then
+    usage_error "--follow applies to logs"
+  fi
   [[ -z "${RUN_WANTED}" || "${RUN_WANTED}" =~ ^[A-Za-z0-9._-]+$ ]] || usage_error "--run must be a run id"
   if ((DRY_RUN)); then
     case "${STAGE}" in
@@ -154,6 +180,7 @@ main() {
   export TZ=UTC
   case "${STAGE}" in
     status) stage_status_record ;;
+    logs) logs_command "${LOGS_SERVICE}" "${LOGS_TAIL}" "${LOGS_SINCE}" "${LOGS_FOLLOW}" ;;
     attach | unlock)
       root_check
       if [[ -n "${SETUP_ERROR}" ]]; then

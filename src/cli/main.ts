@@ -54,6 +54,35 @@ export async function main(
   argv: readonly string[],
   ctx: CommandContext = defaultContext(),
 ): Promise<number> {
+  const { args, stop } = await verbose(argv, ctx);
+  try {
+    return await dispatch(args, ctx);
+  } finally {
+    stop();
+  }
+}
+
+/** --verbose (anywhere before `--`): every command run on a node goes to stderr as it ends. */
+async function verbose(
+  argv: readonly string[],
+  ctx: CommandContext,
+): Promise<{ args: readonly string[]; stop: () => void }> {
+  const cut = argv.indexOf('--');
+  const head = cut < 0 ? argv : argv.slice(0, cut);
+  if (!head.includes('--verbose')) return { args: argv, stop: () => undefined };
+  const args = [...head.filter((a) => a !== '--verbose'), ...(cut < 0 ? [] : argv.slice(cut))];
+  const tui = args[0] === undefined || args[0].startsWith('-');
+  // The TUI lists them in its command log view; drawn over its screen they would break it.
+  if (tui && ctx.stdout.isTTY) return { args, stop: () => undefined };
+  const { commandLog, describeCommand } = await import('../shell/transport/command-log.js');
+  const { toScreen } = await import('../core/recover/redact.js');
+  const stop = commandLog.subscribe((e) => {
+    if (e.end !== undefined) ctx.stderr.write(`homelab: ran ${toScreen(describeCommand(e))}\n`);
+  });
+  return { args, stop };
+}
+
+async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<number> {
   const [first, ...rest] = argv;
   if (first === 'help' || first === '--help' || first === '-h') return help(ctx);
   if (first === '--version' || first === '-V' || first === 'version') {

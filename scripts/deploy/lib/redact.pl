@@ -458,6 +458,43 @@ sub mode_redact {
   print $text;
 }
 
+# A stream (a service's logs, followed): the same replacements as mode_redact, line by line, each
+# line written at once. A line is redacted whole: a secret never straddles a write.
+sub mode_stream {
+  my ($min) = @_;
+  my @forms = grep { length } read_nul(3);
+  my @spec = read_nul(4);
+  my @rules;
+  while (@spec >= 4) {
+    my ($name, $flags, $replace, $pattern) = splice @spec, 0, 4;
+    push @rules, [$flags =~ /i/ ? qr/$pattern/i : qr/$pattern/, $replace];
+  }
+  my $alt = @forms ? join('|', map { quotemeta } @forms) : undef;
+  my $forms_re = defined $alt ? qr/(?:$alt)/ : undef;
+  binmode STDIN;
+  binmode STDOUT;
+  $| = 1;
+  # A private key spans lines: from its BEGIN line to its END line every line is replaced whole.
+  my $in_key = 0;
+  while (my $line = <STDIN>) {
+    my $nl = $line =~ s/\n\z// ? "\n" : '';
+    if ($in_key || $line =~ /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/) {
+      $in_key = $line !~ /-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
+      print $REDACTED, $nl;
+      next;
+    }
+    if ($forms_re) {
+      $line =~ s/$forms_re/$REDACTED/g;
+      $line = redact_cut_edges($line, $min, \@forms);
+    }
+    for my $r (@rules) {
+      my ($re, $replace) = @$r;
+      $line =~ s/$re/expand_template($replace, @{^CAPTURE})/ge;
+    }
+    print $line, $nl;
+  }
+}
+
 # For the tests: a .env's key -> value map as this parser reads it, NUL-separated key, value pairs.
 sub mode_env {
   my ($file) = @_;
@@ -470,4 +507,5 @@ if ($mode eq 'forms') { mode_forms(@ARGV); }
 elsif ($mode eq 'env') { mode_env(@ARGV); }
 elsif ($mode eq 'rules') { mode_rules(@ARGV); }
 elsif ($mode eq 'redact') { mode_redact(@ARGV); }
+elsif ($mode eq 'stream') { mode_stream(@ARGV); }
 else { die "usage: redact.pl forms ROOT | rules FILE | redact MIN_PREFIX\n"; }

@@ -17,6 +17,7 @@ import { rm } from 'node:fs/promises';
 import type { NodeSpec } from '../../core/inventory/model.js';
 import { controlArgv, masterArgv, transportArgv } from '../../core/remote/argv.js';
 import { classifyFailure, type Unreachable } from '../../core/remote/unreachable.js';
+import { commandLog as defaultCommandLog, type CommandLog } from './command-log.js';
 import { controlPathFor, defaultControlDir, ensurePrivateDir } from './control-path.js';
 import { onExit, spawnGroup, type Spawned } from './spawn-group.js';
 import type { NodeRunner, RunResult } from './types.js';
@@ -26,14 +27,56 @@ export interface RunnerOptions {
   readonly controlDir?: string;
   /** Variables added to (or overriding) the environment of ssh, tailscale or the local command. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Where every command run on the node is recorded (default: the process's command log). */
+  readonly commandLog?: CommandLog;
 }
 
 /** Longest socket path we accept: sun_path is 104-108 bytes and ssh appends a 17-byte suffix while binding. */
 const MAX_CONTROL_PATH = 86;
 
 export function createRunner(node: NodeSpec, opts: RunnerOptions = {}): NodeRunner {
-  if (node.transport === 'local') return localRunner(node, opts);
-  return sshRunner(node, opts);
+  const inner =
+    node.transport === 'local'
+      ? localRunner(node, opts)
+      : opts.fresh
+        ? freshRunner(node, opts)
+        : sshRunner(node, opts);
+  return logged(node, inner, opts.commandLog ?? defaultCommandLog);
+}
+
+/** Records every command in the command log: its argv as it went out, exit code and duration. */
+function logged(node: NodeSpec, inner: NodeRunner, log: CommandLog): NodeRunner {
+  // The same object, its run wrapped: whatever else a runner offers stays as it is.
+  const run = inner.run.bind(inner);
+  inner.run = async (argv, options) => {
+    const done = log.start(node.name, node.transport, argv);
+    try {
+      const r = await run(argv, options);
+      done({
+        end:
+          r.unreachable && r.exitCode === null
+            ? 'unreachable'
+            : r.cancelled
+              ? 'cancelled'
+              : r.timedOut
+                ? 'timed-out'
+                : 'exit',
+        exitCode: r.exitCode,
+        durationMs: r.durationMs,
+        ...(r.unreachable ? { message: r.unreachable.message } : {}),
+      });
+      return r;
+    } catch (err) {
+      done({
+        end: 'unreachable',
+        exitCode: null,
+        durationMs: 0,
+        message: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    }
+  };
+  return inner;
 }
 
 function localRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
