@@ -40,6 +40,8 @@ source "${DEPLOY_LIB}/lock.sh"
 source "${DEPLOY_LIB}/redact.sh"
 # shellcheck source=lib/compose.sh
 source "${DEPLOY_LIB}/compose.sh"
+# shellcheck source=lib/images.sh
+source "${DEPLOY_LIB}/images.sh"
 # shellcheck source=lib/run.sh
 source "${DEPLOY_LIB}/run.sh"
 # shellcheck source=lib/stages.sh
@@ -58,6 +60,8 @@ source "${DEPLOY_LIB}/logs.sh"
 readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
        deploy.sh attach [--run ID] [--from-line N] [--root DIR] [--node NAME]
        deploy.sh unlock [--force] [--root DIR] [--node NAME]
+       deploy.sh images [--root DIR] [--node NAME]    one \`image\` record per container: its digest and the tag's in the registry (no pull)
+       deploy.sh deploy --update SERVICE|all ...      also pull and recreate a service whose image moved
        deploy.sh logs SERVICE [--tail N] [--since WHEN] [--follow] [--root DIR] [--node NAME]"
 
 STAGE=""
@@ -86,7 +90,7 @@ parse_args() {
   STAGE="$1"
   shift
   case "${STAGE}" in
-    prepare | deploy | verify | diagnose | rollback | resume | status | attach | unlock | logs) ;;
+    prepare | deploy | verify | diagnose | rollback | resume | status | attach | unlock | logs | images) ;;
     -h | --help | help)
       printf '%s\n' "${USAGE}"
       exit 0
@@ -95,7 +99,7 @@ parse_args() {
   esac
   while (($# > 0)); do
     case "$1" in
-      --root | --node | --ref | --from-line | --run)
+      --root | --node | --ref | --from-line | --run | --update)
         (($# >= 2)) || usage_error "$1 needs a value"
         case "$1" in
           --root) ROOT="$2" ;;
@@ -103,6 +107,7 @@ parse_args() {
           --ref) REF="$2" ;;
           --from-line) FROM_LINE="$2" ;;
           --run) RUN_WANTED="$2" ;;
+          --update) UPDATE_SERVICES+=("$2") ;;
         esac
         shift 2
         ;;
@@ -136,6 +141,11 @@ parse_args() {
     usage_error "--follow applies to logs"
   fi
   [[ -z "${RUN_WANTED}" || "${RUN_WANTED}" =~ ^[A-Za-z0-9._-]+$ ]] || usage_error "--run must be a run id"
+  local u
+  for u in "${UPDATE_SERVICES[@]}"; do
+    valid_label "${u}" || usage_error "--update takes a service name or all, got '${u}'"
+  done
+  ((${#UPDATE_SERVICES[@]} == 0)) || [[ "${STAGE}" == deploy ]] || usage_error "--update applies to deploy"
   if ((DRY_RUN)); then
     case "${STAGE}" in
       prepare | deploy | rollback) ;;
@@ -180,6 +190,7 @@ main() {
   export TZ=UTC
   case "${STAGE}" in
     status) stage_status_record ;;
+    images) images_records ;;
     logs) logs_command "${LOGS_SERVICE}" "${LOGS_TAIL}" "${LOGS_SINCE}" "${LOGS_FOLLOW}" ;;
     attach | unlock)
       root_check

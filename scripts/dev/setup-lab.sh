@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install and start the real parts the tests use: Docker engine + Compose v2,
-# a local busybox image, OpenSSH server, tmux, shellcheck, bats, ansible (bench).
+# a local busybox image, Debian's Docker distribution registry on 127.0.0.1 (HOMELAB_LAB_REGISTRY,
+# default 127.0.0.1:5000), OpenSSH server, tmux, shellcheck, bats, ansible (bench).
 # Idempotent: a second run only checks. Needs root and Debian's package registry.
 #
 #   scripts/dev/setup-lab.sh            install what is missing, start dockerd
@@ -9,7 +10,10 @@ set -Eeuo pipefail
 
 readonly COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
 readonly DOCKERD_LOG=/var/log/homelab-lab-dockerd.log
-readonly APT_PACKAGES=(docker.io openssh-server tmux shellcheck bats busybox-static git ansible iproute2 util-linux)
+readonly APT_PACKAGES=(docker.io openssh-server tmux shellcheck bats busybox-static git ansible iproute2 util-linux docker-registry curl)
+readonly REGISTRY_ADDR="${HOMELAB_LAB_REGISTRY:-127.0.0.1:5000}"
+readonly REGISTRY_DIR=/var/lib/homelab-lab/registry
+readonly REGISTRY_LOG=/var/log/homelab-lab-registry.log
 
 log() { printf 'setup-lab: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -114,6 +118,34 @@ import_busybox_image() {
   log "image busybox:1.36 imported"
 }
 
+registry_answers() {
+  curl -fsS --max-time 2 -o /dev/null "http://${REGISTRY_ADDR}/v2/" 2>/dev/null
+}
+
+# The Docker distribution registry on loopback (Docker pushes to 127.0.0.0/8 without TLS). Debian's
+# service may run it already (systemd); in a container without systemd start the binary with a
+# config of our own. Waits for /v2/ to answer.
+start_registry() {
+  [[ ${REGISTRY_ADDR} == 127.* ]] || die "HOMELAB_LAB_REGISTRY must be on 127.0.0.0/8, not ${REGISTRY_ADDR}"
+  if registry_answers; then
+    log "registry answering on ${REGISTRY_ADDR}"
+    return
+  fi
+  command -v docker-registry >/dev/null || die "docker-registry not found (apt-get install docker-registry)"
+  mkdir -p "${REGISTRY_DIR}/data"
+  printf 'version: 0.1\nlog: { level: warn }\nstorage: { filesystem: { rootdirectory: %s }, delete: { enabled: true } }\nhttp: { addr: "%s" }\n' \
+    "${REGISTRY_DIR}/data" "${REGISTRY_ADDR}" >"${REGISTRY_DIR}/config.yml"
+  log "starting docker-registry on ${REGISTRY_ADDR}"
+  setsid docker-registry serve "${REGISTRY_DIR}/config.yml" >"${REGISTRY_LOG}" 2>&1 </dev/null &
+  local i
+  for ((i = 0; i < 100; i++)); do
+    registry_answers && { log "registry up on ${REGISTRY_ADDR}"; return; }
+    sleep 0.2
+  done
+  tail -n 20 "${REGISTRY_LOG}" >&2 || true
+  die "the registry did not answer on http://${REGISTRY_ADDR}/v2/ within 20 s (log: ${REGISTRY_LOG})"
+}
+
 prepare_sshd() {
   mkdir -p /run/sshd
   chmod 0755 /run/sshd
@@ -129,6 +161,7 @@ main() {
   fi
   start_dockerd
   import_busybox_image
+  start_registry
   prepare_sshd
   log "lab ready"
 }

@@ -4,7 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export type LabPart = 'docker' | 'sshd' | 'tmux' | 'shellcheck';
+export type LabPart = 'docker' | 'sshd' | 'tmux' | 'shellcheck' | 'registry';
+
+/** The lab's image registry (scripts/dev/setup-lab.sh starts it there). */
+export const LAB_REGISTRY = process.env.HOMELAB_LAB_REGISTRY ?? '127.0.0.1:5000';
 
 const probes: Record<LabPart, () => boolean> = {
   docker: () =>
@@ -13,6 +16,8 @@ const probes: Record<LabPart, () => boolean> = {
   sshd: () => existsSync('/usr/sbin/sshd') && succeeds('ssh', ['-V']),
   tmux: () => succeeds('tmux', ['-V']),
   shellcheck: () => succeeds('shellcheck', ['--version']),
+  registry: () =>
+    succeeds('curl', ['-fsS', '--max-time', '3', '-o', '/dev/null', `http://${LAB_REGISTRY}/v2/`]),
 };
 
 function succeeds(cmd: string, args: string[]): boolean {

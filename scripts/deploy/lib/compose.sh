@@ -85,6 +85,8 @@ compose_args() {
   COMPOSE_ARGS=(-p "$(project_name "${svc}")" -f "$(service_dir "${svc}")/docker-compose.yml")
   [[ -f "$(service_override "${svc}")" ]] && COMPOSE_ARGS+=(-f "$(service_override "${svc}")")
   [[ -f "$(service_env "${svc}")" ]] && COMPOSE_ARGS+=(--env-file "$(service_env "${svc}")")
+  # A rollback starts the known-good digests (lib/images.sh).
+  ((PIN_IMAGES)) && [[ -f "$(pin_file "${svc}")" ]] && COMPOSE_ARGS+=(-f "$(pin_file "${svc}")")
   return 0
 }
 

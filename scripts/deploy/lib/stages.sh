@@ -349,7 +349,7 @@ stage_deploy() {
       failed=1
       continue
     fi
-    if [[ "${DEPLOYED_HASH["${svc}"]:-}" == "${hash}" && -n "${RUNNING_PROJECTS["${project}"]:-}" ]]; then
+    if [[ "${DEPLOYED_HASH["${svc}"]:-}" == "${hash}" && -n "${RUNNING_PROJECTS["${project}"]:-}" ]] && ! update_wanted "${svc}"; then
       step_emit unchanged skip "${svc}" "configuration unchanged"
       log_info "${project}: unchanged"
       continue
@@ -363,10 +363,18 @@ stage_deploy() {
     elif [[ -z "${DEPLOYED_HASH["${svc}"]:-}" ]]; then
       up+=(--force-recreate)
       why="first deploy"
+    elif [[ -n "${RUNNING_PROJECTS["${project}"]:-}" ]] && update_wanted "${svc}"; then
+      # compose recreates only the containers whose image the pull moved
+      why="image update"
     fi
     if ((DRY_RUN)); then
       say_dry docker "${up[@]}" "(${why})"
       step_emit compose-up skip "${svc}" "dry-run: ${why}"
+      continue
+    fi
+    # Pull first (lib/images.sh): a failed pull leaves this service's containers alone.
+    if ! images_pull_step "${svc}"; then
+      failed=1
       continue
     fi
     step_emit compose-up start "${svc}" "${why}"
@@ -441,6 +449,7 @@ stage_rollback_checkout() {
     return 1
   fi
   step_emit checkout ok "" "known-good ${kg}"
+  images_pin_write "${kg}" || return 1
   return 0
 }
 
@@ -449,6 +458,9 @@ run_rollback() {
   with_stage rollback stage_rollback_checkout
   # A dry run cannot show deploy's plan for a commit it did not check out.
   ((DRY_RUN)) && return 0
+  # The known-good digests, whatever the tags point to now (lib/images.sh), for this run only.
+  # shellcheck disable=SC2034 # read by compose_args (lib/compose.sh)
+  PIN_IMAGES=1
   with_stage deploy stage_deploy
   with_stage verify stage_verify
 }

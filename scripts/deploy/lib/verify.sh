@@ -192,6 +192,8 @@ stage_verify() {
     ((svc_ok)) && step_emit verify-service ok "${svc}" "${detail["${svc}"]}"
   done
   ((failed == 0)) || return 1
+  # What each container runs, kept with the commit: a rollback to it starts these digests.
+  images_record_step "${head}" || return 1
   state_set known_good "${head}"
   step_emit known-good ok "" "${head}"
   return 0

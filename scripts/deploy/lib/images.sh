@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Images: pulls before deploy, the digests verify records as part of known-good, the pins a
+# rollback starts, and `deploy.sh images` (what each service runs against what its tag points to
+# in the registry now, asked without pulling). Credentials are the node's own `docker login`: the
+# tool stores none.
+#
+# State: <state>/images/<commit>.tsv, written when verify's checks of that commit pass (the
+# newest IMAGES_KEEP=5 are kept: known-good and the ones before it), one line per container: "service<TAB>compose service<TAB>image as configured<TAB>repo@digest ('' for an image
+# built or imported on the node)<TAB>image id<TAB>image created (RFC 3339)".
+# A rollback writes <state>/pins/<service>.yml from the known-good commit's file (compose `image: repo@digest` per compose
+# service) and adds it as the last `-f` of that run only (PIN_IMAGES=1).
+
+# shellcheck disable=SC2034 # read by compose_args (lib/compose.sh)
+PIN_IMAGES=0
+# Services `deploy --update SVC` (or `--update all`) pulls and recreates when its image moved.
+declare -a UPDATE_SERVICES=()
+
+pin_file() { printf '%s/pins/%s.yml' "${STATE_DIR}" "$1"; }
+
+update_wanted() {
+  local s
+  for s in "${UPDATE_SERVICES[@]}"; do
+    [[ "${s}" == all || "${s}" == "$1" ]] && return 0
+  done
+  return 1
+}
+
+# The registry host of an image reference ("docker.io" when it names none).
+image_registry() {
+  local ref="$1"
+  local first="${ref%%/*}"
+  if [[ "${ref}" == */* && ("${first}" == *.* || "${first}" == *:* || "${first}" == localhost) ]]; then
+    printf '%s' "${first}"
+  else
+    printf 'docker.io'
+  fi
+}
+
+# The repository of a reference, without tag or digest.
+image_repo() {
+  local ref="${1%@*}"
+  local last="${ref##*/}"
+  if [[ "${last}" == *:* ]]; then
+    ref="${ref%:*}"
+  fi
+  printf '%s' "${ref}"
+}
+
+# shellcheck disable=SC2016 # the backquotes are the text of the message
+# What to tell the operator about a failed pull of IMAGE given the registry's ERROR text.
+pull_fix() {
+  local image="$1"
+  local err="$2"
+  local host
+  host="$(image_registry "${image}")"
+  case "${err,,}" in
+    *unauthorized* | *denied* | *"authentication required"* | *"no basic auth"*)
+      printf 'log in on this node with `docker login %s` (the tool stores no registry credentials), then resume' "${host}"
+      ;;
+    *"manifest unknown"* | *"not found"* | *"does not exist"* | *"no such manifest"*)
+      printf 'the registry %s has no %s: push it, or name an image that exists in the compose file, then resume' "${host}" "${image}"
+      ;;
+    *"connection refused"* | *"no such host"* | *timeout* | *"did not answer"* | *unreachable* | *"server misbehaving"*)
+      printf 'the registry %s does not answer: start it or check this node'"'"'s network, then resume (the running containers were left alone)' "${host}"
+      ;;
+    *)
+      printf 'check that this node can reach %s and pull %s by hand (`docker pull %s`), then resume' "${host}" "${image}" "${image}"
+      ;;
+  esac
+}
+
+# Images of the service as configured (`compose config --images`, one per line).
+service_images() {
+  compose_args "$1"
+  dk compose "${COMPOSE_ARGS[@]}" config --images 2>/dev/null
+}
+
+# image_kind IMAGE: missing (not on the node), local (on the node, never pulled: built or imported
+# here, no registry digest), registry (pulled from or pushed to a registry).
+image_kind() {
+  local n
+  if ! n="$(dk image inspect --format '{{len .RepoDigests}}' "$1" 2>/dev/null)"; then
+    printf 'missing'
+  elif [[ "${n}" == 0 ]]; then
+    printf 'local'
+  else
+    printf 'registry'
+  fi
+}
+
+# images_pull_step SVC: pulls the service's images before it is (re)created, each line of docker's
+# progress in the log. An image on the node by digest (immutable) or built/imported here (no
+# registry has it) is not pulled. A failed pull fails the step naming the image, the registry's
+# error and the fix; returns 1 (nothing was started or stopped).
+images_pull_step() {
+  local svc="$1"
+  local images
+  local rc=0
+  images="$(service_images "${svc}")" || rc=$?
+  if ((rc != 0)); then
+    step_fail pull "${svc}" "docker compose config --images failed for ${svc}"
+    return 1
+  fi
+  local image
+  local kind
+  local t0
+  local line
+  local last
+  while IFS= read -r image; do
+    [[ -n "${image}" ]] || continue
+    kind="$(image_kind "${image}")"
+    if [[ "${kind}" == local ]]; then
+      step_emit pull skip "${svc}" "${image}: built or imported on this node (no registry has it)"
+      continue
+    fi
+    if [[ "${kind}" == registry && "${image}" == *@sha256:* ]]; then
+      step_emit pull skip "${svc}" "${image}: on the node (a digest never changes)"
+      continue
+    fi
+    step_emit pull start "${svc}" "${image}"
+    log_info "pull ${image}"
+    t0="$(now_ms)"
+    last=""
+    local prev=""
+    while IFS= read -r line; do
+      [[ -n "${line}" ]] || continue
+      prev="${last}"
+      last="${line}"
+      [[ "${line}" == "pull-exit "* ]] || log_info "  pull ${image}: ${line}"
+    done < <(dk_long pull "${image}" 2>&1 || printf 'pull-exit %s\n' "$?")
+    if [[ "${last}" == "pull-exit "* ]]; then
+      prev="$(redact "${prev:-exit ${last#pull-exit }}")"
+      step_fail pull "${svc}" "docker pull ${image} failed: ${prev}: $(pull_fix "${image}" "${prev}")"
+      return 1
+    fi
+    step_emit pull ok "${svc}" "${image}" "$(($(now_ms) - t0))"
+  done <<<"${images}"
+  return 0
+}
+
+# running_images_to VAR: the images the node's containers run, lines "service<TAB>compose
+# service<TAB>image as configured<TAB>repo@digest<TAB>image id<TAB>created", from two docker
+# calls (inspect of the containers, then of their images). Returns the call's exit on failure.
+RUNNING_IMAGES_ERROR=""
+running_images_to() {
+  local -n _ri_out="$1"
+  _ri_out=""
+  RUNNING_IMAGES_ERROR=""
+  local ps
+  ps="$(dk ps --no-trunc --filter label=com.docker.compose.project --format '{{.ID}}	{{.Label "com.docker.compose.project"}}' 2>&1)" || {
+    RUNNING_IMAGES_ERROR="$(printf '%s' "${ps}" | tail -n 1)"
+    return 1
+  }
+  local -a ids=()
+  local cid
+  local p
+  while IFS=$'\t' read -r cid p; do
+    [[ "${p}" == "${NODE}_"* ]] && ids+=("${cid}")
+  done <<<"${ps}"
+  ((${#ids[@]} > 0)) || return 0
+  local _ri_rows
+  _ri_rows="$(dk inspect --format '{{index .Config.Labels "com.docker.compose.project"}}	{{index .Config.Labels "com.docker.compose.service"}}	{{.Config.Image}}	{{.Image}}' "${ids[@]}" 2>&1)" || {
+    RUNNING_IMAGES_ERROR="$(printf '%s' "${_ri_rows}" | tail -n 1)"
+    return 1
+  }
+  local -A want=()
+  local project
+  local csvc
+  local ref
+  local id
+  while IFS=$'\t' read -r project csvc ref id; do
+    [[ "${project}" == "${NODE}_"* && -n "${id}" ]] && want["${id}"]=1
+  done <<<"${_ri_rows}"
+  ((${#want[@]} > 0)) || return 0
+  local imgs
+  imgs="$(dk image inspect --format '{{.Id}}	{{range .RepoDigests}}{{.}} {{end}}	{{.Created}}' "${!want[@]}" 2>&1)" || {
+    RUNNING_IMAGES_ERROR="$(printf '%s' "${imgs}" | tail -n 1)"
+    return 1
+  }
+  local -A digests=()
+  local -A created=()
+  local ds
+  local c
+  while IFS=$'\t' read -r id ds c; do
+    [[ -n "${id}" ]] || continue
+    digests["${id}"]="${ds}"
+    created["${id}"]="${c}"
+  done <<<"${imgs}"
+  local digest
+  local d
+  local repo
+  while IFS=$'\t' read -r project csvc ref id; do
+    [[ "${project}" == "${NODE}_"* && -n "${id}" ]] || continue
+    digest=""
+    if [[ "${ref}" == *@sha256:* ]]; then
+      digest="${ref}"
+    else
+      repo="$(image_repo "${ref}")"
+      # shellcheck disable=SC2086 # one digest per word
+      for d in ${digests["${id}"]:-}; do
+        [[ "${d%@*}" == "${repo}" || "${d%@*}" == "docker.io/library/${repo}" || "${d%@*}" == "docker.io/${repo}" ]] && digest="${d}"
+      done
+      [[ -n "${digest}" ]] || digest="${digests["${id}"]%% *}"
+    fi
+    _ri_out+="${project#"${NODE}_"}	${csvc}	${ref}	${digest}	${id}	${created["${id}"]:-}"$'\n'
+  done <<<"${_ri_rows}"
+  return 0
+}
+
+IMAGES_KEEP=5
+images_file() { printf '%s/images/%s.tsv' "${STATE_DIR}" "$1"; }
+
+# images_record_step COMMIT: verify's record of what each service runs (images/<commit>.tsv, one
+# step record `image` per container). Part of known-good: a rollback starts exactly these digests.
+images_record_step() {
+  local commit="$1"
+  local rows
+  local rc=0
+  running_images_to rows || rc=$?
+  if ((rc != 0)); then
+    step_fail images "" "reading the images the containers run failed: ${RUNNING_IMAGES_ERROR}"
+    return 1
+  fi
+  local out=""
+  local svc
+  local csvc
+  local ref
+  local digest
+  local id
+  local created
+  while IFS=$'\t' read -r svc csvc ref digest id created; do
+    [[ -n "${svc}" ]] || continue
+    manifest_has_service "${svc}" || continue
+    out+="${svc}	${csvc}	${ref}	${digest}	${id}	${created}"$'\n'
+    step_emit image ok "${svc}" "${csvc} ${ref} ${digest:-${id}}"
+  done <<<"${rows}"
+  mkdir -p -- "${STATE_DIR}/images"
+  atomic_write "$(images_file "${commit}")" "${out}" || return 1
+  local -a old=()
+  local f
+  # shellcheck disable=SC2012 # the names are commit shas
+  while IFS= read -r f; do
+    [[ -n "${f}" ]] && old+=("${f}")
+  done < <(ls -1t -- "${STATE_DIR}/images" 2>/dev/null | tail -n +$((IMAGES_KEEP + 1)))
+  for f in "${old[@]}"; do
+    rm -f -- "${STATE_DIR}/images/${f}"
+  done
+  return 0
+}
+
+# images_pin_write COMMIT: for a rollback, <state>/pins/<svc>.yml from images/<commit>.tsv (the
+# known-good digests), so compose starts exactly those images even when their tags moved. Sets
+# PIN_IMAGES=1. An image with no registry digest (built or imported on the node) is started by name.
+images_pin_write() {
+  local text=""
+  local file
+  file="$(images_file "$1")"
+  if [[ -f "${file}" ]]; then
+    text="$(<"${file}")"
+  else
+    log_warn "rollback: no image digests recorded for $1 (verified by an older deploy.sh): the images start by their tags"
+  fi
+  mkdir -p -- "${STATE_DIR}/pins"
+  rm -f -- "${STATE_DIR}"/pins/*.yml
+  local -A body=()
+  local svc
+  local csvc
+  local ref
+  local digest
+  local _id
+  local _created
+  while IFS=$'\t' read -r svc csvc ref digest _id _created; do
+    [[ -n "${svc}" && -n "${csvc}" ]] || continue
+    if [[ -z "${digest}" ]]; then
+      log_info "rollback: ${svc}/${csvc} runs ${ref}, built or imported on this node: not pinned (no registry digest)"
+      continue
+    fi
+    body["${svc}"]+="  ${csvc}:"$'\n'"    image: ${digest}"$'\n'
+    log_info "rollback: ${svc}/${csvc} pinned to the known-good ${digest} (${ref} may point elsewhere now)"
+    step_emit pin ok "${svc}" "${csvc} ${digest}"
+  done <<<"${text}"
+  for svc in "${!body[@]}"; do
+    atomic_write "$(pin_file "${svc}")" "services:"$'\n'"${body["${svc}"]}" || return 1
+  done
+  PIN_IMAGES=1
+  return 0
+}
+
+# The registry's current manifest for REF on this node's platform, without pulling (`docker
+# manifest inspect -v`, the node's own docker login): prints "manifest digest<TAB>config digest"
+# (the config digest is the image id the tag would run). --insecure only for a loopback registry.
+remote_manifest() {
+  local ref="$1"
+  local platform="$2"
+  local host
+  host="$(image_registry "${ref}")"
+  local -a opts=(-v)
+  [[ "${host}" == 127.* || "${host}" == localhost* || "${host}" == "[::1]"* ]] && opts+=(--insecure)
+  local out
+  out="$(dk manifest inspect "${opts[@]}" "${ref}" 2>&1)" || {
+    printf '%s' "${out}" | tail -n 1 >&2
+    return 1
+  }
+  PLATFORM="${platform}" perl -MJSON::PP -MMIME::Base64 -e '
+    local $/; my $j = eval { decode_json(<STDIN>) } or exit 3;
+    my @l = ref $j eq "ARRAY" ? @$j : ($j);
+    my ($os, $arch) = split m{/}, $ENV{PLATFORM};
+    for my $m (@l) {
+      my $p = $m->{Descriptor}{platform} // {};
+      next if @l > 1 && (($p->{os} // "") ne $os || ($p->{architecture} // "") ne $arch);
+      my $raw = eval { decode_json(decode_base64($m->{Raw} // "")) } // {};
+      printf "%s	%s
+", $m->{Descriptor}{digest} // "", $raw->{config}{digest} // "";
+      exit 0;
+    }
+    exit 4;' <<<"${out}"
+}
+
+# `deploy.sh images`: read-only, no lock. One `image` record per container of the node's services:
+# what runs (digest, id, created) and what its tag points to in the registry now (no pull).
+images_records() {
+  if ! manifest_load "${MANIFEST_FILE}"; then
+    printf 'deploy.sh: %s\n' "${MANIFEST_ERROR}" >&2
+    return 4
+  fi
+  if ! docker_check; then
+    printf 'deploy.sh: %s\n' "${DOCKER_ERROR}" >&2
+    return 1
+  fi
+  local platform
+  platform="$(dk version --format '{{.Server.Os}}/{{.Server.Arch}}' 2>/dev/null)" || platform=linux/amd64
+  local rows
+  running_images_to rows || {
+    printf 'deploy.sh: reading the running images failed: %s\n' "${RUNNING_IMAGES_ERROR}" >&2
+    return 1
+  }
+  local svc
+  local csvc
+  local ref
+  local digest
+  local id
+  local created
+  local remote
+  local rdigest
+  local rid
+  local status
+  local detail
+  local -A seen=()
+  while IFS=$'\t' read -r svc csvc ref digest id created; do
+    [[ -n "${svc}" ]] || continue
+    manifest_has_service "${svc}" || continue
+    seen["${svc}"]=1
+    rdigest=""
+    rid=""
+    detail=""
+    if [[ "${ref}" == *@sha256:* ]]; then
+      status=pinned
+      detail="started by digest (a rollback): deploy again to follow the tag"
+    elif [[ -z "${digest}" ]]; then
+      status=local
+      detail="built or imported on this node: no registry to ask"
+    elif remote="$(remote_manifest "${ref}" "${platform}" 2>&1)"; then
+      IFS=$'\t' read -r rdigest rid <<<"${remote}"
+      if [[ "${rid}" == "${id}" ]]; then
+        status=current
+      else
+        status=updatable
+        detail="${ref} now points to ${rdigest}"
+      fi
+    else
+      status=unknown
+      detail="$(redact "$(printf '%s' "${remote}" | tail -n 1)")"
+    fi
+    emit image service "${svc}" container_service "${csvc}" ref "${ref}" digest "${digest}" id "${id}" \
+      created "${created}" remote_digest "${rdigest}" remote_id "${rid}" status "${status}" detail "${detail}"
+  done <<<"${rows}"
+  for svc in "${MANIFEST_SERVICES[@]}"; do
+    [[ -n "${seen["${svc}"]:-}" ]] && continue
+    emit image service "${svc}" container_service "" ref "" digest "" id "" created "" remote_digest "" \
+      remote_id "" status missing detail "no container runs: deploy first"
+  done
+  return 0
+}
