@@ -1,8 +1,8 @@
 // The flags that describe a node, shared by `homelab node add` and `homelab init --node`: each maps
-// to one field of src/shell/onboarding/fields.ts (the table the prompts and the TUI form use too).
+// to one field of src/core/onboarding/fields.ts (the table the prompts and the TUI form use too).
 import { isAbsolute, resolve } from 'node:path';
-import type { FieldKey, FieldValues } from '../shell/onboarding/fields.js';
-import { NODE_FIELDS, splitList } from '../shell/onboarding/fields.js';
+import type { FieldKey, FieldValues } from '../core/onboarding/fields.js';
+import { NODE_FIELDS, splitList } from '../core/onboarding/fields.js';
 
 export const NODE_FLAG_OPTIONS = {
   address: { type: 'string' },

@@ -35,8 +35,6 @@ export interface AppProps {
   /** Spinner period in ms. */
   readonly tickMs?: number;
   readonly panel?: PanelHost;
-  /** SATURN's repo (for the add-node form). */
-  readonly repoDir?: string;
 }
 
 const NO_PANEL_SUBSCRIBE = (): (() => void) => () => {};
@@ -53,7 +51,6 @@ export function App({
   fallbackSize,
   tickMs = 120,
   panel,
-  repoDir,
 }: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getState);
   useSyncExternalStore(logs.subscribe, logs.version);
@@ -152,11 +149,13 @@ export function App({
   const onFormClosed = (added: string | undefined): void => {
     store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
     if (added) {
+      // The controller put the node in the list when it wrote it: show it.
+      store.dispatch({ type: 'select', node: added });
       store.dispatch({
         type: 'notice',
         notice: {
           level: 'info',
-          text: `${added} written to inventory/ and hosts/: commit it (git add inventory hosts && git commit), then restart homelab to see it`,
+          text: `${added} written to inventory/ and hosts/ and listed: commit and push it (git add inventory hosts && git commit && git push) before its first stage`,
         },
       });
     }
@@ -169,7 +168,7 @@ export function App({
       readLog={readLog}
       transport={transport}
       onFormClosed={onFormClosed}
-      {...(repoDir ? { repoDir } : {})}
+      nodeAdd={driver}
       {...(panel?.isOpen
         ? { panel: (size: { width: number; height: number }) => panel.render(size) }
         : {})}

@@ -7,6 +7,16 @@ import type { NodeProbe, StageOutcome } from '../core/node/types.js';
 import type { Control } from '../shell/control/types.js';
 import type { LogStore } from './log-store.js';
 import type { ConfirmRequest } from './state/reducer.js';
+import { formatProblem } from '../core/problem.js';
+import type {
+  FieldValues,
+  NodeAddCheck,
+  NodeAddIntents,
+  NodeAddWritten,
+} from '../core/onboarding/fields.js';
+import { describeRequest, requestFromValues } from '../core/onboarding/fields.js';
+import { planAddNode, writePlan, type AddNodePlan } from '../shell/onboarding/add-node.js';
+import { nextStepsAfterAdd } from '../shell/onboarding/next-steps.js';
 import type { AppStore } from './state/store.js';
 
 export interface ControllerOptions {
@@ -33,7 +43,7 @@ export class Refusal extends Error {
 /** A stage that is at most this many times in a row on one node during a walk (guards loops). */
 const MAX_STAGES_PER_NODE = 6;
 
-export class TuiController {
+export class TuiController implements NodeAddIntents {
   private timer: ReturnType<typeof setInterval> | null = null;
   private pending: ((yes: boolean) => void) | null = null;
   private readonly aborts = new Map<string, AbortController>();
@@ -387,6 +397,62 @@ export class TuiController {
     return 'too many stages in a row; look at the node';
   }
 
+  /** The add-node form's check: what `homelab node add` would write, by the inventory rules. */
+  async checkNode(values: FieldValues, starterPort?: number): Promise<NodeAddCheck> {
+    const request = requestFromValues(values, starterPort);
+    const plan = await this.planNode(values, starterPort);
+    if (!plan.ok) return { ok: false, lines: refusalLines(plan) };
+    return {
+      ok: true,
+      lines: [
+        describeRequest(request),
+        ...plan.files.map((f) => `  write ${f.path}`),
+        ...plan.keptServices.map(
+          (svc) => `  keep  hosts/${plan.node.name}/${svc}/docker-compose.yml`,
+        ),
+      ],
+    };
+  }
+
+  /**
+   * The add-node form's write: plans again (the repo may have changed since the check), writes the
+   * files as `homelab node add` does, then reads the inventory again so the node is in the list now.
+   */
+  async addNode(values: FieldValues, starterPort?: number): Promise<NodeAddWritten> {
+    const plan = await this.planNode(values, starterPort);
+    if (!plan.ok) return { lines: refusalLines(plan) };
+    try {
+      await writePlan(this.control.repoDir, plan.files);
+    } catch (err) {
+      return { lines: [`Writing failed: ${(err as Error).message}`] };
+    }
+    const lines = nextStepsAfterAdd(plan.inventory, plan.node, plan.files, plan.keptServices);
+    try {
+      const inventory = await this.control.reloadInventory();
+      if (!this.stopped) {
+        this.store.dispatch({
+          type: 'inventory',
+          homelab: inventory.homelab,
+          nodes: inventory.nodes,
+        });
+        void this.probeOne(plan.node.name).catch(() => undefined);
+      }
+    } catch (err) {
+      return {
+        added: plan.node.name,
+        lines: [...lines, '', `The list could not be read again: ${(err as Error).message}`],
+      };
+    }
+    return { added: plan.node.name, lines };
+  }
+
+  private async planNode(values: FieldValues, starterPort?: number): Promise<AddNodePlan> {
+    try {
+      return await planAddNode(this.control.repoDir, requestFromValues(values, starterPort));
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message, problems: [] };
+    }
+  }
   runningNodes(): string[] {
     return [...this.aborts.keys()];
   }
@@ -400,4 +466,12 @@ export class TuiController {
     this.pending = null;
     if (opts.cancel) for (const a of this.aborts.values()) a.abort();
   }
+}
+
+function refusalLines(plan: Extract<AddNodePlan, { ok: false }>): string[] {
+  return [
+    `Refused: ${plan.reason}`,
+    ...plan.problems.map((p) => `  ${formatProblem(p)}`),
+    'Nothing was written.',
+  ];
 }

@@ -1,5 +1,6 @@
 // The one place keys become actions: a token, the mode and the key table decide; the root's single
 // useInput calls this. Disabled keys say why in the notice line instead of doing nothing silently.
+import type { NodeAddIntents } from '../core/onboarding/fields.js';
 import { STAGES, type Stage } from '../core/protocol/events.js';
 import { advanceStage, bindingFor } from './keys.js';
 import type { LogStore } from './log-store.js';
@@ -7,8 +8,8 @@ import { anyRunning, selectedNode } from './state/reducer.js';
 import type { AppStore } from './state/store.js';
 import { helpRowCount } from './views/help-overlay.js';
 
-/** What the router needs from the controller. */
-export interface StageDriver {
+/** What the router and the views need from the controller: stages, the walk, the add-node form. */
+export interface StageDriver extends NodeAddIntents {
   refresh(): Promise<void>;
   requestStage(node: string, stage: Stage): Promise<unknown>;
   answer(yes: boolean): void;

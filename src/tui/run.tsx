@@ -125,7 +125,6 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
       transport={transportSummary(control, opts.tailnet)}
       onQuit={() => quit()}
       panel={recoverPanel(host, store)}
-      repoDir={control.repoDir}
     />,
     {
       stdin: opts.stdin,

@@ -7,7 +7,7 @@ import { parseCommandArgs } from '../args.js';
 import { isDnsLabel, isGitBranch, badNameMessage } from '../../core/inventory/names.js';
 import { formatProblem } from '../../core/problem.js';
 import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
-import { portFlaw, requestFromValues } from '../../shell/onboarding/fields.js';
+import { portFlaw, requestFromValues } from '../../core/onboarding/fields.js';
 import { commitHomelab, initHomelab } from '../../shell/onboarding/init.js';
 import {
   fieldFlaws,

@@ -15,13 +15,13 @@ import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
 import { applyRemoval, planRemoveNode, planRemoveService } from '../../shell/onboarding/remove.js';
 import type { BootstrapOutcome, BootstrapStep } from '../../shell/onboarding/bootstrap.js';
 import { bootstrapNode } from '../../shell/onboarding/bootstrap.js';
-import type { FieldValues } from '../../shell/onboarding/fields.js';
+import type { FieldValues } from '../../core/onboarding/fields.js';
 import {
   describeRequest,
   NODE_FIELDS,
   portFlaw,
   requestFromValues,
-} from '../../shell/onboarding/fields.js';
+} from '../../core/onboarding/fields.js';
 import {
   fieldFlaws,
   fieldValuesFromFlags,

@@ -140,10 +140,21 @@ class ShellControl implements Control {
   private readonly runners = new Map<string, NodeRunner>();
 
   constructor(
-    readonly inventory: Inventory,
+    private current: Inventory,
     private readonly options: ControlOptions,
     private readonly env: NodeJS.ProcessEnv,
   ) {}
+
+  get inventory(): Inventory {
+    return this.current;
+  }
+
+  async reloadInventory(): Promise<Inventory> {
+    const { inventory, problems } = await loadInventory(this.options.repoDir);
+    if (!inventory) throw new InvalidInventoryError(problems);
+    this.current = inventory;
+    return inventory;
+  }
 
   get repoDir(): string {
     return this.options.repoDir;

@@ -43,10 +43,17 @@ export interface StagePlan {
 }
 
 export interface Control {
+  /** The inventory as last read (at open, or by reloadInventory). */
   readonly inventory: Inventory;
   /** Absolute path of SATURN's homelab repo. */
   readonly repoDir: string;
   repoInfo(): Promise<RepoInfo>;
+  /**
+   * Reads inventory/topology.yaml (and hosts/) again, for example after the TUI's add-node form
+   * wrote a node: the new inventory replaces `inventory` when it is valid; an invalid one is
+   * refused with InvalidInventoryError and the old one stays.
+   */
+  reloadInventory(): Promise<Inventory>;
   /** `deploy.sh status` on one node; never throws, a dead node costs at most the connect timeout. */
   probe(node: string, signal?: AbortSignal): Promise<NodeProbe>;
   /** Probes every node in parallel (bounded); onProbe fires as each one answers. */

@@ -3,7 +3,7 @@
 // the inventory rules as if it were written, and writes nothing unless it is valid.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { NewNode } from '../../core/inventory/add-node.js';
+import type { AddNodeRequest } from '../../core/onboarding/fields.js';
 import { addNodeToTopology, STARTER_PORT, starterCompose } from '../../core/inventory/add-node.js';
 import { manifestPath, renderManifest } from '../../core/inventory/manifest.js';
 import type { Inventory, NodeSpec } from '../../core/inventory/model.js';
@@ -13,11 +13,6 @@ import { checkRepo, composePath } from '../../core/inventory/repo-checks.js';
 import type { Problem } from '../../core/problem.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { loadInventory, readRepoSnapshot } from '../inventory/load.js';
-
-export interface AddNodeRequest extends NewNode {
-  /** Port of the first starter service (default 8080); the next ones get the following ports. */
-  readonly starterPort?: number;
-}
 
 export interface PlannedFile {
   /** Repo-relative path. */

@@ -160,6 +160,8 @@ export type Action =
       readonly run: RunView | undefined;
       readonly stages: NodeEntry['stages'];
     }
+  /** The inventory was read again (a node added): new nodes join, the others keep what is known. */
+  | { readonly type: 'inventory'; readonly homelab: string; readonly nodes: readonly NodeSpec[] }
   | { readonly type: 'tick' };
 
 const MAX_STEPS = 200;
@@ -313,6 +315,19 @@ export function reducer(state: AppState, action: Action): AppState {
   switch (action.type) {
     case 'repo':
       return { ...state, repo: action.repo };
+    case 'inventory': {
+      const known = new Map(state.nodes.map((n) => [n.spec.name, n]));
+      const nodes = initialState({ homelab: action.homelab, nodes: action.nodes }).nodes.map(
+        (fresh) => {
+          const old = known.get(fresh.spec.name);
+          return old ? { ...old, spec: fresh.spec } : fresh;
+        },
+      );
+      const selected = nodes.some((n) => n.spec.name === state.selected)
+        ? state.selected
+        : (nodes[0]?.spec.name ?? '');
+      return { ...state, homelab: action.homelab, nodes, selected };
+    }
     case 'refreshing':
       return { ...state, refreshing: action.on };
     case 'probe':

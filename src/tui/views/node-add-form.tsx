@@ -1,18 +1,15 @@
 // The guided form of `homelab node add` for the TUI: the same fields, defaults and checks as the CLI
-// (src/shell/onboarding/fields.ts), one question at a time; then the plan is checked with the
-// inventory rules (nothing is written when it would be invalid), shown, confirmed and written, and
-// the next steps are shown. Self-contained: mount it as a modal with `isActive` while it is open;
+// (src/core/onboarding/fields.ts), one question at a time; then it sends intents: the controller
+// checks the plan with the inventory rules (nothing is written when it would be invalid), the form
+// shows it and asks, the controller writes it and puts the node in the list, the form shows the
+// next steps. The form writes nothing itself. Mount it as a modal with `isActive` while it is open;
 // it reads its own keys and calls onClose when the user is done.
 //
-//   <NodeAddForm repoDir={control.repoDir} existingNodes={names} width={w} isActive onClose={(r) => ...} />
+//   <NodeAddForm intents={controller} existingNodes={names} width={w} isActive onClose={(r) => ...} />
 import { Box, Text, useInput, useStdin } from 'ink';
 import { useEffect, useReducer, useRef } from 'react';
-import type { AddNodePlan } from '../../shell/onboarding/add-node.js';
-import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
-import type { FieldValues } from '../../shell/onboarding/fields.js';
-import { describeRequest, NODE_FIELDS, requestFromValues } from '../../shell/onboarding/fields.js';
-import { nextStepsAfterAdd } from '../../shell/onboarding/next-steps.js';
-import { formatProblem } from '../../core/problem.js';
+import type { FieldValues, NodeAddIntents } from '../../core/onboarding/fields.js';
+import { NODE_FIELDS } from '../../core/onboarding/fields.js';
 
 export type FormPhase = 'ask' | 'checking' | 'review' | 'writing' | 'done' | 'refused';
 
@@ -28,6 +25,8 @@ export interface FormState {
   /** review: the request and the files; refused: the reason and problems; done: the next steps. */
   readonly lines: readonly string[];
   readonly existingNodes: readonly string[];
+  /** The node written (phase done), when it was. */
+  readonly added?: string;
 }
 
 export type FormAction =
@@ -37,7 +36,7 @@ export type FormAction =
   | { readonly type: 'back' }
   | { readonly type: 'planned'; readonly ok: boolean; readonly lines: readonly string[] }
   | { readonly type: 'write' }
-  | { readonly type: 'written'; readonly lines: readonly string[] };
+  | { readonly type: 'written'; readonly added?: string; readonly lines: readonly string[] };
 
 export function initialFormState(existingNodes: readonly string[]): FormState {
   return { phase: 'ask', index: 0, values: {}, input: '', error: '', lines: [], existingNodes };
@@ -99,7 +98,9 @@ export function formReducer(s: FormState, a: FormAction): FormState {
     case 'write':
       return s.phase === 'review' ? { ...s, phase: 'writing' } : s;
     case 'written':
-      return s.phase === 'writing' ? { ...s, phase: 'done', lines: a.lines } : s;
+      return s.phase === 'writing'
+        ? { ...s, phase: 'done', lines: a.lines, ...(a.added ? { added: a.added } : {}) }
+        : s;
   }
 }
 
@@ -109,8 +110,8 @@ export interface NodeAddFormResult {
 }
 
 export interface NodeAddFormProps {
-  /** SATURN's homelab repo (Control.repoDir). */
-  readonly repoDir: string;
+  /** Where the form sends its check and write (the TUI controller). */
+  readonly intents: NodeAddIntents;
   /** Nodes in the inventory now (a new name must differ). */
   readonly existingNodes: readonly string[];
   readonly width: number;
@@ -121,22 +122,8 @@ export interface NodeAddFormProps {
   readonly starterPort?: number;
 }
 
-function planLines(plan: AddNodePlan, summary: string): string[] {
-  if (!plan.ok)
-    return [
-      `Refused: ${plan.reason}`,
-      ...plan.problems.map((p) => `  ${formatProblem(p)}`),
-      'Nothing was written.',
-    ];
-  return [
-    summary,
-    ...plan.files.map((f) => `  write ${f.path}`),
-    ...plan.keptServices.map((svc) => `  keep  hosts/${plan.node.name}/${svc}/docker-compose.yml`),
-  ];
-}
-
 export function NodeAddForm({
-  repoDir,
+  intents,
   existingNodes,
   width,
   isActive,
@@ -144,22 +131,18 @@ export function NodeAddForm({
   starterPort,
 }: NodeAddFormProps) {
   const [state, dispatch] = useReducer(formReducer, existingNodes, initialFormState);
-  const plan = useRef<AddNodePlan | undefined>(undefined);
   const { isRawModeSupported } = useStdin();
   // The key handler reads the latest state: a key can arrive before Ink re-registers the handler
-  // of the newest render (the plan arrives asynchronously).
+  // of the newest render (the check's answer arrives asynchronously).
   const current = useRef(state);
   current.current = state;
 
   useEffect(() => {
     if (state.phase !== 'checking') return;
     let live = true;
-    const request = requestFromValues(state.values, starterPort);
-    planAddNode(repoDir, request).then(
-      (p) => {
-        plan.current = p;
-        if (live)
-          dispatch({ type: 'planned', ok: p.ok, lines: planLines(p, describeRequest(request)) });
+    intents.checkNode(state.values, starterPort).then(
+      (c) => {
+        if (live) dispatch({ type: 'planned', ok: c.ok, lines: c.lines });
       },
       (err: unknown) => {
         if (live)
@@ -176,31 +159,25 @@ export function NodeAddForm({
     return () => {
       live = false;
     };
-  }, [state.phase, state.values, repoDir, starterPort]);
+  }, [state.phase, state.values, intents, starterPort]);
 
   useEffect(() => {
     if (state.phase !== 'writing') return;
-    const p = plan.current;
-    if (!p?.ok) return;
-    writePlan(repoDir, p.files).then(
-      () =>
-        dispatch({
-          type: 'written',
-          lines: nextStepsAfterAdd(p.inventory, p.node, p.files, p.keptServices),
-        }),
+    intents.addNode(state.values, starterPort).then(
+      (w) => dispatch({ type: 'written', lines: w.lines, ...(w.added ? { added: w.added } : {}) }),
       (err: unknown) =>
         dispatch({
           type: 'written',
           lines: [`Writing failed: ${err instanceof Error ? err.message : String(err)}`],
         }),
     );
-  }, [state.phase, repoDir]);
+  }, [state.phase, state.values, intents, starterPort]);
 
   useInput(
     (input, key) => {
       const now = current.current;
       if (now.phase === 'done') {
-        onClose(plan.current?.ok ? { added: plan.current.node.name } : {});
+        onClose(now.added ? { added: now.added } : {});
         return;
       }
       if (key.escape) {

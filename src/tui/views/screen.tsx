@@ -1,6 +1,7 @@
 // The whole screen as a pure function of the state, the terminal size and the log store's lines.
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
+import type { NodeAddIntents } from '../../core/onboarding/fields.js';
 import type { Command } from '../keys.js';
 import { visibleNodes, type AppState } from '../state/reducer.js';
 import { ConfirmDialog, QuitDialog, WalkChoice, confirmDialogHeight } from './confirm-dialog.js';
@@ -20,8 +21,8 @@ export interface ScreenProps {
   /** Reads `n` lines of a node's log ending `fromEnd` lines before the newest. */
   readonly readLog: (node: string, n: number, fromEnd: number) => LogView;
   readonly transport: string;
-  /** SATURN's repo, for the add-node form. */
-  readonly repoDir?: string;
+  /** Where the add-node form sends its check and write (the controller). */
+  readonly nodeAdd?: NodeAddIntents;
   /** The add-node form closed; `added` names the node it wrote. */
   readonly onFormClosed?: (added: string | undefined) => void;
   /** A view that takes the detail pane's place (the guided recover view) and reads the keys. */
@@ -109,7 +110,7 @@ export function Screen({
   transport,
   panel,
   panelKeys,
-  repoDir,
+  nodeAdd,
   onFormClosed,
 }: ScreenProps) {
   const mode = state.mode;
@@ -126,10 +127,10 @@ export function Screen({
     detail = panel({ width: l.detailWidth, height: l.detailHeight });
   } else if (mode.kind === 'confirm') {
     detail = <ConfirmDialog request={mode.request} width={l.detailWidth} height={l.detailHeight} />;
-  } else if (mode.kind === 'add-node') {
+  } else if (mode.kind === 'add-node' && nodeAdd) {
     detail = (
       <NodeAddForm
-        repoDir={repoDir ?? '.'}
+        intents={nodeAdd}
         existingNodes={state.nodes.map((n) => n.spec.name)}
         width={l.detailWidth}
         isActive

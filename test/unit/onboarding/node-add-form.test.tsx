@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NODE_FIELDS } from '../../../src/shell/onboarding/fields.js';
+import { NODE_FIELDS } from '../../../src/core/onboarding/fields.js';
+import { openControl } from '../../../src/shell/control/control.js';
+import type { Control } from '../../../src/shell/control/types.js';
+import { TuiController } from '../../../src/tui/controller.js';
+import { LogStore } from '../../../src/tui/log-store.js';
+import { initialState } from '../../../src/tui/state/reducer.js';
+import { createAppStore, type AppStore } from '../../../src/tui/state/store.js';
 import type { FormState, NodeAddFormResult } from '../../../src/tui/views/node-add-form.js';
 import {
   formReducer,
@@ -74,18 +80,31 @@ describe('formReducer', () => {
 
 describe('NodeAddForm', () => {
   let repo: string;
-  beforeEach(() => {
+  let control: Control;
+  let store: AppStore;
+  let controller: TuiController;
+  beforeEach(async () => {
     repo = mkdtempSync(join(tmpdir(), 'homelab-form-'));
     for (const d of ['inventory', 'hosts'])
       cpSync(join(REPO_ROOT, d), join(repo, d), { recursive: true });
+    // The form's intents go to the real controller over a real Control on that repo.
+    control = await openControl({ repoDir: repo });
+    store = createAppStore(
+      initialState({ homelab: control.inventory.homelab, nodes: control.inventory.nodes }),
+    );
+    controller = new TuiController(control, store, new LogStore(), { refreshMs: 0 });
   });
-  afterEach(() => rmSync(repo, { recursive: true, force: true }));
+  afterEach(async () => {
+    await controller.stop();
+    await control.close();
+    rmSync(repo, { recursive: true, force: true });
+  });
 
   function mount() {
     const closed: NodeAddFormResult[] = [];
     const ui = render(
       <NodeAddForm
-        repoDir={repo}
+        intents={controller}
         existingNodes={EXISTING}
         width={120}
         isActive
@@ -136,6 +155,8 @@ describe('NodeAddForm', () => {
     expect(readFileSync(join(repo, 'hosts/vega/web/docker-compose.yml'), 'utf8')).toContain(
       '127.0.0.1:18090',
     );
+    // The controller read the inventory again: vega is in the list without a restart.
+    expect(store.getState().nodes.map((n) => n.spec.name)).toContain('vega');
     await f.press(ENTER);
     expect(f.closed).toEqual([{ added: 'vega' }]);
     f.ui.unmount();

@@ -32,6 +32,10 @@ export class FakeControl implements Control {
     return this.repo;
   }
 
+  async reloadInventory(): Promise<Inventory> {
+    return this.inventory;
+  }
+
   async probe(node: string): Promise<NodeProbe> {
     const p = this.probes.get(node);
     if (!p) throw new Error(`no probe for ${node}`);

@@ -1,17 +1,23 @@
 // The fields `homelab node add` asks for, with their questions, defaults and checks: one table for
 // the CLI prompts and the TUI form. Pure. Each check returns the reason a value is refused, in the
 // inventory's own words (src/core/inventory/names.ts), or undefined when it is fine.
-import { newNodeNameFlaw } from '../../core/inventory/add-node.js';
-import type { TransportKind } from '../../core/inventory/model.js';
-import { TRANSPORTS } from '../../core/inventory/model.js';
+import { newNodeNameFlaw } from '../inventory/add-node.js';
+import type { NewNode } from '../inventory/add-node.js';
+import type { TransportKind } from '../inventory/model.js';
+import { TRANSPORTS } from '../inventory/model.js';
 import {
   badNameMessage,
   isDnsLabel,
   isHostAddress,
   isSafeAbsolutePath,
   isUnixUser,
-} from '../../core/inventory/names.js';
-import type { AddNodeRequest } from './add-node.js';
+} from '../inventory/names.js';
+
+/** What `node add` (CLI or TUI form) asks the shell to plan and write. */
+export interface AddNodeRequest extends NewNode {
+  /** Port of the first starter service (default 8080); the next ones get the following ports. */
+  readonly starterPort?: number;
+}
 
 export type FieldKey =
   | 'name'
@@ -240,4 +246,26 @@ export function describeRequest(req: AddNodeRequest): string {
     `services ${req.services.length > 0 ? req.services.join(',') : '(none)'}`,
   ];
   return `${req.name}: ${parts.join(', ')}`;
+}
+
+/** What the add-node form's check found: the plan's lines to review, or the refusal's. */
+export interface NodeAddCheck {
+  readonly ok: boolean;
+  readonly lines: readonly string[];
+}
+
+/** What writing the node did: its name when it was written, and the next steps (or the failure). */
+export interface NodeAddWritten {
+  readonly added?: string;
+  readonly lines: readonly string[];
+}
+
+/**
+ * The add-node form's intents (the TUI controller implements them): the form asks and shows, the
+ * controller plans, writes and reloads the inventory. `check` writes nothing; `add` checks again
+ * (the repo may have changed since), writes, and puts the new node in the list.
+ */
+export interface NodeAddIntents {
+  checkNode(values: FieldValues, starterPort?: number): Promise<NodeAddCheck>;
+  addNode(values: FieldValues, starterPort?: number): Promise<NodeAddWritten>;
 }
