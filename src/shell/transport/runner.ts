@@ -35,12 +35,7 @@ export interface RunnerOptions {
 const MAX_CONTROL_PATH = 86;
 
 export function createRunner(node: NodeSpec, opts: RunnerOptions = {}): NodeRunner {
-  const inner =
-    node.transport === 'local'
-      ? localRunner(node, opts)
-      : opts.fresh
-        ? freshRunner(node, opts)
-        : sshRunner(node, opts);
+  const inner = node.transport === 'local' ? localRunner(node, opts) : sshRunner(node, opts);
   return logged(node, inner, opts.commandLog ?? defaultCommandLog);
 }
 
