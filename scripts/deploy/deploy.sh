@@ -6,7 +6,8 @@
 #   deploy.sh attach [--run ID] [--from-line N]   follow a run's (default: the last) log
 #   deploy.sh unlock [--force]              show the lock holder; --force stops it
 #
-# Stages: prepare deploy verify diagnose rollback resume status.
+# Stages: prepare deploy verify diagnose rollback resume up status (up = prepare, deploy, verify
+# of --ref in one run).
 # Exit codes: 0 ok, 1 stage failed, 2 usage, 3 locked, 4 node not set up, 129/130/143 signal.
 set -Eeuo pipefail
 # Errexit also inside $(...): a failing command there fails the substitution (lib/run.sh header).
@@ -52,17 +53,25 @@ source "${DEPLOY_LIB}/verify.sh"
 source "${DEPLOY_LIB}/status.sh"
 # shellcheck source=lib/follow.sh
 source "${DEPLOY_LIB}/follow.sh"
+# shellcheck source=lib/watchdog.sh
+source "${DEPLOY_LIB}/watchdog.sh"
 # shellcheck source=lib/diagnose.sh
 source "${DEPLOY_LIB}/diagnose.sh"
 # shellcheck source=lib/logs.sh
 source "${DEPLOY_LIB}/logs.sh"
+# shellcheck source=lib/history.sh
+source "${DEPLOY_LIB}/history.sh"
+# shellcheck source=lib/drift.sh
+source "${DEPLOY_LIB}/drift.sh"
 
-readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
+readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|up|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
        deploy.sh attach [--run ID] [--from-line N] [--root DIR] [--node NAME]
        deploy.sh unlock [--force] [--root DIR] [--node NAME]
+       deploy.sh logs SERVICE [--tail N] [--since WHEN] [--follow] [--root DIR] [--node NAME]
+       deploy.sh confirm --run ID [--root DIR] [--node NAME]   confirm what verify --confirm waits for
+       deploy.sh history [--root DIR] [--node NAME]   one \`history\` record per recorded stage run
        deploy.sh images [--root DIR] [--node NAME]    one \`image\` record per container: its digest and the tag's in the registry (no pull)
-       deploy.sh deploy --update SERVICE|all ...      also pull and recreate a service whose image moved
-       deploy.sh logs SERVICE [--tail N] [--since WHEN] [--follow] [--root DIR] [--node NAME]"
+       deploy.sh deploy --update SERVICE|all ...      also pull and recreate a service whose image moved"
 
 STAGE=""
 ROOT=""
@@ -73,6 +82,8 @@ DRY_RUN=0
 ASSUME_YES=0
 FROM_LINE=1
 RUN_WANTED=""
+# Who started the run on SATURN (--by NAME; recorded in the history).
+RUN_BY=""
 FORCE=0
 CHILD=0
 LOGS_SERVICE=""
@@ -90,7 +101,7 @@ parse_args() {
   STAGE="$1"
   shift
   case "${STAGE}" in
-    prepare | deploy | verify | diagnose | rollback | resume | status | attach | unlock | logs | images) ;;
+    prepare | deploy | verify | diagnose | rollback | resume | up | status | attach | unlock | history | confirm | watchdog | logs | images) ;;
     -h | --help | help)
       printf '%s\n' "${USAGE}"
       exit 0
@@ -99,7 +110,7 @@ parse_args() {
   esac
   while (($# > 0)); do
     case "$1" in
-      --root | --node | --ref | --from-line | --run | --update)
+      --root | --node | --ref | --from-line | --run | --by | --confirm-timeout | --update)
         (($# >= 2)) || usage_error "$1 needs a value"
         case "$1" in
           --root) ROOT="$2" ;;
@@ -107,7 +118,9 @@ parse_args() {
           --ref) REF="$2" ;;
           --from-line) FROM_LINE="$2" ;;
           --run) RUN_WANTED="$2" ;;
+          --by) RUN_BY="$2" ;;
           --update) UPDATE_SERVICES+=("$2") ;;
+          --confirm-timeout) CONFIRM_TIMEOUT_ARG="$2" ;;
         esac
         shift 2
         ;;
@@ -115,6 +128,7 @@ parse_args() {
       --dry-run) DRY_RUN=1 && shift ;;
       --yes | -y) ASSUME_YES=1 && shift ;;
       --force) FORCE=1 && shift ;;
+      --confirm) CONFIRM_WANTED=1 && shift ;;
       --child) CHILD=1 && shift ;;
       --tail | --since)
         [[ "${STAGE}" == logs ]] || usage_error "$1 applies to logs"
@@ -146,10 +160,24 @@ parse_args() {
     valid_label "${u}" || usage_error "--update takes a service name or all, got '${u}'"
   done
   ((${#UPDATE_SERVICES[@]} == 0)) || [[ "${STAGE}" == deploy ]] || usage_error "--update applies to deploy"
+  [[ -z "${RUN_BY}" || "${RUN_BY}" =~ ^[A-Za-z0-9._@+-]{1,64}$ ]] || usage_error "--by must be 1-64 of A-Z a-z 0-9 . _ @ + -"
+  [[ "${STAGE}" != up || -n "${REF}" ]] || usage_error "up needs --ref SHA (the commit to prepare, deploy and verify)"
+  if [[ -n "${CONFIRM_TIMEOUT_ARG}" ]]; then
+    if ! [[ "${CONFIRM_TIMEOUT_ARG}" =~ ^[0-9]{1,4}$ ]] || ((10#${CONFIRM_TIMEOUT_ARG} < 1 || 10#${CONFIRM_TIMEOUT_ARG} > 3600)); then
+      usage_error "--confirm-timeout must be a number of seconds from 1 to 3600"
+    fi
+    CONFIRM_TIMEOUT_ARG="$((10#${CONFIRM_TIMEOUT_ARG}))"
+  fi
+  if ((CONFIRM_WANTED)) || [[ -n "${CONFIRM_TIMEOUT_ARG}" ]]; then
+    case "${STAGE}" in
+      verify | resume | up) ;;
+      *) usage_error "--confirm applies to verify and resume" ;;
+    esac
+  fi
   if ((DRY_RUN)); then
     case "${STAGE}" in
-      prepare | deploy | rollback) ;;
-      *) usage_error "--dry-run applies to prepare, deploy and rollback" ;;
+      prepare | deploy | rollback | up) ;;
+      *) usage_error "--dry-run applies to prepare, deploy, rollback and up" ;;
     esac
   fi
   return 0
@@ -190,9 +218,11 @@ main() {
   export TZ=UTC
   case "${STAGE}" in
     status) stage_status_record ;;
-    images) images_records ;;
     logs) logs_command "${LOGS_SERVICE}" "${LOGS_TAIL}" "${LOGS_SINCE}" "${LOGS_FOLLOW}" ;;
-    attach | unlock)
+    history) history_records ;;
+    images) images_records ;;
+    watchdog) watchdog_main "${RUN_WANTED}" ;;
+    attach | unlock | confirm)
       root_check
       if [[ -n "${SETUP_ERROR}" ]]; then
         printf 'deploy.sh: %s\n' "${SETUP_ERROR}" >&2
@@ -200,6 +230,8 @@ main() {
       fi
       if [[ "${STAGE}" == attach ]]; then
         follow_attach "${FROM_LINE}" "${RUN_WANTED}"
+      elif [[ "${STAGE}" == confirm ]]; then
+        confirm_command "${RUN_WANTED}"
       else
         unlock_command
       fi

@@ -250,7 +250,17 @@ describe('docs/protocol.md against the parser and the node', () => {
 
   it('reads all three (a sanity check of the readers)', () => {
     expect([...parsed.keys()].sort()).toEqual(
-      ['check', 'finding', 'run', 'run-end', 'stage-end', 'stage-start', 'status', 'step'].sort(),
+      [
+        'check',
+        'finding',
+        'history',
+        'run',
+        'run-end',
+        'stage-end',
+        'stage-start',
+        'status',
+        'step',
+      ].sort(),
     );
     expect(parsed.get('step')).toEqual(
       new Set(['ts', 'stage', 'step', 'status', 'service', 'detail', 'duration_ms']),

@@ -44,6 +44,9 @@ follow_detached() {
   local -a args=("${STAGE}" --root "${ROOT}" --node "${NODE}" --child)
   [[ -n "${REF}" ]] && args+=(--ref "${REF}")
   ((ASSUME_YES)) && args+=(--yes)
+  ((CONFIRM_WANTED)) && args+=(--confirm)
+  [[ -n "${CONFIRM_TIMEOUT_ARG}" ]] && args+=(--confirm-timeout "${CONFIRM_TIMEOUT_ARG}")
+  [[ -n "${RUN_BY}" ]] && args+=(--by "${RUN_BY}")
   # shellcheck disable=SC2094 # the child appends to the log the follower only tails later
   HOMELAB_RUN_ID="${run_id}" HOMELAB_RUN_LOG="${log}" \
     setsid "${DEPLOY_SH}" "${args[@]}" </dev/null >>"${log}" 2>&1 &

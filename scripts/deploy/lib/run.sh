@@ -15,9 +15,9 @@
 # write that hit a full disk, an unexpected error) makes errexit exit the shell, and the EXIT trap
 # (on_exit) does the failed stage's bookkeeping in the same process, with every global intact:
 # current_stage `failed`, history, `stage-end failed` with STAGE_ERROR, `run-end`. No subshell, so
-# nothing has to be carried back. A chain (resume, rollback = several with_stage calls) stops at
+# nothing has to be carried back. A chain (resume, rollback, up = several with_stage calls) stops at
 # its first failed stage, which is what every chain wants. with_stage returns only on success.
-# Consequently: never call with_stage, run_rollback, run_resume or run_stage in a condition.
+# Consequently: never call with_stage, run_rollback, run_resume, run_up or run_stage in a condition.
 #
 # Every write helper (atomic_write, state_set, cs_write, history_add) returns non-zero on failure,
 # after write_failed has emitted a `write` step record naming the path and the cause. A write to
@@ -47,7 +47,7 @@ SETUP_ERROR=""
 # Stages that change the node: they take the lock and write current_stage.
 changes_node() {
   case "$1" in
-    prepare | deploy | verify | rollback | resume) return 0 ;;
+    prepare | deploy | verify | rollback | resume | up) return 0 ;;
     *) return 1 ;;
   esac
 }
@@ -254,10 +254,11 @@ error=${error}
   return 0
 }
 
-# history_add STAGE RESULT: returns non-zero when the history could not be written.
+# history_add STAGE RESULT: returns non-zero when the history could not be written. A line:
+# when, run, stage, result, commit, duration_ms (of the stage), by (who started it on SATURN).
 history_add() {
   ((DRY_RUN)) && return 0
-  state_append_history "$(iso_time)	${RUN_ID}	$1	$2	${TARGET}"
+  state_append_history "$(iso_time)	${RUN_ID}	$1	$2	${TARGET}	$(($(now_ms) - STAGE_T0))	${RUN_BY}"
 }
 
 # The log could not be written: the stage fails (a run never ends ok with a log it lost).
@@ -402,7 +403,7 @@ on_err() {
 # The commit a run works towards, for its `run` record.
 run_commit() {
   case "${STAGE}" in
-    prepare) printf '%s' "${REF}" ;;
+    prepare | up) printf '%s' "${REF}" ;;
     resume) kv_get "$(state_get current_stage)" target ;;
     rollback) state_get known_good ;;
     *) gt rev-parse --verify --quiet HEAD 2>/dev/null || true ;;
@@ -464,7 +465,16 @@ run_stage() {
       log_error "${STATE_CHECK_ERROR}"
       finish_run 1
     fi
-    state_set node "${NODE}"
+    # A live watchdog waits for SATURN's confirmation or rolls back (lib/watchdog.sh).
+    if ! confirm_guard "${stage}"; then
+      emit step stage "${stage}" step confirm status fail detail "${STAGE_ERROR}"
+      log_error "${STAGE_ERROR}"
+      finish_run 1
+    fi
+    # Written once: a root keeps its node's name (resolve_paths refuses another).
+    local recorded_node
+    state_get_to recorded_node node
+    [[ "${recorded_node}" == "${NODE}" ]] || state_set node "${NODE}"
     state_set last_run "run=${RUN_ID}
 log=${DEPLOY_LOG}
 pid=$$
@@ -478,6 +488,7 @@ stage=${stage}"
     diagnose) with_stage diagnose run_diagnose ;;
     rollback) run_rollback ;;
     resume) run_resume ;;
+    up) run_up ;;
   esac
   finish_run 0
 }

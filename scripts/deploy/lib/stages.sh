@@ -169,10 +169,15 @@ stage_prepare() {
       local outf
       outf="$(mktemp "${STATE_TMP:-/tmp}/.git-out.XXXXXX")"
       local frc=0
-      gt fetch --quiet origin >"${outf}" 2>&1 || frc=$?
+      local have=0
+      # A commit is immutable: one already in the checkout's objects needs no fetch.
+      gt cat-file -e "${REF}^{commit}" 2>/dev/null && have=1
+      ((have)) || gt fetch --quiet origin >"${outf}" 2>&1 || frc=$?
       out="$(<"${outf}")"
       rm -f -- "${outf}"
-      if ((frc == 0)); then
+      if ((have)); then
+        step_emit fetch skip "" "${REF} already present"
+      elif ((frc == 0)); then
         step_emit fetch ok "" "origin" "$(($(now_ms) - t0))"
       elif gt cat-file -e "${REF}^{commit}" 2>/dev/null; then
         log_output "${out}"
@@ -203,9 +208,11 @@ stage_prepare() {
     ((DRY_RUN)) || checkout_clean_step checkout || return 1
   fi
   if ((!DRY_RUN)); then
+    local was="${TARGET}"
     TARGET="$(head_commit)"
     state_set target "${TARGET}"
-    cs_write prepare running
+    # with_stage has written `prepare running`; again only when it named another target
+    [[ "${was}" == "${TARGET}" ]] || cs_write prepare running
   fi
   if ((DRY_RUN)) && [[ -n "${REF}" && "$(head_commit)" != "${REF}"* ]]; then
     log_info "dry-run: the checks below read the current checkout ($(head_commit)), not ${REF}"
@@ -245,7 +252,9 @@ stage_prepare() {
       rc=1
     else
       local vrc=0
-      compose_validate "${svc}" || vrc=$?
+      # The hash validates the files (compose config) and is kept for a deploy in this run.
+      local _prepared_hash
+      service_hash_to _prepared_hash "${svc}" || vrc=$?
       if ((vrc == 0)); then
         step_emit compose-config ok "${svc}"
       elif timed_out "${vrc}"; then
@@ -269,7 +278,7 @@ running_projects_read() {
   RUNNING_ERROR=""
   local out
   local rc=0
-  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}' 2>&1)" || rc=$?
+  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}	{{.ID}}	{{.Label "com.docker.compose.config-hash"}}' 2>&1)" || rc=$?
   if ((rc != 0)); then
     RUNNING_ERROR="$(printf '%s' "${out}" | tail -n 1)"
     return "${rc}"
@@ -277,8 +286,13 @@ running_projects_read() {
   local -A stopped=()
   local p
   local state
-  while IFS=$'\t' read -r p state; do
+  local cid
+  local chash
+  DRIFTED_PROJECTS=()
+  drift_recorded_load
+  while IFS=$'\t' read -r p state cid chash; do
     [[ -n "${p}" ]] || continue
+    drift_container_check "${p}" "${cid}" "${chash}"
     if [[ "${state}" == running ]]; then
       RUNNING_PROJECTS["${p}"]=1
     else
@@ -298,8 +312,10 @@ stage_deploy() {
     step_fail checkout "" "the checkout is at ${head}, not ${REF}: run \`deploy.sh prepare --ref ${REF}\` first"
     return 1
   fi
+  local was="${TARGET}"
   TARGET="${head}"
-  ((DRY_RUN)) || cs_write deploy running
+  # with_stage has written `deploy running`; again only when the target it named was not the head
+  [[ "${was}" == "${head}" ]] || ((DRY_RUN)) || cs_write deploy running
   ((DRY_RUN)) || temp_files_clean
   ((DRY_RUN)) || checkout_clean_step checkout || return 1
   load_manifest_step || return $?
@@ -339,7 +355,7 @@ stage_deploy() {
       continue
     fi
     local hrc=0
-    hash="$(service_hash "${svc}")" || hrc=$?
+    service_hash_to hash "${svc}" || hrc=$?
     if timed_out "${hrc}"; then
       step_fail compose-config "${svc}" "$(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
       return 1
@@ -349,7 +365,7 @@ stage_deploy() {
       failed=1
       continue
     fi
-    if [[ "${DEPLOYED_HASH["${svc}"]:-}" == "${hash}" && -n "${RUNNING_PROJECTS["${project}"]:-}" ]] && ! update_wanted "${svc}"; then
+    if [[ "${DEPLOYED_HASH["${svc}"]:-}" == "${hash}" && -n "${RUNNING_PROJECTS["${project}"]:-}" && -z "${DRIFTED_PROJECTS["${project}"]:-}" ]] && ! update_wanted "${svc}"; then
       step_emit unchanged skip "${svc}" "configuration unchanged"
       log_info "${project}: unchanged"
       continue
@@ -363,6 +379,9 @@ stage_deploy() {
     elif [[ -z "${DEPLOYED_HASH["${svc}"]:-}" ]]; then
       up+=(--force-recreate)
       why="first deploy"
+    elif [[ -n "${DRIFTED_PROJECTS["${project}"]:-}" ]]; then
+      up+=(--force-recreate)
+      why="drift: ${DRIFTED_PROJECTS["${project}"]}"
     elif [[ -n "${RUNNING_PROJECTS["${project}"]:-}" ]] && update_wanted "${svc}"; then
       # compose recreates only the containers whose image the pull moved
       why="image update"
@@ -419,6 +438,7 @@ stage_deploy() {
     fi
   done
   ((failed == 0)) || return 1
+  ((DRY_RUN || !DOCKER_OK)) || drift_record
   ((DRY_RUN)) || state_set deployed "${head}"
   return 0
 }
@@ -514,6 +534,21 @@ run_resume() {
     esac
   done
   return 0
+}
+
+# up --ref SHA: prepare, deploy and verify of SHA in one run (SATURN's fleet walk). Each stage
+# writes current_stage as it goes, so a killed `up` is finished by `resume` like any stage. A dry
+# run stops after deploy's plan (verify has nothing to check in a dry run).
+run_up() {
+  if [[ -z "${REF}" ]]; then
+    STAGE_ERROR="up needs --ref SHA: the commit to prepare, deploy and verify"
+    log_error "${STAGE_ERROR}"
+    return 1
+  fi
+  with_stage prepare stage_prepare
+  with_stage deploy stage_deploy
+  ((DRY_RUN)) && return 0
+  with_stage verify stage_verify
 }
 
 # diagnose: the manifest (when readable) then lib/diagnose.sh's stage_diagnose (read-only).

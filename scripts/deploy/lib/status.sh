@@ -113,7 +113,7 @@ stage_status_record() {
   local rc=0
   if ((${#services[@]} > 0)); then
     ps="$(timeout -k 1 "${STATUS_TIMEOUT}" docker ps -a --filter label=com.docker.compose.project \
-      --format '{{.Label "com.docker.compose.project"}}	{{.Names}}	{{.State}}	{{.Status}}' 2>&1 9>&-)" || rc=$?
+      --format '{{.Label "com.docker.compose.project"}}	{{.Names}}	{{.State}}	{{.Status}}	{{.ID}}	{{.Label "com.docker.compose.config-hash"}}' 2>&1 9>&-)" || rc=$?
     if ((rc != 0)); then
       docker_state=unavailable
       if ((rc == 124 || rc == 137)); then
@@ -130,10 +130,15 @@ stage_status_record() {
   local state
   local st
   local health
-  while IFS=$'\t' read -r project name state st; do
+  local cid
+  local chash
+  # Drift (lib/drift.sh): the containers' ids and compose config hashes, by project.
+  local -A drift_rows=()
+  while IFS=$'\t' read -r project name state st cid chash; do
     [[ "${project}" == "${NODE}_"* ]] || continue
     health_of_to health "${st}"
     rows["${project}"]+="${name}	${state}	${health}"$'\n'
+    drift_rows["${project}"]+="${cid}	${chash}	${name}"$'\n'
   done <<<"${ps}"
   local sj=""
   local one
@@ -151,9 +156,54 @@ stage_status_record() {
   kv_load last "${text}"
   local -a extra=()
   [[ -n "${docker_error}" ]] && extra+=(docker_error "${docker_error}")
+  # Magic rollback (lib/watchdog.sh): the confirmation the node waits for, or how it ended.
+  local confirm_json
+  confirm_json_to confirm_json
+  extra+=(confirm:j "${confirm_json}")
+  local drift=""
+  # No drift while a run holds the lock (it is changing the containers) or before a deploy.
+  [[ "${bootstrapped}" == true && "${lock_json}" == null && -n "${deployed}" ]] &&
+    status_drift_to drift "${docker_state}" services drift_rows
   emit status node "${NODE}" bootstrapped:j "${bootstrapped}" repo_commit "${repo_commit}" \
     stage "${cs[stage]:-}" stage_status "${stage_status}" run "${cs[run]:-}" \
     run_stage "${cs[run_stage]:-}" error "${cs[error]:-}" target "${cs[target]:-}" \
     deployed "${deployed}" known_good "${known_good}" lock:j "${lock_json}" docker "${docker_state}" \
-    "${extra[@]}" log "${last[log]:-}" state_error "${state_error}" services:j "[${sj}]"
+    "${extra[@]}" log "${last[log]:-}" state_error "${state_error}" services:j "[${sj}]" drift:j "[${drift}]"
+}
+
+# status_drift_to VAR DOCKER SERVICES_ARRAY ROWS_ASSOC: the status record's drift items
+# (lib/drift.sh), comma-joined: per deployed service, the projects of no deployed service, then
+# the checkout. Docker's items only when docker answered.
+status_drift_to() {
+  local -n _sd_out="$1"
+  local -n _sd_services="$3"
+  local -n _sd_rows="$4"
+  _sd_out=""
+  local one
+  local svc
+  local project
+  local tsv
+  if [[ "$2" == ok ]]; then
+    drift_recorded_load
+    local -A deployed_svc=()
+    state_get_to tsv services.tsv
+    local _h
+    while IFS=$'\t' read -r svc _h; do
+      [[ -n "${svc}" && -n "${_h}" ]] && deployed_svc["${svc}"]=1
+    done <<<"${tsv}"
+    for svc in "${_sd_services[@]}"; do
+      [[ -n "${deployed_svc["${svc}"]:-}" ]] || continue
+      project="${NODE}_${svc}"
+      drift_service_to one "${svc}" "${project}" "${_sd_rows["${project}"]:-}"
+      [[ -z "${one}" ]] || _sd_out+="${_sd_out:+,}${one}"
+    done
+    for project in "${!_sd_rows[@]}"; do
+      [[ -n "${deployed_svc["${project#"${NODE}_"}"]:-}" ]] && continue
+      drift_extra_to one "${project}"
+      _sd_out+="${_sd_out:+,}${one}"
+    done
+  fi
+  drift_checkout_to one
+  [[ -z "${one}" ]] || _sd_out+="${_sd_out:+,}${one}"
+  return 0
 }

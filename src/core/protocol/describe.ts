@@ -25,7 +25,8 @@ export function describeEvent(ev: NodeEvent): string | undefined {
     case 'stage-start':
       return `› ${ev.stage}`;
     case 'step': {
-      if (ev.status === 'start') return undefined;
+      // A started step says nothing, except the wait for SATURN's confirmation (magic rollback).
+      if (ev.status === 'start' && ev.step !== 'confirm') return undefined;
       const what = [ev.step, ev.service].filter(Boolean).join(' ');
       const took = ev.durationMs !== undefined ? ` (${formatDuration(ev.durationMs)})` : '';
       return `  ${MARK[ev.status] ?? ' '} ${what}${ev.detail ? `: ${ev.detail}` : ''}${took}`;
@@ -36,7 +37,12 @@ export function describeEvent(ev: NodeEvent): string | undefined {
       return `  ${MARK[ev.severity] ?? ' '} ${ev.summary}${ev.hint && ev.severity !== 'ok' ? ` — ${ev.hint}` : ''}`;
     case 'stage-end':
       return `${MARK[ev.result] ?? ' '} ${ev.stage} ${ev.result} in ${formatDuration(ev.durationMs)}${ev.error ? `: ${ev.error}` : ''}`;
+    case 'confirm':
+      return ev.result === 'confirmed'
+        ? `✓ confirmed ${ev.commit.slice(0, 7)} on ${ev.node} over a new connection: it is the known-good`
+        : `✗ confirm refused on ${ev.node}: ${ev.detail}`;
     case 'run-end':
+    case 'history':
     case 'status':
       return undefined;
   }

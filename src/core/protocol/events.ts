@@ -2,11 +2,19 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export const STAGES = ['prepare', 'deploy', 'verify', 'diagnose', 'rollback', 'resume'] as const;
+export const STAGES = [
+  'prepare',
+  'deploy',
+  'verify',
+  'diagnose',
+  'rollback',
+  'resume',
+  'up',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Stages that change a node (and so ask for confirmation first). */
-export const CHANGING_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback', 'resume'];
+export const CHANGING_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback', 'resume', 'up'];
 
 export type StageStatus = 'running' | 'ok' | 'failed' | 'interrupted';
 export type StepStatus = 'start' | 'ok' | 'skip' | 'fail';
@@ -71,6 +79,55 @@ export interface RunEndEvent {
   readonly result: 'ok' | 'failed' | 'interrupted';
   readonly exit: number;
 }
+/** One stage a node recorded in its history (`deploy.sh history`). */
+export interface HistoryEvent {
+  readonly type: 'history';
+  readonly ts: number;
+  readonly node: string;
+  /** ISO-8601 UTC time the stage ended. */
+  readonly when: string;
+  readonly run: string;
+  readonly stage: string;
+  /** ok, failed or interrupted. */
+  readonly result: string;
+  readonly commit: string;
+  /** The stage's duration; null in lines older nodes wrote. */
+  readonly durationMs: number | null;
+  /** Who started it on SATURN ('' when unknown). */
+  readonly by: string;
+}
+/** One container's image (`deploy.sh images`): what runs against what its tag points to now. */
+export interface ImageEvent {
+  readonly type: 'image';
+  readonly ts: number;
+  readonly service: string;
+  /** The compose service inside the project ('' when no container runs). */
+  readonly containerService: string;
+  /** The image as the compose file names it (a repo@digest after a rollback). */
+  readonly ref: string;
+  /** repo@sha256:… the container runs ('' for an image built or imported on the node). */
+  readonly digest: string;
+  readonly id: string;
+  /** When the running image was built (RFC 3339). */
+  readonly created: string;
+  /** The manifest digest the tag points to in the registry now ('' when not asked or unknown). */
+  readonly remoteDigest: string;
+  readonly remoteId: string;
+  readonly status: 'current' | 'updatable' | 'pinned' | 'local' | 'unknown' | 'missing';
+  readonly detail: string;
+}
+/** The answer of `deploy.sh confirm --run ID` (magic rollback). */
+export interface ConfirmEvent {
+  readonly type: 'confirm';
+  readonly ts: number;
+  /** The verify run that waits. */
+  readonly run: string;
+  readonly node: string;
+  readonly commit: string;
+  /** `confirmed`: the commit is the node's known-good now; `refused`: too late, or nothing waits. */
+  readonly result: 'confirmed' | 'refused';
+  readonly detail: string;
+}
 export interface StatusEvent {
   readonly type: 'status';
   readonly ts: number;
@@ -85,6 +142,9 @@ export type NodeEvent =
   | FindingEvent
   | StageEndEvent
   | RunEndEvent
+  | ConfirmEvent
+  | HistoryEvent
+  | ImageEvent
   | StatusEvent;
 
 /** A line of deploy.sh output: a protocol record, or a human log line. */
@@ -114,6 +174,37 @@ export interface LockHolder {
   readonly since: number;
 }
 
+/** What runs on a node and is not what its deployed commit says (`deploy.sh status`'s drift). */
+export interface DriftItem {
+  /** The service ('' for the checkout). */
+  readonly service: string;
+  readonly kind: 'config' | 'container' | 'missing' | 'extra' | 'checkout';
+  readonly detail: string;
+  /** What to do about it. */
+  readonly fix: string;
+}
+
+/** A node's magic-rollback state (docs/protocol.md, `confirm` in the status record). */
+export interface ConfirmState {
+  /** waiting (for SATURN), confirmed, rolling-back (by itself), rolled-back. */
+  readonly state: 'waiting' | 'confirmed' | 'rolling-back' | 'rolled-back';
+  /** The verify run that armed the watchdog. */
+  readonly run: string;
+  /** The commit that waited for the confirmation. */
+  readonly commit: string;
+  /** The known-good before it (what a rollback goes back to). */
+  readonly previous: string;
+  /** Seconds SATURN had to confirm. */
+  readonly timeout: number;
+  /** Epoch seconds of the deadline. */
+  readonly deadline: number;
+  readonly watchdogAlive: boolean;
+  /** The watchdog's rollback run, its log on the node, and `ok` or `failed (exit N)`. */
+  readonly rollbackRun: string;
+  readonly rollbackLog: string;
+  readonly rollbackResult: string;
+}
+
 /** The record `deploy.sh status` prints. */
 export interface NodeStatusRecord {
   readonly node: string;
@@ -135,4 +226,8 @@ export interface NodeStatusRecord {
   readonly docker?: 'ok' | 'unavailable';
   /** Path of the last run's log on the node. */
   readonly log?: string;
+  /** Magic rollback: null (or absent) when no verify ever waited for SATURN's confirmation. */
+  readonly confirm?: ConfirmState | null;
+  /** Drift: absent from older nodes, [] when none. */
+  readonly drift?: readonly DriftItem[];
 }

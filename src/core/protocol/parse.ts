@@ -3,8 +3,13 @@
 // needs are log lines: the node may add events and fields without breaking SATURN.
 import type {
   CheckEvent,
+  ConfirmEvent,
+  ConfirmState,
   ContainerStatus,
+  DriftItem,
   FindingEvent,
+  HistoryEvent,
+  ImageEvent,
   LockHolder,
   NodeEvent,
   NodeLine,
@@ -22,6 +27,8 @@ import type {
   StepStatus,
 } from './events.js';
 import { PROTOCOL_VERSION, STAGES } from './events.js';
+
+const IMAGE_STATUSES = ['current', 'updatable', 'pinned', 'local', 'unknown', 'missing'] as const;
 
 const PREFIX = '@homelab/';
 const RECORD = /^@homelab\/(\d+) ([a-z][a-z0-9-]*) (\{.*\})\s*$/;
@@ -170,6 +177,56 @@ const builders: Record<string, Builder> = {
     if (run === undefined || !result || exit === undefined) return undefined;
     return { type: 'run-end', ts, run, result, exit };
   },
+  history: (o, ts): HistoryEvent | undefined => {
+    const [node, when, run, stage] = [str(o.node), str(o.when), str(o.run), str(o.stage)];
+    if (node === undefined || when === undefined || run === undefined || stage === undefined)
+      return undefined;
+    return {
+      type: 'history',
+      ts,
+      node,
+      when,
+      run,
+      stage,
+      result: str(o.result) ?? '',
+      commit: str(o.commit) ?? '',
+      durationMs: num(o.duration_ms) ?? null,
+      by: str(o.by) ?? '',
+    };
+  },
+  image: (o, ts): ImageEvent | undefined => {
+    const service = str(o.service);
+    const status = oneOf(o.status, IMAGE_STATUSES);
+    if (service === undefined || !status) return undefined;
+    return {
+      type: 'image',
+      ts,
+      service,
+      containerService: str(o.container_service) ?? '',
+      ref: str(o.ref) ?? '',
+      digest: str(o.digest) ?? '',
+      id: str(o.id) ?? '',
+      created: str(o.created) ?? '',
+      remoteDigest: str(o.remote_digest) ?? '',
+      remoteId: str(o.remote_id) ?? '',
+      status,
+      detail: str(o.detail) ?? '',
+    };
+  },
+  confirm: (o, ts): ConfirmEvent | undefined => {
+    const [run, node] = [str(o.run), str(o.node)];
+    const result = oneOf(o.result, ['confirmed', 'refused'] as const);
+    if (run === undefined || node === undefined || !result) return undefined;
+    return {
+      type: 'confirm',
+      ts,
+      run,
+      node,
+      commit: str(o.commit) ?? '',
+      result,
+      detail: str(o.detail) ?? '',
+    };
+  },
   status: (o, ts): StatusEvent | undefined => {
     const status = statusRecord(o);
     return status ? { type: 'status', ts, status } : undefined;
@@ -188,6 +245,8 @@ function statusRecord(o: Json): NodeStatusRecord | undefined {
   const error = str(o.error);
   const docker = oneOf(o.docker, ['ok', 'unavailable'] as const);
   const log = str(o.log);
+  const confirm = o.confirm === null ? null : confirmState(o.confirm);
+  const drift = Array.isArray(o.drift) ? o.drift.flatMap((d) => driftItem(d) ?? []) : undefined;
   return {
     node,
     bootstrapped: o.bootstrapped,
@@ -204,6 +263,49 @@ function statusRecord(o: Json): NodeStatusRecord | undefined {
     ...(error !== undefined && { error }),
     ...(docker !== undefined && { docker }),
     ...(log !== undefined && { log }),
+    ...(confirm !== undefined && { confirm }),
+    ...(drift !== undefined && { drift }),
+  };
+}
+
+const DRIFT_KINDS: readonly DriftItem['kind'][] = [
+  'config',
+  'container',
+  'missing',
+  'extra',
+  'checkout',
+];
+
+function driftItem(v: unknown): DriftItem | undefined {
+  if (!isObject(v)) return undefined;
+  const kind = oneOf(v.kind, DRIFT_KINDS);
+  const detail = str(v.detail);
+  if (!kind || detail === undefined) return undefined;
+  return { service: str(v.service) ?? '', kind, detail, fix: str(v.fix) ?? '' };
+}
+
+const CONFIRM_STATES: readonly ConfirmState['state'][] = [
+  'waiting',
+  'confirmed',
+  'rolling-back',
+  'rolled-back',
+];
+
+function confirmState(v: unknown): ConfirmState | undefined {
+  if (!isObject(v)) return undefined;
+  const state = oneOf(v.state, CONFIRM_STATES);
+  if (!state) return undefined;
+  return {
+    state,
+    run: str(v.run) ?? '',
+    commit: str(v.commit) ?? '',
+    previous: str(v.previous) ?? '',
+    timeout: num(v.timeout) ?? 0,
+    deadline: num(v.deadline) ?? 0,
+    watchdogAlive: v.watchdog_alive === true,
+    rollbackRun: str(v.rollback_run) ?? '',
+    rollbackLog: str(v.rollback_log) ?? '',
+    rollbackResult: str(v.rollback_result) ?? '',
   };
 }
 

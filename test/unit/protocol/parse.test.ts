@@ -39,6 +39,12 @@ function summary(e: NodeEvent): string {
       return `finding ${e.id}:${e.severity}`;
     case 'status':
       return `status ${e.status.stage}:${e.status.stageStatus}`;
+    case 'history':
+      return `history ${e.stage}:${e.result}`;
+    case 'confirm':
+      return `confirm ${e.run}:${e.result}`;
+    case 'image':
+      return `image ${e.service}:${e.status}`;
   }
 }
 
