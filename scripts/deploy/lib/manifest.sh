@@ -10,6 +10,9 @@ NODE_TAGS=""
 NODE_WAVE=""
 MANIFEST_HOMELAB=""
 MANIFEST_ERROR=""
+# `confirm<TAB>required<TAB>SECONDS`: verify waits for SATURN's confirmation (lib/watchdog.sh).
+MANIFEST_CONFIRM=""
+MANIFEST_CONFIRM_TIMEOUT=""
 MANIFEST_SERVICES=()
 MANIFEST_CHECKS=()
 declare -A MANIFEST_SECRETS=()
@@ -28,6 +31,8 @@ manifest_load() {
   NODE_WAVE=""
   MANIFEST_HOMELAB=""
   MANIFEST_ERROR=""
+  MANIFEST_CONFIRM=""
+  MANIFEST_CONFIRM_TIMEOUT=""
   MANIFEST_SERVICES=()
   MANIFEST_CHECKS=()
   MANIFEST_SECRETS=()
@@ -64,6 +69,10 @@ manifest_load() {
         MANIFEST_SECRETS["${f[1]}"]="${MANIFEST_SECRETS["${f[1]}"]:-}${MANIFEST_SECRETS["${f[1]}"]:+ }${f[2]}"
         ;;
       override) MANIFEST_OVERRIDE["${f[1]:-}"]="${f[2]:-}" ;;
+      confirm)
+        MANIFEST_CONFIRM="${f[1]:-}"
+        MANIFEST_CONFIRM_TIMEOUT="${f[2]:-}"
+        ;;
       check)
         case "${f[2]:-}" in
           http | tcp) MANIFEST_CHECKS+=("${f[1]:-}"$'\t'"${f[2]}"$'\t'"${f[3]:-}"$'\t'"${f[4]:-}") ;;

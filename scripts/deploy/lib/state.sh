@@ -166,7 +166,7 @@ state_check() {
   local why
   STATE_BAD=()
   local -a present=()
-  for name in node current_stage target deployed known_good services.tsv last_run history lock.holder; do
+  for name in node current_stage target deployed known_good services.tsv last_run history lock.holder confirm; do
     [[ -e "${STATE_DIR}/${name}" || -L "${STATE_DIR}/${name}" ]] && present+=("${STATE_DIR}/${name}")
   done
   ((${#present[@]} > 0)) || return 0
@@ -203,13 +203,23 @@ state_check() {
         target | deployed | known_good)
           [[ -z "${text}" || "${text}" =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]] || why="does not hold a commit sha"
           ;;
-        current_stage | last_run | lock.holder)
+        current_stage | last_run | lock.holder | confirm)
           while IFS= read -r line; do
             [[ -z "${line}" || "${line}" =~ ^[a-z_]+= ]] || {
               why="has a line that is not key=value"
               break
             }
           done <<<"${text}"
+          if [[ -z "${why}" && "${name}" == confirm ]]; then
+            local -A cf=()
+            kv_load cf "${text}"
+            case "${cf[state]:-}" in
+              waiting | confirmed | rolling-back | rolled-back) ;;
+              *) why="has no valid state (state=${cf[state]:-})" ;;
+            esac
+            [[ -n "${why}" || "${cf[commit]:-}" =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]] || why="has a commit that is not a commit sha"
+            [[ -n "${why}" || "${cf[deadline]:-}" =~ ^[0-9]{1,12}$ ]] || why="has a deadline that is not a number"
+          fi
           if [[ -z "${why}" && "${name}" == current_stage ]]; then
             local -A cs=()
             kv_load cs "${text}"
