@@ -57,6 +57,15 @@ export const HELP_EXTRA: Readonly<Record<string, HelpExtra>> = {
     exitCodes: '0 prompt built (and the AI answered with --ai), 1 failed, 2 usage',
     examples: ['homelab recover solaria', 'homelab recover solaria --out /tmp/solaria.md'],
   },
+  logs: {
+    flags: REPO_FLAG,
+    exitCodes:
+      '0 printed (with -f: the containers stopped), 1 failed (no such service on the node, old node scripts), 2 usage, 130 interrupted, 255 unreachable',
+    examples: [
+      'homelab logs pluto web --tail 50',
+      'homelab logs pluto web -f --since 10m | grep -i error',
+    ],
+  },
   status: {
     flags: [
       '  --json       print the report as JSON (one object per node: reachable, stage, health, commit, services)',
@@ -64,8 +73,46 @@ export const HELP_EXTRA: Readonly<Record<string, HelpExtra>> = {
       REPO_FLAG,
     ].join('\n'),
     exitCodes:
-      '0 every node reachable and healthy, 1 any node unreachable, unhealthy or failed, 2 usage',
+      '0 every node reachable and healthy with no drift, 1 any node unreachable, unhealthy, failed or drifted, 2 usage',
     examples: ['homelab status', 'homelab status --json --node pluto'],
+  },
+  updates: {
+    flags: [
+      '  --node NAME     only this node (repeat for several); with --apply exactly one',
+      '  --json          print {nodes: [{node, images, error}]} as JSON',
+      '  --apply         pull, recreate and verify the node’s out-of-date services (shows them, asks first)',
+      '  --service NAME  with --apply: only this service (repeat for several)',
+      '  --yes           with --apply: do not ask',
+      REPO_FLAG,
+    ].join('\n'),
+    exitCodes:
+      '0 every image current (or the update verified), 1 an image out of date, a node not asked, or the update failed, 2 usage',
+    examples: ['homelab updates', 'homelab updates --apply --node pluto --service web'],
+  },
+  history: {
+    flags: [
+      '  --node NAME  only this node (repeat for several)',
+      '  --json       print {entries, errors} as JSON, entries newest first',
+      '  --limit N    at most N runs',
+      '  --run ID     with one --node: print that run’s log from the node (deploy.sh attach --run ID)',
+      REPO_FLAG,
+    ].join('\n'),
+    exitCodes: '0 every node answered, 1 a node could not be read, 2 usage',
+    examples: [
+      'homelab history',
+      'homelab history --node pluto --limit 20',
+      'homelab history --node pluto --run s1abc-123-1-xyz',
+    ],
+  },
+  deploy: {
+    flags: REPO_FLAG,
+    exitCodes:
+      '0 every selected node verified at HEAD (or already up to date), 1 a node failed, the walk was refused or declined, 2 usage (or no terminal without --yes), 130 interrupted',
+    examples: [
+      'homelab deploy',
+      'homelab deploy --wave 1 --yes',
+      'homelab deploy --node pluto --node solaria --per-stage',
+    ],
   },
   run: {
     flags: REPO_FLAG,

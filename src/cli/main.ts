@@ -17,7 +17,11 @@ const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
   ['node', async () => (await import('./commands/node.js')).default],
   ['recover', async () => (await import('./commands/recover.js')).default],
   ['status', async () => (await import('./commands/status.js')).default],
+  ['updates', async () => (await import('./commands/updates.js')).default],
+  ['logs', async () => (await import('./commands/logs.js')).default],
+  ['history', async () => (await import('./commands/history.js')).default],
   ['run', async () => (await import('./commands/run.js')).default],
+  ['deploy', async () => (await import('./commands/deploy.js')).default],
   ['scripts', async () => (await import('./commands/scripts.js')).default],
 ];
 
@@ -50,6 +54,61 @@ async function help(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+/** What a command line means, without running it: from parseCommandLine. */
+export type ParsedCommandLine =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'command-help'; readonly command: string }
+  | { readonly kind: 'command'; readonly command: string; readonly parsed: unknown };
+
+type Resolved =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'unknown'; readonly name: string }
+  | { readonly kind: 'command'; readonly command: Command; readonly args: readonly string[] };
+
+/** Which command a command line names, and its arguments (the one lookup main and parse share). */
+async function resolveCommand(argv: readonly string[]): Promise<Resolved> {
+  const [first, ...rest] = argv;
+  if (first === 'help' || first === '--help' || first === '-h') return { kind: 'help' };
+  if (first === '--version' || first === '-V' || first === 'version') return { kind: 'version' };
+  const name = first === undefined || first.startsWith('-') ? 'tui' : first;
+  const entry = COMMANDS.find(([n]) => n === name);
+  if (!entry) return { kind: 'unknown', name };
+  return { kind: 'command', command: await entry[1](), args: name === 'tui' ? argv : rest };
+}
+
+function wantsHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
+/**
+ * Parses a command line (without the leading `homelab`) the way main would, and runs nothing:
+ * no repo is read, no node is asked, no file is touched. Throws UsageError where main would exit 2
+ * with a usage message. Every command the UI, the docs and the errors suggest must parse here
+ * (test/unit/cli-parse-hints.test.ts).
+ */
+export async function parseCommandLine(argv: readonly string[]): Promise<ParsedCommandLine> {
+  const resolved = await resolveCommand(withoutVerbose(argv));
+  if (resolved.kind === 'help') return { kind: 'help' };
+  if (resolved.kind === 'version') return { kind: 'version' };
+  if (resolved.kind === 'unknown')
+    throw new UsageError(`unknown command "${resolved.name}"; run \`homelab help\` for the list`);
+  const { command, args } = resolved;
+  if (wantsHelp(args)) return { kind: 'command-help', command: command.name };
+  if (!command.parse)
+    throw new Error(`homelab ${command.name} has no parse-only entry (Command.parse)`);
+  return { kind: 'command', command: command.name, parsed: command.parse(args) };
+}
+
+/** argv without the global --verbose flag (anywhere before `--`). */
+function withoutVerbose(argv: readonly string[]): readonly string[] {
+  const cut = argv.indexOf('--');
+  const head = cut < 0 ? argv : argv.slice(0, cut);
+  if (!head.includes('--verbose')) return argv;
+  return [...head.filter((a) => a !== '--verbose'), ...(cut < 0 ? [] : argv.slice(cut))];
+}
+
 export async function main(
   argv: readonly string[],
   ctx: CommandContext = defaultContext(),
@@ -67,10 +126,8 @@ async function verbose(
   argv: readonly string[],
   ctx: CommandContext,
 ): Promise<{ args: readonly string[]; stop: () => void }> {
-  const cut = argv.indexOf('--');
-  const head = cut < 0 ? argv : argv.slice(0, cut);
-  if (!head.includes('--verbose')) return { args: argv, stop: () => undefined };
-  const args = [...head.filter((a) => a !== '--verbose'), ...(cut < 0 ? [] : argv.slice(cut))];
+  const args = withoutVerbose(argv);
+  if (args === argv) return { args: argv, stop: () => undefined };
   const tui = args[0] === undefined || args[0].startsWith('-');
   // The TUI lists them in its command log view; drawn over its screen they would break it.
   if (tui && ctx.stdout.isTTY) return { args, stop: () => undefined };
@@ -83,22 +140,21 @@ async function verbose(
 }
 
 async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<number> {
-  const [first, ...rest] = argv;
-  if (first === 'help' || first === '--help' || first === '-h') return help(ctx);
-  if (first === '--version' || first === '-V' || first === 'version') {
+  const resolved = await resolveCommand(argv);
+  if (resolved.kind === 'help') return help(ctx);
+  if (resolved.kind === 'version') {
     const { toolVersion, shippedScriptsVersion } = await import('../shell/onboarding/versions.js');
     ctx.stdout.write(`homelab ${toolVersion()} (node scripts v${shippedScriptsVersion()})\n`);
     return 0;
   }
-  const name = first === undefined || first.startsWith('-') ? 'tui' : first;
-  const args = name === 'tui' ? argv : rest;
-  const entry = COMMANDS.find(([n]) => n === name);
-  if (!entry) {
-    ctx.stderr.write(`homelab: unknown command "${name}". Run \`homelab help\` for the list.\n`);
+  if (resolved.kind === 'unknown') {
+    ctx.stderr.write(
+      `homelab: unknown command "${resolved.name}". Run \`homelab help\` for the list.\n`,
+    );
     return 2;
   }
-  const command = await entry[1]();
-  if (args.includes('--help') || args.includes('-h')) {
+  const { command, args } = resolved;
+  if (wantsHelp(args)) {
     ctx.stdout.write(helpText(command.name, command.usage));
     return 0;
   }

@@ -1,5 +1,6 @@
 // `homelab status [--json] [--node N]...`: every node in parallel, each with its stage, health and
-// deployed commit against SATURN's HEAD. Exit 0 when every node is reachable and healthy, else 1.
+// deployed commit against SATURN's HEAD, then any drift with its fix. Exit 0 when every node is
+// reachable and healthy and none drifted, else 1.
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
@@ -8,6 +9,8 @@ import { openCommandControl } from '../open-control.js';
 import { nodeScriptsNotes } from '../../shell/onboarding/node-scripts.js';
 import {
   allHealthy,
+  confirmLines,
+  driftLines,
   renderStatusTable,
   statusHeader,
   type CellStyle,
@@ -52,10 +55,20 @@ const command: Command = {
       } else {
         const paint = paintFor(ctx.env, ctx.stdout);
         ctx.stdout.write(renderStatusTable(statusHeader(report), report.nodes, statusStyle(paint)));
+        const drift = driftLines(report.nodes);
+        if (drift.length > 0)
+          ctx.stdout.write(
+            `\n${drift.map((l) => (l.startsWith(' ') ? l : paint.warn(l))).join('\n')}\n`,
+          );
+        // Magic rollback: a node that waits for SATURN, or rolled back by itself.
+        const confirm = confirmLines(report.nodes);
+        if (confirm.length > 0)
+          ctx.stdout.write(`\n${confirm.map((l) => paint.warn(l)).join('\n')}\n`);
         const notes = await nodeScriptsNotes(control.repoDir, report.nodes);
         ctx.stderr.write(warningLines(paintFor(ctx.env, ctx.stderr), notes));
       }
-      return allHealthy(report.nodes) ? 0 : 1;
+      // Drift is not healthy either: what runs is not what Git says.
+      return allHealthy(report.nodes) && driftLines(report.nodes).length === 0 ? 0 : 1;
     } finally {
       await control.close();
     }

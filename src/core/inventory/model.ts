@@ -29,6 +29,8 @@ export interface ServiceSpec {
   readonly checks: readonly Check[];
   /** `required`: <root>/config/<service>/docker-compose.override.yml must exist on the node. */
   readonly override: 'optional' | 'required';
+  /** `required`: a verify of this node waits for SATURN's confirmation (magic rollback). */
+  readonly confirm?: 'required';
 }
 
 export interface NodeSpec {
@@ -49,6 +51,13 @@ export interface NodeSpec {
   readonly wave: number;
   readonly ssh: SshOptions;
   readonly services: readonly ServiceSpec[];
+  /**
+   * Magic rollback: `required` when the node or one of its services says `confirm: required`:
+   * verify records known-good only once SATURN confirms over a new connection within
+   * confirmTimeout seconds (default 60), else the node rolls back by itself.
+   */
+  readonly confirm?: 'required';
+  readonly confirmTimeout?: number;
 }
 
 export interface Inventory {
@@ -60,6 +69,14 @@ export interface Inventory {
   readonly nodes: readonly NodeSpec[];
   /** Optional command that reads the recover-node prompt on stdin (argv, not a shell string). */
   readonly ai?: { readonly command: readonly string[] };
+  /** Where failed stages and finished walks are reported (src/shell/notify.ts). */
+  readonly notify?: {
+    readonly command?: readonly string[];
+    readonly url?: string;
+    readonly timeoutSeconds?: number;
+  };
+  /** The fleet walk's pace: nodes of a wave at once (absent: the whole wave), canary first. */
+  readonly deploy?: { readonly concurrency?: number; readonly canary?: boolean };
 }
 
 /** Path of the deploy script on a node. */

@@ -39,6 +39,7 @@ function resolveService(s: RawService): ServiceSpec {
     secrets: s.secrets ?? [],
     checks: (s.checks ?? []).map(resolveCheck),
     override: s.override ?? 'optional',
+    ...(s.confirm === 'required' ? { confirm: 'required' as const } : {}),
   };
 }
 
@@ -57,6 +58,10 @@ function resolveNode(name: string, n: RawNode, t: RawTopology): NodeSpec {
     wave: n.wave ?? DEFAULTS.wave,
     ssh: resolveSsh(d?.ssh, n.ssh),
     services: (n.services ?? []).map(resolveService),
+    ...(n.confirm === 'required' || n.services?.some((s) => s.confirm === 'required')
+      ? { confirm: 'required' as const }
+      : {}),
+    ...(n.confirmTimeout !== undefined ? { confirmTimeout: n.confirmTimeout } : {}),
   };
 }
 
@@ -66,5 +71,7 @@ export function resolveInventory(t: RawTopology): Inventory {
     git: { remote: t.git.remote, branch: t.git.branch ?? DEFAULTS.branch },
     nodes: Object.entries(t.nodes).map(([name, n]) => resolveNode(name, n, t)),
     ...(t.ai ? { ai: { command: t.ai.command } } : {}),
+    ...(t.notify ? { notify: { ...t.notify } } : {}),
+    ...(t.deploy ? { deploy: { ...t.deploy } } : {}),
   };
 }

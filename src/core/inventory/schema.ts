@@ -165,6 +165,8 @@ export const serviceObjectSchema = z.strictObject({
   secrets: z.array(secretName).max(LIMITS.listItems).optional(),
   checks: z.array(checkSchema).max(LIMITS.listItems).optional(),
   override: z.enum(['optional', 'required']).optional(),
+  /** `required`: verify waits for SATURN's confirmation over a new connection (magic rollback). */
+  confirm: z.enum(['optional', 'required']).optional(),
 });
 
 /** A service is a map, or a plain string naming a service with no extras. */
@@ -190,6 +192,10 @@ export const nodeSchema = z.strictObject({
   wave: z.int().min(0).max(LIMITS.wave).optional(),
   ssh: sshSchema.optional(),
   services: z.array(serviceSchema).max(LIMITS.servicesPerNode).optional(),
+  /** `required`: verify waits for SATURN's confirmation, else the node rolls back by itself. */
+  confirm: z.enum(['optional', 'required']).optional(),
+  /** Seconds SATURN has to confirm (default 60). */
+  confirmTimeout: z.int().min(1).max(3600).optional(),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -246,10 +252,48 @@ export const aiSchema = z.strictObject({
     .max(LIMITS.aiArgs, { error: `at most ${LIMITS.aiArgs} arguments` }),
 });
 
+/** Where SATURN reports a failed stage and a finished walk (src/shell/notify.ts). */
+export const notifySchema = z
+  .strictObject({
+    /** argv of a command that reads one JSON event on stdin (not a shell string). */
+    command: aiSchema.shape.command.optional(),
+    /** An HTTP POST of the JSON event (an ntfy topic, a webhook). */
+    url: z
+      .string()
+      .superRefine((s, ctx) => {
+        const flaw = httpUrlFlaw(s);
+        if (flaw)
+          ctx.addIssue({
+            code: 'custom',
+            message: `${/password|user or/.test(flaw) ? 'this' : text(s)} is not a usable notify URL: ${flaw.replace('a check URL', 'a notify URL').replace('check an endpoint that needs no login (a health URL)', 'put the token in the topic path or use a command')} (for example "https://ntfy.sh/my-homelab")`,
+          });
+      })
+      .optional(),
+    /** Seconds one notification may take (default 5). */
+    timeoutSeconds: z.int().min(1).max(60).optional(),
+  })
+  .superRefine((n, ctx) => {
+    if (n.command === undefined && n.url === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'needs "command: [program, args...]" (reads a JSON event on stdin) and/or "url: <http(s) URL>" (gets it as a POST)',
+      });
+  });
+
+/** How the fleet walk (`homelab deploy`, the TUI's D) goes through a wave. */
+export const deploySchema = z.strictObject({
+  /** Nodes of one wave running at once (default: the whole wave). */
+  concurrency: z.int().min(1).max(LIMITS.nodes).optional(),
+  /** The first node of each wave alone, then the rest. */
+  canary: z.boolean().optional(),
+});
+
 export const topologySchema = z.strictObject({
   homelab: label('homelab'),
   git: gitSchema,
   defaults: defaultsSchema.optional(),
+  deploy: deploySchema.optional(),
   // Node names are checked with their key's position by topology-checks.ts.
   nodes: z
     .record(z.string(), nodeSchema)
@@ -258,6 +302,7 @@ export const topologySchema = z.strictObject({
       error: `at most ${LIMITS.nodes} nodes: split the homelab`,
     }),
   ai: aiSchema.optional(),
+  notify: notifySchema.optional(),
 });
 
 export type RawTopology = z.output<typeof topologySchema>;
@@ -281,5 +326,7 @@ export function knownKeysAt(path: readonly (string | number)[]): readonly string
   if (at('nodes', '*', 'services', '#')) return keys(serviceObjectSchema);
   if (at('nodes', '*', 'services', '#', 'checks', '#')) return keys(checkSchema);
   if (at('ai')) return keys(aiSchema);
+  if (at('notify')) return ['command', 'url', 'timeoutSeconds'];
+  if (at('deploy')) return keys(deploySchema);
   return [];
 }

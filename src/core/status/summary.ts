@@ -2,6 +2,8 @@
 // could not be read) and where its deployed commit stands against SATURN's HEAD. Pure.
 import type { NodeSpec } from '../inventory/model.js';
 import type {
+  ConfirmState,
+  DriftItem,
   LockHolder,
   NodeStatusRecord,
   ServiceStatus,
@@ -40,6 +42,12 @@ export interface NodeSummary {
   readonly behind: number | null;
   readonly lock: LockHolder | null;
   readonly services: readonly ServiceStatus[];
+  /** What runs that the deployed commit does not say, each with its fix ([] when none or unknown). */
+  readonly drift?: readonly DriftItem[];
+  /** Magic rollback: what the node says about its last confirmation (confirmText says it). */
+  readonly confirm?: ConfirmState | null;
+  /** The node's last run (the watchdog's rollback names itself `wd-<run>`). */
+  readonly run?: string;
 }
 
 export function summarizeNode(
@@ -70,7 +78,48 @@ export function summarizeNode(
     behind: status?.deployed ? behind : null,
     lock: status?.lock ?? null,
     services: status?.services ?? [],
+    drift: status?.drift ?? [],
+    confirm: status?.confirm ?? null,
+    run: status?.run ?? '',
   };
+}
+
+/**
+ * Magic rollback, in words, or undefined when there is nothing to say: while the node waits for
+ * SATURN; while and after it rolled back by itself (as long as that rollback is its last run).
+ */
+export function confirmText(s: Pick<NodeSummary, 'confirm' | 'run'>): string | undefined {
+  const c = s.confirm;
+  if (!c) return undefined;
+  const within = `SATURN could not confirm within ${c.timeout} s`;
+  switch (c.state) {
+    case 'waiting':
+      return c.watchdogAlive
+        ? `waits for SATURN to confirm ${shortSha(c.commit)} (run ${c.run}) within ${c.timeout} s, else it rolls back by itself`
+        : `waited for SATURN to confirm ${shortSha(c.commit)} (run ${c.run}), but its watchdog is gone: run verify again, or roll back`;
+    case 'rolling-back':
+      return `rolling back by itself to ${shortSha(c.previous)}: ${within} (run ${c.rollbackRun})`;
+    case 'rolled-back': {
+      if (s.run && s.run !== c.rollbackRun) return undefined;
+      const how =
+        c.rollbackResult === 'ok'
+          ? `back at ${shortSha(c.previous)}`
+          : `the rollback ${c.rollbackResult || 'did not finish'}: homelab recover`;
+      return `rolled back by itself: ${within} (${shortSha(c.commit)}; ${how}; log: ${c.rollbackLog || 'none'})`;
+    }
+    case 'confirmed':
+      return undefined;
+  }
+}
+
+/** `web: container x runs compose config …: changed by hand` (no service for the checkout). */
+export function driftText(d: DriftItem): string {
+  return d.service ? `${d.service}: ${d.detail}` : d.detail;
+}
+
+/** The nodes with drift. */
+export function drifted<T extends Pick<NodeSummary, 'drift'>>(nodes: readonly T[]): T[] {
+  return nodes.filter((n) => (n.drift ?? []).length > 0);
 }
 
 export function shortSha(sha: string): string {

@@ -1,5 +1,13 @@
 // The plain status table printed by `homelab status` and by `homelab` when not on a terminal. Pure.
-import { commitPosition, shortSha, stageLabel, type NodeSummary } from './summary.js';
+import {
+  commitPosition,
+  confirmText,
+  drifted,
+  driftText,
+  shortSha,
+  stageLabel,
+  type NodeSummary,
+} from './summary.js';
 
 export interface StatusHeader {
   readonly homelab: string;
@@ -15,9 +23,29 @@ export function statusHeader(r: StatusHeader): string {
   return `${r.homelab} · ${r.branch || 'detached'} @ ${shortSha(r.head)}${dirty}`;
 }
 
-/** `homelab status` exits 0 only when this holds. */
+/** `homelab status` exits 0 only when this holds (and no node drifted: driftLines is empty). */
 export function allHealthy(nodes: readonly NodeSummary[]): boolean {
   return nodes.every((n) => n.health === 'healthy');
+}
+
+/**
+ * Below the table: per node with drift, `drift on NODE:` then each item and its fix, e.g.
+ * `  web: container … runs compose config 3f2a…, not the deployed 9c1b…: changed by hand`
+ * `    fix: redeploy: homelab run deploy --node pluto (or make the change in Git on SATURN, …)`
+ */
+export function driftLines(nodes: readonly NodeSummary[]): string[] {
+  return drifted(nodes).flatMap((n) => [
+    `drift on ${n.node}:`,
+    ...(n.drift ?? []).flatMap((d) => [`  ${driftText(d)}`, `    fix: ${d.fix}`]),
+  ]);
+}
+
+/** Below the table: `NODE: rolled back by itself: SATURN could not confirm within 60 s (…)`. */
+export function confirmLines(nodes: readonly NodeSummary[]): string[] {
+  return nodes.flatMap((n) => {
+    const text = confirmText(n);
+    return text ? [`${n.node}: ${text}`] : [];
+  });
 }
 
 const HEADERS = [

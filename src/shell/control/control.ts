@@ -6,6 +6,7 @@ import { deployScriptPath, type Inventory, type NodeSpec } from '../../core/inve
 import { formatProblem, type Problem } from '../../core/problem.js';
 import {
   CHANGING_STAGES,
+  type ConfirmEvent,
   type NodeEvent,
   type NodeStatusRecord,
   type RunEndEvent,
@@ -22,10 +23,12 @@ import { loadInventory } from '../inventory/load.js';
 import { mapLimit } from '../fanout.js';
 import { changedPaths, commitsBehind, dirtyPaths, headInfo } from '../git.js';
 import { checkHeadOnRemote } from '../onboarding/pushed.js';
+import { CheckGate } from '../transport/check-gate.js';
 import { createRunner } from '../transport/runner.js';
+import { createNotifier, operatorName, type Notifier, type WalkEndNotice } from '../notify.js';
 import type { NodeRunner } from '../transport/types.js';
 import type { NodeProbe, RepoInfo, StageOutcome, StageResult } from '../../core/node/types.js';
-import type { Control, StagePlan, StageRequest } from './types.js';
+import type { Control, ConfirmOutcome, StagePlan, StageRequest } from './types.js';
 
 export interface ControlOptions {
   readonly repoDir: string;
@@ -36,6 +39,8 @@ export interface ControlOptions {
   readonly concurrency?: number;
   /** Deadline for one `deploy.sh status` beyond the connect timeout. */
   readonly probeTimeoutMs?: number;
+  /** A notification that could not be delivered, as one line (default: stderr). */
+  readonly onWarning?: (line: string) => void;
 }
 
 /** The inventory has problems: nothing may run on a node. */
@@ -48,7 +53,9 @@ export class InvalidInventoryError extends Error {
 }
 
 // What deploy.sh accepts --dry-run on.
-const DRY_RUN_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback'];
+const DRY_RUN_STAGES: readonly Stage[] = ['prepare', 'deploy', 'rollback', 'up'];
+// What deploy.sh accepts --confirm on (the stages that run verify towards a new commit).
+const CONFIRM_STAGES: readonly Stage[] = ['verify', 'resume', 'up'];
 // Re-attaching after a lost follower: up to 8 tries over about 30 s (a node rebooting its network).
 const REATTACH_ATTEMPTS = 8;
 const reattachDelay = (attempt: number): number => Math.min(500 * 2 ** attempt, 5000);
@@ -138,12 +145,22 @@ export async function openControl(options: ControlOptions): Promise<Control> {
 
 class ShellControl implements Control {
   private readonly runners = new Map<string, NodeRunner>();
+  /** SATURN is on one tailnet: one Tailscale SSH check at a time across its nodes. */
+  private readonly checkGate = new CheckGate();
+
+  /** `notify:` of the topology: failed stages and finished walks (src/shell/notify.ts). */
+  private readonly notifier: Notifier;
 
   constructor(
     private current: Inventory,
     private readonly options: ControlOptions,
     private readonly env: NodeJS.ProcessEnv,
-  ) {}
+  ) {
+    this.notifier = createNotifier(() => this.current, {
+      env,
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
+  }
 
   get inventory(): Inventory {
     return this.current;
@@ -172,7 +189,11 @@ class ShellControl implements Control {
   private runner(spec: NodeSpec): NodeRunner {
     let runner = this.runners.get(spec.name);
     if (!runner) {
-      runner = createRunner(spec, { controlDir: controlSocketDir(this.env), env: this.env });
+      runner = createRunner(spec, {
+        controlDir: controlSocketDir(this.env),
+        env: this.env,
+        checkGate: this.checkGate,
+      });
       this.runners.set(spec.name, runner);
     }
     return runner;
@@ -216,6 +237,7 @@ class ShellControl implements Control {
         reachable: false,
         reason: result.unreachable.reason,
         message: result.unreachable.message,
+        ...(result.unreachable.checkUrl ? { checkUrl: result.unreachable.checkUrl } : {}),
       };
     if (result.timedOut)
       return {
@@ -231,6 +253,11 @@ class ShellControl implements Control {
       reason: 'unknown',
       message: `deploy.sh status printed no status record (${last})`,
     };
+  }
+
+  async checkDone(node: string): Promise<NodeProbe> {
+    await this.checkGate.retry(this.spec(node).name);
+    return this.probe(node);
   }
 
   async probeAll(onProbe?: (probe: NodeProbe) => void, signal?: AbortSignal): Promise<NodeProbe[]> {
@@ -303,7 +330,8 @@ class ShellControl implements Control {
     if (!pin.commit) return { ...base, deployed, commit: '', refusal };
     // Push first: a stage that makes the node fetch (prepare; a resume that re-runs prepare)
     // needs the commit on git.remote. Unknown (the remote unreachable from SATURN) only warns.
-    const fetches = stage === 'prepare' || (stage === 'resume' && status?.stage === 'prepare');
+    const fetches =
+      stage === 'prepare' || stage === 'up' || (stage === 'resume' && status?.stage === 'prepare');
     const [subject, services, pushed] = await Promise.all([
       commitSubject(this.repoDir, pin.commit),
       stage === 'rollback'
@@ -325,6 +353,17 @@ class ShellControl implements Control {
   }
 
   async runStage(request: StageRequest): Promise<StageOutcome> {
+    const outcome = await this.runStageOnce(request);
+    // A failed stage is reported; the notifier never throws and nothing waits for it here.
+    this.notifier.stageOutcome(outcome);
+    return outcome;
+  }
+
+  notifyWalkEnd(walk: WalkEndNotice): void {
+    this.notifier.walkEnd(walk);
+  }
+
+  private async runStageOnce(request: StageRequest): Promise<StageOutcome> {
     const started = Date.now();
     const spec = this.spec(request.node);
     const info = await this.repoInfo();
@@ -371,11 +410,16 @@ class ShellControl implements Control {
     const extra = ['--detach'];
     if (pin.ref && pin.commit) extra.push('--ref', pin.commit);
     if (this.options.dryRun && DRY_RUN_STAGES.includes(request.stage)) extra.push('--dry-run');
+    if (request.stage === 'deploy')
+      for (const svc of request.updateImages ?? []) extra.push('--update', svc);
 
     // SATURN names the run, so it can re-attach even when the follower is lost before any line.
     runCounter += 1;
     const wanted = `s${Date.now().toString(36)}-${process.pid}-${runCounter}-${Math.random().toString(36).slice(2, 8)}`;
     extra.push('--run', wanted);
+    // Who started it, for the node's history (made safe for deploy.sh --by).
+    extra.push('--by', operatorName(this.env));
+    if (request.confirm && CONFIRM_STAGES.includes(request.stage)) extra.push('--confirm');
 
     let seen = 0;
     let runId = wanted;
@@ -383,6 +427,8 @@ class ShellControl implements Control {
     let failure = '';
     let dead = '';
     let noRun = false;
+    // The node armed its watchdog: known-good waits for SATURN's confirmation (magic rollback).
+    let awaitsConfirm = false;
     const onStdout = (text: string): void => {
       seen += 1;
       const raw = parseNodeLine(text);
@@ -394,6 +440,12 @@ class ShellControl implements Control {
           if (raw.event.commit) commit = raw.event.commit;
         }
         if (raw.event.type === 'run-end') runEnd = raw.event;
+        if (
+          raw.event.type === 'step' &&
+          raw.event.step === 'confirm' &&
+          raw.event.status === 'start'
+        )
+          awaitsConfirm = true;
         failure = failureText(line.event) ?? failure;
       }
       request.onLine?.(line);
@@ -469,6 +521,23 @@ class ShellControl implements Control {
       );
     if (runEnd) {
       const res = resultFromExit(runEnd.exit);
+      if (res === 'ok' && awaitsConfirm) {
+        request.onLine?.({
+          kind: 'log',
+          text: toScreen(
+            `homelab: confirming ${commit.slice(0, 7)} on ${spec.name} over a new connection (run ${runId})`,
+          ),
+        });
+        const c = await this.confirm(spec.name, runId, request.signal);
+        if (c.result === 'confirmed') return outcome('ok', 0, '');
+        return outcome(
+          'failed',
+          null,
+          c.result === 'refused'
+            ? `${request.stage} passed, but ${spec.name} refused the confirmation: ${c.message}`
+            : `${request.stage} passed, but SATURN could not confirm over a new connection (${c.message}): ${spec.name} rolls back to its known-good by itself when the wait ends (homelab status --node ${spec.name})`,
+        );
+      }
       return outcome(
         res,
         runEnd.exit,
@@ -503,7 +572,41 @@ class ShellControl implements Control {
     );
   }
 
+  async confirm(node: string, run: string, signal?: AbortSignal): Promise<ConfirmOutcome> {
+    const spec = this.spec(node);
+    // A connection of its own, never the shared one: the confirmation proves that SATURN can
+    // still reach the node anew after the deploy (a broken DNS or firewall shows here).
+    const runner = createRunner(spec, { env: this.env, fresh: true });
+    let record: ConfirmEvent | undefined;
+    const stderr: string[] = [];
+    const result = await runner.run(remoteArgs(spec, 'confirm', ['--run', run]), {
+      onStdout: (text) => {
+        const line = parseNodeLine(text);
+        if (line.kind === 'event' && line.event.type === 'confirm') {
+          const safe = screenSafeEvent(line.event);
+          if (safe.type === 'confirm') record = safe;
+        }
+      },
+      onStderr: (text) => stderr.push(text),
+      timeoutMs: spec.ssh.connectTimeout * 1000 + 15_000,
+      ...(signal ? { signal } : {}),
+    });
+    await runner.close();
+    if (record)
+      return { node, run, result: record.result, commit: record.commit, message: record.detail };
+    const last = stderr.filter(Boolean).at(-1) ?? `exit ${result.exitCode ?? 'none'}`;
+    const message =
+      result.unreachable?.message ??
+      (result.timedOut
+        ? 'deploy.sh confirm did not answer in time'
+        : result.cancelled
+          ? 'cancelled'
+          : `deploy.sh confirm printed no confirm record (${toScreen(last)})`);
+    return { node, run, result: 'unreachable', commit: '', message };
+  }
+
   async close(): Promise<void> {
+    await this.notifier.flush();
     await Promise.all([...this.runners.values()].map((r) => r.close()));
     this.runners.clear();
   }

@@ -4,6 +4,7 @@ import type { Inventory } from '../../core/inventory/model.js';
 import type { NodeProbe, RepoInfo, StageOutcome } from '../../core/node/types.js';
 import type { NodeLine, Stage } from '../../core/protocol/events.js';
 import type { NodeRunner } from '../transport/types.js';
+import type { WalkEndNotice } from '../notify.js';
 
 export interface StageRequest {
   readonly node: string;
@@ -22,6 +23,25 @@ export interface StageRequest {
    */
   readonly onLine?: (line: NodeLine) => void;
   readonly signal?: AbortSignal;
+  /** deploy only: also pull these services' images and recreate what moved (`--update SVC`). */
+  readonly updateImages?: readonly string[];
+  /**
+   * Magic rollback: verify (also in resume and up) records known-good only once SATURN confirms
+   * over a new connection, else the node rolls back by itself (`deploy.sh verify --confirm`). A
+   * node or service with `confirm: required` in the topology asks for it without this.
+   */
+  readonly confirm?: boolean;
+}
+
+/** What `deploy.sh confirm` answered (Control.confirm). */
+export interface ConfirmOutcome {
+  readonly node: string;
+  /** The verify run that waited. */
+  readonly run: string;
+  /** confirmed: known-good recorded; refused: too late or nothing waits; unreachable: no answer. */
+  readonly result: 'confirmed' | 'refused' | 'unreachable';
+  readonly commit: string;
+  readonly message: string;
 }
 
 /** What a stage would run, for the question before it: from planStage. */
@@ -56,6 +76,11 @@ export interface Control {
   reloadInventory(): Promise<Inventory>;
   /** `deploy.sh status` on one node; never throws, a dead node costs at most the connect timeout. */
   probe(node: string, signal?: AbortSignal): Promise<NodeProbe>;
+  /**
+   * The operator passed the node's Tailscale SSH check (probe said needs-check with a URL): the
+   * connection held for the check is stopped and the node probed again.
+   */
+  checkDone(node: string): Promise<NodeProbe>;
   /** Probes every node in parallel (bounded); onProbe fires as each one answers. */
   probeAll(onProbe?: (probe: NodeProbe) => void, signal?: AbortSignal): Promise<NodeProbe[]>;
   /**
@@ -82,5 +107,16 @@ export interface Control {
    * same run; the result is always the node's. Never throws for node failures.
    */
   runStage(request: StageRequest): Promise<StageOutcome>;
+  /**
+   * Confirms a verify run that waits for SATURN (magic rollback) over a NEW connection, never the
+   * node's shared one: `deploy.sh confirm --run RUN`. runStage calls it right after such a verify;
+   * never throws.
+   */
+  confirm(node: string, run: string, signal?: AbortSignal): Promise<ConfirmOutcome>;
+  /**
+   * Reports a finished fleet walk to the topology's `notify:` (src/shell/notify.ts); never throws,
+   * never waits (close() waits for deliveries). Optional: test doubles may leave it out.
+   */
+  notifyWalkEnd?(walk: WalkEndNotice): void;
   close(): Promise<void>;
 }
