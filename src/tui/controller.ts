@@ -6,6 +6,7 @@ import { nextStage } from '../core/stage/machine.js';
 import type { NodeProbe, StageOutcome } from '../core/node/types.js';
 import type { Control } from '../shell/control/types.js';
 import type { LogStore } from './log-store.js';
+import { osc52 } from './recover/state.js';
 import type { ConfirmRequest } from './state/reducer.js';
 import { formatProblem } from '../core/problem.js';
 import type {
@@ -25,6 +26,8 @@ export interface ControllerOptions {
   readonly now?: () => number;
   /** Called once a stage's end is on screen (the node's new state read), for example to open the recover view. */
   readonly onOutcome?: (outcome: StageOutcome) => void;
+  /** Writes raw bytes to the terminal (the OSC 52 clipboard sequence of a check URL). */
+  readonly writeTerminal?: (data: string) => void;
 }
 
 export type StageAttempt = StageOutcome | 'declined' | 'busy' | 'refused';
@@ -453,6 +456,46 @@ export class TuiController implements NodeAddIntents {
       return { ok: false, reason: (err as Error).message, problems: [] };
     }
   }
+  /** Copies the URL of the node's Tailscale SSH check (probe needs-check) with OSC 52. */
+  copyCheckUrl(node: string): void {
+    const p = this.store.getState().nodes.find((n) => n.spec.name === node)?.probe;
+    const url = p && !p.reachable ? p.checkUrl : undefined;
+    if (!url) return;
+    this.opts.writeTerminal?.(osc52(url));
+    this.store.dispatch({
+      type: 'notice',
+      notice: {
+        level: 'info',
+        text: `copied ${node}'s check URL (OSC 52): open it, log in, then press C`,
+      },
+    });
+  }
+
+  /**
+   * The operator passed the node's Tailscale SSH check: the connection held for it is stopped and
+   * the node probed again; once it answers, every node is refreshed (nodes that waited behind its
+   * check then connect, one at a time while they may need checks of their own).
+   */
+  async checkDone(node: string): Promise<NodeProbe> {
+    const { dispatch } = this.store;
+    dispatch({ type: 'notice', notice: { level: 'info', text: `${node}: retrying after the check` } });
+    const probe = await this.control.checkDone(node);
+    if (this.stopped) return probe;
+    dispatch({ type: 'probe', probe });
+    await this.position(probe);
+    dispatch({
+      type: 'notice',
+      notice: probe.reachable
+        ? { level: 'info', text: `${node}: check passed, reachable` }
+        : {
+            level: 'warn',
+            text: `${node}: still unreachable (${probe.reason}): ${probe.message}`,
+          },
+    });
+    if (probe.reachable) void this.refresh();
+    return probe;
+  }
+
   runningNodes(): string[] {
     return [...this.aborts.keys()];
   }

@@ -38,6 +38,8 @@ export type Command =
   | 'menu-up'
   | 'menu-down'
   | 'add-node'
+  | 'check-copy'
+  | 'check-done'
   | 'recover'
   | 'form'
   | 'help-scroll-up'
@@ -95,6 +97,16 @@ function reachableNode(state: AppState): string | null {
   const n = selectedNode(state);
   if (n?.probe && !n.probe.reachable) return `${n.spec.name} is unreachable`;
   return null;
+}
+
+/** Why the Tailscale SSH check keys cannot act on the selected node, or null when they can. */
+function checkWaiting(state: AppState): string | null {
+  const n = selectedNode(state);
+  if (!n) return 'no node selected';
+  const p = n.probe;
+  if (p && !p.reachable && p.reason === 'needs-check')
+    return p.checkUrl ? null : `${n.spec.name} waits for another node's check: select that one`;
+  return `no Tailscale SSH check is waiting on ${n.spec.name}`;
 }
 
 /** The stage Enter would run on the selected node, or null with nothing to do. */
@@ -324,6 +336,55 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     hint: 'add node',
     description: 'Add a node: a guided form with the same fields and checks as `homelab node add`',
     group: 'Stages',
+    modes: ['normal'],
+  },
+  {
+    command: 'check-copy',
+    keys: ['c'],
+    label: 'c',
+    hint: 'copy check URL',
+    description:
+      'Copy the URL of the Tailscale SSH check the selected node waits for to the clipboard (OSC 52)',
+    group: 'Stages',
+    modes: ['normal'],
+    disabled: checkWaiting,
+  },
+  {
+    command: 'check-done',
+    keys: ['C'],
+    label: 'C',
+    hint: 'check done',
+    description:
+      'The Tailscale SSH check is done in the browser: retry the node (one check at a time per tailnet)',
+    group: 'Stages',
+    modes: ['normal'],
+    disabled: checkWaiting,
+  },
+  {
+    command: 'service-logs',
+    keys: ['l'],
+    label: 'l',
+    hint: 'logs',
+    description:
+      "Open a service's logs on the selected node: the last lines, then new ones as they come (filter, timestamps, pause)",
+    group: 'View',
+    modes: ['normal'],
+    disabled: (s) => {
+      const n = selectedNode(s);
+      if (!n) return 'no node selected';
+      if (n.spec.services.length === 0) return `${n.spec.name} has no services`;
+      if (n.probe && !n.probe.reachable) return `${n.spec.name} is unreachable`;
+      return null;
+    },
+  },
+  {
+    command: 'command-log',
+    keys: ['@'],
+    label: '@',
+    hint: 'commands',
+    description:
+      'The command log: every command SATURN ran on the nodes, quoted as it went out, with exit code and duration',
+    group: 'View',
     modes: ['normal'],
   },
   {

@@ -14,6 +14,10 @@ export interface StageDriver extends NodeAddIntents {
   requestStage(node: string, stage: Stage): Promise<unknown>;
   answer(yes: boolean): void;
   deployAll(perWave: boolean): Promise<void>;
+  /** Copies the node's Tailscale SSH check URL to the clipboard (OSC 52). */
+  copyCheckUrl(node: string): void;
+  /** The operator passed the node's Tailscale SSH check: retry the node. */
+  checkDone(node: string): Promise<unknown>;
 }
 
 export interface RouterContext {
@@ -142,6 +146,11 @@ export function routeKey(token: string, ctx: RouterContext): void {
       return;
     case 'add-node':
       return store.dispatch({ type: 'mode', mode: { kind: 'add-node' } });
+    case 'check-copy':
+      return driver.copyCheckUrl(node);
+    case 'check-done':
+      void driver.checkDone(node);
+      return;
     case 'form':
     case 'filter-apply':
     case 'filter-clear':

@@ -89,6 +89,9 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   let host: RecoverHost | undefined; // eslint-disable-line prefer-const -- assigned after the controller exists
   const controller = new TuiController(control, store, logs, {
     refreshMs: opts.refreshMs ?? 15_000,
+    writeTerminal: (data) => {
+      opts.stdout.write(data);
+    },
     onOutcome: (outcome) => {
       const failed = outcome.result === 'failed' || outcome.result === 'interrupted';
       if (!failed || !OPENS_RECOVER.has(outcome.stage) || !host || host.isOpen) return;

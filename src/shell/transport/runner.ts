@@ -18,8 +18,10 @@ import type { NodeSpec } from '../../core/inventory/model.js';
 import { controlArgv, masterArgv, transportArgv } from '../../core/remote/argv.js';
 import { classifyFailure, type Unreachable } from '../../core/remote/unreachable.js';
 import { commandLog as defaultCommandLog, type CommandLog } from './command-log.js';
+import { defaultCheckGate, type CheckGate } from './check-gate.js';
 import { controlPathFor, defaultControlDir, ensurePrivateDir } from './control-path.js';
 import { onExit, spawnGroup, type Spawned } from './spawn-group.js';
+import { checkedOpener } from './tailscale-check.js';
 import type { NodeRunner, RunResult } from './types.js';
 
 export interface RunnerOptions {
@@ -29,6 +31,8 @@ export interface RunnerOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where every command run on the node is recorded (default: the process's command log). */
   readonly commandLog?: CommandLog;
+  /** The tailnet's gate for Tailscale SSH checks (one at a time); default: the process's. */
+  readonly checkGate?: CheckGate;
 }
 
 /** Longest socket path we accept: sun_path is 104-108 bytes and ssh appends a 17-byte suffix while binding. */
@@ -117,6 +121,10 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
       })
     ).exitCode === 0;
 
+  const checked =
+    node.transport === 'tailscale-ssh'
+      ? checkedOpener(node, controlPath, opts.checkGate ?? defaultCheckGate, opts.env)
+      : undefined;
   const openMaster = async (): Promise<Unreachable | undefined> => {
     await ensurePrivateDir(dir);
     if (existsSync(controlPath)) {
@@ -125,13 +133,21 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
     }
     // Bounded: connect timeout plus the login itself.
     const timeoutMs = node.ssh.connectTimeout * 2000 + 10_000;
-    const spawned = await spawnGroup(masterArgv(node, controlPath), {
-      env: opts.env,
-      quiet: true,
-      timeoutMs,
-    });
+    // Through tailscale: a check banner is reported at once, and one node at a time holds one.
+    const opened = checked
+      ? await checked.open(timeoutMs)
+      : {
+          spawned: await spawnGroup(masterArgv(node, controlPath), {
+            env: opts.env,
+            quiet: true,
+            timeoutMs,
+          }),
+          timedOut: false,
+        };
+    if ('unreachable' in opened) return opened.unreachable;
+    const { spawned } = opened;
     if (spawned.exitCode === 0) return undefined;
-    if (spawned.timedOut)
+    if (spawned.timedOut || opened.timedOut)
       return {
         reason: 'timeout',
         message: `opening the connection to ${node.address} took over ${timeoutMs / 1000} s`,
@@ -227,6 +243,7 @@ function sshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
       const pending = master;
       master = undefined;
       if (pending) await pending.catch(() => undefined);
+      await checked?.close();
       if (existsSync(controlPath)) {
         await spawnGroup(controlArgv(node, controlPath, 'exit'), {
           env: opts.env,

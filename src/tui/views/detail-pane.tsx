@@ -51,9 +51,17 @@ export function failureOf(n: NodeEntry): Failure | null {
 
 function serviceLines(
   n: NodeEntry,
-): Array<{ text: string; colour: 'green' | 'yellow' | 'red' | 'gray' }> {
+): Array<{ text: string; colour: 'green' | 'yellow' | 'red' | 'gray' | 'cyan' }> {
   const p = n.probe;
   if (!p) return [{ text: 'probing…', colour: 'gray' }];
+  if (!p.reachable && p.reason === 'needs-check' && p.checkUrl)
+    return [
+      { text: 'Tailscale SSH check needed: open this URL, log in, then press C', colour: 'yellow' },
+      { text: p.checkUrl, colour: 'cyan' },
+      { text: 'c copies it (OSC 52); other nodes of the tailnet wait their turn', colour: 'gray' },
+    ];
+  if (!p.reachable && p.reason === 'needs-check')
+    return [{ text: `needs check: ${p.message}`, colour: 'yellow' }];
   if (!p.reachable) return [{ text: `unreachable (${p.reason}): ${p.message}`, colour: 'red' }];
   if (!p.status.bootstrapped)
     return [{ text: 'not bootstrapped: no repo checkout on the node', colour: 'gray' }];

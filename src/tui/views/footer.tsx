@@ -28,6 +28,8 @@ export const FOOTER_PRIORITY: readonly Command[] = [
   'menu-pick',
   'filter-apply',
   'filter-clear',
+  'check-done',
+  'check-copy',
   'advance',
   'deploy-all',
   'resume',

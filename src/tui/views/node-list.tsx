@@ -102,6 +102,8 @@ function NodeListView({
         const isSel = n.spec.name === selected;
         const badge = stageBadge(n);
         const health = entryHealth(n);
+        // Tailscale SSH holds the node for a browser check (or it waits behind another's).
+        const checking = n.probe?.reachable === false && n.probe.reason === 'needs-check';
         const pos = position(n, head);
         const role =
           n.spec.tags.length > 0 ? `${n.spec.role} [${n.spec.tags.join(',')}]` : n.spec.role;
@@ -116,10 +118,13 @@ function NodeListView({
             </Text>
             <Text color="gray">{clip(role, roleW - 1).padEnd(roleW)}</Text>
             <Text color={badge.colour}>{clip(badge.text, badgeW - 1).padEnd(badgeW)}</Text>
-            <Text color={loading && !n.probe ? 'gray' : HEALTH_COLOUR[health]}>
-              {clip(loading && !n.probe ? 'probing…' : healthLabel(health), healthW - 1).padEnd(
-                healthW,
-              )}
+            <Text
+              color={loading && !n.probe ? 'gray' : checking ? 'yellow' : HEALTH_COLOUR[health]}
+            >
+              {clip(
+                loading && !n.probe ? 'probing…' : checking ? 'needs check' : healthLabel(health),
+                healthW - 1,
+              ).padEnd(healthW)}
             </Text>
             <Text color={pos.colour}>{clip(pos.text, posW)}</Text>
           </Box>

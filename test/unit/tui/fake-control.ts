@@ -42,6 +42,13 @@ export class FakeControl implements Control {
     return p;
   }
 
+  checkDoneCalls: string[] = [];
+
+  async checkDone(node: string): Promise<NodeProbe> {
+    this.checkDoneCalls.push(node);
+    return this.probe(node);
+  }
+
   async probeAll(onProbe?: (probe: NodeProbe) => void): Promise<NodeProbe[]> {
     this.probeAllCalls++;
     const all = this.inventory.nodes
