@@ -5,9 +5,12 @@
 // MagicDNS name with a trailing dot and keys are looked up in the tailnet's own known_hosts, which
 // holds only `peers` (the node addresses that run the Tailscale SSH server). `checkDir` turns on
 // check mode per host: see checkNode/passCheck and the shim's header.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { manifestPath, renderManifest } from '../../src/core/inventory/manifest.js';
+import { parseTopology } from '../../src/core/inventory/parse.js';
 import type { SshdLab } from './sshd.js';
 
 export const SHIM_DIR = fileURLToPath(new URL('./tailscale-shim', import.meta.url));
@@ -118,4 +121,44 @@ export function maxConcurrentHolds(list: readonly Hold[]): number {
     max = Math.max(max, now);
   }
   return max;
+}
+
+/** A homelab repo whose nodes are reached with `tailscale ssh user@<name>`. */
+export function tailscaleHomelab(dir: string, user: string, names: readonly string[]): string {
+  const repo = join(dir, 'saturn');
+  mkdirSync(join(repo, 'inventory'), { recursive: true });
+  const yaml = [
+    'homelab: tscheck',
+    'git:',
+    `  remote: ${join(dir, 'remote.git')}`,
+    '  branch: main',
+    'defaults:',
+    '  transport: tailscale-ssh',
+    `  user: ${user}`,
+    '  ssh:',
+    '    connectTimeout: 3',
+    'nodes:',
+    ...names.flatMap((n, i) => [
+      `  ${n}:`,
+      `    address: ${n}`,
+      '    role: worker',
+      `    wave: ${i}`,
+      `    root: ${join(dir, 'root', n)}`,
+      '    services: []',
+    ]),
+  ].join('\n');
+  writeFileSync(join(repo, 'inventory', 'topology.yaml'), `${yaml}\n`);
+  const parsed = parseTopology(`${yaml}\n`);
+  if (!parsed.inventory) throw new Error('topology invalid');
+  for (const node of parsed.inventory.nodes) {
+    mkdirSync(join(repo, 'hosts', node.name), { recursive: true });
+    writeFileSync(join(repo, manifestPath(node.name)), renderManifest(parsed.inventory, node));
+  }
+  const git = (...args: string[]): void => {
+    execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
+  };
+  git('init', '-q');
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'tailscale nodes');
+  return repo;
 }
