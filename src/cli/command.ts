@@ -18,6 +18,12 @@ export interface Command {
   readonly usage: string;
   /** Exit code: 0 success, 1 failure, 2 usage error. */
   run(args: readonly string[], ctx: CommandContext): Promise<number>;
+  /**
+   * Parses the arguments into what run() would do, and does nothing: no repo read, no node asked,
+   * no file touched. Throws UsageError for what run() refuses as usage (exit 2); run() parses with
+   * the same function first. main's parseCommandLine calls it.
+   */
+  parse?(args: readonly string[], cwd?: string): unknown;
 }
 
 /** Thrown by argument parsing; main prints it with the command's usage and exits 2. */

@@ -125,6 +125,7 @@ const command: Command = {
   summary: 'build a disposable demo homelab on this machine and open the TUI on it',
   usage: USAGE,
   run: runDemo,
+  parse,
 };
 
 export default command;

@@ -49,27 +49,34 @@ const OPTIONS = {
   node: { type: 'string' },
 } as const;
 
-async function runInit(args: readonly string[], ctx: CommandContext): Promise<number> {
+/** The arguments as run() reads them; throws UsageError for a bad combination. Runs nothing. */
+function parse(args: readonly string[], cwd = '/') {
   const { values, positionals } = parseCommandArgs(args, OPTIONS, true);
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1] ?? ''}"`);
-  const dir = resolve(ctx.cwd, positionals[0] ?? '.');
-  const fail = (msg: string): number => {
-    ctx.stderr.write(`homelab init: ${msg}\n`);
-    return 1;
-  };
+  const dir = resolve(cwd, positionals[0] ?? '.');
   if (values.name !== undefined && !isDnsLabel(values.name))
     throw new UsageError(badNameMessage('homelab', values.name));
   if (values.branch !== undefined && !isGitBranch(values.branch))
     throw new UsageError(`branch ${JSON.stringify(values.branch)} is not a valid branch name`);
   if (values.remote !== undefined && (values.remote === '' || /\s/.test(values.remote)))
     throw new UsageError('--remote must be a Git URL or path without whitespace');
-  const fields = fieldValuesFromFlags(values, ctx.cwd);
+  const fields = fieldValuesFromFlags(values, cwd);
   if (values.node === undefined && Object.keys(fields).length > 0)
     throw new UsageError('node flags (--address, --service, ...) need --node NAME');
   if (values.node !== undefined && values.example)
     throw new UsageError('--example brings its own nodes: leave out --node');
+  if (values.node !== undefined && fields.address === undefined)
+    throw new UsageError('--node needs --address');
+  return { values, dir, fields };
+}
+
+async function runInit(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const { values, dir, fields } = parse(args, ctx.cwd);
+  const fail = (msg: string): number => {
+    ctx.stderr.write(`homelab init: ${msg}\n`);
+    return 1;
+  };
   if (values.node !== undefined) {
-    if (fields.address === undefined) throw new UsageError('--node needs --address');
     const flaws = [
       ...fieldFlaws({ name: values.node, ...fields }, []),
       ...(values.port !== undefined ? [portFlaw(values.port)] : []),
@@ -143,6 +150,7 @@ const command: Command = {
   summary: 'create a new homelab repo: topology, hosts/, the node scripts, git init + first commit',
   usage: USAGE,
   run: runInit,
+  parse,
 };
 
 export default command;

@@ -58,6 +58,7 @@ const command: Command = {
   summary: 'write hosts/<node>/node.manifest from the topology (--check: report stale ones)',
   usage: USAGE,
   run: runManifest,
+  parse,
 };
 
 export default command;

@@ -95,7 +95,7 @@ const OPTIONS = {
   'keep-services': { type: 'boolean' },
 } as const;
 
-function parse(args: readonly string[], cwd: string): Flags {
+function parseFlags(args: readonly string[], cwd: string): Flags {
   const { values, positionals } = parseCommandArgs(args, OPTIONS, true);
   if (positionals.length > 3) throw new UsageError(`unexpected argument "${positionals[3] ?? ''}"`);
   const fields = fieldValuesFromFlags(values, cwd);
@@ -551,8 +551,12 @@ async function runRemove(f: Flags, ctx: CommandContext, repo: string): Promise<n
 
 const SUBCOMMANDS = ['add', 'bootstrap', 'remove', 'remove-service'] as const;
 
-async function run(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const f = parse(args, ctx.cwd);
+/** The subcommand and its flags; throws UsageError for what run() refuses as usage. Runs nothing. */
+function parse(
+  args: readonly string[],
+  cwd = '/',
+): Flags & { readonly sub: (typeof SUBCOMMANDS)[number] } {
+  const f = parseFlags(args, cwd);
   const sub = SUBCOMMANDS.find((x) => x === f.sub);
   if (sub === undefined)
     throw new UsageError(
@@ -562,6 +566,18 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<number
     );
   if (sub !== 'remove-service' && f.extra !== undefined)
     throw new UsageError(`unexpected argument "${f.extra}"`);
+  if (sub === 'remove-service' && (f.name === undefined || f.extra === undefined))
+    throw new UsageError(
+      'give the node and the service: homelab node remove-service <name> <service>',
+    );
+  if ((sub === 'bootstrap' || sub === 'remove') && f.name === undefined)
+    throw new UsageError(`missing <name>: the node to ${sub}`);
+  return { ...f, sub };
+}
+
+async function run(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const f = parse(args, ctx.cwd);
+  const { sub } = f;
   let repo: string;
   try {
     repo = findRepoRoot(ctx.cwd, ctx.env, f.repo);
@@ -587,6 +603,7 @@ const command: Command = {
     'nodes: `node add` defines one, `node bootstrap` prepares it, `node remove`/`remove-service` take things down',
   usage: USAGE,
   run,
+  parse,
 };
 
 export default command;

@@ -104,6 +104,7 @@ const command: Command = {
   summary: 'Diagnose a node and build the recover-node AI prompt (secrets redacted)',
   usage: USAGE,
   run: runRecover,
+  parse,
 };
 
 export default command;

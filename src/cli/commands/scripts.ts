@@ -34,7 +34,8 @@ function describe(carried: number | undefined, shipped: number): string {
     : `the repo carries v${carried}, newer than this tool's v${shipped}: upgrade homelab`;
 }
 
-async function runScripts(args: readonly string[], ctx: CommandContext): Promise<number> {
+/** The subcommand and --repo; throws UsageError for anything else. Runs nothing. */
+function parse(args: readonly string[]): { sub: 'status' | 'update'; repo: string | undefined } {
   const { values, positionals } = parseCommandArgs(args, REPO_OPTION, true);
   const sub = positionals[0];
   if (sub !== 'status' && sub !== 'update')
@@ -42,6 +43,11 @@ async function runScripts(args: readonly string[], ctx: CommandContext): Promise
       sub === undefined ? 'missing subcommand: status or update' : `unknown subcommand "${sub}"`,
     );
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1] ?? ''}"`);
+  return { sub, repo: values.repo };
+}
+
+async function runScripts(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const { sub, ...values } = parse(args);
   let repo: string;
   try {
     repo = findRepoRoot(ctx.cwd, ctx.env, values.repo);
@@ -88,6 +94,7 @@ const command: Command = {
   summary: 'the node scripts the homelab repo carries: `scripts status`, `scripts update`',
   usage: USAGE,
   run: runScripts,
+  parse,
 };
 
 export default command;

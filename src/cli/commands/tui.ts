@@ -115,6 +115,7 @@ const command: Command = {
     'the full-screen deployment TUI (what `homelab` opens); the status table when not a terminal',
   usage: USAGE,
   run: runTuiCommand,
+  parse,
 };
 
 export default command;

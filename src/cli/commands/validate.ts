@@ -85,6 +85,7 @@ const command: Command = {
   summary: 'check the inventory, compose files and manifests; every problem with file:line:col',
   usage: USAGE,
   run: runValidate,
+  parse,
 };
 
 export default command;
