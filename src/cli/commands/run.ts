@@ -25,12 +25,12 @@ const EXIT: Record<StageResult, number> = {
 };
 
 /** Stages that make the node fetch git.remote (a resume may re-run prepare): planned even with --yes. */
-const FETCHING: readonly Stage[] = ['prepare', 'resume'];
+const FETCHING: readonly Stage[] = ['prepare', 'resume', 'up'];
 
 const command: Command = {
   name: 'run',
   summary: 'run one stage (prepare, deploy, verify, diagnose, rollback, resume) on a node',
-  usage: `Usage: homelab run <stage> --node NAME [--yes] [--raw] [--repo DIR]\n  stages: ${STAGES.join(', ')}\n  --yes  do not ask before a stage that changes the node\n  --raw  print the node protocol records too`,
+  usage: `Usage: homelab run <stage> --node NAME [--yes] [--raw] [--confirm] [--repo DIR]\n  stages: ${STAGES.join(', ')}\n  --yes  do not ask before a stage that changes the node\n  --raw  print the node protocol records too\n  --confirm  (verify, resume, up) the node records known-good only once SATURN confirms over a new\n             connection, else it rolls back by itself (what \`confirm: required\` in the topology does)`,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
     const { values, positionals } = parseCommandArgs(
       args,
@@ -39,6 +39,7 @@ const command: Command = {
         node: { type: 'string' },
         yes: { type: 'boolean' },
         raw: { type: 'boolean' },
+        confirm: { type: 'boolean' },
       },
       true,
     );
@@ -104,6 +105,7 @@ const command: Command = {
           onLine: print,
           signal: abort.signal,
           ...(commit ? { commit } : {}),
+          ...(values.confirm ? { confirm: true } : {}),
         })
         .finally(() => process.off('SIGINT', onSigint));
       const verdict =

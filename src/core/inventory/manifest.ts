@@ -6,6 +6,9 @@ export const MANIFEST_VERSION = 1;
 export const MANIFEST_HEADER =
   '# Generated from inventory/topology.yaml by `homelab manifest`. Do not edit by hand.';
 
+/** Seconds SATURN has to confirm a verify that waits for it (magic rollback). */
+export const DEFAULT_CONFIRM_TIMEOUT = 60;
+
 export function manifestPath(node: string): string {
   return `hosts/${node}/node.manifest`;
 }
@@ -19,6 +22,13 @@ export function renderManifest(inventory: Inventory, node: NodeSpec): string {
     ['tags', node.tags.join(',')],
     ['wave', String(node.wave)],
   ];
+  // Magic rollback: verify waits for SATURN's confirmation (`optional` carries only the timeout).
+  if (node.confirm === 'required' || node.confirmTimeout !== undefined)
+    rows.push([
+      'confirm',
+      node.confirm ?? 'optional',
+      String(node.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT),
+    ]);
   for (const s of node.services) {
     rows.push(['service', s.name]);
     for (const key of s.secrets) rows.push(['secret', s.name, key]);

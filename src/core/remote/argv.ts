@@ -34,6 +34,11 @@ export interface TransportArgv {
 export interface ArgvOptions {
   /** Control socket of the node's shared (multiplexed) connection; absent: no multiplexing. */
   readonly controlPath?: string;
+  /**
+   * A connection of its own, never a shared one (`ControlMaster=no`, `ControlPath=none`, whatever
+   * the user's ssh config says): the magic-rollback confirmation must prove a NEW connection works.
+   */
+  readonly fresh?: boolean;
 }
 
 /** Seconds between keep-alive probes; 3 unanswered probes drop a dead connection. */
@@ -51,7 +56,11 @@ export function transportArgv(
   const [first, ...rest] = remote;
   if (first === undefined) throw new TypeError('transportArgv: empty remote command');
   if (node.transport === 'local') return { file: first, args: rest };
-  const mux = opts.controlPath === undefined ? [] : muxOptions(opts.controlPath, 'auto');
+  const mux = opts.fresh
+    ? ['-o', 'ControlMaster=no', '-o', 'ControlPath=none']
+    : opts.controlPath === undefined
+      ? []
+      : muxOptions(opts.controlPath, 'auto');
   return withDestination(node, [...commonOptions(node), ...mux], ['--', shellJoin(remote)]);
 }
 

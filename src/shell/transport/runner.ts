@@ -33,13 +33,23 @@ export interface RunnerOptions {
   readonly commandLog?: CommandLog;
   /** The tailnet's gate for Tailscale SSH checks (one at a time); default: the process's. */
   readonly checkGate?: CheckGate;
+  /**
+   * Every command opens a connection of its own: no control master, no ControlPath (the
+   * magic-rollback confirmation, which must prove that SATURN can still reach the node anew).
+   */
+  readonly fresh?: boolean;
 }
 
 /** Longest socket path we accept: sun_path is 104-108 bytes and ssh appends a 17-byte suffix while binding. */
 const MAX_CONTROL_PATH = 86;
 
 export function createRunner(node: NodeSpec, opts: RunnerOptions = {}): NodeRunner {
-  const inner = node.transport === 'local' ? localRunner(node, opts) : sshRunner(node, opts);
+  const inner =
+    node.transport === 'local'
+      ? localRunner(node, opts)
+      : opts.fresh
+        ? freshRunner(node, opts)
+        : sshRunner(node, opts);
   return logged(node, inner, opts.commandLog ?? defaultCommandLog);
 }
 
@@ -83,6 +93,21 @@ function localRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
     async run(argv, options = {}) {
       const started = Date.now();
       const spawned = await spawnGroup(transportArgv(node, argv), { ...options, env: opts.env });
+      return toResult(node, spawned, started);
+    },
+    async close() {},
+  };
+}
+
+/** One new ssh (or tailscale ssh) connection per command, never over a shared one. */
+function freshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
+  return {
+    async run(argv, options = {}) {
+      const started = Date.now();
+      const spawned = await spawnGroup(transportArgv(node, argv, { fresh: true }), {
+        ...options,
+        env: opts.env,
+      });
       return toResult(node, spawned, started);
     },
     async close() {},

@@ -4,7 +4,12 @@
 import type { Inventory } from '../../../src/core/inventory/model.js';
 import type { NodeLine, Stage } from '../../../src/core/protocol/events.js';
 import type { NodeProbe, RepoInfo, StageOutcome } from '../../../src/core/node/types.js';
-import type { Control, StagePlan, StageRequest } from '../../../src/shell/control/types.js';
+import type {
+  Control,
+  ConfirmOutcome,
+  StagePlan,
+  StageRequest,
+} from '../../../src/shell/control/types.js';
 import type { NodeRunner } from '../../../src/shell/transport/types.js';
 
 export interface PendingRun {
@@ -83,6 +88,13 @@ export class FakeControl implements Control {
           ? `SATURN has uncommitted changes under inventory/ or hosts/ (${this.repo.dirty.join(', ')}); commit them first`
           : '',
     };
+  }
+
+  confirmCalls: string[] = [];
+
+  confirm(node: string, run: string): Promise<ConfirmOutcome> {
+    this.confirmCalls.push(`${node}/${run}`);
+    return Promise.resolve({ node, run, result: 'confirmed', commit: '', message: '' });
   }
 
   runStage(request: StageRequest): Promise<StageOutcome> {
