@@ -6,6 +6,7 @@ import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import { openCommandControl } from '../open-control.js';
+import { passChecks } from '../check-prompt.js';
 import { nodeScriptsNotes } from '../../shell/onboarding/node-scripts.js';
 import {
   allHealthy,
@@ -30,16 +31,22 @@ export function statusStyle(paint: Paint): CellStyle {
   };
 }
 
+/** --json, --node (repeated) and --repo; nothing else. Runs nothing. */
+function parse(args: readonly string[]) {
+  return parseCommandArgs(args, {
+    ...REPO_OPTION,
+    json: { type: 'boolean' },
+    node: { type: 'string', multiple: true },
+  });
+}
+
 const command: Command = {
   name: 'status',
   summary: 'show every node: reachable, stage, health, deployed commit vs HEAD',
   usage: 'Usage: homelab status [--json] [--node NAME]... [--repo DIR]',
+  parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values } = parseCommandArgs(args, {
-      ...REPO_OPTION,
-      json: { type: 'boolean' },
-      node: { type: 'string', multiple: true },
-    });
+    const { values } = parse(args);
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     try {
@@ -49,7 +56,8 @@ const command: Command = {
         throw new UsageError(
           `no node ${unknown.map((n) => `"${n}"`).join(', ')} in inventory/topology.yaml`,
         );
-      const report = await collectStatus(control, only);
+      // On a terminal, nodes held for a Tailscale SSH check are asked about one at a time.
+      const report = await passChecks(control, await collectStatus(control, only), only, ctx);
       if (values.json) {
         ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
