@@ -94,8 +94,11 @@ compose_args() {
 # Sets DOCKER_DETAIL; returns 1 with DOCKER_ERROR when docker or compose v2 is unusable.
 DOCKER_DETAIL=""
 DOCKER_ERROR=""
+# Checked once per run: a run of several stages (up, resume, rollback) asks docker only once.
+DOCKER_CHECKED=0
 # shellcheck disable=SC2034 # sets globals that deploy.sh and the other libs read
 docker_check() {
+  ((DOCKER_CHECKED)) && return 0
   local server
   local rc=0
   server="$(dk version --format '{{.Server.Version}}' 2>&1)" || rc=$?
@@ -133,6 +136,7 @@ docker_check() {
     return 1
   fi
   DOCKER_DETAIL="engine ${server}, compose ${compose}"
+  DOCKER_CHECKED=1
   return 0
 }
 
@@ -176,47 +180,78 @@ compose_validate() {
   return "${rc}"
 }
 
-# Prints the service's deployed-configuration hash: resolved compose config + .env + override +
-# every file under hosts/<node>/<svc>/. Returns non-zero (COMPOSE_ERROR set; 124 when docker did
-# not answer) when compose rejects it. The resolved config holds secrets: it goes to sha256sum
-# through a pipe, never to a file or the log.
-# shellcheck disable=SC2034 # sets globals that deploy.sh and the other libs read
-service_hash() {
-  local svc="$1"
-  compose_args "${svc}"
-  local out
-  local rc=0
-  local -a st=()
-  out="$(
-    {
-      dk compose "${COMPOSE_ARGS[@]}" config 2>&3 | sha256sum
-      printf 'rc %s %s\n' "${PIPESTATUS[@]}"
-    } 3>&1
-  )" || rc=$?
-  local line
-  local cfg=""
-  local err=""
-  while IFS= read -r line; do
-    case "${line}" in
-      "rc "*) read -r -a st <<<"${line#rc }" ;;
-      *" -") cfg="${line%% *}" ;;
-      *) err+="${line}"$'\n' ;;
-    esac
-  done <<<"${out}"
-  if ((rc != 0 || ${#st[@]} != 2 || st[0] != 0 || st[1] != 0)) || [[ -z "${cfg}" ]]; then
-    COMPOSE_ERROR="$(redact "${err%$'\n'}")"
-    rc="${st[0]:-1}"
-    ((rc != 0)) || rc=1
-    return "${rc}"
-  fi
-  local files
-  files="$({
-    printf 'config %s\n' "${cfg}"
+# service_inputs_to VAR SVC: the hash lines of what the service's configuration is made of besides
+# the compose config itself: its .env, its override and every file under hosts/<node>/<svc>/.
+service_inputs_to() {
+  local -n _inputs_out="$1"
+  local svc="$2"
+  _inputs_out="$({
     [[ -f "$(service_env "${svc}")" ]] && printf 'env %s\n' "$(sha256sum <"$(service_env "${svc}")")"
     [[ -f "$(service_override "${svc}")" ]] && printf 'override %s\n' "$(sha256sum <"$(service_override "${svc}")")"
     cd -- "$(service_dir "${svc}")" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
-  } | sha256sum)"
-  printf '%s' "${files%% *}"
+  })"
+}
+
+# The resolved-config hash of each service this run computed, and what it was computed from
+# (compose arguments and service_inputs_to): a run of several stages (up, resume) runs
+# `docker compose config` once per service, and again only when an input changed in between.
+declare -A CONFIG_HASH=()
+declare -A CONFIG_FROM=()
+
+# service_hash_to VAR SVC: the service's deployed-configuration hash: resolved compose config +
+# .env + override + every file under hosts/<node>/<svc>/. Returns non-zero (COMPOSE_ERROR set; 124
+# when docker did not answer) when compose rejects it. The resolved config holds secrets: it goes
+# to sha256sum through a pipe, never to a file or the log.
+# shellcheck disable=SC2034 # sets globals that deploy.sh and the other libs read
+service_hash_to() {
+  local -n _hash_out="$1"
+  local svc="$2"
+  _hash_out=""
+  compose_args "${svc}"
+  local inputs
+  service_inputs_to inputs "${svc}"
+  local from="${COMPOSE_ARGS[*]}"$'\n'"${inputs}"
+  local cfg="${CONFIG_HASH["${svc}"]:-}"
+  if [[ -z "${cfg}" || "${CONFIG_FROM["${svc}"]:-}" != "${from}" ]]; then
+    cfg=""
+    local out
+    local rc=0
+    local -a st=()
+    out="$(
+      {
+        dk compose "${COMPOSE_ARGS[@]}" config 2>&3 | sha256sum
+        printf 'rc %s %s\n' "${PIPESTATUS[@]}"
+      } 3>&1
+    )" || rc=$?
+    local line
+    local err=""
+    while IFS= read -r line; do
+      case "${line}" in
+        "rc "*) read -r -a st <<<"${line#rc }" ;;
+        *" -") cfg="${line%% *}" ;;
+        *) err+="${line}"$'\n' ;;
+      esac
+    done <<<"${out}"
+    if ((rc != 0 || ${#st[@]} != 2 || st[0] != 0 || st[1] != 0)) || [[ -z "${cfg}" ]]; then
+      COMPOSE_ERROR="$(redact "${err%$'\n'}")"
+      unset 'CONFIG_HASH[$svc]' 'CONFIG_FROM[$svc]'
+      rc="${st[0]:-1}"
+      ((rc != 0)) || rc=1
+      return "${rc}"
+    fi
+    CONFIG_HASH["${svc}"]="${cfg}"
+    CONFIG_FROM["${svc}"]="${from}"
+  fi
+  local files
+  files="$(printf 'config %s\n%s\n' "${cfg}" "${inputs}" | sha256sum)"
+  _hash_out="${files%% *}"
+}
+
+# Prints the service's deployed-configuration hash (service_hash_to).
+service_hash() {
+  local hash
+  service_hash_to hash "$1" || return
+  printf '%s' "${hash}"
 }
 
 # health_of_to VAR STATUS: a container's health from `docker ps` Status text (healthy,
@@ -251,6 +286,79 @@ project_containers() {
     health_of_to health "${st}"
     printf '%s\t%s\t%s\n' "${name}" "${state}" "${health}"
   done <<<"${out}"
+}
+
+# node_containers_to VAR: every container of this node's compose projects (label
+# com.docker.compose.project=<node>_*), from ONE `docker ps` call, into VAR as lines
+# "project<TAB>name<TAB>state<TAB>health". Returns the call's exit (124: no answer) with the
+# error's last line in NODE_CONTAINERS_ERROR.
+NODE_CONTAINERS_ERROR=""
+# shellcheck disable=SC2034 # sets NODE_CONTAINERS_ERROR, read by lib/verify.sh
+node_containers_to() {
+  local -n _list_out="$1"
+  _list_out=""
+  NODE_CONTAINERS_ERROR=""
+  local out
+  local rc=0
+  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.Names}}	{{.State}}	{{.Status}}' 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    NODE_CONTAINERS_ERROR="$(printf '%s' "${out}" | tail -n 1)"
+    return "${rc}"
+  fi
+  local project
+  local name
+  local state
+  local st
+  local health
+  while IFS=$'\t' read -r project name state st; do
+    [[ -n "${name}" && "${project}" == "${NODE}_"* ]] || continue
+    health_of_to health "${st}"
+    _list_out+="${project}	${name}	${state}	${health}"$'\n'
+  done <<<"${out}"
+  return 0
+}
+
+# container_event_wait SINCE SECS [PROJECT]: waits up to SECS seconds for a container of this
+# node's compose projects (of PROJECT when given) to change: a health status, a start, a death.
+# `docker events --since SINCE` replays what happened since SINCE (the time before the caller last
+# looked), so no change is missed between a look and the wait, and waiting costs no CPU (no
+# polling); events of other nodes' projects sharing the engine are read and passed over. Returns 0
+# on a change or at the deadline, 1 when docker events ended at once (the caller then naps).
+container_event_wait() {
+  local since="$1"
+  local secs="$2"
+  local want="${3:-}"
+  local label="com.docker.compose.project${want:+=${want}}"
+  local fd
+  local pid
+  local line
+  local rc=0
+  local now="${EPOCHREALTIME/,/.}"
+  local until=$((${now%.*} * 1000 + 10#${now#*.} / 1000 + secs * 1000))
+  local left
+  exec {fd}< <(exec timeout --foreground -k 1 "${secs}" docker events --since "${since}" \
+    --filter type=container --filter event=health_status --filter event=start --filter event=die \
+    --filter "label=${label}" --format '{{index .Actor.Attributes "com.docker.compose.project"}}' \
+    9>&- 2>/dev/null)
+  pid=$!
+  while :; do
+    now="${EPOCHREALTIME/,/.}"
+    left=$((until - ${now%.*} * 1000 - 10#${now#*.} / 1000))
+    if ((left <= 0)); then
+      rc=142
+      break
+    fi
+    rc=0
+    IFS= read -r -t "$((left / 1000)).$(((left % 1000) / 100))$(((left % 100) / 10))$((left % 10))" -u "${fd}" line || rc=$?
+    ((rc == 0)) || break
+    if [[ -n "${want}" || "${line}" == "${NODE}_"* ]]; then
+      break
+    fi
+  done
+  kill "${pid}" 2>/dev/null || true
+  exec {fd}<&-
+  # read: 0 a line, >128 the deadline, 1 end of input (docker events ended without a line)
+  ((rc != 1))
 }
 
 # What a killed run leaves behind, cleaned by the next run that holds the lock.

@@ -55,7 +55,8 @@ follow_detached() {
   trap 'printf "deploy.sh: stopped following; run %s goes on (deploy.sh attach)\n" "${run_id}" >&2; exit 129' HUP
   trap 'printf "deploy.sh: stopped following; run %s goes on (deploy.sh attach)\n" "${run_id}" >&2; exit 130' INT
   trap 'printf "deploy.sh: stopped following; run %s goes on (deploy.sh attach)\n" "${run_id}" >&2; exit 143' TERM
-  tail -n +1 -s 0.2 -F --pid="${child}" -- "${log}" 2>/dev/null &
+  # -s: how often tail looks whether the run is gone (lines come at once, through inotify)
+  tail -n +1 -s 0.05 -F --pid="${child}" -- "${log}" 2>/dev/null &
   local tailer=$!
   local rc=0
   wait "${child}" || rc=$?
@@ -142,7 +143,7 @@ follow_attach() {
   trap '' PIPE
   # /proc, not kill -0: the run may belong to another user; and the process must be the run.
   if is_run_process "${pid}" "${pid_start}" && [[ -z "$(log_exit_code "${log}")" ]]; then
-    tail -n "+${from}" -s 0.2 -F --pid="${pid}" -- "${log}" 2>/dev/null || true
+    tail -n "+${from}" -s 0.05 -F --pid="${pid}" -- "${log}" 2>/dev/null || true
   else
     tail -n "+${from}" -- "${log}" || true
   fi

@@ -43,39 +43,31 @@ tcp_open() {
   timeout 3 bash 9>&- -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
-# verify_containers SVC: waits for the service's containers; sets VERIFY_DETAIL, returns
-# 0 healthy, 1 failed, 2 still waiting, 3 docker did not answer (within HOMELAB_DOCKER_TIMEOUT).
+# verify_containers_in SVC LIST: the service's containers in LIST (node_containers_to's lines);
+# sets VERIFY_DETAIL, returns 0 healthy, 1 failed, 2 still waiting.
 VERIFY_DETAIL=""
-verify_containers_once() {
+verify_containers_in() {
   local project
   project="$(project_name "$1")"
-  local list
-  local rc=0
-  list="$(project_containers "${project}" 2>&1)" || rc=$?
-  if timed_out "${rc}"; then
-    VERIFY_DETAIL="$(printf '%s' "${list}" | tail -n 1)"
-    return 3
-  elif ((rc != 0)); then
-    VERIFY_DETAIL="docker ps failed: $(printf '%s' "${list}" | tail -n 1)"
-    return 2
-  fi
-  if [[ -z "${list}" ]]; then
-    VERIFY_DETAIL="no containers for project ${project}: run deploy"
-    return 1
-  fi
+  local p
   local name
   local state
   local health
   local waiting=""
   local bad=""
   local good=""
-  while IFS=$'\t' read -r name state health; do
+  while IFS=$'\t' read -r p name state health; do
+    [[ -n "${name}" && "${p}" == "${project}" ]] || continue
     case "${state}:${health}" in
       running:healthy | running:none) good+="${good:+, }${name}" ;;
       running:starting | restarting:* | created:*) waiting+="${waiting:+, }${name} ${state}/${health}" ;;
       *) bad+="${bad:+, }${name} ${state}/${health}" ;;
     esac
-  done <<<"${list}"
+  done <<<"$2"
+  if [[ -z "${good}${waiting}${bad}" ]]; then
+    VERIFY_DETAIL="no containers for project ${project}: run deploy"
+    return 1
+  fi
   if [[ -n "${bad}" ]]; then
     VERIFY_DETAIL="${bad}"
     return 1
@@ -96,8 +88,10 @@ stage_verify() {
     step_fail checkout "" "the checkout is at ${head}, not ${REF}: run prepare and deploy of ${REF} first"
     return 1
   fi
+  local was="${TARGET}"
   TARGET="${head}"
-  ((DRY_RUN)) || cs_write verify running
+  # with_stage has written `verify running`; again only when the target it named was not the head
+  [[ "${was}" == "${head}" ]] || ((DRY_RUN)) || cs_write verify running
   temp_files_clean
   checkout_clean_step checkout || return 1
   load_manifest_step || return $?
@@ -113,20 +107,35 @@ stage_verify() {
   local deadline=$(($(now_s) + VERIFY_TIMEOUT))
   local pending=${#MANIFEST_SERVICES[@]}
   local rc
+  local list
+  local lrc
+  local since
+  # One service: docker passes only its project's events (else this node's, read by the wait).
+  local only=""
+  ((${#MANIFEST_SERVICES[@]} != 1)) || only="$(project_name "${MANIFEST_SERVICES[0]}")"
   while ((pending > 0)); do
     pending=0
+    # One `docker ps` per round for every service; then, while some are starting, wait for a
+    # container event since this look (no polling: waiting costs no CPU on a busy node).
+    since="${EPOCHREALTIME/,/.}"
+    lrc=0
+    node_containers_to list || lrc=$?
     for svc in "${MANIFEST_SERVICES[@]}"; do
       [[ -z "${result["${svc}"]:-}" ]] || continue
       rc=0
-      verify_containers_once "${svc}" || rc=$?
+      if timed_out "${lrc}"; then
+        # docker hangs: every service fails now, not after VERIFY_TIMEOUT more seconds
+        step_fail verify-service "${svc}" "${NODE_CONTAINERS_ERROR}"
+        return 1
+      elif ((lrc != 0)); then
+        VERIFY_DETAIL="docker ps failed: ${NODE_CONTAINERS_ERROR}"
+        rc=2
+      else
+        verify_containers_in "${svc}" "${list}" || rc=$?
+      fi
       case "${rc}" in
         0) result["${svc}"]=ok ;;
         1) result["${svc}"]=fail ;;
-        3)
-          # docker hangs: every service fails now, not after VERIFY_TIMEOUT more seconds
-          step_fail verify-service "${svc}" "${VERIFY_DETAIL}"
-          return 1
-          ;;
         *)
           if (($(now_s) >= deadline)); then
             result["${svc}"]=fail
@@ -138,7 +147,14 @@ stage_verify() {
       esac
       detail["${svc}"]="${VERIFY_DETAIL}"
     done
-    ((pending == 0)) || nap 0.5
+    ((pending > 0)) || break
+    # Events wake the wait; the cap only bounds a look when none comes.
+    local left=$((deadline - $(now_s)))
+    ((left >= 1)) || left=1
+    ((left <= 5)) || left=5
+    if ((lrc != 0)) || ! container_event_wait "${since}" "${left}" "${only}"; then
+      nap 0.5
+    fi
   done
   local failed=0
   local check

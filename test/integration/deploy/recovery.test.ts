@@ -289,8 +289,11 @@ describe.skipIf(!ok)('deploy.sh recovery on a real node', { timeout: 180_000 }, 
     // a holder killed by SIGKILL (its children live on) frees the lock at once
     const dead = fx.spawn('verify', [], { env: ENV });
     await waitForLine(dead, (l) => isEvent(l, 'stage-start'));
-    // inside verify's wait loop: its sleep is running
-    await until(() => childNamed(dead.pid ?? 0, 'sleep'), "verify's wait loop");
+    // inside verify's wait loop: its wait for docker events (timeout docker events) or its nap
+    await until(
+      () => childNamed(dead.pid ?? 0, 'timeout') || childNamed(dead.pid ?? 0, 'sleep'),
+      "verify's wait loop",
+    );
     const exited = new Promise((r) => dead.once('exit', r));
     process.kill(dead.pid ?? 0, 'SIGKILL');
     await exited;
