@@ -1,10 +1,11 @@
 // What the TUI does to the homelab: probes in the background, asks before a changing stage, runs
 // stages through the Control (the same code as `homelab run`), walks the homelab wave by wave.
 // No React here: it reads and writes the app store and the log store.
-import { CHANGING_STAGES, type Stage } from '../core/protocol/events.js';
+import { CHANGING_STAGES, type NodeLine, type Stage } from '../core/protocol/events.js';
 import { nextStage } from '../core/stage/machine.js';
 import type { NodeProbe, StageOutcome } from '../core/node/types.js';
 import type { Control } from '../shell/control/types.js';
+import { walkFleet, type WalkQuestion, type WalkResult } from '../shell/control/walk.js';
 import type { LogStore } from './log-store.js';
 import { osc52 } from './recover/state.js';
 import type { ConfirmRequest } from './state/reducer.js';
@@ -43,8 +44,12 @@ export class Refusal extends Error {
   }
 }
 
-/** A stage that is at most this many times in a row on one node during a walk (guards loops). */
-const MAX_STAGES_PER_NODE = 6;
+/** Where the last deploy walk stopped (a failed node), so that it can go on once it is fixed. */
+interface StoppedWalk {
+  readonly perWave: boolean;
+  readonly wave: number;
+  readonly node: string;
+}
 
 export class TuiController implements NodeAddIntents {
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -52,6 +57,7 @@ export class TuiController implements NodeAddIntents {
   private readonly aborts = new Map<string, AbortController>();
   private refreshing: Promise<void> | null = null;
   private stopped = false;
+  private stoppedWalk: StoppedWalk | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -232,7 +238,12 @@ export class TuiController implements NodeAddIntents {
     return this.runStage(node, stage, commit);
   }
 
-  private async runStage(node: string, stage: Stage, commit?: string): Promise<StageOutcome> {
+  private async runStage(
+    node: string,
+    stage: Stage,
+    commit?: string,
+    onLine?: (line: NodeLine) => void,
+  ): Promise<StageOutcome> {
     const { dispatch } = this.store;
     const abort = new AbortController();
     this.aborts.set(node, abort);
@@ -251,6 +262,7 @@ export class TuiController implements NodeAddIntents {
         onLine: (line) => {
           if (line.kind === 'log') this.logs.push(node, line.text);
           else dispatch({ type: 'node-event', node, event: line.event });
+          onLine?.(line);
         },
       });
     } catch (err) {
@@ -298,106 +310,162 @@ export class TuiController implements NodeAddIntents {
           },
     });
     this.opts.onOutcome?.(outcome);
+    void this.offerContinue(outcome);
     void this.refresh();
     return outcome;
   }
 
   /**
-   * Deploys the homelab: every node, wave by wave, each through its next stages until it has
-   * nothing left to do. Each stage is confirmed, or each wave once (`perWave`). Stops at the
-   * first failure (or declined answer) and selects that node.
+   * Deploys the homelab through the fleet walk (src/shell/control/walk.ts, the engine `homelab
+   * deploy` uses): wave by wave, the nodes of a wave at once; one confirmation and one run per
+   * node (`perWave`), or each stage confirmed. The first failure stops new starts, the running
+   * nodes finish, and the failed node is selected (its recover view opens). Once the operator has
+   * recovered it, the walk offers to go on from that wave.
    */
-  async deployAll(perWave: boolean): Promise<void> {
+  async deployAll(perWave: boolean, fromWave?: number): Promise<WalkResult | undefined> {
     const { dispatch } = this.store;
+    this.stoppedWalk = undefined;
     await this.refresh();
-    const waves = [...new Set(this.store.getState().nodes.map((n) => n.spec.wave))].sort(
-      (a, b) => a - b,
-    );
+    const probes = this.store.getState().nodes.flatMap((n) => (n.probe ? [n.probe] : []));
+    dispatch({ type: 'walk', walk: { perWave, wave: fromWave ?? 0 } });
+    let asked: WalkQuestion | undefined;
     try {
-      for (const wave of waves) {
-        const names = this.store
-          .getState()
-          .nodes.filter((n) => n.spec.wave === wave)
-          .map((n) => n.spec.name);
-        dispatch({ type: 'walk', walk: { perWave, wave } });
-        const head = this.store.getState().repo?.head ?? '';
-        const todo = names.filter((name) => {
-          const entry = this.store.getState().nodes.find((n) => n.spec.name === name);
-          if (!entry?.probe?.reachable) return true;
-          return nextStage(entry.probe.status, head) !== null;
-        });
-        if (todo.length === 0) continue;
-        if (perWave) {
-          let asked: ConfirmRequest;
-          try {
-            asked = await this.confirmRequest(
-              'prepare',
-              todo,
-              `Deploy wave ${wave} (${todo.length} node${todo.length === 1 ? '' : 's'})?`,
-            );
-          } catch (err) {
-            if (!(err instanceof Refusal)) throw err;
-            dispatch({
-              type: 'notice',
-              notice: { level: 'warn', text: `deploy walk: ${err.message}` },
-            });
-            return;
-          }
-          const request = {
-            ...asked,
-            what: 'each node through its next stages to verify (prepare -> deploy -> verify)',
-          };
-          if (!(await this.ask(request))) {
-            dispatch({
-              type: 'notice',
-              notice: { level: 'info', text: `deploy walk: wave ${wave} declined, stopped` },
-            });
-            return;
-          }
-        }
-        for (const name of todo) {
-          dispatch({ type: 'walk', walk: { perWave, wave, node: name } });
-          dispatch({ type: 'select', node: name });
-          const done = await this.walkNode(name, perWave);
-          if (done !== true) {
-            dispatch({ type: 'select', node: name });
-            dispatch({
-              type: 'notice',
-              notice: {
-                level: done === 'declined' ? 'info' : 'error',
-                text: `deploy walk stopped at ${name}: ${done}`,
-              },
-            });
-            return;
-          }
-        }
-      }
+      const result = await walkFleet({
+        control: this.control,
+        granularity: perWave ? 'wave' : 'stage',
+        probes,
+        ...(fromWave !== undefined ? { fromWave } : {}),
+        onEvent: (ev) => {
+          if (this.stopped) return;
+          if (ev.type === 'wave') dispatch({ type: 'walk', walk: { perWave, wave: ev.wave } });
+          else if (ev.type === 'probe') dispatch({ type: 'probe', probe: ev.probe });
+          else if (ev.type === 'node-start' && ev.node === asked?.nodes[0])
+            dispatch({ type: 'select', node: ev.node });
+        },
+        confirm: async (q) => {
+          asked = q;
+          return this.ask(this.walkRequest(q, perWave));
+        },
+        run: (node, stage, commit, onLine) =>
+          this.runStage(node, stage, commit || undefined, onLine),
+      });
+      if (!this.stopped) this.reportWalk(result, perWave, asked);
+      return result;
+    } catch (err) {
       dispatch({
         type: 'notice',
-        notice: { level: 'info', text: 'deploy walk: every node is up to date' },
+        notice: { level: 'error', text: `deploy walk failed: ${(err as Error).message}` },
       });
+      return undefined;
     } finally {
       dispatch({ type: 'walk', walk: undefined });
     }
   }
 
-  /** Runs a node's next stages until none is left: true, or why it stopped. */
-  private async walkNode(name: string, confirmed: boolean): Promise<true | string> {
-    for (let i = 0; i < MAX_STAGES_PER_NODE; i++) {
-      const probe = await this.probeOne(name);
-      if (!probe.reachable) return `unreachable (${probe.reason}): ${probe.message}`;
-      const head = this.store.getState().repo?.head ?? '';
-      const stage = nextStage(probe.status, head);
-      if (stage === null) return true;
-      const result = await this.requestStage(name, stage, { confirmed });
-      if (result === 'declined') return 'declined';
-      if (result === 'refused') return 'refused (see above)';
-      if (result === 'busy') return 'a stage is already running there';
-      if (result.result === 'refused') return `${stage} refused, nothing ran: ${result.message}`;
-      if (result.result !== 'ok')
-        return `${stage} ${result.result}${result.message ? ` — ${result.message}` : ''}`;
+  /** The app's one confirmation for a step of the walk. */
+  private walkRequest(q: WalkQuestion, perWave: boolean): ConfirmRequest {
+    const n = q.nodes.length;
+    const nodes = `${n} node${n === 1 ? '' : 's'}`;
+    const title = perWave
+      ? `Deploy wave ${q.wave} (${nodes})?`
+      : n === 1
+        ? `Run ${q.stage} on ${q.nodes[0] ?? ''}?`
+        : `Run ${q.stage} on wave ${q.wave} (${nodes})?`;
+    const first = q.plans[0];
+    const warnings: string[] = [];
+    if (this.store.getState().dryRun) warnings.push('dry run: nothing will change on the node');
+    for (const w of q.plans.flatMap((p) => p.warnings ?? []))
+      if (!warnings.includes(w)) warnings.push(w);
+    return {
+      title,
+      stage: q.stage,
+      ...(perWave
+        ? { what: 'each node in one run, the wave at once: prepare -> deploy -> verify' }
+        : {}),
+      nodes: q.nodes,
+      commit: first?.commit ?? this.store.getState().repo?.head ?? '',
+      subject: first?.subject || (this.store.getState().repo?.headSubject ?? ''),
+      services: Object.fromEntries(q.plans.map((p) => [p.node, p.services])),
+      warnings,
+      commits: Object.fromEntries(q.plans.map((p) => [p.node, p.commit])),
+    };
+  }
+
+  private reportWalk(result: WalkResult, perWave: boolean, asked: WalkQuestion | undefined): void {
+    const { dispatch } = this.store;
+    const rest =
+      result.notStarted.length > 0 ? `; not started: ${result.notStarted.join(', ')}` : '';
+    if (result.ok) {
+      dispatch({
+        type: 'notice',
+        notice: { level: 'info', text: 'deploy walk: every node is up to date' },
+      });
+      return;
     }
-    return 'too many stages in a row; look at the node';
+    if (result.refused) {
+      dispatch({
+        type: 'notice',
+        notice: {
+          level: 'warn',
+          text: `deploy walk: ${result.refused.node} not run (it would be refused): ${result.refused.why}`,
+        },
+      });
+      return;
+    }
+    if (result.declined) {
+      const at = asked?.nodes[0];
+      if (at) dispatch({ type: 'select', node: at });
+      dispatch({
+        type: 'notice',
+        notice: {
+          level: 'info',
+          text:
+            asked && asked.nodes.length > 1
+              ? `deploy walk: wave ${asked.wave} declined, stopped`
+              : `deploy walk stopped at ${at ?? '?'}: declined`,
+        },
+      });
+      return;
+    }
+    const first = result.failed[0];
+    if (!first) return;
+    dispatch({ type: 'select', node: first.node });
+    const also = result.failed.slice(1).map((f) => `; ${f.node} failed too: ${f.message}`);
+    dispatch({
+      type: 'notice',
+      notice: {
+        level: 'error',
+        text: `deploy walk stopped at ${first.node}: ${first.message}${also.join('')}${rest}`,
+      },
+    });
+    if (result.stoppedWave !== undefined)
+      this.stoppedWalk = { perWave, wave: result.stoppedWave, node: first.node };
+  }
+
+  /**
+   * After the walk stopped at a node and a stage on that node ended ok with nothing left to do
+   * there (the operator recovered it), ask whether the walk goes on from that wave.
+   */
+  private async offerContinue(outcome: StageOutcome): Promise<void> {
+    const stopped = this.stoppedWalk;
+    if (!stopped || outcome.node !== stopped.node || outcome.result !== 'ok') return;
+    if (this.store.getState().walk) return;
+    const entry = this.store.getState().nodes.find((n) => n.spec.name === outcome.node);
+    const head = this.store.getState().repo?.head ?? '';
+    if (!entry?.probe?.reachable || nextStage(entry.probe.status, head) !== null) return;
+    this.stoppedWalk = undefined;
+    const repo = this.store.getState().repo;
+    const yes = await this.ask({
+      title: `${outcome.node} is recovered: continue the deploy walk from wave ${stopped.wave}?`,
+      stage: 'up',
+      what: `the rest of wave ${stopped.wave}, then the next waves (nodes up to date are skipped)`,
+      nodes: [],
+      commit: repo?.head ?? '',
+      subject: repo?.headSubject ?? '',
+      services: {},
+      warnings: [],
+    });
+    if (yes) await this.deployAll(stopped.perWave, stopped.wave);
   }
 
   /** The add-node form's check: what `homelab node add` would write, by the inventory rules. */
@@ -478,7 +546,10 @@ export class TuiController implements NodeAddIntents {
    */
   async checkDone(node: string): Promise<NodeProbe> {
     const { dispatch } = this.store;
-    dispatch({ type: 'notice', notice: { level: 'info', text: `${node}: retrying after the check` } });
+    dispatch({
+      type: 'notice',
+      notice: { level: 'info', text: `${node}: retrying after the check` },
+    });
     const probe = await this.control.checkDone(node);
     if (this.stopped) return probe;
     dispatch({ type: 'probe', probe });

@@ -13,7 +13,7 @@ export interface StageDriver extends NodeAddIntents {
   refresh(): Promise<void>;
   requestStage(node: string, stage: Stage): Promise<unknown>;
   answer(yes: boolean): void;
-  deployAll(perWave: boolean): Promise<void>;
+  deployAll(perWave: boolean): Promise<unknown>;
   /** Copies the node's Tailscale SSH check URL to the clipboard (OSC 52). */
   copyCheckUrl(node: string): void;
   /** The operator passed the node's Tailscale SSH check: retry the node. */

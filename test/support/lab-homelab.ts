@@ -29,6 +29,8 @@ export interface LabService {
 export interface LabNode {
   readonly name: string;
   readonly services: ReadonlyArray<string | LabService>;
+  /** The node's wave (default: its index modulo 3). */
+  readonly wave?: number;
 }
 
 export interface LabHomelabOptions {
@@ -137,7 +139,7 @@ export async function createLabHomelab(opts: LabHomelabOptions): Promise<LabHome
         `  ${node.name}:`,
         `    address: ${lab ? '127.0.0.1' : `127.0.1.${i + 1}`}`,
         '    role: worker',
-        `    wave: ${i % 3}`,
+        `    wave: ${node.wave ?? i % 3}`,
         `    root: ${root}`,
       );
       if (lab)

@@ -6,7 +6,7 @@
 import type { NodeStatusRecord, Stage } from '../protocol/events.js';
 
 /** Stages deploy.sh takes `--ref` on (rollback goes to the node's known-good, named in its plan). */
-export const REF_STAGES: readonly Stage[] = ['prepare', 'deploy', 'verify', 'resume'];
+export const REF_STAGES: readonly Stage[] = ['prepare', 'deploy', 'verify', 'resume', 'up'];
 
 /** Stages whose plan needs the node's status (its checkout, its target, its known-good). */
 export const STATUS_STAGES: readonly Stage[] = ['deploy', 'verify', 'resume', 'rollback'];
@@ -43,6 +43,7 @@ export function pinStage(input: PinInput): Pin {
     case 'diagnose':
       return { ok: true, commit: '', ref: false };
     case 'prepare':
+    case 'up':
       return { ok: true, commit: confirmed || head, ref: true };
     case 'deploy':
     case 'verify': {

@@ -66,7 +66,12 @@ export interface Badge {
 
 /** The stage badge of a node row: the stage SATURN runs now, else what the node's state says. */
 export function stageBadge(n: NodeEntry): Badge {
-  if (n.run?.running) return { text: `${n.run.stage} running`, colour: 'cyan', running: true };
+  if (n.run?.running) {
+    // A run of several stages (up, resume, rollback) shows the one it is in now.
+    const now = n.run.stages.findLast((s) => s.status === 'running')?.stage;
+    const text = now && now !== n.run.stage ? `${n.run.stage}: ${now}` : `${n.run.stage} running`;
+    return { text, colour: 'cyan', running: true };
+  }
   if (
     n.run?.outcome &&
     n.run.outcome.result !== 'ok' &&

@@ -11,6 +11,7 @@ const ABOUT: Record<Stage, string> = {
   diagnose: 'deep read-only checks',
   rollback: 'back to the last known-good commit',
   resume: 're-run the failed stage, then the rest',
+  up: 'prepare, deploy and verify HEAD in one run',
 };
 
 export function stageItems(): Array<{ label: string; value: Stage }> {

@@ -100,7 +100,8 @@ describe('TUI keys', () => {
     run.emit({ kind: 'event', event: { type: 'stage-start', ts: 1, stage: 'prepare' } });
     for (let i = 0; i < 300; i++) run.emit({ kind: 'log', text: `prepare: line ${i}` });
     await until('live log', () => t.screen().includes('prepare: line 299'));
-    expect(t.screen()).toMatch(/solaria\s+gpu \[gpu,media\]\s+resume running/);
+    // The row shows the stage the run is in now.
+    expect(t.screen()).toMatch(/solaria\s+gpu \[gpu,media\]\s+resume: prepare/);
     expect(t.screen()).toContain('log: resume (live) · 300 lines');
     // Looking at another node while the stage runs.
     await t.press('k');
@@ -195,26 +196,23 @@ describe('TUI keys', () => {
     await t.press('w');
     await until('wave 0 asked', () => t.screen().includes('Deploy wave 0 (1 node)?'));
     await t.press('y');
-    // gateway: prepare, deploy, verify without further questions.
-    for (const stage of ['prepare', 'deploy', 'verify'] as const) {
-      await until(
-        `gateway ${stage}`,
-        () =>
-          control.runs.length > 0 &&
-          control.runs.at(-1)!.request.stage === stage &&
-          control.runs.at(-1)!.request.node === 'gateway',
-      );
-      const st =
-        stage === 'verify'
-          ? status('gateway', { stage, target: HEAD, deployed: HEAD })
-          : status('gateway', { stage, target: HEAD, deployed: stage === 'deploy' ? HEAD : old });
-      control.probes.set('gateway', up('gateway', st));
-      control.runs.at(-1)!.finish('ok');
-    }
+    // gateway: one run (up: prepare -> deploy -> verify) without further questions.
+    await until('gateway up', () => control.runs.length === 1);
+    expect(control.runs[0]!.request).toMatchObject({ node: 'gateway', stage: 'up', commit: HEAD });
+    control.probes.set(
+      'gateway',
+      up('gateway', status('gateway', { stage: 'verify', target: HEAD, deployed: HEAD })),
+    );
+    control.runs[0]!.finish('ok');
     await until('wave 1 asked', () => t.screen().includes('Deploy wave 1 (2 nodes)'));
     expect(t.screen()).toContain('saturn');
     await t.press('y');
-    await until('saturn prepare', () => control.runs.at(-1)!.request.node === 'saturn');
+    // Both nodes of wave 1 run at once.
+    await until('wave 1 runs', () => control.runs.length === 3);
+    expect(control.runs.slice(1).map((r) => r.request.node)).toEqual(['saturn', 'solaria']);
+    const [saturn, solaria] = [control.runs[1]!, control.runs[2]!];
+    saturn.emit({ kind: 'event', event: { type: 'stage-start', ts: 1, stage: 'deploy' } });
+    await until('live stage in the row', () => /saturn\s+control.*up: deploy/.test(t.screen()));
     control.probes.set(
       'saturn',
       up(
@@ -222,9 +220,17 @@ describe('TUI keys', () => {
         status('saturn', { stage: 'prepare', stageStatus: 'failed', target: HEAD, deployed: old }),
       ),
     );
-    control.runs.at(-1)!.finish('failed', 'stage failed');
+    saturn.finish('failed', 'stage failed');
+    // The running one finishes and is reported; nothing new starts.
+    await pause(100);
+    expect(t.screen()).not.toContain('deploy walk stopped');
+    control.probes.set(
+      'solaria',
+      up('solaria', status('solaria', { stage: 'verify', target: HEAD, deployed: HEAD })),
+    );
+    solaria.finish('ok');
     await until('stopped', () => t.screen().includes('deploy walk stopped at saturn'));
-    expect(control.ran('solaria')).toEqual([]);
+    expect(control.runs).toHaveLength(3);
     expect(t.screen()).toContain('saturn · control');
   });
 
