@@ -254,6 +254,7 @@ describe('docs/protocol.md against the parser and the node', () => {
         'check',
         'finding',
         'history',
+        'image',
         'run',
         'run-end',
         'stage-end',

@@ -44,6 +44,10 @@ follow_detached() {
   local -a args=("${STAGE}" --root "${ROOT}" --node "${NODE}" --child)
   [[ -n "${REF}" ]] && args+=(--ref "${REF}")
   ((ASSUME_YES)) && args+=(--yes)
+  local u
+  for u in "${UPDATE_SERVICES[@]}"; do
+    args+=(--update "${u}")
+  done
   ((CONFIRM_WANTED)) && args+=(--confirm)
   [[ -n "${CONFIRM_TIMEOUT_ARG}" ]] && args+=(--confirm-timeout "${CONFIRM_TIMEOUT_ARG}")
   [[ -n "${RUN_BY}" ]] && args+=(--by "${RUN_BY}")

@@ -1,0 +1,107 @@
+// What `homelab updates` shows: per node and service, the image it runs against what its tag
+// points to in the registry now (from the node's `image` records), with the running image's age.
+// Pure: the clock is passed in.
+import type { ImageEvent } from '../protocol/events.js';
+
+export interface NodeImages {
+  readonly node: string;
+  readonly images: readonly ImageEvent[];
+  /** Why the node could not be asked ('' when it answered). */
+  readonly error: string;
+}
+
+export interface UpdateRow {
+  readonly node: string;
+  readonly service: string;
+  readonly container: string;
+  readonly ref: string;
+  readonly running: string;
+  readonly latest: string;
+  readonly age: string;
+  readonly status: ImageEvent['status'] | 'error';
+  readonly detail: string;
+}
+
+/** "3d", "5h", "12m", "40s" from two instants; '' when the creation time is unknown. */
+export function ageOf(created: string, nowMs: number): string {
+  const t = Date.parse(created);
+  if (!Number.isFinite(t)) return '';
+  const s = Math.max(0, Math.floor((nowMs - t) / 1000));
+  if (s >= 86_400) return `${Math.floor(s / 86_400)}d`;
+  if (s >= 3_600) return `${Math.floor(s / 3_600)}h`;
+  if (s >= 60) return `${Math.floor(s / 60)}m`;
+  return `${s}s`;
+}
+
+/** sha256:abcdef… -> sha256:abcdef123456 (12 hex digits), repo@ dropped. */
+export function shortDigest(digest: string): string {
+  const d = digest.includes('@') ? digest.slice(digest.lastIndexOf('@') + 1) : digest;
+  return /^sha256:[0-9a-f]{12}/.test(d) ? d.slice(0, 19) : d;
+}
+
+export function updateRows(nodes: readonly NodeImages[], nowMs: number): UpdateRow[] {
+  return nodes.flatMap((n): UpdateRow[] =>
+    n.error
+      ? [
+          {
+            node: n.node,
+            service: '',
+            container: '',
+            ref: '',
+            running: '',
+            latest: '',
+            age: '',
+            status: 'error',
+            detail: n.error,
+          },
+        ]
+      : n.images.map((i) => ({
+          node: n.node,
+          service: i.service,
+          container: i.containerService,
+          ref: i.ref,
+          running: shortDigest(i.digest || i.id),
+          latest: shortDigest(i.remoteDigest),
+          age: ageOf(i.created, nowMs),
+          status: i.status,
+          detail: i.detail,
+        })),
+  );
+}
+
+/** The services of a node whose tag points to a newer image (each once). */
+export function updatableServices(images: readonly ImageEvent[]): string[] {
+  return [...new Set(images.filter((i) => i.status === 'updatable').map((i) => i.service))];
+}
+
+const COLUMNS = ['NODE', 'SERVICE', 'IMAGE', 'RUNNING', 'AGE', 'REGISTRY', 'STATUS'] as const;
+
+export function renderUpdatesTable(rows: readonly UpdateRow[]): string {
+  const cells = rows.map((r) => [
+    r.node,
+    r.container && r.container !== r.service ? `${r.service}/${r.container}` : r.service,
+    r.ref,
+    r.running,
+    r.age,
+    r.latest,
+    r.status === 'updatable' ? 'update available' : r.status,
+  ]);
+  const widths = COLUMNS.map((c, i) =>
+    Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)),
+  );
+  const line = (row: readonly string[]): string =>
+    row
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const out = [line(COLUMNS), ...cells.map(line)];
+  const notes = rows
+    .filter((r) => r.detail && r.status !== 'current')
+    .map((r) => `${r.node}${r.service ? ` ${r.service}` : ''}: ${r.detail}`);
+  const n = rows.filter((r) => r.status === 'updatable').length;
+  const summary =
+    n === 0
+      ? 'every image is what its tag points to'
+      : `${n} image${n === 1 ? '' : 's'} out of date`;
+  return `${[...out, '', ...(notes.length > 0 ? [...notes, ''] : []), summary].join('\n')}\n`;
+}
