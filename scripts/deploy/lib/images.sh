@@ -181,11 +181,12 @@ running_images_to() {
   local -A created=()
   local ds
   local c
-  while IFS=$'\t' read -r id ds c; do
+  # An image without registry digests (imported or built here) has an empty middle field.
+  while IFS=$'\x1f' read -r id ds c; do
     [[ -n "${id}" ]] || continue
-    digests["${id}"]="${ds}"
+    digests["${id}"]="${ds% }"
     created["${id}"]="${c}"
-  done <<<"${imgs}"
+  done <<<"${imgs//$'\t'/$'\x1f'}"
   local digest
   local d
   local repo
@@ -228,12 +229,13 @@ images_record_step() {
   local digest
   local id
   local created
-  while IFS=$'\t' read -r svc csvc ref digest id created; do
+  # A tab is IFS whitespace (runs of it collapse): the unit separator keeps an empty digest.
+  while IFS=$'\x1f' read -r svc csvc ref digest id created; do
     [[ -n "${svc}" ]] || continue
     manifest_has_service "${svc}" || continue
     out+="${svc}	${csvc}	${ref}	${digest}	${id}	${created}"$'\n'
     step_emit image ok "${svc}" "${csvc} ${ref} ${digest:-${id}}"
-  done <<<"${rows}"
+  done <<<"${rows//$'\t'/$'\x1f'}"
   mkdir -p -- "${STATE_DIR}/images"
   atomic_write "$(images_file "${commit}")" "${out}" || return 1
   local -a old=()
@@ -269,7 +271,8 @@ images_pin_write() {
   local digest
   local _id
   local _created
-  while IFS=$'\t' read -r svc csvc ref digest _id _created; do
+  # A tab is IFS whitespace (runs of it collapse): the unit separator keeps an empty digest.
+  while IFS=$'\x1f' read -r svc csvc ref digest _id _created; do
     [[ -n "${svc}" && -n "${csvc}" ]] || continue
     if [[ -z "${digest}" ]]; then
       log_info "rollback: ${svc}/${csvc} runs ${ref}, built or imported on this node: not pinned (no registry digest)"
@@ -278,7 +281,7 @@ images_pin_write() {
     body["${svc}"]+="  ${csvc}:"$'\n'"    image: ${digest}"$'\n'
     log_info "rollback: ${svc}/${csvc} pinned to the known-good ${digest} (${ref} may point elsewhere now)"
     step_emit pin ok "${svc}" "${csvc} ${digest}"
-  done <<<"${text}"
+  done <<<"${text//$'\t'/$'\x1f'}"
   for svc in "${!body[@]}"; do
     atomic_write "$(pin_file "${svc}")" "services:"$'\n'"${body["${svc}"]}" || return 1
   done
@@ -346,7 +349,8 @@ images_records() {
   local status
   local detail
   local -A seen=()
-  while IFS=$'\t' read -r svc csvc ref digest id created; do
+  # A tab is IFS whitespace (runs of it collapse): the unit separator keeps an empty digest.
+  while IFS=$'\x1f' read -r svc csvc ref digest id created; do
     [[ -n "${svc}" ]] || continue
     manifest_has_service "${svc}" || continue
     seen["${svc}"]=1
@@ -373,7 +377,7 @@ images_records() {
     fi
     emit image service "${svc}" container_service "${csvc}" ref "${ref}" digest "${digest}" id "${id}" \
       created "${created}" remote_digest "${rdigest}" remote_id "${rid}" status "${status}" detail "${detail}"
-  done <<<"${rows}"
+  done <<<"${rows//$'\t'/$'\x1f'}"
   for svc in "${MANIFEST_SERVICES[@]}"; do
     [[ -n "${seen["${svc}"]:-}" ]] && continue
     emit image service "${svc}" container_service "" ref "" digest "" id "" created "" remote_digest "" \

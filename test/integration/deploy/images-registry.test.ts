@@ -170,3 +170,33 @@ describe.skipIf(!ok)('images on a real registry', () => {
     expect(fx.containerStates('web')).toEqual(['running']);
   });
 });
+
+describe.skipIf(!ok)('an image built or imported on the node', () => {
+  let fx: NodeFixture | undefined;
+  afterAll(() => fx?.cleanup());
+
+  it('busybox:1.36 (imported, never pulled): not pulled, recorded without a digest, images says local', async () => {
+    const made = await NodeFixture.deployedWeb('imgl', {});
+    fx = made.fx;
+    const [line = ''] = fx.readState(`images/${made.sha}.tsv`).split('\n');
+    const [svc, csvc, ref, digest, id] = line.split('\t');
+    expect({ svc, csvc, ref, digest }).toEqual({
+      svc: 'web',
+      csvc: 'web',
+      ref: 'busybox:1.36',
+      digest: '',
+    });
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const r = await fx.run('images');
+    expect(imageRecords(r.stdout).map((i) => [i.status, i.digest])).toEqual([['local', '']]);
+    // A changed config recreates it: the pull step skips the local image.
+    await fx.addService('web', { index: 'changed\n' });
+    const sha = fx.commit('changed page');
+    expect((await fx.run('prepare', ['--ref', sha])).code).toBe(0);
+    const d = await fx.run('deploy');
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(steps(d.events, 'pull').map((s) => [s.status, s.detail])).toEqual([
+      ['skip', 'busybox:1.36: built or imported on this node (no registry has it)'],
+    ]);
+  });
+});
