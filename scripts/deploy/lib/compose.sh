@@ -376,15 +376,25 @@ temp_files_clean() { state_clean_temps; }
 # removed (the old container, if still there, keeps serving until compose replaces it); one that
 # runs is renamed to <name> when that name is free, else removed (the one named <name> serves).
 # Sets LEFTOVERS_DONE (what was cleaned); returns non-zero with LEFTOVERS_ERROR set on failure.
+# The containers come from the listing stage_deploy has just taken (LISTED=1, LISTED_CONTAINERS:
+# lines "id<TAB>name<TAB>state<TAB>project", from running_projects_read), used once, or else from
+# a `docker ps` of its own.
 LEFTOVERS_DONE=""
 LEFTOVERS_ERROR=""
+LISTED=0
+LISTED_CONTAINERS=""
 # shellcheck disable=SC2034 # sets globals that stages.sh reads
 compose_leftovers_clean() {
   LEFTOVERS_DONE=""
   LEFTOVERS_ERROR=""
   local out
   local rc=0
-  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.ID}}	{{.Names}}	{{.State}}	{{.Label "com.docker.compose.project"}}' 2>&1)" || rc=$?
+  if ((LISTED)); then
+    out="${LISTED_CONTAINERS}"
+    LISTED=0
+  else
+    out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.ID}}	{{.Names}}	{{.State}}	{{.Label "com.docker.compose.project"}}' 2>&1)" || rc=$?
+  fi
   if ((rc != 0)); then
     LEFTOVERS_ERROR="$(printf '%s' "${out}" | tail -n 1)"
     return "${rc}"

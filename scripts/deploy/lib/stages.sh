@@ -278,7 +278,9 @@ running_projects_read() {
   RUNNING_ERROR=""
   local out
   local rc=0
-  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}	{{.ID}}	{{.Label "com.docker.compose.config-hash"}}' 2>&1)" || rc=$?
+  LISTED_CONTAINERS=""
+  LISTED=0
+  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}	{{.ID}}	{{.Label "com.docker.compose.config-hash"}}	{{.Names}}' 2>&1)" || rc=$?
   if ((rc != 0)); then
     RUNNING_ERROR="$(printf '%s' "${out}" | tail -n 1)"
     return "${rc}"
@@ -288,10 +290,13 @@ running_projects_read() {
   local state
   local cid
   local chash
+  local cname
   DRIFTED_PROJECTS=()
   drift_recorded_load
-  while IFS=$'\t' read -r p state cid chash; do
+  while IFS=$'\t' read -r p state cid chash cname; do
     [[ -n "${p}" ]] || continue
+    # the same listing serves compose_leftovers_clean (one docker ps, not two)
+    LISTED_CONTAINERS+="${cid}	${cname}	${state}	${p}"$'\n'
     drift_container_check "${p}" "${cid}" "${chash}"
     if [[ "${state}" == running ]]; then
       RUNNING_PROJECTS["${p}"]=1
@@ -302,6 +307,7 @@ running_projects_read() {
   for p in "${!stopped[@]}"; do
     unset 'RUNNING_PROJECTS[$p]'
   done
+  LISTED=1
   return 0
 }
 
