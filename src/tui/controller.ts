@@ -20,6 +20,7 @@ import { describeRequest, requestFromValues } from '../core/onboarding/fields.js
 import { planAddNode, writePlan, type AddNodePlan } from '../shell/onboarding/add-node.js';
 import { nextStepsAfterAdd } from '../shell/onboarding/next-steps.js';
 import type { AppStore } from './state/store.js';
+import { openHistory, openHistoryRun } from './history-host.js';
 
 export interface ControllerOptions {
   /** Background refresh period; 0 disables it. */
@@ -524,6 +525,17 @@ export class TuiController implements NodeAddIntents {
       return { ok: false, reason: (err as Error).message, problems: [] };
     }
   }
+
+  /** The history view (`h`): every node's runs, newest first. */
+  openHistory(): Promise<void> {
+    return openHistory(this.control, this.store);
+  }
+
+  /** The log of the run selected in the history view. */
+  openHistoryRun(): Promise<void> {
+    return openHistoryRun(this.control, this.store);
+  }
+
   /** Copies the URL of the node's Tailscale SSH check (probe needs-check) with OSC 52. */
   copyCheckUrl(node: string): void {
     const p = this.store.getState().nodes.find((n) => n.spec.name === node)?.probe;
@@ -546,10 +558,7 @@ export class TuiController implements NodeAddIntents {
    */
   async checkDone(node: string): Promise<NodeProbe> {
     const { dispatch } = this.store;
-    dispatch({
-      type: 'notice',
-      notice: { level: 'info', text: `${node}: retrying after the check` },
-    });
+    dispatch({ type: 'notice', notice: { level: 'info', text: `${node}: retrying after the check` } });
     const probe = await this.control.checkDone(node);
     if (this.stopped) return probe;
     dispatch({ type: 'probe', probe });

@@ -38,6 +38,24 @@ export type Command =
   | 'menu-up'
   | 'menu-down'
   | 'add-node'
+  | 'service-logs'
+  | 'command-log'
+  | 'logs-filter'
+  | 'logs-timestamps'
+  | 'logs-pause'
+  | 'logs-up'
+  | 'logs-down'
+  | 'logs-page-up'
+  | 'logs-page-down'
+  | 'logs-end'
+  | 'logs-reopen'
+  | 'logs-back'
+  | 'logs-filter-apply'
+  | 'logs-filter-clear'
+  | 'pick-up'
+  | 'pick-down'
+  | 'pick-open'
+  | 'cmdlog-all'
   | 'check-copy'
   | 'check-done'
   | 'recover'
@@ -57,9 +75,17 @@ export type Command =
   | 'rec-page-up'
   | 'rec-page-down'
   | 'rec-expand'
-  | 'rec-back';
+  | 'rec-back'
+  | 'history'
+  | 'hist-up'
+  | 'hist-down'
+  | 'hist-page-up'
+  | 'hist-page-down'
+  | 'hist-open'
+  | 'hist-reload'
+  | 'hist-back';
 
-export type KeyGroup = 'Move' | 'Stages' | 'View' | 'Recover' | 'Dialogs';
+export type KeyGroup = 'Move' | 'Stages' | 'View' | 'Recover' | 'Dialogs' | 'Logs';
 
 export interface KeyBinding {
   readonly command: Command;
@@ -201,6 +227,146 @@ const RECOVER_KEYS: readonly KeyBinding[] = (
   group: 'Recover',
   modes: ['recover'],
   ...(changes ? { changes } : {}),
+}));
+
+/** The service logs view, its service picker and the command log (modes of their own). */
+const LOGS_KEYS: readonly KeyBinding[] = (
+  [
+    ['pick-up', ['up', 'k'], '↑/k', 'choose', 'The service above', ['service-pick']],
+    ['pick-down', ['down', 'j'], '↓/j', 'choose', 'The service below', ['service-pick']],
+    ['pick-open', ['enter'], 'Enter', 'open', "Open the chosen service's logs", ['service-pick']],
+    [
+      'logs-filter',
+      ['/'],
+      '/',
+      'filter',
+      'Filter the lines (plain text, any case); Enter keeps it, Esc clears it',
+      ['service-logs'],
+    ],
+    [
+      'logs-timestamps',
+      ['t'],
+      't',
+      'timestamps',
+      "Show or hide each line's time (UTC)",
+      ['service-logs'],
+    ],
+    [
+      'logs-pause',
+      ['p', ' '],
+      'p/Space',
+      'pause',
+      'Pause the view (new lines are kept, and counted), or follow again',
+      ['service-logs'],
+    ],
+    [
+      'logs-up',
+      ['up', 'k'],
+      '↑/k',
+      'scroll',
+      'Scroll up a line (pauses); in the command log, the command above',
+      ['service-logs', 'command-log'],
+    ],
+    [
+      'logs-down',
+      ['down', 'j'],
+      '↓/j',
+      'scroll',
+      'Scroll down a line (at the end: follow again)',
+      ['service-logs', 'command-log'],
+    ],
+    [
+      'logs-page-up',
+      ['pgup', 'K'],
+      'PgUp/K',
+      'page up',
+      'Scroll a page up',
+      ['service-logs', 'command-log'],
+    ],
+    [
+      'logs-page-down',
+      ['pgdown', 'J'],
+      'PgDn/J',
+      'page down',
+      'Scroll a page down',
+      ['service-logs', 'command-log'],
+    ],
+    [
+      'logs-end',
+      ['G'],
+      'G',
+      'follow',
+      'To the newest line, following again',
+      ['service-logs', 'command-log'],
+    ],
+    [
+      'logs-reopen',
+      ['R'],
+      'R',
+      'reconnect',
+      'Open the logs again (after the stream ended or failed)',
+      ['service-logs'],
+    ],
+    [
+      'cmdlog-all',
+      ['a'],
+      'a',
+      'all nodes',
+      "The commands of every node, or only the selected node's",
+      ['command-log'],
+    ],
+    [
+      'logs-back',
+      ['esc', 'left'],
+      'Esc',
+      'back',
+      'Back to the nodes (the logs stop streaming)',
+      ['service-pick', 'service-logs', 'command-log'],
+    ],
+    ['logs-filter-apply', ['enter'], 'Enter', 'keep filter', 'Keep the filter', ['logs-filter']],
+    ['logs-filter-clear', ['esc'], 'Esc', 'clear', 'Clear the filter', ['logs-filter']],
+  ] as const
+).map(([command, keys, label, hint, description, modes]): KeyBinding => ({
+  command,
+  keys,
+  label,
+  hint,
+  description,
+  group: 'Logs',
+  modes,
+}));
+
+// The history view's keys (mode 'history': the list, or the log of the run opened from it).
+const HISTORY_KEYS: readonly KeyBinding[] = (
+  [
+    ['hist-up', ['up', 'k'], '↑/k', 'up', 'The newer run; in a log, scroll up a line'],
+    ['hist-down', ['down', 'j'], '↓/j', 'down', 'The older run; in a log, scroll down a line'],
+    ['hist-page-up', ['pgup', 'K'], 'PgUp/K', 'page up', 'A page up'],
+    ['hist-page-down', ['pgdown', 'J'], 'PgDn/J', 'page down', 'A page down'],
+    [
+      'hist-open',
+      ['enter'],
+      'Enter',
+      'log',
+      "Open the run's log from its node (deploy.sh attach --run ID)",
+    ],
+    ['hist-reload', ['R'], 'R', 'reload', "Read every node's history again"],
+    [
+      'hist-back',
+      ['esc', 'left', 'q', 'h'],
+      'Esc',
+      'back',
+      'From a log back to the list; from the list back to the nodes',
+    ],
+  ] as const
+).map(([command, keys, label, hint, description]): KeyBinding => ({
+  command,
+  keys,
+  label,
+  hint,
+  description,
+  group: 'View',
+  modes: ['history'],
 }));
 
 export const KEY_TABLE: readonly KeyBinding[] = [
@@ -388,6 +554,16 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     modes: ['normal'],
   },
   {
+    command: 'history',
+    keys: ['h'],
+    label: 'h',
+    hint: 'history',
+    description:
+      'The history: every run recorded on the nodes, newest first (when, stage, result, commit, duration, who); Enter opens its log',
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
     command: 'refresh',
     keys: ['R', 'f5'],
     label: 'R/F5',
@@ -430,7 +606,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     hint: 'help',
     description: 'Show this help',
     group: 'View',
-    modes: ['normal', 'recover'],
+    modes: ['normal', 'recover', 'service-pick', 'service-logs', 'command-log'],
   },
   {
     command: 'quit',
@@ -439,7 +615,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     hint: 'quit',
     description: 'Quit (asks first while a stage is running; Ctrl+C too)',
     group: 'View',
-    modes: ['normal', 'recover'],
+    modes: ['normal', 'recover', 'service-pick', 'service-logs', 'command-log'],
   },
   {
     command: 'close',
@@ -559,6 +735,8 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     modes: ['filter'],
   },
   ...RECOVER_KEYS,
+  ...LOGS_KEYS,
+  ...HISTORY_KEYS,
 ];
 
 /** Turns Ink's (input, key) into the token the table uses. */

@@ -7,6 +7,7 @@ import type { LogStore } from './log-store.js';
 import { anyRunning, selectedNode } from './state/reducer.js';
 import type { AppStore } from './state/store.js';
 import { helpRowCount } from './views/help-overlay.js';
+import { routeViewKey, type ViewsContext } from './service-logs/route.js';
 
 /** What the router and the views need from the controller: stages, the walk, the add-node form. */
 export interface StageDriver extends NodeAddIntents {
@@ -18,6 +19,10 @@ export interface StageDriver extends NodeAddIntents {
   copyCheckUrl(node: string): void;
   /** The operator passed the node's Tailscale SSH check: retry the node. */
   checkDone(node: string): Promise<unknown>;
+  /** Opens the history view and reads every node's history (src/tui/history-host.ts). */
+  openHistory?(): Promise<unknown>;
+  /** Opens the log of the run selected in the history view. */
+  openHistoryRun?(): Promise<unknown>;
 }
 
 export interface RouterContext {
@@ -30,12 +35,15 @@ export interface RouterContext {
   readonly helpPage: number;
   /** Opens the guided recover view of a node (when the app has one). */
   readonly openRecover?: (node: string) => void;
+  /** The service logs and command log views (their keys are routed first). */
+  readonly views?: Omit<ViewsContext, 'store'>;
 }
 
 export function routeKey(token: string, ctx: RouterContext): void {
   const { store, driver } = ctx;
   const state = store.getState();
   const mode = state.mode.kind;
+  if (ctx.views && routeViewKey(token, { ...ctx.views, store })) return;
 
   if (mode === 'filter') {
     const b = bindingFor(mode, token);
@@ -151,11 +159,56 @@ export function routeKey(token: string, ctx: RouterContext): void {
     case 'check-done':
       void driver.checkDone(node);
       return;
+    case 'history':
+    case 'hist-reload':
+      void driver.openHistory?.();
+      return;
+    case 'hist-up':
+    case 'hist-down':
+    case 'hist-page-up':
+    case 'hist-page-down':
+      return historyMove(binding.command, ctx);
+    case 'hist-open':
+      if (!state.history?.log) void driver.openHistoryRun?.();
+      return;
+    case 'hist-back':
+      if (state.mode.kind === 'history' && state.history?.log) {
+        store.dispatch({ type: 'history', history: { ...state.history, log: undefined } });
+        return store.dispatch({
+          type: 'mode',
+          mode: { kind: 'history', index: state.mode.index, scroll: 0 },
+        });
+      }
+      store.dispatch({ type: 'history', history: undefined });
+      return store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
     case 'form':
     case 'filter-apply':
     case 'filter-clear':
       return;
   }
+}
+
+/** The history view's moves: the selected run in the list, or the scroll of an open log. */
+function historyMove(
+  command: 'hist-up' | 'hist-down' | 'hist-page-up' | 'hist-page-down',
+  ctx: RouterContext,
+): void {
+  const state = ctx.store.getState();
+  if (state.mode.kind !== 'history' || !state.history) return;
+  const page = Math.max(1, ctx.helpPage - 3);
+  const step = command === 'hist-up' || command === 'hist-down' ? 1 : page;
+  const up = command === 'hist-up' || command === 'hist-page-up';
+  const { index, scroll } = state.mode;
+  const log = state.history.log;
+  if (log) {
+    const max = Math.max(0, log.lines.length - 1);
+    const next = Math.min(max, Math.max(0, scroll + (up ? step : -step)));
+    ctx.store.dispatch({ type: 'mode', mode: { kind: 'history', index, scroll: next } });
+    return;
+  }
+  const last = Math.max(0, state.history.entries.length - 1);
+  const next = Math.min(last, Math.max(0, index + (up ? -step : step)));
+  ctx.store.dispatch({ type: 'mode', mode: { kind: 'history', index: next, scroll: 0 } });
 }
 
 /** The stage menu picked a stage: close the menu, then run it (asking first when it changes the node). */

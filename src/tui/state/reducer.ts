@@ -9,6 +9,7 @@ import type {
   StepStatus,
 } from '../../core/protocol/events.js';
 import type { NodeProbe, RepoInfo, StageOutcome } from '../../core/node/types.js';
+import type { HistoryEntry } from '../../core/status/history.js';
 
 export interface ConfirmRequest {
   /** What is asked, one line. */
@@ -38,7 +39,15 @@ export type Mode =
   | { readonly kind: 'add-node' }
   /** The guided recover view holds the detail pane; its keys are the key table's 'recover' mode. */
   | { readonly kind: 'recover' }
-  | { readonly kind: 'quit' };
+  | { readonly kind: 'quit' }
+  /** A service's logs (ViewsHost holds the stream and the view's state), its picker, its filter. */
+  | { readonly kind: 'service-pick'; readonly index: number }
+  | { readonly kind: 'service-logs' }
+  | { readonly kind: 'logs-filter' }
+  /** The command log. */
+  | { readonly kind: 'command-log' }
+  /** The fleet's run history (AppState.history); `index` the selected run, `scroll` its open log. */
+  | { readonly kind: 'history'; readonly index: number; readonly scroll: number };
 
 export type ModeKind = Mode['kind'];
 
@@ -95,6 +104,24 @@ export interface WalkView {
   readonly node?: string;
 }
 
+/** One run's log, opened from the history view (`deploy.sh attach --run ID`). */
+export interface HistoryLogView {
+  readonly node: string;
+  readonly run: string;
+  readonly loading: boolean;
+  /** Screen-safe lines. */
+  readonly lines: readonly string[];
+  readonly error: string;
+}
+
+/** The history view's data: every node's runs, newest first, and nodes that could not be read. */
+export interface HistoryView {
+  readonly loading: boolean;
+  readonly entries: readonly HistoryEntry[];
+  readonly errors: readonly string[];
+  readonly log?: HistoryLogView;
+}
+
 export interface AppState {
   readonly homelab: string;
   /** Sorted by wave, then inventory order. */
@@ -120,6 +147,10 @@ export interface AppState {
   readonly awaiting?: string;
   /** The guided recover view is open: closing a dialog or the help returns to it. */
   readonly recoverOpen?: boolean;
+  /** A view of its own is open (service logs, command log): closing a dialog or the help returns to it. */
+  readonly viewOpen?: 'service-logs' | 'command-log';
+  /** The history view's runs (while it is open). */
+  readonly history?: HistoryView;
 }
 
 export type Action =
@@ -154,6 +185,8 @@ export type Action =
   | { readonly type: 'walk'; readonly walk: WalkView | undefined }
   | { readonly type: 'awaiting'; readonly what: string | undefined }
   | { readonly type: 'recover-open'; readonly open: boolean }
+  | { readonly type: 'view-open'; readonly view: 'service-logs' | 'command-log' | undefined }
+  | { readonly type: 'history'; readonly history: HistoryView | undefined }
   | {
       readonly type: 'stage-refused';
       readonly node: string;
@@ -315,6 +348,8 @@ export function reducer(state: AppState, action: Action): AppState {
   switch (action.type) {
     case 'repo':
       return { ...state, repo: action.repo };
+    case 'history':
+      return { ...state, history: action.history };
     case 'inventory': {
       const known = new Map(state.nodes.map((n) => [n.spec.name, n]));
       const nodes = initialState({ homelab: action.homelab, nodes: action.nodes }).nodes.map(
@@ -358,7 +393,11 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'mode': {
       // Back from a dialog or the help to the view beneath it: the recover view when it is open.
       const mode: Mode =
-        action.mode.kind === 'normal' && state.recoverOpen ? { kind: 'recover' } : action.mode;
+        action.mode.kind === 'normal' && state.recoverOpen
+          ? { kind: 'recover' }
+          : action.mode.kind === 'normal' && state.viewOpen
+            ? { kind: state.viewOpen }
+            : action.mode;
       return { ...state, mode, awaiting: undefined };
     }
     case 'recover-open': {
@@ -368,6 +407,12 @@ export function reducer(state: AppState, action: Action): AppState {
         recoverOpen: action.open,
         ...(under ? { mode: action.open ? { kind: 'recover' } : { kind: 'normal' } } : {}),
       };
+    }
+    case 'view-open': {
+      const { viewOpen: _open, ...rest } = state;
+      return action.view
+        ? { ...rest, viewOpen: action.view, mode: { kind: action.view }, awaiting: undefined }
+        : { ...rest, mode: { kind: 'normal' }, awaiting: undefined };
     }
     case 'filter-type':
       return keepSelectionVisible({ ...state, filter: state.filter + action.text });

@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
 import { MARK, compactLogLine, duration, nextFor, pipeline, plural, wrapText } from './format.js';
+import { driftText } from '../../core/status/summary.js';
 
 export interface LogView {
   readonly lines: readonly string[];
@@ -215,6 +216,30 @@ function fixedRows(n: NodeEntry, head: string, width: number, height: number): F
       key: 'svcmore',
       node: <Text color="gray">{`         … ${services.length - maxServices} more`}</Text>,
     });
+  // Drift (deploy.sh status): what runs is not what the deployed commit says, and the fix.
+  const drift = n.probe?.reachable ? (n.probe.status.drift ?? []) : [];
+  if (drift.length > 0) {
+    const what = drift.map((d) => (d.service ? `${d.service} ${d.kind}` : 'checkout edited'));
+    const whatText = [...new Set(what)].join(', ');
+    fixed.push({
+      prio: 1,
+      key: 'drift',
+      node: <Text color="yellow" wrap="truncate">{`drift: ${whatText}`}</Text>,
+    });
+    const first = drift[0];
+    if (first) {
+      fixed.push({
+        prio: 3,
+        key: 'driftd',
+        node: <Text color="yellow" wrap="truncate">{`  ${driftText(first)}`}</Text>,
+      });
+      fixed.push({
+        prio: 2,
+        key: 'driftfix',
+        node: <Text color="yellow" wrap="truncate">{`  fix: ${first.fix}`}</Text>,
+      });
+    }
+  }
   fixed.push({
     prio: 4,
     key: 'changes',

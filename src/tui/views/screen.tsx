@@ -9,10 +9,12 @@ import { DetailPane, detailLogHeight, type LogView } from './detail-pane.js';
 import { Footer } from './footer.js';
 import { Banners, Header, NoticeLine, bannerLines, noticeLines } from './header.js';
 import { HelpOverlay } from './help-overlay.js';
+import { HistoryView } from './history-view.js';
 import { NodeAddForm } from './node-add-form.js';
 import { NodeList, nodeListHeight } from './node-list.js';
 import { FilterLine } from './filter-line.js';
 import { StageMenu, stageMenuHeight } from './stage-menu.js';
+import { isOwnMode, ownView, type ViewsSource } from './service-logs.js';
 
 export interface ScreenProps {
   readonly state: AppState;
@@ -29,6 +31,8 @@ export interface ScreenProps {
   readonly panel?: (size: { width: number; height: number }) => ReactNode;
   /** Whether each of the recover view's keys acts now (for the footer). */
   readonly panelKeys?: (command: Command) => boolean;
+  /** The service logs and command log views' data (they take the detail area while open). */
+  readonly views?: ViewsSource;
 }
 
 /** Terminals wider than this show nodes and detail side by side. */
@@ -110,20 +114,28 @@ export function Screen({
   transport,
   panel,
   panelKeys,
+  views,
   nodeAdd,
   onFormClosed,
 }: ScreenProps) {
   const mode = state.mode;
   // The recover view gives way to the one confirmation, help and quit question of the app.
   const showPanel = panel && mode.kind !== 'confirm' && mode.kind !== 'quit';
-  const l = layout(state, cols, rows, showPanel === true);
+  const own = views !== undefined && isOwnMode(mode.kind);
+  const l = layout(state, cols, rows, showPanel === true || own);
   const nodes = visibleNodes(state);
   // A node the filter hides is not shown in detail (nor acted on).
   const entry = nodes.find((n) => n.spec.name === state.selected);
   const head = state.repo?.head ?? '';
 
   let detail: ReactNode;
-  if (showPanel && panel) {
+  const ownDetail =
+    own && views
+      ? ownView(mode, entry?.spec.name ?? state.selected, views, l.detailWidth, l.detailHeight)
+      : null;
+  if (ownDetail) {
+    detail = ownDetail;
+  } else if (showPanel && panel) {
     detail = panel({ width: l.detailWidth, height: l.detailHeight });
   } else if (mode.kind === 'confirm') {
     detail = <ConfirmDialog request={mode.request} width={l.detailWidth} height={l.detailHeight} />;
@@ -203,12 +215,24 @@ export function Screen({
       <Banners lines={state.banners} width={cols} />
       <NoticeLine notice={state.notice} width={cols} />
       <FilterLine filter={state.filter} active={mode.kind === 'filter'} width={cols} />
-      {mode.kind === 'help' ? (
+      {mode.kind === 'history' ? (
+        <HistoryView
+          history={state.history}
+          index={mode.index}
+          scroll={mode.scroll}
+          width={cols}
+          height={l.body}
+        />
+      ) : mode.kind === 'help' ? (
         <HelpOverlay
           width={cols}
           height={l.body}
           scroll={mode.scroll}
-          {...(state.recoverOpen ? { first: 'Recover' as const } : {})}
+          {...(state.recoverOpen
+            ? { first: 'Recover' as const }
+            : state.viewOpen
+              ? { first: 'Logs' as const }
+              : {})}
         />
       ) : l.wide ? (
         <Box flexDirection="row" height={l.body}>
