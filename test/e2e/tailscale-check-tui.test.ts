@@ -1,7 +1,7 @@
 // The TUI with nodes behind Tailscale SSH in check mode, in a real terminal (tmux): the `tailscale`
 // stand-in prints the check banner and holds the connection; the node shows "needs check" and its
 // URL, `c` copies the URL (OSC 52, read back from tmux's paste buffer), the other node waits its
-// turn, and `C` after the check passed retries the node.
+// turn, and `C` after the check passed retries the node. `homelab status` asks the same way.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,4 +112,37 @@ describe.skipIf(!ok)('the TUI and Tailscale SSH check mode, in tmux', () => {
     await term.press('q');
     await term.waitFor((r) => !r.some((x) => x.includes('tscheck │')), 15_000);
   }, 180_000);
+
+  test('homelab status on a terminal asks about one check at a time and retries after y', async () => {
+    for (const n of names) checkNode(checkDir, n);
+    const before = holds(checkDir).length;
+    term.type('clear');
+    await term.press('Enter');
+    term.type(`node ${BIN} status --repo ${repoDir}`);
+    await term.press('Enter');
+    const rows = await term.waitFor(/Done with the check of \S+\? Retry it \[y\/N\]/, 30_000);
+    const first = /Done with the check of (\S+)\?/.exec(rows.join('\n'))?.[1] ?? '';
+    expect(names).toContain(first);
+    expect(rows.join('\n')).toMatch(
+      new RegExp(`${first} needs a Tailscale SSH check: open ${URL_RE.source} in a browser`),
+    );
+    const second = names.find((n) => n !== first) ?? '';
+    passCheck(checkDir, first);
+    term.type('y');
+    await term.press('Enter');
+    await term.waitFor(`${first}: check passed, reachable`, 20_000);
+    await term.waitFor(`Done with the check of ${second}?`, 20_000);
+    passCheck(checkDir, second);
+    term.type('y');
+    await term.press('Enter');
+    await term.waitFor(`${second}: check passed, reachable`, 20_000);
+    // Then the table: both reachable (not bootstrapped).
+    await term.waitFor(
+      (r) => names.every((n) => r.some((x) => x.startsWith(n) && x.includes('not-bootstrapped'))),
+      20_000,
+    );
+    const mine = holds(checkDir).slice(before);
+    expect(mine.map((h) => h.host).sort()).toEqual([...names].sort());
+    expect(maxConcurrentHolds(holds(checkDir)), JSON.stringify(holds(checkDir))).toBe(1);
+  }, 120_000);
 });

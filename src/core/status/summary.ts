@@ -18,6 +18,8 @@ export interface ProbeOutcome {
   /** Why the node could not be read (when not reachable). */
   readonly reason?: string;
   readonly message?: string;
+  /** With reason needs-check: the Tailscale SSH check's URL. */
+  readonly checkUrl?: string;
 }
 
 export interface NodeSummary {
@@ -30,6 +32,8 @@ export interface NodeSummary {
   readonly reachable: boolean;
   readonly reason: string | null;
   readonly message: string | null;
+  /** The URL of the Tailscale SSH check the node is held for (reason needs-check). */
+  readonly checkUrl?: string;
   readonly bootstrapped: boolean;
   readonly health: Health;
   readonly stage: Stage | '';
@@ -48,6 +52,8 @@ export interface NodeSummary {
   readonly confirm?: ConfirmState | null;
   /** The node's last run (the watchdog's rollback names itself `wd-<run>`). */
   readonly run?: string;
+  /** The node scripts' version its status record names (null: before scripts/VERSION; absent: not said). */
+  readonly scriptsVersion?: number | null;
 }
 
 export function summarizeNode(
@@ -67,6 +73,7 @@ export function summarizeNode(
     reachable: probe.reachable,
     reason: probe.reachable ? null : (probe.reason ?? 'unknown'),
     message: probe.reachable ? null : (probe.message ?? ''),
+    ...(!probe.reachable && probe.checkUrl ? { checkUrl: probe.checkUrl } : {}),
     bootstrapped: status?.bootstrapped ?? false,
     health: nodeHealth(status, probe.reachable),
     stage: status?.stage ?? '',
@@ -81,6 +88,7 @@ export function summarizeNode(
     drift: status?.drift ?? [],
     confirm: status?.confirm ?? null,
     run: status?.run ?? '',
+    ...(status?.scriptsVersion !== undefined ? { scriptsVersion: status.scriptsVersion } : {}),
   };
 }
 

@@ -14,7 +14,12 @@ export interface StatusReport {
 export function probeOutcome(probe: NodeProbe) {
   return probe.reachable
     ? { reachable: true, status: probe.status }
-    : { reachable: false, reason: probe.reason, message: probe.message };
+    : {
+        reachable: false,
+        reason: probe.reason,
+        message: probe.message,
+        ...(probe.checkUrl ? { checkUrl: probe.checkUrl } : {}),
+      };
 }
 
 export async function collectStatus(

@@ -14,8 +14,12 @@
 //
 // Pure bookkeeping over promises: no I/O, no processes (the runner owns those).
 
-/** How long one opening keeps the turn before the next may start, when no banner arrived. */
-export const SCOUT_MS = 2000;
+/**
+ * How long one opening keeps the turn before the next may start, when no banner arrived. A banner
+ * comes after a few round trips; an offline peer usually fails at once (tailscale knows it is
+ * offline), so only a peer that is online but does not answer costs the others this wait.
+ */
+export const SCOUT_MS = 5000;
 
 export interface CheckHold {
   readonly node: string;
