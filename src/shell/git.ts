@@ -35,6 +35,14 @@ export async function dirtyPaths(
   repoDir: string,
   folders: readonly string[] = ['inventory', 'hosts'],
 ): Promise<string[]> {
+  return (await statusEntries(repoDir, folders)).map((entry) => entry.slice(3));
+}
+
+/** `git status --short` entries below the folders ("XY path", untracked files each), [] on error. */
+export async function statusEntries(
+  repoDir: string,
+  folders: readonly string[],
+): Promise<string[]> {
   const r = await git(repoDir, [
     'status',
     '--porcelain=v1',
@@ -44,10 +52,7 @@ export async function dirtyPaths(
     ...folders,
   ]);
   if (!r.ok) return [];
-  return r.stdout
-    .split('\0')
-    .filter((entry) => entry.length > 3)
-    .map((entry) => entry.slice(3));
+  return r.stdout.split('\0').filter((entry) => entry.length > 3);
 }
 
 /** True when SATURN's repo knows the commit. */

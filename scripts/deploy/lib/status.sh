@@ -164,6 +164,16 @@ stage_status_record() {
   # No drift while a run holds the lock (it is changing the containers) or before a deploy.
   [[ "${bootstrapped}" == true && "${lock_json}" == null && -n "${deployed}" ]] &&
     status_drift_to drift "${docker_state}" services drift_rows
+  # The node scripts' version (scripts/VERSION beside the running deploy.sh; null before it
+  # existed or when it is not a number) and the protocol's, read without a fork.
+  local scripts_version=null
+  local version_line=""
+  # read fails on a file without a final newline (or an empty one): the line it read still counts.
+  if [[ -r "${DEPLOY_SH%/*}/../VERSION" ]]; then
+    IFS= read -r version_line <"${DEPLOY_SH%/*}/../VERSION" || true
+  fi
+  [[ "${version_line}" =~ ^[0-9]{1,6}$ ]] && scripts_version="$((10#${version_line}))"
+  extra+=(scripts_version:j "${scripts_version}" protocol:j "${PROTOCOL_PREFIX#@homelab/}")
   emit status node "${NODE}" bootstrapped:j "${bootstrapped}" repo_commit "${repo_commit}" \
     stage "${cs[stage]:-}" stage_status "${stage_status}" run "${cs[run]:-}" \
     run_stage "${cs[run_stage]:-}" error "${cs[error]:-}" target "${cs[target]:-}" \

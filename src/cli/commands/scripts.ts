@@ -1,11 +1,12 @@
 // `homelab scripts status|update`: the node scripts a homelab repo carries (scripts/deploy/,
 // scripts/bootstrap/, scripts/VERSION) against the ones this installed tool ships. `update`
 // replaces them as a reviewable change: it prints what changed and commits nothing.
-import { execa } from 'execa';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
-import { copyNodeScripts, NODE_SCRIPT_PATHS } from '../../shell/onboarding/init.js';
+import { openCommandControl } from '../open-control.js';
+import { collectStatus } from '../../shell/control/collect-status.js';
+import { nodeScriptsLines, updateNodeScripts } from '../../shell/onboarding/node-scripts.js';
 import {
   repoScriptsVersion,
   shippedScriptsVersion,
@@ -19,7 +20,8 @@ const USAGE = `Usage: homelab scripts status [--repo DIR]
 Nodes run scripts/deploy/deploy.sh from their own checkout of the homelab repo, so the repo carries
 the node scripts; scripts/VERSION says which version. After upgrading homelab:
 
-status   prints the version the repo carries and the one this tool ships
+status   prints the version the repo carries and the one this tool ships, then the version each
+         node runs (from its status record)
 update   replaces scripts/deploy/, scripts/bootstrap/ and scripts/VERSION with the tool's; prints
          \`git status\` of them and commits nothing: review (git diff), commit, push, then deploy
 
@@ -59,17 +61,19 @@ async function runScripts(args: readonly string[], ctx: CommandContext): Promise
   const carried = await repoScriptsVersion(repo);
   if (sub === 'status') {
     ctx.stdout.write(`node scripts: ${describe(carried, shipped)} (homelab ${toolVersion()})\n`);
+    // What each node runs, from its status record (an invalid inventory said why already).
+    const control = await openCommandControl(ctx, repo);
+    if (!control) return 0;
+    try {
+      const report = await collectStatus(control);
+      if (report.nodes.length > 0)
+        ctx.stdout.write(`${(await nodeScriptsLines(repo, report.nodes)).join('\n')}\n`);
+    } finally {
+      await control.close();
+    }
     return 0;
   }
-  await copyNodeScripts(repo);
-  const st = await execa(
-    'git',
-    ['-C', repo, 'status', '--short', '--untracked-files=all', '--', ...NODE_SCRIPT_PATHS],
-    {
-      reject: false,
-    },
-  );
-  const changes = String(st.stdout).split('\n').filter(Boolean);
+  const changes = await updateNodeScripts(repo);
   if (changes.length === 0) {
     ctx.stdout.write(
       `node scripts: already the ones homelab ${toolVersion()} ships (v${shipped}); nothing changed\n`,

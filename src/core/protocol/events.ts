@@ -230,4 +230,11 @@ export interface NodeStatusRecord {
   readonly confirm?: ConfirmState | null;
   /** Drift: absent from older nodes, [] when none. */
   readonly drift?: readonly DriftItem[];
+  /**
+   * The node scripts' version (scripts/VERSION beside the deploy.sh that answered): null for
+   * scripts from before scripts/VERSION that still send the field, absent from older nodes.
+   */
+  readonly scriptsVersion?: number | null;
+  /** The protocol version the node speaks (the N of `@homelab/N`); absent from older nodes. */
+  readonly protocol?: number;
 }

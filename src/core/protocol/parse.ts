@@ -247,6 +247,9 @@ function statusRecord(o: Json): NodeStatusRecord | undefined {
   const log = str(o.log);
   const confirm = o.confirm === null ? null : confirmState(o.confirm);
   const drift = Array.isArray(o.drift) ? o.drift.flatMap((d) => driftItem(d) ?? []) : undefined;
+  const scriptsVersion =
+    o.scripts_version === null ? null : wholeNumber(o.scripts_version, 999_999);
+  const protocol = wholeNumber(o.protocol, 999);
   return {
     node,
     bootstrapped: o.bootstrapped,
@@ -265,7 +268,14 @@ function statusRecord(o: Json): NodeStatusRecord | undefined {
     ...(log !== undefined && { log }),
     ...(confirm !== undefined && { confirm }),
     ...(drift !== undefined && { drift }),
+    ...(scriptsVersion !== undefined && { scriptsVersion }),
+    ...(protocol !== undefined && { protocol }),
   };
+}
+
+/** A whole number from 0 to max, or undefined. */
+function wholeNumber(v: unknown, max: number): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max ? v : undefined;
 }
 
 const DRIFT_KINDS: readonly DriftItem['kind'][] = [

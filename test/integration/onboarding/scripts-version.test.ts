@@ -1,7 +1,8 @@
 // The node scripts as a versioned part of a homelab repo: `homelab validate` warns when the repo's
 // scripts are older than the tool's, `homelab scripts update` refreshes them as an uncommitted,
-// reviewable change, and a node running older or newer scripts (scripts/VERSION at its checked-out
-// commit) is named by nodeScriptsNotes, which `homelab status` prints.
+// reviewable change, and a node running older or newer scripts (for a node whose status record does
+// not say: scripts/VERSION at its checked-out commit) is named by nodeScriptsNotes, which
+// `homelab status` prints.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,7 +104,7 @@ describe('versioned node scripts', () => {
     const none = at(undefined);
     const same = at(String(shipped));
     const node = (name: string, target: string): NodeSummary =>
-      ({ node: name, target, deployed: '' }) as unknown as NodeSummary;
+      ({ node: name, target, deployed: '', reachable: true }) as unknown as NodeSummary;
     const notes = await nodeScriptsNotes(repo, [
       node('a', older),
       node('b', newer),
@@ -112,9 +113,10 @@ describe('versioned node scripts', () => {
       node('e', ''),
     ]);
     expect(notes).toEqual([
-      `a runs node scripts v${shipped - 1}, older than this homelab's v${shipped}: \`homelab scripts update\`, commit, push, then deploy it`,
-      `b runs node scripts v${shipped + 1}, newer than this homelab (v${shipped}) understands: upgrade the homelab tool on SATURN`,
-      `c runs node scripts from before scripts/VERSION, older than this homelab's v${shipped}: \`homelab scripts update\`, commit, push, then deploy it`,
+      // The repo carries the tool's scripts again (HEAD): deploying the node is the fix.
+      `a runs node scripts v${shipped - 1} (SATURN has v${shipped}): deploy it (homelab run prepare --node a)`,
+      `b runs node scripts v${shipped + 1} (SATURN has v${shipped}), newer than this tool understands: upgrade homelab on SATURN`,
+      `c runs node scripts from before scripts/VERSION (SATURN has v${shipped}): deploy it (homelab run prepare --node c)`,
     ]);
   });
 });
