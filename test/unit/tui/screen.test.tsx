@@ -217,7 +217,7 @@ describe('screen', () => {
     expect(out).toContain('Advance the selected node to its next stage');
     expect(out).toContain('more');
     expectFits(out, 80, 24);
-    const tall = frame(state, 100, 70);
+    const tall = frame(state, 100, 90);
     expect(tall).toContain('Deploy the homelab asking once per wave');
     expect(tall).not.toContain('more');
   });
