@@ -143,8 +143,19 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   return new ShellControl(inventory, options, env);
 }
 
+/**
+ * A settled probe this young pins a stage without another status call: a walk probes, plans and
+ * runs each node within moments (one status call per node, not three). The node checks the pinned
+ * commit itself (--ref), so a probe a moment old can cost a refusal, never a wrong commit.
+ */
+const PIN_PROBE_REUSE_MS = 2000;
+
 class ShellControl implements Control {
   private readonly runners = new Map<string, NodeRunner>();
+  /** The last probe of each node that saw no lock and spanned no stage run by this Control. */
+  private readonly settledProbes = new Map<string, NodeProbe>();
+  /** Odd while a stage run by this Control goes on on the node; bumped at its start and end. */
+  private readonly runEpochs = new Map<string, number>();
   /** SATURN is on one tailnet: one Tailscale SSH check at a time across its nodes. */
   private readonly checkGate = new CheckGate();
 
@@ -209,6 +220,27 @@ class ShellControl implements Control {
   }
 
   async probe(name: string, signal?: AbortSignal): Promise<NodeProbe> {
+    const epoch = this.runEpochs.get(name) ?? 0;
+    const probe = await this.probeNode(name, signal);
+    const settled =
+      probe.reachable &&
+      probe.status.bootstrapped &&
+      !probe.status.lock &&
+      epoch % 2 === 0 &&
+      (this.runEpochs.get(name) ?? 0) === epoch;
+    if (settled) this.settledProbes.set(name, probe);
+    else this.settledProbes.delete(name);
+    return probe;
+  }
+
+  /** A stage of this Control starts (after its pin) or ends on the node: forget its probe. */
+  private stageBoundary(node: string, starts: boolean): void {
+    this.settledProbes.delete(node);
+    const epoch = this.runEpochs.get(node) ?? 0;
+    if (epoch % 2 === (starts ? 0 : 1)) this.runEpochs.set(node, epoch + 1);
+  }
+
+  private async probeNode(name: string, signal?: AbortSignal): Promise<NodeProbe> {
     const spec = this.spec(name);
     const started = Date.now();
     let record: NodeStatusRecord | undefined;
@@ -298,7 +330,11 @@ class ShellControl implements Control {
   > {
     let status: NodeStatusRecord | undefined;
     if (STATUS_STAGES.includes(stage)) {
-      const probe = await this.probe(spec.name, signal);
+      const recent = this.settledProbes.get(spec.name);
+      const probe =
+        recent && Date.now() - recent.probedAt < PIN_PROBE_REUSE_MS
+          ? recent
+          : await this.probe(spec.name, signal);
       if (!probe.reachable) return { unreachable: true, message: probe.message };
       if (!probe.status.bootstrapped)
         return { unreachable: false, message: notBootstrappedText(spec) };
@@ -353,7 +389,12 @@ class ShellControl implements Control {
   }
 
   async runStage(request: StageRequest): Promise<StageOutcome> {
-    const outcome = await this.runStageOnce(request);
+    let outcome: StageOutcome;
+    try {
+      outcome = await this.runStageOnce(request);
+    } finally {
+      this.stageBoundary(request.node, false);
+    }
     // A failed stage is reported; the notifier never throws and nothing waits for it here.
     this.notifier.stageOutcome(outcome);
     return outcome;
@@ -406,6 +447,7 @@ class ShellControl implements Control {
     const { pin } = checked;
     commit = pin.commit;
     if (!pin.ok) return outcome('refused', null, pin.message);
+    this.stageBoundary(spec.name, true);
 
     const extra = ['--detach'];
     if (pin.ref && pin.commit) extra.push('--ref', pin.commit);
