@@ -61,6 +61,21 @@ export interface NotifierOptions {
   readonly now?: () => Date;
 }
 
+// Where undelivered notifications are said when no onWarning was given: the listeners (the TUI
+// shows them as notices: a line on stderr would break its screen), else stderr.
+const warningListeners = new Set<(line: string) => void>();
+
+/** Receives the warnings of every notifier without its own onWarning; returns the unsubscribe. */
+export function onNotifyWarning(listener: (line: string) => void): () => void {
+  warningListeners.add(listener);
+  return () => warningListeners.delete(listener);
+}
+
+function defaultWarning(line: string): void {
+  if (warningListeners.size === 0) process.stderr.write(`${line}\n`);
+  for (const l of warningListeners) l(line);
+}
+
 // Results a notification is sent for: a stage that did not do its work.
 const NOTIFIED_RESULTS = new Set(['failed', 'interrupted', 'unreachable', 'locked']);
 
@@ -249,7 +264,7 @@ export function createNotifier(
   options: NotifierOptions = {},
 ): Notifier {
   const env = options.env ?? process.env;
-  const warn = options.onWarning ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const warn = options.onWarning ?? defaultWarning;
   const now = options.now ?? (() => new Date());
   const pending = new Set<Promise<void>>();
   const send = (event: NotifyEvent): void => {

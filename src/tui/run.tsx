@@ -13,6 +13,9 @@ import { RecoverHost } from './recover/host.js';
 import { enterFullScreen } from './terminal.js';
 import { RecoverPanel } from './recover/view.js';
 import { recoverKeyActs } from './recover/state.js';
+import { ViewsHost } from './service-logs/host.js';
+import { commandLog } from '../shell/transport/command-log.js';
+import { onNotifyWarning } from '../shell/notify.js';
 
 export interface RunTuiOptions {
   readonly control: Control;
@@ -53,7 +56,7 @@ function recoverPanel(host: RecoverHost, store: AppStore): PanelHost {
 }
 
 /** Stages whose failure opens the recover view by itself (diagnose reports, it does not fail a node). */
-const OPENS_RECOVER = new Set(['prepare', 'deploy', 'verify', 'resume', 'rollback']);
+const OPENS_RECOVER = new Set(['prepare', 'deploy', 'verify', 'resume', 'rollback', 'up']);
 
 /** "local ×4", "tailscale-ssh ×3 · local ×1": how SATURN reaches the nodes. */
 export function transportSummary(control: Pick<Control, 'inventory'>, tailnet?: string): string {
@@ -112,6 +115,8 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     runStage: (node, stage) => controller.requestStage(node, stage),
     onOpenChange: (open) => store.dispatch({ type: 'recover-open', open }),
   });
+  // Service logs (l) and the command log (@): the same bounded, batched store as the stage log.
+  const views = new ViewsHost({ control, commandLog, colour: chalk.level > 0 });
   const screen = enterFullScreen(opts.stdout);
   let quit: () => void = () => {};
   const quitting = new Promise<void>((resolve) => {
@@ -128,6 +133,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
       transport={transportSummary(control, opts.tailnet)}
       onQuit={() => quit()}
       panel={recoverPanel(host, store)}
+      views={views}
     />,
     {
       stdin: opts.stdin,
@@ -140,12 +146,18 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     },
   );
   controller.start();
+  // A notification that could not be delivered is a notice, never a line over the screen.
+  const stopNotify = onNotifyWarning((text) =>
+    store.dispatch({ type: 'notice', notice: { level: 'warn', text } }),
+  );
   try {
     await Promise.race([quitting, ink.waitUntilExit()]);
   } finally {
+    stopNotify();
     // Stop following running stages: they run detached on their nodes and go on there.
     await controller.stop({ cancel: true });
     await host.dispose();
+    views.dispose();
     ink.unmount();
     ink.cleanup();
     logs.dispose();
