@@ -558,7 +558,10 @@ export class TuiController implements NodeAddIntents {
    */
   async checkDone(node: string): Promise<NodeProbe> {
     const { dispatch } = this.store;
-    dispatch({ type: 'notice', notice: { level: 'info', text: `${node}: retrying after the check` } });
+    dispatch({
+      type: 'notice',
+      notice: { level: 'info', text: `${node}: retrying after the check` },
+    });
     const probe = await this.control.checkDone(node);
     if (this.stopped) return probe;
     dispatch({ type: 'probe', probe });

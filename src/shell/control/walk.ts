@@ -98,6 +98,13 @@ export interface WalkOptions {
 const MAX_STEPS_PER_WAVE = 8;
 
 export async function walkFleet(opts: WalkOptions): Promise<WalkResult> {
+  const result = await walk(opts);
+  // The topology's notify: hears how every walk ended (never throws, never waits).
+  opts.control.notifyWalkEnd?.(result);
+  return result;
+}
+
+async function walk(opts: WalkOptions): Promise<WalkResult> {
   const { control } = opts;
   const emit = (ev: WalkEvent): void => opts.onEvent?.(ev);
   const run: RunNode =
