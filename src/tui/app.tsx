@@ -9,6 +9,7 @@ import type { AppStore } from './state/store.js';
 import { useTerminalSize, type Size } from './use-terminal-size.js';
 import { detailLogHeight } from './views/detail-pane.js';
 import { Screen, layout } from './views/screen.js';
+import type { ViewsHost } from './service-logs/host.js';
 
 /** A view that can take over the detail pane and the keys (the guided recover view's host). */
 export interface PanelHost {
@@ -35,6 +36,8 @@ export interface AppProps {
   /** Spinner period in ms. */
   readonly tickMs?: number;
   readonly panel?: PanelHost;
+  /** The service logs and command log views (keys l and @). */
+  readonly views?: ViewsHost;
 }
 
 const NO_PANEL_SUBSCRIBE = (): (() => void) => () => {};
@@ -51,10 +54,12 @@ export function App({
   fallbackSize,
   tickMs = 120,
   panel,
+  views,
 }: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getState);
   useSyncExternalStore(logs.subscribe, logs.version);
   useSyncExternalStore(panel?.subscribe ?? NO_PANEL_SUBSCRIBE, panel?.current ?? NO_PANEL);
+  useSyncExternalStore(views?.subscribe ?? NO_PANEL_SUBSCRIBE, views?.version ?? NO_PANEL);
   const { cols, rows } = useTerminalSize(fallbackSize);
   const { isRawModeSupported, internal_eventEmitter } = useStdin();
 
@@ -68,6 +73,9 @@ export function App({
     logPage: entry ? Math.max(1, detailLogHeight(entry, l.detailHeight, l.detailWidth)) : 1,
     helpPage: Math.max(1, l.body - 1),
     ...(panel?.open ? { openRecover: (node: string) => panel.open?.(node) } : {}),
+    ...(views
+      ? { views: { views, page: Math.max(1, layout(state, cols, rows, true).detailHeight - 2) } }
+      : {}),
   };
 
   const ctxRef = useRef(ctx);
@@ -169,6 +177,7 @@ export function App({
       transport={transport}
       onFormClosed={onFormClosed}
       nodeAdd={driver}
+      {...(views ? { views } : {})}
       {...(panel?.isOpen
         ? { panel: (size: { width: number; height: number }) => panel.render(size) }
         : {})}

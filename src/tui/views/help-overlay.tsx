@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { KEY_TABLE, type KeyGroup } from '../keys.js';
 
-const GROUPS: readonly KeyGroup[] = ['Move', 'Stages', 'View', 'Recover', 'Dialogs'];
+const GROUPS: readonly KeyGroup[] = ['Move', 'Stages', 'View', 'Recover', 'Logs', 'Dialogs'];
 
 export interface HelpLine {
   readonly group: KeyGroup;
