@@ -27,26 +27,33 @@ const EXIT: Record<StageResult, number> = {
 /** Stages that make the node fetch git.remote (a resume may re-run prepare): planned even with --yes. */
 const FETCHING: readonly Stage[] = ['prepare', 'resume', 'up'];
 
+/** One stage, --node and the flags; throws UsageError for anything else. Runs nothing. */
+function parse(args: readonly string[]) {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      ...REPO_OPTION,
+      node: { type: 'string' },
+      yes: { type: 'boolean' },
+      raw: { type: 'boolean' },
+      confirm: { type: 'boolean' },
+    },
+    true,
+  );
+  const stage = positionals[0] as Stage | undefined;
+  if (!stage || !STAGES.includes(stage) || positionals.length > 1)
+    throw new UsageError(`expected one stage: ${STAGES.join(', ')}`);
+  if (!values.node) throw new UsageError('--node NAME is required');
+  return { stage, values: { ...values, node: values.node } };
+}
+
 const command: Command = {
   name: 'run',
   summary: 'run one stage (prepare, deploy, verify, diagnose, rollback, resume) on a node',
   usage: `Usage: homelab run <stage> --node NAME [--yes] [--raw] [--confirm] [--repo DIR]\n  stages: ${STAGES.join(', ')}\n  --yes  do not ask before a stage that changes the node\n  --raw  print the node protocol records too\n  --confirm  (verify, resume, up) the node records known-good only once SATURN confirms over a new\n             connection, else it rolls back by itself (what \`confirm: required\` in the topology does)`,
+  parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values, positionals } = parseCommandArgs(
-      args,
-      {
-        ...REPO_OPTION,
-        node: { type: 'string' },
-        yes: { type: 'boolean' },
-        raw: { type: 'boolean' },
-        confirm: { type: 'boolean' },
-      },
-      true,
-    );
-    const stage = positionals[0] as Stage | undefined;
-    if (!stage || !STAGES.includes(stage) || positionals.length > 1)
-      throw new UsageError(`expected one stage: ${STAGES.join(', ')}`);
-    if (!values.node) throw new UsageError('--node NAME is required');
+    const { stage, values } = parse(args);
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     const node = values.node;
