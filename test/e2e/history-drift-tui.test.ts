@@ -84,6 +84,35 @@ describe.skipIf(!ok)('history and drift in the TUI', () => {
     await term.waitFor(new RegExp(`${node} · worker`));
   }, 240_000);
 
+  test('homelab history lists the same runs with who started them; --run prints a run log', async () => {
+    const h = await as('carol', ['history', '--node', node]);
+    expect(h.code, h.stderr).toBe(0);
+    const rows = h.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^WHEN\s+NODE\s+STAGE\s+RESULT\s+COMMIT\s+DURATION\s+BY\s+RUN$/);
+    expect(
+      rows.slice(1).map((r) =>
+        r
+          .split(/\s{2,}/)
+          .slice(2, 4)
+          .concat(r.split(/\s+/).at(-2) ?? ''),
+      ),
+    ).toEqual([
+      ['verify', 'ok', 'bob'],
+      ['deploy', 'ok', 'bob'],
+      ['prepare', 'ok', 'alice'],
+    ]);
+    const json = await as('carol', ['history', '--json']);
+    const parsed = JSON.parse(json.stdout) as {
+      entries: { run: string; stage: string; by: string }[];
+    };
+    const prep = parsed.entries.find((e) => e.stage === 'prepare');
+    expect(prep?.by).toBe('alice');
+    const log = await as('carol', ['history', '--node', node, '--run', prep?.run ?? '']);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toContain(`"run":"${prep?.run ?? ''}"`);
+    expect(log.stdout).toMatch(/stage-end .*"stage":"prepare","result":"ok"/);
+  }, 60_000);
+
   test('drift: a container recreated with another image, an edited checkout file; gone after a redeploy', async () => {
     const compose = join(hl.rootOf(node), 'repo', 'hosts', node, 'web', 'docker-compose.yml');
     const other = join(hl.dir, 'by-hand.yml');
