@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
 import { MARK, compactLogLine, duration, nextFor, pipeline, plural, wrapText } from './format.js';
-import { driftText } from '../../core/status/summary.js';
+import { confirmText, driftText } from '../../core/status/summary.js';
 
 export interface LogView {
   readonly lines: readonly string[];
@@ -216,6 +216,26 @@ function fixedRows(n: NodeEntry, head: string, width: number, height: number): F
       key: 'svcmore',
       node: <Text color="gray">{`         … ${services.length - maxServices} more`}</Text>,
     });
+  // Magic rollback: the node waits for SATURN's confirmation, or rolled back by itself (and its log).
+  const st = n.probe?.reachable ? n.probe.status : undefined;
+  const confirmLine = st ? confirmText({ confirm: st.confirm ?? null, run: st.run }) : undefined;
+  if (confirmLine) {
+    fixed.push({
+      prio: 1,
+      key: 'confirm',
+      node: (
+        <Text color="yellow" wrap="truncate">
+          {confirmLine.replace(/; log: [^)]*\)$/, ')')}
+        </Text>
+      ),
+    });
+    if (st?.confirm?.state === 'rolled-back' && st.confirm.rollbackLog)
+      fixed.push({
+        prio: 3,
+        key: 'confirmlog',
+        node: <Text color="yellow" wrap="truncate">{`  log: ${st.confirm.rollbackLog}`}</Text>,
+      });
+  }
   // Drift (deploy.sh status): what runs is not what the deployed commit says, and the fix.
   const drift = n.probe?.reachable ? (n.probe.status.drift ?? []) : [];
   if (drift.length > 0) {
