@@ -8,7 +8,15 @@
 //   await runCli(['status', '--json'], { cwd: hl.repoDir });
 //   await hl.cleanup();
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTopology } from '../../src/core/inventory/parse.js';
@@ -61,10 +69,14 @@ export interface LabHomelab {
 // SATURN (root here) pushes into a remote owned by the nodes' login user. `-c safe.directory` does
 // not reach the local receive-pack; a global config file does.
 const gitConfig = join(tmpdir(), 'homelab-lab-gitconfig');
+// Written beside and renamed into place: test files load this module at the same time, and a git
+// reading a file another process has just truncated sees no safe.directory ("dubious ownership").
+const gitConfigTmp = `${gitConfig}.${process.pid}.${Math.random().toString(36).slice(2)}`;
 writeFileSync(
-  gitConfig,
+  gitConfigTmp,
   '[safe]\n\tdirectory = *\n[user]\n\temail = lab@homelab.test\n\tname = lab\n[init]\n\tdefaultBranch = main\n',
 );
+renameSync(gitConfigTmp, gitConfig);
 
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {

@@ -11,13 +11,17 @@ import { paintFor, warningLines } from '../colour.js';
 import { questioner } from '../../shell/confirm.js';
 import { describeWalkQuestion, walkFleet, type WalkEvent } from '../../shell/control/walk.js';
 import { shortSha } from '../../core/status/summary.js';
+import { selects, type WalkSelection } from '../../core/walk/plan.js';
 
 const USAGE = `Usage: homelab deploy [--wave N]... [--node NAME]... [--tag T]... [--yes] [--per-stage] [--repo DIR]
   --wave N     only the nodes of wave N (repeat for several)
   --node NAME  only this node (repeat for several)
   --tag T      only nodes with tag T (repeat for several)
   --yes        do not ask (required without a terminal)
-  --per-stage  confirm each stage (prepare, deploy, verify: three runs per node) instead of each wave`;
+  --per-stage  confirm each stage (prepare, deploy, verify: three runs per node) instead of each wave
+  --repo DIR   the homelab repo (default: $HOMELAB_REPO, else the folder above holding inventory/)
+  The topology's deploy: block sets the pace: concurrency (nodes of a wave at once, default the
+  whole wave) and canary: true (the first node of each wave alone, then the rest).`;
 
 const command: Command = {
   name: 'deploy',
@@ -60,6 +64,13 @@ const command: Command = {
           throw new UsageError(
             `no node "${n}" in inventory/topology.yaml (nodes: ${names.join(', ')})`,
           );
+      const selection: WalkSelection = {
+        ...(waves.length ? { waves } : {}),
+        ...(values.node?.length ? { nodes: values.node } : {}),
+        ...(values.tag?.length ? { tags: values.tag } : {}),
+      };
+      if (!control.inventory.nodes.some((n) => selects(selection, n)))
+        throw new UsageError('no node matches --wave, --node and --tag together');
       const asker = values.yes ? undefined : questioner(ctx.stdin, ctx.stdout);
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();
@@ -101,11 +112,7 @@ const command: Command = {
       };
       const result = await walkFleet({
         control,
-        selection: {
-          ...(waves.length ? { waves } : {}),
-          ...(values.node?.length ? { nodes: values.node } : {}),
-          ...(values.tag?.length ? { tags: values.tag } : {}),
-        },
+        selection,
         granularity: values['per-stage'] ? 'stage' : 'wave',
         onEvent,
         signal: abort.signal,
