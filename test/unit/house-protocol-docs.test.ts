@@ -252,6 +252,7 @@ describe('docs/protocol.md against the parser and the node', () => {
     expect([...parsed.keys()].sort()).toEqual(
       [
         'check',
+        'confirm',
         'finding',
         'history',
         'image',
