@@ -24,8 +24,8 @@ repo_head_to() {
   _head_out="$(timeout -k 1 "${STATUS_TIMEOUT}" git -C "${REPO}" rev-parse --verify --quiet HEAD 2>/dev/null 9>&- || true)"
 }
 
-# service_json_to VAR NAME PROJECT ROWS: one service of the record from its containers' rows
-# ("name<TAB>state<TAB>health" lines).
+# service_json_to VAR NAME PROJECT ROWS [IMAGES]: one service of the record from its containers'
+# rows ("name<TAB>state<TAB>health" lines) and the JSON array of its known-good images.
 service_json_to() {
   local -n _svc_out="$1"
   local rows="$4"
@@ -67,7 +67,8 @@ service_json_to() {
   elif ((healthy > 0)); then
     svc_health=healthy
   fi
-  json_obj_to _svc_out name "$2" project "$3" state "${svc_state}" health "${svc_health}" containers:j "[${json}]"
+  json_obj_to _svc_out name "$2" project "$3" state "${svc_state}" health "${svc_health}" containers:j "[${json}]" \
+    images:j "[${5:-}]"
 }
 
 stage_status_record() {
@@ -140,11 +141,29 @@ stage_status_record() {
     rows["${project}"]+="${name}	${state}	${health}"$'\n'
     drift_rows["${project}"]+="${cid}	${chash}	${name}"$'\n'
   done <<<"${ps}"
+  # The images verify recorded with the known-good commit (lib/images.sh), per service.
+  local -A images_json=()
+  local kg_images
+  state_get_to kg_images known_good
+  if [[ "${kg_images}" =~ ^[0-9a-f]{40}$ ]]; then
+    state_get_to text "images/${kg_images}.tsv"
+    local csvc
+    local iref
+    local idigest
+    local _iid
+    local icreated
+    local ij
+    while IFS=$'\x1f' read -r svc csvc iref idigest _iid icreated; do
+      [[ -n "${svc}" ]] || continue
+      json_obj_to ij service "${csvc}" image "${iref}" digest "${idigest}" created "${icreated}"
+      images_json["${svc}"]+="${images_json["${svc}"]:+,}${ij}"
+    done <<<"${text//$'\t'/$'\x1f'}"
+  fi
   local sj=""
   local one
   for svc in "${services[@]}"; do
     project="${NODE}_${svc}"
-    service_json_to one "${svc}" "${project}" "${rows["${project}"]:-}"
+    service_json_to one "${svc}" "${project}" "${rows["${project}"]:-}" "${images_json["${svc}"]:-}"
     sj+="${sj:+,}${one}"
   done
   local deployed

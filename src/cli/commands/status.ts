@@ -16,6 +16,7 @@ import {
   statusHeader,
   type CellStyle,
 } from '../../core/status/table.js';
+import { knownGoodImageLines } from '../../core/images/updates.js';
 import { paintFor, warningLines, type Paint } from '../colour.js';
 
 /** Health green when healthy, red when unhealthy or unreachable, yellow otherwise; a failed stage red. */
@@ -63,6 +64,8 @@ const command: Command = {
       } else {
         const paint = paintFor(ctx.env, ctx.stdout);
         ctx.stdout.write(renderStatusTable(statusHeader(report), report.nodes, statusStyle(paint)));
+        const images = knownGoodImageLines(report.nodes);
+        if (images.length > 0) ctx.stdout.write(`\n${images.join('\n')}\n`);
         const drift = driftLines(report.nodes);
         if (drift.length > 0)
           ctx.stdout.write(

@@ -105,3 +105,26 @@ export function renderUpdatesTable(rows: readonly UpdateRow[]): string {
       : `${n} image${n === 1 ? '' : 's'} out of date`;
   return `${[...out, '', ...(notes.length > 0 ? [...notes, ''] : []), summary].join('\n')}\n`;
 }
+
+/** Below `homelab status`'s table: the images each node's known-good runs (verify's record). */
+export function knownGoodImageLines(
+  nodes: ReadonlyArray<{
+    readonly node: string;
+    readonly services: ReadonlyArray<{
+      readonly name: string;
+      readonly images?: ReadonlyArray<{ service: string; image: string; digest: string }>;
+    }>;
+  }>,
+): string[] {
+  const rows = nodes.flatMap((n) =>
+    n.services.flatMap((s) =>
+      (s.images ?? []).map(
+        (i) =>
+          `  ${n.node} ${s.name}${i.service !== s.name ? `/${i.service}` : ''}  ${i.image}  ${
+            i.digest ? shortDigest(i.digest) : 'local image (no registry digest)'
+          }`,
+      ),
+    ),
+  );
+  return rows.length > 0 ? ['known-good images (a rollback starts exactly these):', ...rows] : [];
+}

@@ -152,6 +152,14 @@ export type NodeLine =
   | { readonly kind: 'event'; readonly event: NodeEvent }
   | { readonly kind: 'log'; readonly text: string };
 
+/** One compose service's image as verify recorded it for the known-good commit. */
+export interface ServiceImage {
+  readonly service: string;
+  readonly image: string;
+  /** repo@sha256:… ('' for an image built or imported on the node). */
+  readonly digest: string;
+  readonly created: string;
+}
 export interface ContainerStatus {
   readonly name: string;
   readonly state: string;
@@ -164,6 +172,8 @@ export interface ServiceStatus {
   readonly state: 'running' | 'partial' | 'stopped' | 'missing';
   readonly health: 'healthy' | 'unhealthy' | 'starting' | 'none';
   readonly containers: readonly ContainerStatus[];
+  /** The images verify recorded with the known-good commit (empty before the first one). */
+  readonly images?: readonly ServiceImage[];
 }
 
 export interface LockHolder {

@@ -16,6 +16,7 @@ import type {
   NodeStatusRecord,
   RunEndEvent,
   RunEvent,
+  ServiceImage,
   ServiceStatus,
   Severity,
   Stage,
@@ -341,12 +342,27 @@ function serviceStatus(v: unknown): ServiceStatus | undefined {
           : [],
       )
     : [];
+  const images: ServiceImage[] = Array.isArray(v.images)
+    ? v.images.flatMap((i) =>
+        isObject(i) && str(i.service) !== undefined
+          ? [
+              {
+                service: str(i.service) ?? '',
+                image: str(i.image) ?? '',
+                digest: str(i.digest) ?? '',
+                created: str(i.created) ?? '',
+              },
+            ]
+          : [],
+      )
+    : [];
   return {
     name,
     project: str(v.project) ?? '',
     state: oneOf(v.state, ['running', 'partial', 'stopped', 'missing'] as const) ?? 'missing',
     health: oneOf(v.health, ['healthy', 'unhealthy', 'starting', 'none'] as const) ?? 'none',
     containers,
+    images,
   };
 }
 

@@ -139,6 +139,17 @@ describe.skipIf(!ok)('homelab updates on a real registry', () => {
     expect(running()).toEqual({ version: 'v2', image: `${repo.name}@${digests.v2}` });
     expect(repo.remoteDigest('latest')).toBe(digests.v3);
     expect((await updates()).images[0]?.status).toBe('pinned');
+    // The status record and `homelab status` show the known-good digests.
+    const st = await cli(['status', '--json', '--node', node]);
+    const report = JSON.parse(st.stdout) as {
+      nodes: { services: { images?: { digest: string }[] }[] }[];
+    };
+    expect(report.nodes[0]?.services[0]?.images?.[0]?.digest).toBe(`${repo.name}@${digests.v2}`);
+    const text = await cli(['status', '--node', node]);
+    expect(text.stdout).toContain('known-good images (a rollback starts exactly these):');
+    expect(text.stdout).toContain(
+      `${node} web  ${repo.name}@${digests.v2}  ${(digests.v2 ?? '').slice(0, 19)}`,
+    );
   });
 
   it('a registry that is down fails deploy with the image, the error and the fix; web keeps running', async () => {
