@@ -4,7 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/core/inventory/parse.js';
 import { formatProblem } from '../../src/core/problem.js';
-import { redactEvent, safeOperator, stageFailedEvent } from '../../src/shell/notify.js';
+import {
+  redactEvent,
+  safeOperator,
+  stageFailedEvent,
+  walkFinishedEvent,
+} from '../../src/shell/notify.js';
 
 const BASE = [
   'homelab: lab',
@@ -99,5 +104,41 @@ describe('a notification passes the redaction boundary', () => {
     ['ü'.repeat(100), '_'.repeat(64)],
   ])('operator %j is sent as %j', (raw, want) => {
     expect(safeOperator(raw)).toBe(want);
+  });
+});
+
+describe('a finished walk', () => {
+  const base = { head: 'h'.repeat(40), deployed: ['a'], notStarted: [], declined: false };
+  it.each([
+    [{ ...base, ok: true, failed: [] }, 'ok', undefined, ''],
+    [
+      {
+        ...base,
+        ok: false,
+        failed: [{ node: 'b', message: 'deploy failed at compose-up web' }],
+        notStarted: ['c'],
+      },
+      'failed',
+      'b',
+      'deploy failed at compose-up web',
+    ],
+    [{ ...base, ok: false, failed: [], declined: true }, 'declined', undefined, ''],
+    [
+      { ...base, ok: false, failed: [], refused: { node: 'c', why: 'push first' } },
+      'refused',
+      'c',
+      'push first',
+    ],
+  ])('%# reports %s with its first failure', (walk, result, node, finding) => {
+    const ev = walkFinishedEvent('lab', walk, 'bob', new Date(0));
+    expect(ev).toMatchObject({
+      event: 'walk-finished',
+      result,
+      who: 'bob',
+      commit: 'h'.repeat(40),
+      finding,
+    });
+    expect(ev.node).toBe(node);
+    expect(ev.deployed).toEqual(['a']);
   });
 });
