@@ -121,7 +121,7 @@ const CASES: readonly Case[] = [
     name: 'unknown key without a close match lists the valid keys',
     topology: edit(BASE, '    transport: local\n', '    transport: local\n    colour: blue\n'),
     expected: [
-      `${T}:7:5: nodes.saturn.colour: unknown key "colour" (valid keys here: address, role, tags, transport, user, root, repo, wave, ssh, services)`,
+      `${T}:7:5: nodes.saturn.colour: unknown key "colour" (valid keys here: address, role, tags, transport, user, root, repo, wave, ssh, services, confirm, confirmTimeout)`,
     ],
   },
   {
