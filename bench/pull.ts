@@ -24,7 +24,7 @@ function pushImage(mib: number): string {
   try {
     writeFileSync(
       join(dir, 'Dockerfile'),
-      `FROM busybox:1.36\nRUN head -c ${mib}M /dev/urandom > /blob\n`,
+      `FROM busybox:1.36\nRUN head -c ${mib * 1048576} /dev/urandom > /blob\n`,
     );
     docker(['build', '-q', '-t', ref, dir]);
     docker(['push', ref]);

@@ -180,10 +180,22 @@ diag_check_images() {
   local image
   while IFS= read -r image; do
     [[ -n "${image}" ]] || continue
-    if ! diag_docker image inspect "${image}" >/dev/null 2>&1; then
-      diag_finding service.image-missing fail "Image ${image} is not on the node" \
-        "docker image inspect ${image}: no such image" \
-        "Pull it: docker compose -p ${DIAG_NODE}_${service} pull (check the tag exists and the registry is reachable from the node)" "${service}"
+    diag_docker image inspect "${image}" >/dev/null 2>&1 && continue
+    # Not on the node: can it be pulled? Ask the registry (no pull; the node's docker login).
+    local -a mopts=()
+    local host
+    host="$(image_registry "${image}")"
+    [[ "${host}" == 127.* || "${host}" == localhost* ]] && mopts+=(--insecure)
+    local err
+    if err="$(diag_docker manifest inspect "${mopts[@]}" "${image}" 2>&1 >/dev/null)"; then
+      diag_finding service.image-missing fail "Image ${image} is not on the node (the registry has it)" \
+        "docker image inspect ${image}: no such image; docker manifest inspect ${image}: found" \
+        "Pull it: docker compose -p ${DIAG_NODE}_${service} pull, or run deploy (it pulls what it starts)" "${service}"
+    else
+      err="$(redact "$(printf '%s' "${err:-no answer}" | tail -n 1)")"
+      diag_finding service.image-unpullable fail "Image ${image} is not on the node and cannot be pulled" \
+        "docker image inspect ${image}: no such image; docker manifest inspect ${image}: ${err}" \
+        "$(pull_fix "${image}" "${err}")" "${service}"
     fi
   done <<<"${images}"
 }

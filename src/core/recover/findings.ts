@@ -43,6 +43,7 @@ export const CAUSE_ORDER: readonly string[] = [
   'compose.file-missing',
   'compose.config-invalid',
   'service.image-missing',
+  'service.image-unpullable',
   'service.port-in-use',
   'service.oom-killed',
   'service.exited',

@@ -169,6 +169,34 @@ describe.skipIf(!ok)('images on a real registry', () => {
     expect(fx.containerIds('web')).toEqual(before);
     expect(fx.containerStates('web')).toEqual(['running']);
   });
+
+  it('diagnose tells an image the registry cannot give from one that is only not on the node', async () => {
+    const findings = async (): Promise<Extract<NodeEvent, { type: 'finding' }>[]> =>
+      (await fx.run('diagnose', [], { env })).events.filter(
+        (e): e is Extract<NodeEvent, { type: 'finding' }> =>
+          e.type === 'finding' && e.id.startsWith('service.image'),
+      );
+    // The compose file names an image of a registry that is down (the previous test).
+    const [down] = await findings();
+    expect(down).toMatchObject({
+      id: 'service.image-unpullable',
+      severity: 'fail',
+      service: 'web',
+    });
+    expect(down?.evidence).toMatch(/connection refused/);
+    expect(down?.hint).toContain('does not answer: start it');
+    // An image the registry has, removed from the engine: only not on the node.
+    repo.push('v4', { tag: 'pullable' });
+    docker(['rmi', repo.ref('pullable')]);
+    fx.writeService('web', compose(repo.ref('pullable'), port));
+    const sha = fx.commit('an image the registry has');
+    expect((await fx.run('prepare', ['--ref', sha], { env })).code).toBe(0);
+    const [missing] = await findings();
+    expect(missing).toMatchObject({
+      id: 'service.image-missing',
+      summary: `Image ${repo.ref('pullable')} is not on the node (the registry has it)`,
+    });
+  });
 });
 
 describe.skipIf(!ok)('an image built or imported on the node', () => {

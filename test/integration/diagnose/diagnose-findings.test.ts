@@ -252,11 +252,13 @@ describe.skipIf(!ok)('deploy.sh diagnose on broken services', () => {
     expect(f.hint).toMatch(/deploy\.sh resume/);
   });
 
-  it('names an image that is not on the node', () => {
-    const f = one(run.findings, 'service.image-missing', 'noimg');
+  it('names an image that is not on the node and cannot be pulled', () => {
+    const f = one(run.findings, 'service.image-unpullable', 'noimg');
     expect(f.severity).toBe('fail');
-    expect(f.summary).toBe('Image homelab-test/not-built-here:0.0.1 is not on the node');
-    expect(f.hint).toMatch(/pull/);
+    expect(f.summary).toBe(
+      'Image homelab-test/not-built-here:0.0.1 is not on the node and cannot be pulled',
+    );
+    expect(f.hint).toMatch(/docker\.io/);
   });
 
   it('counts the restarts of a crash-looping container', () => {
