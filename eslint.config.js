@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 // path names the layer it reaches. test/unit/house-layers.test.ts checks the same rules on the
 // resolved import graph and reads LAYER_EXCEPTIONS from here.
 export const IO_MODULES =
-  '^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|readline|worker_threads)$|^execa$';
+  '^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|readline|readline/promises|worker_threads)$|^execa$';
 const restrict = (...patterns) => ['error', { patterns }];
 const rule = (regex, message) => ({ regex, message });
 const noIo = rule(IO_MODULES, 'no I/O here: files and processes belong to src/shell');
@@ -53,6 +53,15 @@ const layers = [
         noIo,
         rule('^(react|ink)(/|$)', 'state is pure: no React, no Ink'),
         rule('^\\.(?!/|\\./\\.\\./core/)', 'state imports only ./ and src/core'),
+      ),
+    },
+  },
+  {
+    // The CLI: parses, asks the shell, prints. Files, processes and prompts are the shell's.
+    files: ['src/cli/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        rule(IO_MODULES, 'no I/O in the CLI: call src/shell (files, git, processes, prompts)'),
       ),
     },
   },

@@ -51,6 +51,11 @@ const RULES: readonly Rule[] = [
     why: "the TUI's state is pure: reducers over core types",
   },
   {
+    layer: 'src/cli/',
+    modules: IO,
+    why: 'the CLI parses, asks the shell and prints: no files, processes or prompts of its own',
+  },
+  {
     layer: 'src/tui/views/',
     forbidden: ['src/shell/', 'src/cli/'],
     modules: IO,
@@ -168,6 +173,9 @@ describe('the layers of src/', () => {
       { from: 'src/tui/state/x.ts', to: 'react', bare: true },
       { from: 'src/tui/views/x.tsx', to: 'src/shell/git.ts', bare: false },
       { from: 'src/tui/views/x.tsx', to: 'node:fs/promises', bare: true },
+      { from: 'src/cli/commands/x.ts', to: 'execa', bare: true },
+      { from: 'src/cli/commands/x.ts', to: 'node:fs/promises', bare: true },
+      { from: 'src/cli/commands/x.ts', to: 'node:readline', bare: true },
       // The add-node form sends intents to the controller; it never reaches the shell.
       {
         from: 'src/tui/views/node-add-form.tsx',

@@ -1,10 +1,9 @@
 // `homelab demo`: builds a disposable homelab on this machine and opens the TUI on it.
-import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs } from '../args.js';
 import { openControl } from '../../shell/control/control.js';
-import { buildDemo, dockerAvailable, teardownDemo, type Demo } from '../../shell/demo/build.js';
+import { buildDemo, dockerAvailable, removeDemo, type Demo } from '../../shell/demo/build.js';
 import { loadInventory } from '../../shell/inventory/load.js';
 import { isInteractive, launch } from './tui.js';
 
@@ -74,8 +73,7 @@ async function down(dir: string, ctx: CommandContext): Promise<number> {
     );
     return 1;
   }
-  await teardownDemo({ inventory });
-  await rm(abs, { recursive: true, force: true });
+  await removeDemo({ inventory, dir: abs });
   ctx.stdout.write(`demo in ${abs}: containers stopped, folder removed\n`);
   return 0;
 }
@@ -114,8 +112,7 @@ export async function runDemo(args: readonly string[], ctx: CommandContext): Pro
     ctx.stdout.write(describeDemo(demo, dryRun));
     return 0;
   }
-  await teardownDemo(demo);
-  await rm(demo.dir, { recursive: true, force: true });
+  await removeDemo(demo);
   ctx.stdout.write(`demo finished: its containers are stopped and ${demo.dir} is removed\n`);
   return 0;
 }

@@ -1,17 +1,14 @@
 // `homelab node add|bootstrap`: onboarding a new node (design document, "Onboarding New Nodes").
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
-import { nodeNames } from '../../core/inventory/add-node.js';
 import { TOPOLOGY_FILE } from '../../core/inventory/parse.js';
 import { formatProblem } from '../../core/problem.js';
 import { confirm } from '../../shell/confirm.js';
 import { dirtyPaths } from '../../shell/git.js';
 import { loadInventory } from '../../shell/inventory/load.js';
-import { planAddNode, writePlan } from '../../shell/onboarding/add-node.js';
+import { planAddNode, topologyNodeNames, writePlan } from '../../shell/onboarding/add-node.js';
+import { linePrompter, type Prompter } from '../../shell/prompt.js';
 import { applyRemoval, planRemoveNode, planRemoveService } from '../../shell/onboarding/remove.js';
 import type { BootstrapOutcome, BootstrapStep } from '../../shell/onboarding/bootstrap.js';
 import { bootstrapNode } from '../../shell/onboarding/bootstrap.js';
@@ -114,29 +111,7 @@ function parseFlags(args: readonly string[], cwd: string): Flags {
 
 // --- prompts ----------------------------------------------------------------------------------
 
-interface Prompter {
-  /** The answer (trimmed), the default for an empty answer, or undefined when input ended. */
-  ask(question: string, def?: string): Promise<string | undefined>;
-  close(): void;
-}
-
-function prompter(ctx: CommandContext): Prompter {
-  const rl = createInterface({ input: ctx.stdin, terminal: false });
-  const lines = rl[Symbol.asyncIterator]();
-  return {
-    async ask(question, def) {
-      ctx.stdout.write(`${question}${def !== undefined && def !== '' ? ` [${def}]` : ''}: `);
-      const next = await lines.next();
-      if (next.done) {
-        ctx.stdout.write('\n');
-        return undefined;
-      }
-      const answer = String(next.value).trim();
-      return answer === '' ? (def ?? '') : answer;
-    },
-    close: () => rl.close(),
-  };
-}
+const prompter = (ctx: CommandContext): Prompter => linePrompter(ctx.stdin, ctx.stdout);
 
 class InputEnded extends Error {}
 
@@ -202,8 +177,7 @@ async function askFields(
 }
 
 async function runAdd(f: Flags, ctx: CommandContext, repo: string): Promise<number> {
-  const topology = await readFile(join(repo, TOPOLOGY_FILE), 'utf8');
-  const existing = nodeNames(topology);
+  const existing = await topologyNodeNames(repo);
   const flaws = checkFlags(f, existing);
   if (flaws.length > 0) {
     ctx.stderr.write(flaws.map((x) => `homelab node add: refused: ${x}\n`).join(''));

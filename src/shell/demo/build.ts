@@ -2,7 +2,7 @@
 // scripts/, so nodes run the real deploy.sh), a bare Git remote, and four `local` nodes with their
 // own roots and checkouts. One node ships without the secret its service needs.
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -201,6 +201,12 @@ export async function dockerAvailable(): Promise<boolean> {
 }
 
 /** Takes the demo's compose projects down (best effort) so nothing keeps running after it. */
+/** What `homelab demo` does when it ends (and `--down`): its containers stopped, its folder gone. */
+export async function removeDemo(demo: Pick<Demo, 'inventory' | 'dir'>): Promise<void> {
+  await teardownDemo(demo);
+  await rm(demo.dir, { recursive: true, force: true });
+}
+
 export async function teardownDemo(demo: Pick<Demo, 'inventory'>): Promise<void> {
   await Promise.all(
     demo.inventory.nodes.flatMap((node) =>

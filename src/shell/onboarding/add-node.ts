@@ -4,7 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AddNodeRequest } from '../../core/onboarding/fields.js';
-import { addNodeToTopology, STARTER_PORT, starterCompose } from '../../core/inventory/add-node.js';
+import {
+  addNodeToTopology,
+  nodeNames,
+  STARTER_PORT,
+  starterCompose,
+} from '../../core/inventory/add-node.js';
 import { manifestPath, renderManifest } from '../../core/inventory/manifest.js';
 import type { Inventory, NodeSpec } from '../../core/inventory/model.js';
 import { parseTopology, sortProblems, TOPOLOGY_FILE } from '../../core/inventory/parse.js';
@@ -54,6 +59,11 @@ function withFiles(snapshot: RepoSnapshot, files: readonly PlannedFile[]): RepoS
     for (let d = dirname(f.path); d !== 'hosts' && d !== '.'; d = dirname(d)) dirs.add(d);
   }
   return { files: [...paths].sort(), dirs: [...dirs].sort(), texts };
+}
+
+/** The names of the nodes in the repo's topology as written (read even when it is invalid). */
+export async function topologyNodeNames(repoDir: string): Promise<string[]> {
+  return nodeNames(await readFile(join(repoDir, TOPOLOGY_FILE), 'utf8'));
 }
 
 /** Everything `node add` would write, checked by the inventory rules; nothing is written here. */
