@@ -2,6 +2,17 @@
 # Docker Compose v2 for one service: its project, its -f/--env-file arguments, the hash of its
 # resolved configuration, and redaction of .env values from anything that reaches the log.
 # `docker compose config` output holds interpolated secrets: it is only ever hashed, never logged.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: bounded compose_args compose_leftovers_clean compose_validate container_event_wait dk
+#     dk_long docker_check docker_what env_secs gt health_of_to log_output missing_secret_keys
+#     node_containers_to project_containers project_name service_dir service_env service_hash
+#     service_hash_to service_inputs_to service_override temp_files_clean timed_out
+#   sets: COMPOSE_ARGS COMPOSE_ERROR COMPOSE_UP_TIMEOUT CONFIG_FROM CONFIG_HASH DOCKER_CHECKED
+#     DOCKER_DETAIL DOCKER_ERROR DOCKER_TIMEOUT GIT_TIMEOUT LEFTOVERS_DONE LEFTOVERS_ERROR LISTED
+#     LISTED_CONTAINERS NODE_CONTAINERS_ERROR
+#   reads: CONFIG_DIR MANIFEST_SECRETS NODE REPO
 
 # External commands that may run long (docker, git, curl, sleep) get the lock descriptor closed
 # (9>&-), so no child outlives a killed run holding the lock, and every docker and git call has a

@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # Node-wide diagnose checks: docker daemon, disks, memory, load, git checkout, the last deploy log, GPU.
 # Part of lib/diagnose.sh (read by it; uses its DIAG_* globals, diag_finding and diag_docker).
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: diag_check_disks diag_check_docker diag_check_git diag_check_gpu diag_check_last_log
+#     diag_check_load diag_check_memory diag_disk_one diag_excerpt diag_git diag_json_field
+#     diag_judge_load diag_last_log diag_meminfo diag_svc_suffix diag_tail
+#   sets: DIAG_DOCKER_OK
+#   reads: DEPLOY_LOG DIAGNOSE_DOCKER_TIMEOUT DIAGNOSE_LOG_LINES DIAG_LOGS DIAG_NODE DIAG_REPO
+#     NODE_TAGS
 
 # --- node-wide checks -------------------------------------------------------------------------------
 

@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # Per-service diagnose checks: secrets, overrides, images, containers (exit codes, restarts, OOM, health), ports.
 # Part of lib/diagnose.sh (read by it; uses its DIAG_* globals, diag_finding and diag_docker).
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: diag_check_containers diag_check_images diag_check_override diag_check_ports
+#     diag_check_secrets diag_check_service diag_compose_args diag_container_logs diag_last_health
+#     diag_pid_in_containers diag_service_ports
+#   sets: DIAG_COMPOSE_ARGS DIAG_CONTAINER_IDS DIAG_SERVICE_RUNNING KEY
+#   reads: COMPOSE_ARGS CONFINED_ERROR DIAGNOSE_LOG_LINES DIAG_NODE DIAG_REPO DIAG_ROOT
+#     MANIFEST_CHECKS MANIFEST_OVERRIDE MANIFEST_SECRETS
 
 # --- per service ------------------------------------------------------------------------------------
 

@@ -14,6 +14,14 @@
 #
 # Also runnable on its own, for SATURN's recover prompt:
 #   bash diagnose.sh redact [--root DIR]   stdin -> stdout with the node's secrets redacted
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: diag_docker diag_finding diag_init diag_main diag_remaining diag_usage stage_diagnose
+#   sets: DIAG_DOCKER_OK DIAG_FAILS DIAG_LIB DIAG_LOGS DIAG_NODE DIAG_OKS DIAG_REPO DIAG_ROOT
+#     DIAG_WARNS
+#   reads: DIAGNOSE_BUDGET DIAGNOSE_DOCKER_TIMEOUT HOMELAB_NODE HOMELAB_ROOT LOG_DIR MANIFEST_ERROR
+#     MANIFEST_FILE MANIFEST_SERVICES NODE REPO REPO_DIR ROOT
 
 # Run on its own (`diagnose.sh redact`), nothing has read lib/protocol.sh (num_env_to) yet.
 if ! declare -F num_env_to >/dev/null; then

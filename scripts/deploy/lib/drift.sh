@@ -11,6 +11,13 @@
 #   extra      a project <node>_<name> for a service that is not deployed here
 #   checkout   a tracked file of the node's checkout edited locally
 # Each drift item is `{service, kind, detail, fix}` in the status record's `drift` list.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: drift_checkout_to drift_container_check drift_extra_to drift_record
+#     drift_recorded_load drift_service_to
+#   sets: DRIFTED_PROJECTS DRIFT_REC_HASH DRIFT_REC_HASHES DRIFT_REC_IDS
+#   reads: NODE REPO STATE_DIR STATUS_TIMEOUT
 
 # Containers recorded by the last deploy: DRIFT_REC_IDS[service]=" id id ", DRIFT_REC_HASH[id]=hash.
 declare -A DRIFT_REC_IDS=()

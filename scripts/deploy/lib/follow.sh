@@ -4,6 +4,13 @@
 # --detach starts the stage in its own session (setsid, stdin /dev/null, output only to its log),
 # then follows the log to stdout until the run ends and exits with the run's exit code. Killing the
 # follower (SIGHUP when ssh drops, Ctrl-C) leaves the run going; `attach` follows it again.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: early_fail follow_attach follow_detached is_run_process log_exit_code unlock_command
+#   sets: DEPLOY_LOG DEPLOY_TO_STDOUT HOMELAB_RUN_ID HOMELAB_RUN_LOG
+#   reads: CONFIRM_TIMEOUT_ARG DEPLOY_SH LOG_DIR NODE REF ROOT RUN_BY RUN_WANTED SETUP_ERROR STAGE
+#     UPDATE_SERVICES
 
 # The exit code from the last `run-end` record of a log ("" when there is none).
 log_exit_code() {

@@ -3,6 +3,12 @@
 # as protocol records, oldest first: one `history` record per line (docs/protocol.md). Read-only,
 # no lock. A line is `when<TAB>run<TAB>stage<TAB>result<TAB>commit[<TAB>duration_ms<TAB>by]`
 # (the last two are absent from lines older nodes wrote).
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: history_records
+#   sets: -
+#   reads: NODE SETUP_ERROR STATE_BAD STATE_CHECK_ERROR STATE_DIR
 
 history_records() {
   root_check

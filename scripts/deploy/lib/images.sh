@@ -9,6 +9,15 @@
 # built or imported on the node)<TAB>image id<TAB>image created (RFC 3339)".
 # A rollback writes <state>/pins/<service>.yml from the known-good commit's file (compose `image: repo@digest` per compose
 # service) and adds it as the last `-f` of that run only (PIN_IMAGES=1).
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: image_kind image_registry image_repo images_file images_pin_write images_pull_step
+#     images_record_step images_records pin_file pull_fix remote_manifest running_images_to
+#     service_images update_wanted
+#   sets: IMAGES_KEEP PIN_IMAGES PLATFORM RUNNING_IMAGES_ERROR UPDATE_SERVICES
+#   reads: COMPOSE_ARGS DOCKER_ERROR ENV MANIFEST_ERROR MANIFEST_FILE MANIFEST_SERVICES NODE
+#     STATE_DIR
 
 # shellcheck disable=SC2034 # read by compose_args (lib/compose.sh)
 PIN_IMAGES=0

@@ -19,6 +19,13 @@
 # finished run; until the winner has written its name it is "starting". A lock held by a process
 # that is not deploy.sh (the flock pid in /proc/locks is alive and its command line is not
 # deploy.sh) is named as such, with its pid and command.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: lock_acquire lock_file lock_holder_file lock_holder_json_to lock_holder_read
+#     lock_holder_text lock_holder_text_settled lock_id_to lock_is_held
+#   sets: LOCK_ERROR LOCK_FD LOCK_PID LOCK_WAIT
+#   reads: RUN_ID STAGE_ERROR STATE_DIR
 
 readonly LOCK_FD=9
 num_env_to LOCK_WAIT HOMELAB_LOCK_WAIT 5 0 600

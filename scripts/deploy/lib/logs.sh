@@ -9,6 +9,13 @@
 # writes nothing that would fail. So while following, a heartbeat line goes to stderr every
 # LOGS_HEARTBEAT_SECS seconds (SATURN drops it): when that write fails (the connection is gone),
 # the whole command ends.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: logs_command logs_redact
+#   sets: LOGS_HEARTBEAT LOGS_HEARTBEAT_SECS
+#   reads: COMPOSE_ARGS CONFINED_ERROR DOCKER_TIMEOUT NODE REDACT_LIB REDACT_PREFIX_MIN REDACT_RULES
+#     ROOT SECRET_VALUES
 
 LOGS_HEARTBEAT='deploy.sh: logs: following'
 LOGS_HEARTBEAT_SECS=5

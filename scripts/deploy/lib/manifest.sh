@@ -3,6 +3,13 @@
 # manifest_load FILE sets NODE_NAME NODE_ROLE NODE_TAGS NODE_WAVE, MANIFEST_SERVICES (array),
 # MANIFEST_SECRETS[svc]="K1 K2", MANIFEST_OVERRIDE[svc]=required and MANIFEST_CHECKS
 # ("svc<TAB>kind<TAB>a<TAB>b"). Returns 1 with MANIFEST_ERROR set when the file is unusable.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: manifest_has_service manifest_load valid_label
+#   sets: MANIFEST_CHECKS MANIFEST_CONFIRM MANIFEST_CONFIRM_TIMEOUT MANIFEST_ERROR MANIFEST_HOMELAB
+#     MANIFEST_OVERRIDE MANIFEST_SECRETS MANIFEST_SERVICES NODE_NAME NODE_ROLE NODE_TAGS NODE_WAVE
+#   reads: -
 
 NODE_NAME=""
 NODE_ROLE=""

@@ -2,6 +2,13 @@
 # The node protocol (docs/protocol.md): `@homelab/1 EVENT {json}` records and human log lines.
 # Sourced by deploy.sh. Output goes to the run's log file (DEPLOY_LOG, when set) and to stdout
 # (when DEPLOY_TO_STDOUT=1); errors and warnings go to stderr instead of stdout.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: emit iso_time json_obj json_obj_to json_str json_str_to log_error log_info log_line
+#     log_warn now_ms now_s num_env_to out_line proc_start_to
+#   sets: DEPLOY_LOG DEPLOY_STAGE_NAME DEPLOY_TO_STDOUT LOG_WRITE_ERROR PROTOCOL_PREFIX TZ
+#   reads: -
 
 readonly PROTOCOL_PREFIX='@homelab/1'
 

@@ -20,6 +20,13 @@
 #   secrets_load ROOT    loads the forms (kept only in SECRET_VALUES, in memory, never written)
 #   redact TEXT          prints TEXT redacted; fails closed (prints a marker, not the text) when the
 #                        filter cannot run
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: confined_file redact redact_rules_load redact_stream secrets_load
+#   sets: CONFINED_ERROR REDACTED REDACT_LIB REDACT_LOAD_FAILED REDACT_LOAD_MARK REDACT_PREFIX_MIN
+#     REDACT_RULES SECRET_VALUES
+#   reads: -
 
 REDACTED='[REDACTED]'
 REDACT_PREFIX_MIN=8

@@ -23,6 +23,17 @@
 # after write_failed has emitted a `write` step record naming the path and the cause. A write to
 # the log that fails (full logs disk) fails the run too: a run never ends `ok` with a log it could
 # not write.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: changes_node cs_write finish_run history_add layout_dir log_check new_log_file
+#     new_log_path new_run_id on_err on_exit on_signal prune_logs root_check run_commit run_stage
+#     setup_layout setup_run step_emit step_fail take_lock with_stage write_failed
+#   sets: CS_RUNNING CS_STAGE CS_STARTED DEPLOY_LOG DEPLOY_STAGE_NAME DEPLOY_TO_STDOUT IN_STAGE
+#     IN_STAGE_RECORDS IN_STAGE_STARTED LAYOUT_PROBES LOG_KEEP ROOT_MODES RUN_ENDED RUN_ID
+#     RUN_STARTED SETUP_ERROR STAGE_ERROR STAGE_T0 STATE_TMP TARGET TZ
+#   reads: HOMELAB_RUN_ID HOMELAB_RUN_LOG LOCK_ERROR LOG_DIR LOG_WRITE_ERROR NODE REF REPO ROOT
+#     RUN_BY STAGE STATE_CHECK_ERROR STATE_DIR
 
 num_env_to LOG_KEEP HOMELAB_LOG_KEEP 50 1 100000
 readonly LOG_KEEP

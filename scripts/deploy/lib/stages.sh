@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
 # The stages prepare, deploy, rollback and resume (verify is in lib/verify.sh). Each returns 0 or
 # non-zero with STAGE_ERROR set; steps report through step_emit/step_fail (run.sh).
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: checkout_clean_step checkout_error docker_step head_commit load_manifest_step
+#     run_diagnose run_resume run_rollback run_up running_projects_read say_dry secrets_step
+#     services_read services_write stage_deploy stage_prepare stage_rollback_checkout
+#   sets: DEPLOYED_HASH DOCKER_OK DRIFTED_PROJECTS LISTED LISTED_CONTAINERS PIN_IMAGES REF
+#     RUNNING_ERROR RUNNING_PROJECTS STAGE_ERROR TARGET
+#   reads: COMPOSE_ARGS COMPOSE_ERROR CONFIG_DIR CONFINED_ERROR DOCKER_DETAIL DOCKER_ERROR
+#     LEFTOVERS_DONE LEFTOVERS_ERROR LOG_DIR MANIFEST_ERROR MANIFEST_FILE MANIFEST_OVERRIDE
+#     MANIFEST_SECRETS MANIFEST_SERVICES NODE NODE_NAME REPO ROOT STATE_DIR STATE_TMP
 
 # Per-service deployed hashes: <state>/services.tsv, lines "service<TAB>hash<TAB>commit".
 declare -A DEPLOYED_HASH=()

@@ -11,6 +11,13 @@
 # state_clean_temps).
 #
 # Reads never print bash warnings: a NUL byte ends the value (state_check reports such a file).
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: atomic_abort atomic_write kv_get kv_load state_append_history state_check
+#     state_clean_temps state_get state_get_to state_read_to state_set write_cause write_failed
+#   sets: ATOMIC_TMP STATE_BAD STATE_CHECK_ERROR STATE_DIR
+#   reads: -
 
 STATE_DIR="${STATE_DIR:-}"
 # The temp file an atomic_write is writing right now (removed by the signal and exit handlers).

@@ -4,6 +4,12 @@
 # runs compose and avoids subshells (SATURN asks every node for it, often). The docker call is
 # bounded by HOMELAB_STATUS_TIMEOUT seconds (3): a hung docker makes `docker` "unavailable" with
 # `docker_error` "docker does not answer (no reply within 3 s)".
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: repo_head_to service_json_to stage_status_record status_drift_to
+#   sets: STATUS_TIMEOUT
+#   reads: DEPLOY_SH MANIFEST_FILE MANIFEST_SERVICES NODE PROTOCOL_PREFIX REPO STATE_CHECK_ERROR
 STATUS_TIMEOUT="$(env_secs HOMELAB_STATUS_TIMEOUT 3)"
 
 # The checkout's HEAD commit into VAR: read from .git without forking git when it can be.

@@ -2,6 +2,12 @@
 # The verify stage: every container of every assigned service running and healthy (waiting up to
 # HOMELAB_VERIFY_TIMEOUT seconds for healthchecks), then each declared http/tcp check, with a
 # result per service. Success records the checkout as the node's known-good commit.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: http_status nap stage_verify tcp_open verify_containers_in
+#   sets: TARGET VERIFY_DETAIL VERIFY_TIMEOUT
+#   reads: MANIFEST_CHECKS MANIFEST_SERVICES NODE_CONTAINERS_ERROR REF
 
 VERIFY_TIMEOUT="$(env_secs HOMELAB_VERIFY_TIMEOUT 120)"
 readonly VERIFY_TIMEOUT

@@ -15,6 +15,14 @@
 # second confirm of the same run finishes the job.
 #
 # While a live watchdog waits (or rolls back), every other run that changes the node is refused.
+#
+# Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
+# the globals it sets, the globals and environment it reads from elsewhere):
+#   provides: confirm_command confirm_file confirm_guard confirm_json_to confirm_lock confirm_read
+#     confirm_required confirm_timeout_to confirm_unlock confirm_write watchdog_alive watchdog_arm
+#     watchdog_main
+#   sets: CONFIRM_FD CONFIRM_TIMEOUT_ARG CONFIRM_TIMEOUT_ENV CONFIRM_WANTED STAGE_ERROR
+#   reads: DEPLOY_SH MANIFEST_CONFIRM MANIFEST_CONFIRM_TIMEOUT NODE ROOT RUN_ID STATE_DIR
 
 readonly CONFIRM_FD=8
 num_env_to CONFIRM_TIMEOUT_ENV HOMELAB_CONFIRM_TIMEOUT 60 1 3600
