@@ -38,7 +38,10 @@ const MAX = Math.max(...SIZES);
 const BIN = join(import.meta.dirname, '..', 'bin', 'homelab.js');
 const load = (): number => loadavg()[0]!;
 
-const names = Array.from({ length: MAX }, (_, i) => `fleet${String(i + 1).padStart(2, '0')}`);
+// Names unique to this run: a run's compose projects never meet an earlier run's (its cleanup may
+// still be taking them down on a loaded machine).
+const RUN = Math.random().toString(36).slice(2, 6);
+const names = Array.from({ length: MAX }, (_, i) => `f${RUN}${String(i + 1).padStart(2, '0')}`);
 console.error(`setting up ${MAX} nodes (each its own sshd, bootstrapped and deployed)...`);
 const hl = await createLabHomelab({ nodes: names.map((name) => ({ name, services: ['web'] })) });
 const ansDirs: string[] = [];
