@@ -193,6 +193,13 @@ describe.skipIf(!ok)(
         await term.press('r');
         await fits(`Run resume on ${notes!.name}?`, ['no (default)']);
         await term.press('y');
+        // Recovered: the stopped walk offers to go on (it fits); no keeps the recover view.
+        await fits(
+          `${notes!.name} is recovered: continue the deploy walk from wave 1?`,
+          ['no (default)'],
+          240_000,
+        );
+        await term.press('n');
         const after = await fits(
           new RegExp(`resume ok on ${notes!.name}; diagnose: \\d+ failing`),
           [`Recover ${notes!.name} · apps — no failed stage`],
