@@ -8,26 +8,33 @@ import { openCommandControl } from '../open-control.js';
 import { mergeHistory, renderHistoryTable } from '../../core/status/history.js';
 import { readFleetHistory, readRunLog } from '../../shell/history.js';
 
+/** The flags, --limit and --run's one --node checked; throws UsageError. Runs nothing. */
+function parse(args: readonly string[]) {
+  const { values } = parseCommandArgs(args, {
+    ...REPO_OPTION,
+    json: { type: 'boolean' },
+    node: { type: 'string', multiple: true },
+    limit: { type: 'string' },
+    run: { type: 'string' },
+  });
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+    throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
+  const only = values.node ?? [];
+  if (values.run !== undefined && only.length !== 1)
+    throw new UsageError('--run needs exactly one --node (the node the run ran on)');
+  return { values, limit, only };
+}
+
 const command: Command = {
   name: 'history',
   summary: 'list the runs recorded on the nodes (who, when, stage, result), newest first',
   usage:
     'Usage: homelab history [--node NAME]... [--json] [--limit N] [--repo DIR]\n' +
     '       homelab history --node NAME --run ID     print that run’s log from the node',
+  parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values } = parseCommandArgs(args, {
-      ...REPO_OPTION,
-      json: { type: 'boolean' },
-      node: { type: 'string', multiple: true },
-      limit: { type: 'string' },
-      run: { type: 'string' },
-    });
-    const limit = values.limit === undefined ? undefined : Number(values.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
-      throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
-    const only = values.node ?? [];
-    if (values.run !== undefined && only.length !== 1)
-      throw new UsageError('--run needs exactly one --node (the node the run ran on)');
+    const { values, limit, only } = parse(args);
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     try {

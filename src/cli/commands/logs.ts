@@ -12,6 +12,34 @@ import {
 } from '../../core/logs/service-log.js';
 import { streamServiceLogs } from '../../shell/logs/service-logs.js';
 
+/** NODE SERVICE, the flags and the query checked; throws UsageError. Runs nothing. */
+function parse(args: readonly string[]) {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      ...REPO_OPTION,
+      follow: { type: 'boolean', short: 'f' },
+      since: { type: 'string' },
+      tail: { type: 'string' },
+      timestamps: { type: 'boolean', short: 't' },
+    },
+    true,
+  );
+  const [node, service, ...extra] = positionals;
+  if (!node || !service) throw new UsageError('give a node and a service');
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] ?? ''}"`);
+  const tail =
+    values.tail === undefined ? undefined : values.tail === 'all' ? 'all' : Number(values.tail);
+  const query: ServiceLogsQuery = {
+    ...(tail !== undefined ? { tail } : {}),
+    ...(values.since !== undefined ? { since: values.since } : {}),
+    follow: values.follow === true,
+  };
+  const bad = checkLogsQuery(query);
+  if (bad) throw new UsageError(bad);
+  return { values, node, service, query };
+}
+
 const command: Command = {
   name: 'logs',
   summary: "print a service's container logs from its node (redacted); -f follows them",
@@ -22,30 +50,9 @@ const command: Command = {
     '  --tail N        start with the last N lines (default 200; all for every line Docker keeps)',
     '  --timestamps    show each line’s time (UTC)',
   ].join('\n'),
+  parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values, positionals } = parseCommandArgs(
-      args,
-      {
-        ...REPO_OPTION,
-        follow: { type: 'boolean', short: 'f' },
-        since: { type: 'string' },
-        tail: { type: 'string' },
-        timestamps: { type: 'boolean', short: 't' },
-      },
-      true,
-    );
-    const [node, service, ...extra] = positionals;
-    if (!node || !service) throw new UsageError('give a node and a service');
-    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] ?? ''}"`);
-    const tail =
-      values.tail === undefined ? undefined : values.tail === 'all' ? 'all' : Number(values.tail);
-    const query: ServiceLogsQuery = {
-      ...(tail !== undefined ? { tail } : {}),
-      ...(values.since !== undefined ? { since: values.since } : {}),
-      follow: values.follow === true,
-    };
-    const bad = checkLogsQuery(query);
-    if (bad) throw new UsageError(bad);
+    const { values, node, service, query } = parse(args);
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     try {

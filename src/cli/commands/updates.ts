@@ -22,6 +22,24 @@ import { describeEvent } from '../../core/protocol/describe.js';
 import type { NodeLine } from '../../core/protocol/events.js';
 import type { Control } from '../../shell/control/types.js';
 
+/** The flags and --apply's one --node checked; throws UsageError. Runs nothing. */
+function parse(args: readonly string[]) {
+  const { values } = parseCommandArgs(args, {
+    ...REPO_OPTION,
+    json: { type: 'boolean' },
+    node: { type: 'string', multiple: true },
+    service: { type: 'string', multiple: true },
+    apply: { type: 'boolean' },
+    yes: { type: 'boolean' },
+  });
+  const only = values.node ?? [];
+  if (values.apply && only.length !== 1)
+    throw new UsageError('--apply needs exactly one --node (the node to update)');
+  if (!values.apply && (values.service?.length ?? 0) > 0)
+    throw new UsageError('--service goes with --apply');
+  return { values, only };
+}
+
 const command: Command = {
   name: 'updates',
   summary: 'show which services’ tags point to newer images in the registry; --apply updates them',
@@ -30,20 +48,9 @@ const command: Command = {
     '       homelab updates --apply --node NAME [--service NAME]... [--yes]\n' +
     '  --apply    pull, recreate and verify the out-of-date services of one node (asks first;\n' +
     '             roll back with: homelab run rollback --node NAME)',
+  parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values } = parseCommandArgs(args, {
-      ...REPO_OPTION,
-      json: { type: 'boolean' },
-      node: { type: 'string', multiple: true },
-      service: { type: 'string', multiple: true },
-      apply: { type: 'boolean' },
-      yes: { type: 'boolean' },
-    });
-    const only = values.node ?? [];
-    if (values.apply && only.length !== 1)
-      throw new UsageError('--apply needs exactly one --node (the node to update)');
-    if (!values.apply && (values.service?.length ?? 0) > 0)
-      throw new UsageError('--service goes with --apply');
+    const { values, only } = parse(args);
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     try {
@@ -94,7 +101,7 @@ async function apply(
       (i) =>
         `  ${i.service}${i.containerService !== i.service ? `/${i.containerService}` : ''}  ${i.ref}  ${shortDigest(i.digest)} -> ${shortDigest(i.remoteDigest)}`,
     );
-  const text = `update on ${node}: pull, recreate what moved, verify\n${changes.join('\n')}\nthe digests running now stay recorded: homelab run rollback --node ${node} returns to them`;
+  const text = `update on ${node}: pull, recreate what moved, verify\n${changes.join('\n')}\nthe digests running now stay recorded (to return to them: homelab run rollback --node ${node})`;
   if (!yes) {
     if (!ctx.stdin.isTTY) {
       ctx.stderr.write(

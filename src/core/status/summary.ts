@@ -96,7 +96,9 @@ export function summarizeNode(
  * Magic rollback, in words, or undefined when there is nothing to say: while the node waits for
  * SATURN; while and after it rolled back by itself (as long as that rollback is its last run).
  */
-export function confirmText(s: Pick<NodeSummary, 'confirm' | 'run'>): string | undefined {
+export function confirmText(
+  s: Pick<NodeSummary, 'confirm' | 'run'> & { readonly node?: string },
+): string | undefined {
   const c = s.confirm;
   if (!c) return undefined;
   const within = `SATURN could not confirm within ${c.timeout} s`;
@@ -112,7 +114,7 @@ export function confirmText(s: Pick<NodeSummary, 'confirm' | 'run'>): string | u
       const how =
         c.rollbackResult === 'ok'
           ? `back at ${shortSha(c.previous)}`
-          : `the rollback ${c.rollbackResult || 'did not finish'}: homelab recover`;
+          : `the rollback ${c.rollbackResult || 'did not finish'}: homelab recover ${s.node ?? '<node>'}`;
       return `rolled back by itself: ${within} (${shortSha(c.commit)}; ${how}; log: ${c.rollbackLog || 'none'})`;
     }
     case 'confirmed':

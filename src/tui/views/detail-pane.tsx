@@ -218,7 +218,7 @@ function fixedRows(n: NodeEntry, head: string, width: number, height: number): F
     });
   // Magic rollback: the node waits for SATURN's confirmation, or rolled back by itself (and its log).
   const st = n.probe?.reachable ? n.probe.status : undefined;
-  const confirmLine = st ? confirmText({ confirm: st.confirm ?? null, run: st.run }) : undefined;
+  const confirmLine = st ? confirmText({ confirm: st.confirm ?? null, run: st.run, node: n.spec.name }) : undefined;
   if (confirmLine) {
     fixed.push({
       prio: 1,
