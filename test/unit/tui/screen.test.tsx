@@ -111,7 +111,7 @@ describe('screen', () => {
     const log = Array.from({ length: 50 }, (_, i) => `deploy: line ${i}`);
     log.push('\x1b[32mcompose up saturn_gitea\x1b[0m');
     const out = frame(state, 80, 24, log);
-    expect(out).toMatch(/▸ [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] saturn\s+control\s+resume running/);
+    expect(out).toMatch(/▸ [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] saturn\s+control\s+resume: deploy/);
     expect(out).toContain('prepare ✓ 2.3s → deploy ● → verify ·');
     expect(out).toContain('log: resume (live) · 51 lines');
     expect(out).toContain('\x1b[32mcompose up saturn_gitea');
