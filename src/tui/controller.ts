@@ -21,6 +21,8 @@ import { planAddNode, writePlan, type AddNodePlan } from '../shell/onboarding/ad
 import { nextStepsAfterAdd } from '../shell/onboarding/next-steps.js';
 import type { AppStore } from './state/store.js';
 import { openHistory, openHistoryRun } from './history-host.js';
+import { readNodeImages } from '../shell/images.js';
+import { updatableServices, updateChanges } from '../core/images/updates.js';
 
 export interface ControllerOptions {
   /** Background refresh period; 0 disables it. */
@@ -244,6 +246,7 @@ export class TuiController implements NodeAddIntents {
     stage: Stage,
     commit?: string,
     onLine?: (line: NodeLine) => void,
+    updateImages?: readonly string[],
   ): Promise<StageOutcome> {
     const { dispatch } = this.store;
     const abort = new AbortController();
@@ -259,6 +262,7 @@ export class TuiController implements NodeAddIntents {
         node,
         stage,
         ...(commit ? { commit } : {}),
+        ...(updateImages ? { updateImages } : {}),
         signal: abort.signal,
         onLine: (line) => {
           if (line.kind === 'log') this.logs.push(node, line.text);
@@ -532,6 +536,111 @@ export class TuiController implements NodeAddIntents {
   }
 
   /** The log of the run selected in the history view. */
+  /** Asks every node what its images' tags point to in the registry (`deploy.sh images`, no pull). */
+  async checkUpdates(): Promise<void> {
+    const { dispatch } = this.store;
+    const nodes = this.store.getState().nodes.filter((n) => n.probe?.reachable !== false);
+    dispatch({ type: 'notice', notice: { level: 'info', text: 'asking the registry (no pull)…' } });
+    await Promise.all(nodes.map((n) => this.readImages(n.spec.name)));
+    if (this.stopped) return;
+    const k = this.store
+      .getState()
+      .nodes.reduce((sum, n) => sum + updatableServices(n.images?.images ?? []).length, 0);
+    dispatch({
+      type: 'notice',
+      notice: {
+        level: 'info',
+        text:
+          k === 0
+            ? 'every image is what its tag points to'
+            : `${k} service(s) out of date: u updates the selected node`,
+      },
+    });
+  }
+
+  private async readImages(node: string): Promise<ReturnType<typeof updatableServices> | null> {
+    const { dispatch } = this.store;
+    const before = this.store.getState().nodes.find((n) => n.spec.name === node)?.images;
+    dispatch({
+      type: 'images',
+      node,
+      images: { node, images: before?.images ?? [], error: '', loading: true, at: this.now() },
+    });
+    const found = await readNodeImages(this.control, node);
+    if (this.stopped) return null;
+    dispatch({ type: 'images', node, images: { ...found, loading: false, at: this.now() } });
+    return found.error ? null : updatableServices(found.images);
+  }
+
+  /**
+   * The update action (what `homelab updates --apply` does): reads the node's images afresh, asks
+   * showing each service's running digest -> the registry's, then deploy --update (pull, recreate
+   * what moved) and verify through the Control; a rollback returns to the digests recorded before.
+   */
+  async requestUpdate(node: string): Promise<StageAttempt> {
+    const { dispatch } = this.store;
+    if (this.aborts.has(node)) {
+      dispatch({
+        type: 'notice',
+        notice: { level: 'warn', text: `a stage is already running on ${node}` },
+      });
+      return 'busy';
+    }
+    const services = await this.readImages(node);
+    const images = this.store.getState().nodes.find((n) => n.spec.name === node)?.images;
+    if (services === null || !images) {
+      dispatch({
+        type: 'notice',
+        notice: { level: 'warn', text: `update on ${node}: ${images?.error ?? 'not read'}` },
+      });
+      return 'refused';
+    }
+    if (services.length === 0) {
+      dispatch({
+        type: 'notice',
+        notice: { level: 'info', text: `nothing to update on ${node}: every image is current` },
+      });
+      return 'declined';
+    }
+    let request: ConfirmRequest;
+    try {
+      request = await this.confirmRequest('deploy', [node], `Update images on ${node}?`);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      dispatch({ type: 'notice', notice: { level: 'warn', text: err.message } });
+      return 'refused';
+    }
+    const changes = updateChanges(images.images, services);
+    const yes = await this.ask({
+      ...request,
+      what: 'update: pull, recreate what moved, verify',
+      services: { [node]: services },
+      warnings: [
+        ...changes,
+        `the digests running now stay recorded: b (rollback) returns to them`,
+        ...request.warnings,
+      ],
+    });
+    if (!yes) {
+      dispatch({
+        type: 'notice',
+        notice: { level: 'info', text: `update on ${node}: declined, nothing ran` },
+      });
+      return 'declined';
+    }
+    const deployed = await this.runStage(
+      node,
+      'deploy',
+      request.commits?.[node] || undefined,
+      undefined,
+      services,
+    );
+    if (deployed.result !== 'ok' || this.stopped) return deployed;
+    const verified = await this.runStage(node, 'verify', request.commits?.[node] || undefined);
+    if (!this.stopped && verified.result === 'ok') await this.readImages(node);
+    return verified;
+  }
+
   openHistoryRun(): Promise<void> {
     return openHistoryRun(this.control, this.store);
   }

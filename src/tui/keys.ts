@@ -77,6 +77,8 @@ export type Command =
   | 'rec-expand'
   | 'rec-back'
   | 'history'
+  | 'updates-check'
+  | 'update'
   | 'hist-up'
   | 'hist-down'
   | 'hist-page-up'
@@ -541,6 +543,39 @@ export const KEY_TABLE: readonly KeyBinding[] = [
       if (n.spec.services.length === 0) return `${n.spec.name} has no services`;
       if (n.probe && !n.probe.reachable) return `${n.spec.name} is unreachable`;
       return null;
+    },
+  },
+  {
+    command: 'updates-check',
+    keys: ['U'],
+    label: 'U',
+    hint: 'updates?',
+    description:
+      "Ask the registry whether each node's image tags point to newer images (deploy.sh images, no pull; slow, so only on this key)",
+    group: 'View',
+    modes: ['normal'],
+  },
+  {
+    command: 'update',
+    keys: ['u'],
+    label: 'u',
+    hint: 'update',
+    description:
+      'Update the selected node: pull the out-of-date images, recreate, verify (asks first, showing old -> new digests; b rolls back)',
+    group: 'Stages',
+    modes: ['normal'],
+    changes: true,
+    disabled: (s) => {
+      const why = reachableNode(s);
+      if (why) return why;
+      const n = selectedNode(s);
+      const imgs = n?.images;
+      if (!imgs) return 'press U first: the registry has not been asked';
+      if (imgs.loading) return 'the registry is being asked';
+      if (imgs.error) return imgs.error;
+      return imgs.images.some((i) => i.status === 'updatable')
+        ? null
+        : `every image of ${n?.spec.name ?? ''} is what its tag points to`;
     },
   },
   {

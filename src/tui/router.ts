@@ -23,6 +23,10 @@ export interface StageDriver extends NodeAddIntents {
   openHistory?(): Promise<unknown>;
   /** Opens the log of the run selected in the history view. */
   openHistoryRun?(): Promise<unknown>;
+  /** Asks every node what its images' tags point to in the registry (no pull). */
+  checkUpdates?(): Promise<unknown>;
+  /** Updates a node's out-of-date services (asks first): deploy --update, then verify. */
+  requestUpdate?(node: string): Promise<unknown>;
 }
 
 export interface RouterContext {
@@ -162,6 +166,12 @@ export function routeKey(token: string, ctx: RouterContext): void {
     case 'history':
     case 'hist-reload':
       void driver.openHistory?.();
+      return;
+    case 'updates-check':
+      void driver.checkUpdates?.();
+      return;
+    case 'update':
+      void driver.requestUpdate?.(node);
       return;
     case 'hist-up':
     case 'hist-down':

@@ -128,3 +128,37 @@ export function knownGoodImageLines(
   );
   return rows.length > 0 ? ['known-good images (a rollback starts exactly these):', ...rows] : [];
 }
+
+/** What an update of these services changes, one line each: service, image, running -> registry. */
+export function updateChanges(
+  images: readonly ImageEvent[],
+  services: readonly string[],
+): string[] {
+  return images
+    .filter((i) => i.status === 'updatable' && services.includes(i.service))
+    .map(
+      (i) =>
+        `${i.service}${i.containerService && i.containerService !== i.service ? `/${i.containerService}` : ''}  ${i.ref}  ${shortDigest(i.digest)} -> ${shortDigest(i.remoteDigest)}`,
+    );
+}
+
+/** The node list's column: "2 updates", "current", "?" (could not ask), '' (not read yet). */
+export function updatesLabel(n: Pick<NodeImages, 'images' | 'error'> | undefined): string {
+  if (!n) return '';
+  if (n.error) return '? images';
+  const k = updatableServices(n.images).length;
+  return k === 0 ? 'current' : `${k} update${k === 1 ? '' : 's'}`;
+}
+
+/** The detail pane's lines: per service, updatable (old -> new) or its status. */
+export function serviceImageLines(images: readonly ImageEvent[]): string[] {
+  return images.map((i) => {
+    const name =
+      i.containerService && i.containerService !== i.service
+        ? `${i.service}/${i.containerService}`
+        : i.service;
+    return i.status === 'updatable'
+      ? `${name}: update ${shortDigest(i.digest)} -> ${shortDigest(i.remoteDigest)}`
+      : `${name}: ${i.status}${i.detail && i.status !== 'current' ? ` (${i.detail})` : ''}`;
+  });
+}

@@ -10,6 +10,7 @@ import type {
 } from '../../core/protocol/events.js';
 import type { NodeProbe, RepoInfo, StageOutcome } from '../../core/node/types.js';
 import type { HistoryEntry } from '../../core/status/history.js';
+import type { NodeImages } from '../../core/images/updates.js';
 
 export interface ConfirmRequest {
   /** What is asked, one line. */
@@ -91,6 +92,15 @@ export interface NodeEntry {
   readonly run?: RunView;
   /** The last result of each stage seen this session (a new prepare starts the pipeline afresh). */
   readonly stages?: Readonly<Partial<Record<Stage, StageView>>>;
+  /** What its services run against their tags in the registry (read on demand: asking is slow). */
+  readonly images?: ImagesView;
+}
+
+/** A node's `deploy.sh images` answer as the TUI holds it. */
+export interface ImagesView extends NodeImages {
+  readonly loading: boolean;
+  /** When it was read (ms since the epoch). */
+  readonly at: number;
 }
 
 export interface Notice {
@@ -187,6 +197,7 @@ export type Action =
   | { readonly type: 'recover-open'; readonly open: boolean }
   | { readonly type: 'view-open'; readonly view: 'service-logs' | 'command-log' | undefined }
   | { readonly type: 'history'; readonly history: HistoryView | undefined }
+  | { readonly type: 'images'; readonly node: string; readonly images: ImagesView }
   | {
       readonly type: 'stage-refused';
       readonly node: string;
@@ -350,6 +361,13 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, repo: action.repo };
     case 'history':
       return { ...state, history: action.history };
+    case 'images':
+      return {
+        ...state,
+        nodes: state.nodes.map((n) =>
+          n.spec.name === action.node ? { ...n, images: action.images } : n,
+        ),
+      };
     case 'inventory': {
       const known = new Map(state.nodes.map((n) => [n.spec.name, n]));
       const nodes = initialState({ homelab: action.homelab, nodes: action.nodes }).nodes.map(

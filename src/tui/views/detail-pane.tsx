@@ -5,6 +5,7 @@ import type { ReactNode } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
 import { MARK, compactLogLine, duration, nextFor, pipeline, plural, wrapText } from './format.js';
 import { confirmText, driftText } from '../../core/status/summary.js';
+import { serviceImageLines } from '../../core/images/updates.js';
 
 export interface LogView {
   readonly lines: readonly string[];
@@ -259,6 +260,28 @@ function fixedRows(n: NodeEntry, head: string, width: number, height: number): F
         node: <Text color="yellow" wrap="truncate">{`  fix: ${first.fix}`}</Text>,
       });
     }
+  }
+  // Images against their tags in the registry (U reads them; u updates): per service.
+  const imgs = n.images;
+  if (imgs) {
+    const lines = imgs.loading
+      ? ['asking the registry…']
+      : imgs.error
+        ? [`could not ask: ${imgs.error}`]
+        : serviceImageLines(imgs.images);
+    for (const [i, text] of (lines.length > 0 ? lines : ['no images']).entries())
+      fixed.push({
+        prio: i === 0 ? 3 : 7,
+        key: `img${i}`,
+        node: (
+          <Text wrap="truncate">
+            <Text color="gray">{i === 0 ? 'images   ' : '         '}</Text>
+            <Text color={/: update /.test(text) ? 'yellow' : imgs.error ? 'red' : 'gray'}>
+              {text}
+            </Text>
+          </Text>
+        ),
+      });
   }
   fixed.push({
     prio: 4,

@@ -11,6 +11,7 @@ import {
   spinnerFrame,
   stageBadge,
 } from './format.js';
+import { updatesLabel } from '../../core/images/updates.js';
 
 export interface NodeListProps {
   readonly nodes: readonly NodeEntry[];
@@ -87,7 +88,9 @@ function NodeListView({
   const badgeW = 17;
   const healthW = 17;
   const posW = 12;
-  const roleW = Math.max(4, width - 4 - nameW - badgeW - healthW - posW);
+  // "N updates" once the registry was asked (U), taken from the role's room.
+  const updW = nodes.some((n) => n.images) ? 10 : 0;
+  const roleW = Math.max(4, width - 4 - nameW - badgeW - healthW - posW - updW);
   return (
     <Box flexDirection="column" width={width} height={height}>
       {shown.map((row) => {
@@ -105,6 +108,7 @@ function NodeListView({
         // Tailscale SSH holds the node for a browser check (or it waits behind another's).
         const checking = n.probe?.reachable === false && n.probe.reason === 'needs-check';
         const pos = position(n, head);
+        const upd = n.images?.loading ? 'asking…' : updatesLabel(n.images);
         const role =
           n.spec.tags.length > 0 ? `${n.spec.role} [${n.spec.tags.join(',')}]` : n.spec.role;
         return (
@@ -126,7 +130,12 @@ function NodeListView({
                 healthW - 1,
               ).padEnd(healthW)}
             </Text>
-            <Text color={pos.colour}>{clip(pos.text, posW)}</Text>
+            <Text color={pos.colour}>
+              {updW > 0 ? clip(pos.text, posW - 1).padEnd(posW) : clip(pos.text, posW)}
+            </Text>
+            {updW > 0 ? (
+              <Text color={/update/.test(upd) ? 'yellow' : 'gray'}>{clip(upd, updW - 1)}</Text>
+            ) : null}
           </Box>
         );
       })}
