@@ -63,6 +63,8 @@ source "${DEPLOY_LIB}/logs.sh"
 source "${DEPLOY_LIB}/history.sh"
 # shellcheck source=lib/drift.sh
 source "${DEPLOY_LIB}/drift.sh"
+# shellcheck source=lib/resources.sh
+source "${DEPLOY_LIB}/resources.sh"
 
 readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume|up|status> [--root DIR] [--node NAME] [--ref SHA] [--detach] [--dry-run] [--yes]
        deploy.sh attach [--run ID] [--from-line N] [--root DIR] [--node NAME]
@@ -71,6 +73,7 @@ readonly USAGE="usage: deploy.sh <prepare|deploy|verify|diagnose|rollback|resume
        deploy.sh confirm --run ID [--root DIR] [--node NAME]   confirm what verify --confirm waits for
        deploy.sh history [--root DIR] [--node NAME]   one \`history\` record per recorded stage run
        deploy.sh images [--root DIR] [--node NAME]    one \`image\` record per container: its digest and the tag's in the registry (no pull)
+       deploy.sh resources [--root DIR] [--node NAME] one \`resources\` record: containers' CPU and memory, disk of docker's data root and the root
        deploy.sh deploy --update SERVICE|all ...      also pull and recreate a service whose image moved"
 
 STAGE=""
@@ -101,7 +104,7 @@ parse_args() {
   STAGE="$1"
   shift
   case "${STAGE}" in
-    prepare | deploy | verify | diagnose | rollback | resume | up | status | attach | unlock | history | confirm | watchdog | logs | images) ;;
+    prepare | deploy | verify | diagnose | rollback | resume | up | status | attach | unlock | history | confirm | watchdog | logs | images | resources) ;;
     -h | --help | help)
       printf '%s\n' "${USAGE}"
       exit 0
@@ -221,6 +224,7 @@ main() {
     logs) logs_command "${LOGS_SERVICE}" "${LOGS_TAIL}" "${LOGS_SINCE}" "${LOGS_FOLLOW}" ;;
     history) history_records ;;
     images) images_records ;;
+    resources) resources_record ;;
     watchdog) watchdog_main "${RUN_WANTED}" ;;
     attach | unlock | confirm)
       root_check

@@ -256,6 +256,7 @@ describe('docs/protocol.md against the parser and the node', () => {
         'finding',
         'history',
         'image',
+        'resources',
         'run',
         'run-end',
         'stage-end',

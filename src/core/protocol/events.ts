@@ -116,6 +116,36 @@ export interface ImageEvent {
   readonly status: 'current' | 'updatable' | 'pinned' | 'local' | 'unknown' | 'missing';
   readonly detail: string;
 }
+/** One running container's CPU and memory (`docker stats --no-stream`). */
+export interface ContainerResources {
+  /** The node's service (its compose project without the `<node>_` prefix). */
+  readonly service: string;
+  readonly container: string;
+  /** Percent of one core (over 100 on a busy multi-core node); null when docker said none. */
+  readonly cpuPercent: number | null;
+  /** Bytes in use and the limit (docker's figures, `1.5MiB` read as bytes); null when unreadable. */
+  readonly memBytes: number | null;
+  readonly memLimitBytes: number | null;
+  readonly memPercent: number | null;
+}
+/** A filesystem's usage (`df -Pk`): docker's data root or the node's root. */
+export interface DiskUsage {
+  readonly what: 'docker' | 'root';
+  readonly path: string;
+  readonly sizeKb: number;
+  readonly usedKb: number;
+  readonly availKb: number;
+}
+/** `deploy.sh resources`: read-only, asked apart from the status record (docker stats costs 1-2 s). */
+export interface ResourcesEvent {
+  readonly type: 'resources';
+  readonly ts: number;
+  readonly node: string;
+  readonly containers: readonly ContainerResources[];
+  readonly disks: readonly DiskUsage[];
+  /** What could not be read ('' when all was). */
+  readonly error: string;
+}
 /** The answer of `deploy.sh confirm --run ID` (magic rollback). */
 export interface ConfirmEvent {
   readonly type: 'confirm';
@@ -145,6 +175,7 @@ export type NodeEvent =
   | ConfirmEvent
   | HistoryEvent
   | ImageEvent
+  | ResourcesEvent
   | StatusEvent;
 
 /** A line of deploy.sh output: a protocol record, or a human log line. */

@@ -3,9 +3,11 @@
 // needs are log lines: the node may add events and fields without breaking SATURN.
 import type {
   CheckEvent,
+  ContainerResources,
   ConfirmEvent,
   ConfirmState,
   ContainerStatus,
+  DiskUsage,
   DriftItem,
   FindingEvent,
   HistoryEvent,
@@ -14,6 +16,7 @@ import type {
   NodeEvent,
   NodeLine,
   NodeStatusRecord,
+  ResourcesEvent,
   RunEndEvent,
   RunEvent,
   ServiceImage,
@@ -228,11 +231,51 @@ const builders: Record<string, Builder> = {
       detail: str(o.detail) ?? '',
     };
   },
+  resources: (o, ts): ResourcesEvent | undefined => {
+    const node = str(o.node);
+    if (node === undefined || !Array.isArray(o.containers) || !Array.isArray(o.disks))
+      return undefined;
+    const containers = o.containers.filter(isObject).map((c): ContainerResources => ({
+      service: str(c.service) ?? '',
+      container: str(c.container) ?? '',
+      cpuPercent: num(c.cpu_percent) ?? null,
+      memBytes: sizeBytes(c.mem_usage),
+      memLimitBytes: sizeBytes(c.mem_limit),
+      memPercent: num(c.mem_percent) ?? null,
+    }));
+    const disks = o.disks.filter(isObject).flatMap((d): DiskUsage[] => {
+      const what = oneOf(d.what, ['docker', 'root'] as const);
+      const [size, used, avail] = [num(d.size_kb), num(d.used_kb), num(d.avail_kb)];
+      if (!what || size === undefined || used === undefined || avail === undefined) return [];
+      return [{ what, path: str(d.path) ?? '', sizeKb: size, usedKb: used, availKb: avail }];
+    });
+    return { type: 'resources', ts, node, containers, disks, error: str(o.error) ?? '' };
+  },
   status: (o, ts): StatusEvent | undefined => {
     const status = statusRecord(o);
     return status ? { type: 'status', ts, status } : undefined;
   },
 };
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** docker's `1.5MiB`, `312KiB`, `2GB` as bytes; null for anything else. */
+export function sizeBytes(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b)\s*$/i.exec(v);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  return m && unit !== undefined ? Math.round(Number(m[1]) * unit) : null;
+}
 
 function statusRecord(o: Json): NodeStatusRecord | undefined {
   const node = str(o.node);

@@ -45,6 +45,8 @@ function summary(e: NodeEvent): string {
       return `confirm ${e.run}:${e.result}`;
     case 'image':
       return `image ${e.service}:${e.status}`;
+    case 'resources':
+      return `resources ${e.node}:${e.containers.length}`;
   }
 }
 
