@@ -27,7 +27,7 @@ export function remoteNeeds(remote: string): string {
     case 'git':
       return `${remote} over git://: \`git daemon --export-all\` on that host, reachable from the node (read-only, no authentication: keep it on the tailnet)`;
     case 'https':
-      return `${remote} over HTTPS: read access; a private repo needs a token in a Git credential helper on the node (never in the URL)`;
+      return `${remote} over HTTPS: read access; a private repo needs a token in a Git credential helper on the node (never in the URL); a server whose certificate is not from a public CA needs that CA in the node user's Git config (git config --global http.sslCAInfo /path/to/ca.pem)`;
     case 'http':
       return `${remote} over plain HTTP: unencrypted; reachable from the node, read access`;
     case 'path':
