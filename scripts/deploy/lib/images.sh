@@ -12,7 +12,7 @@
 #
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
-#   provides: image_kind image_registry image_repo images_file images_pin_write images_pull_step
+#   provides: image_kind image_registry image_repo images_clean images_file images_pin_write images_pull_step
 #     images_record_step images_records pin_file pull_fix remote_manifest running_images_to
 #     service_images update_wanted
 #   sets: IMAGES_KEEP PIN_IMAGES PLATFORM RUNNING_IMAGES_ERROR UPDATE_SERVICES
@@ -255,6 +255,47 @@ images_record_step() {
   done < <(ls -1t -- "${STATE_DIR}/images" 2>/dev/null | tail -n +$((IMAGES_KEEP + 1)))
   for f in "${old[@]}"; do
     rm -f -- "${STATE_DIR}/images/${f}"
+  done
+  images_clean
+  return 0
+}
+
+# images_clean: the tool's own cleanup, after verify recorded what runs. Removes the images of
+# the repositories the node's services use that no kept images/<commit>.tsv names (the newest
+# IMAGES_KEEP: known-good and the ones before it), by reference and never forced: an image a
+# container uses stays. Never a blanket prune: other repositories are not looked at.
+images_clean() {
+  local -A keep=()
+  local -A repos=()
+  local f
+  local svc csvc ref digest id created
+  for f in "${STATE_DIR}"/images/*.tsv; do
+    [[ -f "${f}" ]] || continue
+    while IFS=$'\x1f' read -r svc csvc ref digest id created; do
+      [[ -n "${id}" ]] || continue
+      keep["${id}"]=1
+      repos["$(image_repo "${ref}")"]=1
+    done < <(tr '\t' '\037' <"${f}")
+  done
+  local repo
+  local rows
+  local name
+  local tag
+  local dg
+  local what
+  for repo in "${!repos[@]}"; do
+    rows="$(dk image ls --no-trunc --format '{{.ID}}	{{.Repository}}	{{.Tag}}	{{.Digest}}' "${repo}" 2>/dev/null)" || continue
+    while IFS=$'\x1f' read -r id name tag dg; do
+      [[ -n "${id}" && -z "${keep["${id}"]:-}" ]] || continue
+      if [[ "${tag}" != "<none>" ]]; then
+        what="${name}:${tag}"
+      else
+        what="${name}@${dg}"
+      fi
+      if dk image rm "${what}" >/dev/null 2>&1; then
+        log_info "cleanup: removed ${what} (${id:7:12}), no kept known-good commit uses it"
+      fi
+    done <<<"${rows//$'\t'/$'\x1f'}"
   done
   return 0
 }
