@@ -4,6 +4,8 @@
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
+import { resourcesLines } from '../../core/status/resources.js';
+import { readFleetResources } from '../../shell/resources.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import { openCommandControl } from '../open-control.js';
 import { passChecks } from '../check-prompt.js';
@@ -32,19 +34,23 @@ export function statusStyle(paint: Paint): CellStyle {
   };
 }
 
-/** --json, --node (repeated) and --repo; nothing else. Runs nothing. */
+/** --json, --node (repeated), --resources and --repo; nothing else. Runs nothing. */
 function parse(args: readonly string[]) {
   return parseCommandArgs(args, {
     ...REPO_OPTION,
     json: { type: 'boolean' },
     node: { type: 'string', multiple: true },
+    resources: { type: 'boolean' },
   });
 }
 
 const command: Command = {
   name: 'status',
   summary: 'show every node: reachable, stage, health, deployed commit vs HEAD',
-  usage: 'Usage: homelab status [--json] [--node NAME]... [--repo DIR]',
+  usage:
+    'Usage: homelab status [--json] [--node NAME]... [--resources] [--repo DIR]\n' +
+    "  --resources  also each node's containers' CPU and memory and its disks (deploy.sh resources:\n" +
+    '               docker stats --no-stream, 1-2 s more, asked in parallel with the status)',
   parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
     const { values } = parse(args);
@@ -58,12 +64,16 @@ const command: Command = {
           `no node ${unknown.map((n) => `"${n}"`).join(', ')} in inventory/topology.yaml`,
         );
       // On a terminal, nodes held for a Tailscale SSH check are asked about one at a time.
+      const resourcesRead = values.resources ? readFleetResources(control, only) : undefined;
       const report = await passChecks(control, await collectStatus(control, only), only, ctx);
+      const resources = resourcesRead ? await resourcesRead : undefined;
       if (values.json) {
-        ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        const out = resources ? { ...report, resources } : report;
+        ctx.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else {
         const paint = paintFor(ctx.env, ctx.stdout);
         ctx.stdout.write(renderStatusTable(statusHeader(report), report.nodes, statusStyle(paint)));
+        if (resources) ctx.stdout.write(`\n${resourcesLines(resources).join('\n')}\n`);
         const images = knownGoodImageLines(report.nodes);
         if (images.length > 0) ctx.stdout.write(`\n${images.join('\n')}\n`);
         const drift = driftLines(report.nodes);
