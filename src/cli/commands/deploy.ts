@@ -23,28 +23,35 @@ const USAGE = `Usage: homelab deploy [--wave N]... [--node NAME]... [--tag T]...
   The topology's deploy: block sets the pace: concurrency (nodes of a wave at once, default the
   whole wave) and canary: true (the first node of each wave alone, then the rest).`;
 
+/** The selection flags and --wave's numbers checked; throws UsageError. Runs nothing. */
+function parse(args: readonly string[]) {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      ...REPO_OPTION,
+      wave: { type: 'string', multiple: true },
+      node: { type: 'string', multiple: true },
+      tag: { type: 'string', multiple: true },
+      yes: { type: 'boolean' },
+      'per-stage': { type: 'boolean' },
+    },
+    true,
+  );
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const waves = (values.wave ?? []).map((w) => {
+    if (!/^\d{1,2}$/.test(w)) throw new UsageError(`--wave takes a wave number, got "${w}"`);
+    return Number(w);
+  });
+  return { values, waves };
+}
+
 const command: Command = {
   name: 'deploy',
   summary: 'deploy the homelab wave by wave (nodes of a wave in parallel), as the TUI does with D',
   usage: USAGE,
+  parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values, positionals } = parseCommandArgs(
-      args,
-      {
-        ...REPO_OPTION,
-        wave: { type: 'string', multiple: true },
-        node: { type: 'string', multiple: true },
-        tag: { type: 'string', multiple: true },
-        yes: { type: 'boolean' },
-        'per-stage': { type: 'boolean' },
-      },
-      true,
-    );
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const waves = (values.wave ?? []).map((w) => {
-      if (!/^\d{1,2}$/.test(w)) throw new UsageError(`--wave takes a wave number, got "${w}"`);
-      return Number(w);
-    });
+    const { values, waves } = parse(args);
     if (!values.yes && !ctx.stdin.isTTY) {
       ctx.stderr.write(
         'homelab deploy: not on a terminal, so nothing can be confirmed: pass --yes\n',
