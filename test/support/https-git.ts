@@ -190,7 +190,16 @@ export async function startHttpsGit(opts: HttpsGitOptions): Promise<HttpsGit> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const server: Server = createServer({ key, cert }, handle);
+    // A throw in the handler answers 500 rather than leaving Git waiting for its timeout.
+    const server: Server = createServer({ key, cert }, (req, res) => {
+      try {
+        handle(req, res);
+      } catch (e) {
+        statuses.push(500);
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end(`https git server: ${String(e)}\n`);
+      }
+    });
     server.on('connection', (s: Socket) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
