@@ -22,6 +22,7 @@ import { nextStepsAfterAdd } from '../shell/onboarding/next-steps.js';
 import type { AppStore } from './state/store.js';
 import { openHistory, openHistoryRun } from './history-host.js';
 import { readNodeImages } from '../shell/images.js';
+import { readNodeResources } from '../shell/resources.js';
 import { updatableServices, updateChanges } from '../core/images/updates.js';
 
 export interface ControllerOptions {
@@ -33,6 +34,9 @@ export interface ControllerOptions {
   /** Writes raw bytes to the terminal (the OSC 52 clipboard sequence of a check URL). */
   readonly writeTerminal?: (data: string) => void;
 }
+
+/** How old the selected node's resources may get before a refresh reads them again. */
+const RESOURCES_EVERY_MS = 30_000;
 
 export type StageAttempt = StageOutcome | 'declined' | 'busy' | 'refused';
 
@@ -59,6 +63,7 @@ export class TuiController implements NodeAddIntents {
   private pending: ((yes: boolean) => void) | null = null;
   private readonly aborts = new Map<string, AbortController>();
   private refreshing: Promise<void> | null = null;
+  private readingResources = false;
   private stopped = false;
   private stoppedWalk: StoppedWalk | undefined;
   private readonly now: () => number;
@@ -101,6 +106,7 @@ export class TuiController implements NodeAddIntents {
         positions.push(this.position(probe));
       });
       await Promise.all(positions);
+      void this.resourcesOfSelected();
     } catch (err) {
       dispatch({
         type: 'notice',
@@ -111,6 +117,31 @@ export class TuiController implements NodeAddIntents {
         dispatch({ type: 'loaded' });
         dispatch({ type: 'refreshing', on: false });
       }
+    }
+  }
+
+  /**
+   * The selected node's resources (`deploy.sh resources`: docker stats and df, 1-2 s on the node),
+   * read with a refresh at most every RESOURCES_EVERY_MS, never while one is being read.
+   */
+  private async resourcesOfSelected(): Promise<void> {
+    const state = this.store.getState();
+    const entry = state.nodes.find((n) => n.spec.name === state.selected);
+    if (!entry?.probe?.reachable || this.readingResources) return;
+    if (entry.resources && this.now() - entry.resources.at < RESOURCES_EVERY_MS) return;
+    this.readingResources = true;
+    try {
+      const found = await readNodeResources(this.control, entry.spec.name);
+      if (!this.stopped)
+        this.store.dispatch({
+          type: 'resources',
+          node: entry.spec.name,
+          resources: { ...found, at: this.now() },
+        });
+    } catch {
+      // A node that cannot say keeps what it said last; the status shows why it is unreachable.
+    } finally {
+      this.readingResources = false;
     }
   }
 

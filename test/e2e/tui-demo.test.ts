@@ -95,6 +95,8 @@ describe.skipIf(!ok)('homelab demo in a real terminal', () => {
       new RegExp(`${edge!.name}\\s+proxy \\[dns\\]\\s+verify ok\\s+healthy\\s+up to date`),
       30_000,
     );
+    // The selected node's resources (deploy.sh resources, read with a refresh at most every 30 s).
+    await term.waitFor(/(in \d+ containers?|no containers run) · (disk|docker) /, 60_000);
     const port = /127\.0\.0\.1:(\d+)/.exec(
       readFileSync(join(dir, 'saturn', 'hosts', edge!.name, 'proxy', 'docker-compose.yml'), 'utf8'),
     )?.[1];

@@ -11,6 +11,7 @@ import type {
 import type { NodeProbe, RepoInfo, StageOutcome } from '../../core/node/types.js';
 import type { HistoryEntry } from '../../core/status/history.js';
 import type { NodeImages } from '../../core/images/updates.js';
+import type { NodeResources } from '../../core/status/resources.js';
 
 export interface ConfirmRequest {
   /** What is asked, one line. */
@@ -94,6 +95,8 @@ export interface NodeEntry {
   readonly stages?: Readonly<Partial<Record<Stage, StageView>>>;
   /** What its services run against their tags in the registry (read on demand: asking is slow). */
   readonly images?: ImagesView;
+  /** Its containers' CPU and memory and its disks (`deploy.sh resources`), and when read (ms). */
+  readonly resources?: NodeResources & { readonly at: number };
 }
 
 /** A node's `deploy.sh images` answer as the TUI holds it. */
@@ -198,6 +201,11 @@ export type Action =
   | { readonly type: 'view-open'; readonly view: 'service-logs' | 'command-log' | undefined }
   | { readonly type: 'history'; readonly history: HistoryView | undefined }
   | { readonly type: 'images'; readonly node: string; readonly images: ImagesView }
+  | {
+      readonly type: 'resources';
+      readonly node: string;
+      readonly resources: NodeResources & { readonly at: number };
+    }
   | {
       readonly type: 'stage-refused';
       readonly node: string;
@@ -361,6 +369,13 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, repo: action.repo };
     case 'history':
       return { ...state, history: action.history };
+    case 'resources':
+      return {
+        ...state,
+        nodes: state.nodes.map((n) =>
+          n.spec.name === action.node ? { ...n, resources: action.resources } : n,
+        ),
+      };
     case 'images':
       return {
         ...state,

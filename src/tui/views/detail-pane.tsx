@@ -5,6 +5,7 @@ import type { ReactNode } from 'react';
 import type { NodeEntry } from '../state/reducer.js';
 import { MARK, compactLogLine, duration, nextFor, pipeline, plural, wrapText } from './format.js';
 import { confirmText, driftText } from '../../core/status/summary.js';
+import { containersText, disksText } from '../../core/status/resources.js';
 import { serviceImageLines } from '../../core/images/updates.js';
 
 export interface LogView {
@@ -219,7 +220,9 @@ function fixedRows(n: NodeEntry, head: string, width: number, height: number): F
     });
   // Magic rollback: the node waits for SATURN's confirmation, or rolled back by itself (and its log).
   const st = n.probe?.reachable ? n.probe.status : undefined;
-  const confirmLine = st ? confirmText({ confirm: st.confirm ?? null, run: st.run, node: n.spec.name }) : undefined;
+  const confirmLine = st
+    ? confirmText({ confirm: st.confirm ?? null, run: st.run, node: n.spec.name })
+    : undefined;
   if (confirmLine) {
     fixed.push({
       prio: 1,
@@ -260,6 +263,22 @@ function fixedRows(n: NodeEntry, head: string, width: number, height: number): F
         node: <Text color="yellow" wrap="truncate">{`  fix: ${first.fix}`}</Text>,
       });
     }
+  }
+  // Resources (deploy.sh resources, read with a refresh at most every 30 s): one line.
+  const res = n.resources;
+  if (res) {
+    const text = res.resources
+      ? `${containersText(res.resources)} · ${disksText(res.resources)}${res.error ? ` (${res.error})` : ''}`
+      : `resources: ${res.error}`;
+    fixed.push({
+      prio: 4,
+      key: 'resources',
+      node: (
+        <Text dimColor wrap="truncate">
+          {text}
+        </Text>
+      ),
+    });
   }
   // Images against their tags in the registry (U reads them; u updates): per service.
   const imgs = n.images;
