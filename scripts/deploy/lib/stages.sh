@@ -318,6 +318,7 @@ running_projects_read() {
   for p in "${!stopped[@]}"; do
     unset 'RUNNING_PROJECTS[$p]'
   done
+  # shellcheck disable=SC2034 # read by compose_leftovers_clean (compose.sh)
   LISTED=1
   return 0
 }
