@@ -146,6 +146,10 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
         state: 'running',
         health: 'healthy',
         containers: [{ name: `${fx.project('web')}-web-1`, state: 'running', health: 'healthy' }],
+        // What verify recorded at known-good: the local busybox has no registry digest.
+        images: [
+          { service: 'web', image: 'busybox:1.36', digest: '', created: expect.any(String) },
+        ],
       },
       {
         name: 'api',
@@ -153,6 +157,10 @@ describe.skipIf(!ok)('deploy.sh pipeline on a real node', () => {
         state: 'running',
         health: 'healthy',
         containers: [{ name: `${fx.project('api')}-api-1`, state: 'running', health: 'healthy' }],
+        // What verify recorded at known-good: the local busybox has no registry digest.
+        images: [
+          { service: 'api', image: 'busybox:1.36', digest: '', created: expect.any(String) },
+        ],
       },
     ]);
     expect(r.ms).toBeLessThan(2000);
