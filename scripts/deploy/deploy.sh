@@ -45,6 +45,8 @@ source "${DEPLOY_LIB}/compose.sh"
 source "${DEPLOY_LIB}/images.sh"
 # shellcheck source=lib/run.sh
 source "${DEPLOY_LIB}/run.sh"
+# shellcheck source=lib/act.sh
+source "${DEPLOY_LIB}/act.sh"
 # shellcheck source=lib/stages.sh
 source "${DEPLOY_LIB}/stages.sh"
 # shellcheck source=lib/verify.sh

@@ -2,13 +2,22 @@
 # The stages prepare, deploy, rollback and resume (verify is in lib/verify.sh). Each returns 0 or
 # non-zero with STAGE_ERROR set; steps report through step_emit/step_fail (run.sh).
 #
+# Each stage function is a short list of step calls, read top to bottom; each step says in a line
+# what it does. A step that changes the node runs through `act` (lib/act.sh), which in a dry run
+# prints the plan instead: the stages never ask whether the run is a dry run themselves
+# (test/unit/house-bash-dry-run.test.ts counts).
+#
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
-#   provides: checkout_clean_step checkout_error docker_step head_commit load_manifest_step
-#     run_diagnose run_resume run_rollback run_up running_projects_read say_dry secrets_step
-#     services_read services_write stage_deploy stage_prepare stage_rollback_checkout
+#   provides: checkout_clean_step checkout_error checkout_ref_step compose_config_step
+#     deploy_target_step deployed_step docker_step down_step fetch_step git_checkout_step
+#     head_commit known_good_step layout_make layout_step leftovers_step load_manifest_step
+#     prepare_checkout_step rollback_checkout_step run_diagnose run_resume run_rollback run_up
+#     running_projects_read running_step secrets_step service_down_step service_up_step
+#     services_read services_write stage_deploy stage_prepare stage_rollback_checkout target_step
+#     up_reason_to up_step
 #   sets: DEPLOYED_HASH DOCKER_OK DRIFTED_PROJECTS LISTED LISTED_CONTAINERS PIN_IMAGES REF
-#     RUNNING_ERROR RUNNING_PROJECTS STAGE_ERROR TARGET
+#     RUNNING_ERROR RUNNING_PROJECTS STAGE_ERROR STEPS_FAILED TARGET
 #   reads: COMPOSE_ARGS COMPOSE_ERROR CONFIG_DIR CONFINED_ERROR DOCKER_DETAIL DOCKER_ERROR
 #     LEFTOVERS_DONE LEFTOVERS_ERROR LOG_DIR MANIFEST_ERROR MANIFEST_FILE MANIFEST_OVERRIDE
 #     MANIFEST_SECRETS MANIFEST_SERVICES NODE NODE_NAME REPO ROOT STATE_DIR STATE_TMP
@@ -43,10 +52,6 @@ services_write() {
   done <<<"${text}"
   [[ -n "${new_hash}" ]] && out+="${want}	${new_hash}	${TARGET}"$'\n'
   atomic_write "${STATE_DIR}/services.tsv" "${out}"
-}
-
-say_dry() {
-  log_info "dry-run: would run: $*"
 }
 
 head_commit() {
@@ -121,20 +126,15 @@ load_manifest_step() {
 }
 
 DOCKER_OK=0
-# A dry run goes on without a Docker engine: it says what a real run would stop on.
+# The engine answers. Without one a real run stops here and a dry run plans on (act.sh).
 docker_step() {
   DOCKER_OK=0
-  if ! docker_check; then
-    if ((DRY_RUN)); then
-      log_warn "dry-run: ${DOCKER_ERROR}; a real run stops here"
-      step_emit docker skip "" "dry-run: ${DOCKER_ERROR}"
-      return 0
-    fi
-    step_fail docker "" "${DOCKER_ERROR}"
-    return 1
+  if docker_check; then
+    DOCKER_OK=1
+    step_emit docker ok "" "${DOCKER_DETAIL}"
+    return 0
   fi
-  DOCKER_OK=1
-  step_emit docker ok "" "${DOCKER_DETAIL}"
+  stop_or_plan docker "${DOCKER_ERROR}"
 }
 
 # Every declared secret key present in its .env, every required override present.
@@ -164,106 +164,146 @@ secrets_step() {
   return "${failed}"
 }
 
+# A step failed and the stage goes on to report the others; the stage fails at its end. A step
+# that must stop the stage at once (a timeout) returns non-zero instead: errexit ends the run.
+STEPS_FAILED=0
+
+# prepare: the commit checked out, then everything a deploy of it needs checked on the node.
 stage_prepare() {
-  local rc=0
-  ((DRY_RUN)) || temp_files_clean
-  if [[ -n "${REF}" ]]; then
-    if ((DRY_RUN)); then
-      say_dry git -C "${REPO}" fetch origin
-      say_dry git -C "${REPO}" checkout --detach "${REF}"
-      step_emit fetch skip "" "dry-run"
-      step_emit checkout skip "" "dry-run: would check out ${REF}"
-    else
-      local t0
-      t0="$(now_ms)"
-      local out
-      local outf
-      outf="$(mktemp "${STATE_TMP:-/tmp}/.git-out.XXXXXX")"
-      local frc=0
-      local have=0
-      # A commit is immutable: one already in the checkout's objects needs no fetch.
-      gt cat-file -e "${REF}^{commit}" 2>/dev/null && have=1
-      ((have)) || gt fetch --quiet origin >"${outf}" 2>&1 || frc=$?
-      out="$(<"${outf}")"
-      rm -f -- "${outf}"
-      if ((have)); then
-        step_emit fetch skip "" "${REF} already present"
-      elif ((frc == 0)); then
-        step_emit fetch ok "" "origin" "$(($(now_ms) - t0))"
-      elif gt cat-file -e "${REF}^{commit}" 2>/dev/null; then
-        log_output "${out}"
-        log_warn "git fetch failed ($(printf '%s' "${out}" | tail -n 1)); ${REF} is already present locally"
-        step_emit fetch skip "" "fetch failed; commit already present"
-      else
-        log_output "${out}"
-        step_fail fetch "" "git fetch origin failed and ${REF} is not present locally: $(printf '%s' "${out}" | tail -n 1)"
-        return 1
-      fi
-      checkout_clean_step checkout || return 1
-      local sha
-      if ! sha="$(gt rev-parse --verify --quiet "${REF}^{commit}")"; then
-        step_fail checkout "" "commit ${REF} does not exist in origin"
-        return 1
-      fi
-      local crc=0
-      out="$(gt checkout --quiet --detach "${sha}" 2>&1)" || crc=$?
-      if ((crc != 0)); then
-        log_output "${out}"
-        step_fail checkout "" "$(checkout_error "git checkout ${sha}" "${out}")"
-        return 1
-      fi
-      step_emit checkout ok "" "${sha}"
-    fi
-  else
-    step_emit fetch skip "" "no --ref given: staying at $(head_commit)"
-    ((DRY_RUN)) || checkout_clean_step checkout || return 1
-  fi
-  if ((!DRY_RUN)); then
-    local was="${TARGET}"
-    TARGET="$(head_commit)"
-    state_set target "${TARGET}"
-    # with_stage has written `prepare running`; again only when it named another target
-    [[ "${was}" == "${TARGET}" ]] || cs_write prepare running
-  fi
-  if ((DRY_RUN)) && [[ -n "${REF}" && "$(head_commit)" != "${REF}"* ]]; then
-    log_info "dry-run: the checks below read the current checkout ($(head_commit)), not ${REF}"
-  fi
+  STEPS_FAILED=0
+  act -- temp_files_clean
+  prepare_checkout_step
   load_manifest_step || return $?
-  local svc
+  layout_step
+  docker_step || STEPS_FAILED=1
+  secrets_load "${ROOT}"
+  secrets_step || STEPS_FAILED=1
+  compose_config_step
+  return "${STEPS_FAILED}"
+}
+
+# The commit to prepare: --ref fetched (unless present) and checked out, or without --ref the
+# checkout as it is; clean either way. TARGET (and the state's target) becomes the head.
+prepare_checkout_step() {
+  if [[ -z "${REF}" ]]; then
+    step_emit fetch skip "" "no --ref given: staying at $(head_commit)"
+    act -- checkout_clean_step checkout || return 1
+  else
+    act --skip fetch "" "dry-run" --would "git -C ${REPO} fetch origin" -- fetch_step
+    act --skip checkout "" "dry-run: would check out ${REF}" \
+      --would "git -C ${REPO} checkout --detach ${REF}" -- checkout_ref_step
+  fi
+  local head
+  head="$(head_commit)"
+  local note=""
+  [[ -z "${REF}" || "${head}" == "${REF}"* ]] ||
+    note="the checks below read the current checkout (${head}), not ${REF}"
+  act --note "${note}" -- target_step prepare "${head}"
+}
+
+# target_step STAGE HEAD: TARGET is HEAD, in the state too; with_stage has written `STAGE running`
+# with the target it had, so current_stage is written again only when that was another commit.
+target_step() {
+  local was="${TARGET}"
+  TARGET="$2"
+  state_set target "${TARGET}"
+  [[ "${was}" == "${TARGET}" ]] || cs_write "$1" running
+}
+
+# REF's objects: fetched from origin, unless the commit is already here (a commit is immutable).
+# A failed fetch is only a warning when REF is present anyway.
+fetch_step() {
+  local t0
+  t0="$(now_ms)"
+  local out
+  local outf
+  outf="$(mktemp "${STATE_TMP:-/tmp}/.git-out.XXXXXX")"
+  local frc=0
+  local have=0
+  gt cat-file -e "${REF}^{commit}" 2>/dev/null && have=1
+  ((have)) || gt fetch --quiet origin >"${outf}" 2>&1 || frc=$?
+  out="$(<"${outf}")"
+  rm -f -- "${outf}"
+  if ((have)); then
+    step_emit fetch skip "" "${REF} already present"
+  elif ((frc == 0)); then
+    step_emit fetch ok "" "origin" "$(($(now_ms) - t0))"
+  elif gt cat-file -e "${REF}^{commit}" 2>/dev/null; then
+    log_output "${out}"
+    log_warn "git fetch failed ($(printf '%s' "${out}" | tail -n 1)); ${REF} is already present locally"
+    step_emit fetch skip "" "fetch failed; commit already present"
+  else
+    log_output "${out}"
+    step_fail fetch "" "git fetch origin failed and ${REF} is not present locally: $(printf '%s' "${out}" | tail -n 1)"
+    return 1
+  fi
+}
+
+# REF checked out, detached, in a clean checkout.
+checkout_ref_step() {
+  checkout_clean_step checkout || return 1
+  local sha
+  if ! sha="$(gt rev-parse --verify --quiet "${REF}^{commit}")"; then
+    step_fail checkout "" "commit ${REF} does not exist in origin"
+    return 1
+  fi
+  git_checkout_step "${sha}" "git checkout ${sha}" "${sha}"
+}
+
+# git_checkout_step SHA WHAT DETAIL: `git checkout --detach SHA`; a failure says WHAT failed and
+# the fix (checkout_error), success records DETAIL.
+git_checkout_step() {
+  local out
+  local rc=0
+  out="$(gt checkout --quiet --detach "$1" 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    log_output "${out}"
+    step_fail checkout "" "$(checkout_error "$2" "${out}")"
+    return 1
+  fi
+  step_emit checkout ok "" "$3"
+}
+
+# The state and log folders and each service's config folder (private to the node's owner).
+layout_step() {
   local -a dirs=("${STATE_DIR}" "${LOG_DIR}")
+  local svc
   for svc in "${MANIFEST_SERVICES[@]}"; do
     dirs+=("${CONFIG_DIR}/${svc}")
   done
-  if ((DRY_RUN)); then
-    local d
-    for d in "${dirs[@]}"; do
-      [[ -d "${d}" ]] || say_dry mkdir -p "${d}"
-    done
-    step_emit layout skip "" "dry-run"
-  else
-    mkdir -p -- "${dirs[@]}"
-    chmod 700 -- "${CONFIG_DIR}" 2>/dev/null || true
-    step_emit layout ok "" "${ROOT}"
-  fi
-  docker_step || rc=1
-  secrets_load "${ROOT}"
-  secrets_step || rc=1
+  local -a plan=()
+  local d
+  for d in "${dirs[@]}"; do
+    [[ -d "${d}" ]] || plan+=(--would "mkdir -p ${d}")
+  done
+  act --skip layout "" "dry-run" "${plan[@]}" -- layout_make "${dirs[@]}"
+}
+
+layout_make() {
+  mkdir -p -- "$@"
+  chmod 700 -- "${CONFIG_DIR}" 2>/dev/null || true
+  step_emit layout ok "" "${ROOT}"
+}
+
+# Each service's compose files confined to its folders, present and accepted by `docker compose
+# config` (the hash is kept for a deploy in this run). Without an engine a real run has already
+# failed its docker step; a dry run says what it could not check.
+compose_config_step() {
   if ((!DOCKER_OK)); then
-    ((DRY_RUN)) || return 1
-    step_emit compose-config skip "" "dry-run: no Docker engine, compose files not checked"
-    return "${rc}"
+    act --skip compose-config "" "dry-run: no Docker engine, compose files not checked"
+    return 0
   fi
+  local svc
   for svc in "${MANIFEST_SERVICES[@]}"; do
     if ! confined_file "$(service_dir "${svc}")" "$(service_dir "${svc}")/docker-compose.yml" ||
       ! confined_file "${CONFIG_DIR}/${svc}" "$(service_override "${svc}")"; then
       step_fail compose-config "${svc}" "${CONFINED_ERROR}"
-      rc=1
+      STEPS_FAILED=1
     elif [[ ! -f "$(service_dir "${svc}")/docker-compose.yml" ]]; then
       step_fail compose-config "${svc}" "hosts/${NODE}/${svc}/docker-compose.yml is missing"
-      rc=1
+      STEPS_FAILED=1
     else
       local vrc=0
-      # The hash validates the files (compose config) and is kept for a deploy in this run.
       local _prepared_hash
       service_hash_to _prepared_hash "${svc}" || vrc=$?
       if ((vrc == 0)); then
@@ -274,11 +314,11 @@ stage_prepare() {
       else
         log_output "${COMPOSE_ERROR}"
         step_fail compose-config "${svc}" "docker compose config rejects hosts/${NODE}/${svc}/docker-compose.yml: $(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
-        rc=1
+        STEPS_FAILED=1
       fi
     fi
   done
-  return "${rc}"
+  return 0
 }
 
 # Projects whose containers all run (one docker ps call): RUNNING_PROJECTS[project]=1.
@@ -323,7 +363,34 @@ running_projects_read() {
   return 0
 }
 
+# deploy: the assigned services brought to what the checkout says, the unassigned ones taken
+# down, then what runs recorded with the deployed commit.
 stage_deploy() {
+  STEPS_FAILED=0
+  deploy_target_step
+  act -- temp_files_clean
+  act -- checkout_clean_step checkout || return 1
+  load_manifest_step || return $?
+  docker_step || return 1
+  secrets_step || return 1
+  secrets_load "${ROOT}"
+  running_step
+  services_read
+  local svc
+  for svc in "${MANIFEST_SERVICES[@]}"; do
+    service_up_step "${svc}"
+  done
+  for svc in "${!DEPLOYED_HASH[@]}"; do
+    if ! manifest_has_service "${svc}"; then
+      service_down_step "${svc}"
+    fi
+  done
+  ((STEPS_FAILED == 0)) || return 1
+  act -- deployed_step
+}
+
+# The checkout is the commit prepare checked out (--ref, when given); TARGET becomes it.
+deploy_target_step() {
   local head
   head="$(head_commit)"
   if [[ -n "${REF}" && "${head}" != "${REF}"* ]]; then
@@ -333,135 +400,170 @@ stage_deploy() {
   local was="${TARGET}"
   TARGET="${head}"
   # with_stage has written `deploy running`; again only when the target it named was not the head
-  [[ "${was}" == "${head}" ]] || ((DRY_RUN)) || cs_write deploy running
-  ((DRY_RUN)) || temp_files_clean
-  ((DRY_RUN)) || checkout_clean_step checkout || return 1
-  load_manifest_step || return $?
-  docker_step || return 1
-  secrets_step || return 1
-  secrets_load "${ROOT}"
-  if ((DOCKER_OK)); then
-    if ! running_projects_read; then
-      step_fail docker "" "docker ps failed: ${RUNNING_ERROR}"
-      return 1
-    fi
-    if ((!DRY_RUN)); then
-      if ! compose_leftovers_clean; then
-        step_fail leftovers "" "${LEFTOVERS_ERROR}"
-        return 1
-      fi
-      if [[ -n "${LEFTOVERS_DONE}" ]]; then
-        log_info "containers left by an interrupted compose: ${LEFTOVERS_DONE}"
-        step_emit leftovers ok "" "${LEFTOVERS_DONE}"
-      fi
-    fi
-  fi
-  services_read
-  local failed=0
-  local svc
-  local hash
-  local project
-  local t0
-  local out
-  local -a up
-  for svc in "${MANIFEST_SERVICES[@]}"; do
-    project="$(project_name "${svc}")"
-    if ((DRY_RUN && !DOCKER_OK)); then
-      compose_args "${svc}"
-      say_dry docker compose "${COMPOSE_ARGS[@]}" up -d --remove-orphans "(no Docker engine: not compared with what runs)"
-      step_emit compose-up skip "${svc}" "dry-run: no Docker engine"
-      continue
-    fi
-    local hrc=0
-    service_hash_to hash "${svc}" || hrc=$?
-    if timed_out "${hrc}"; then
-      step_fail compose-config "${svc}" "$(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
-      return 1
-    elif ((hrc != 0)); then
-      log_output "${COMPOSE_ERROR}"
-      step_fail compose-config "${svc}" "docker compose config rejects ${svc}: $(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
-      failed=1
-      continue
-    fi
-    if [[ "${DEPLOYED_HASH["${svc}"]:-}" == "${hash}" && -n "${RUNNING_PROJECTS["${project}"]:-}" && -z "${DRIFTED_PROJECTS["${project}"]:-}" ]] && ! update_wanted "${svc}"; then
-      step_emit unchanged skip "${svc}" "configuration unchanged"
-      log_info "${project}: unchanged"
-      continue
-    fi
-    compose_args "${svc}"
-    up=(compose "${COMPOSE_ARGS[@]}" up -d --remove-orphans)
-    local why="not running"
-    if [[ -n "${DEPLOYED_HASH["${svc}"]:-}" && "${DEPLOYED_HASH["${svc}"]}" != "${hash}" ]]; then
-      up+=(--force-recreate)
-      why="configuration changed"
-    elif [[ -z "${DEPLOYED_HASH["${svc}"]:-}" ]]; then
-      up+=(--force-recreate)
-      why="first deploy"
-    elif [[ -n "${DRIFTED_PROJECTS["${project}"]:-}" ]]; then
-      up+=(--force-recreate)
-      why="drift: ${DRIFTED_PROJECTS["${project}"]}"
-    elif [[ -n "${RUNNING_PROJECTS["${project}"]:-}" ]] && update_wanted "${svc}"; then
-      # compose recreates only the containers whose image the pull moved
-      why="image update"
-    fi
-    if ((DRY_RUN)); then
-      say_dry docker "${up[@]}" "(${why})"
-      step_emit compose-up skip "${svc}" "dry-run: ${why}"
-      continue
-    fi
-    # Pull first (lib/images.sh): a failed pull leaves this service's containers alone.
-    if ! images_pull_step "${svc}"; then
-      failed=1
-      continue
-    fi
-    step_emit compose-up start "${svc}" "${why}"
-    log_info "compose up ${project} (${why})"
-    t0="$(now_ms)"
-    local urc=0
-    out="$(dk_long "${up[@]}" 2>&1)" || urc=$?
-    log_output "${out}"
-    if ((urc == 0)); then
-      services_write "${svc}" "${hash}"
-      step_emit compose-up ok "${svc}" "${why}" "$(($(now_ms) - t0))"
-    elif timed_out "${urc}"; then
-      step_fail compose-up "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
-      return 1
-    else
-      step_fail compose-up "${svc}" "docker compose up ${project} failed: $(redact "$(printf '%s' "${out}" | tail -n 1)")"
-      failed=1
-    fi
-  done
-  for svc in "${!DEPLOYED_HASH[@]}"; do
-    manifest_has_service "${svc}" && continue
-    project="$(project_name "${svc}")"
-    if ((DRY_RUN)); then
-      say_dry docker compose -p "${project}" down --remove-orphans "(no longer assigned)"
-      step_emit compose-down skip "${svc}" "dry-run: no longer assigned"
-      continue
-    fi
-    step_emit compose-down start "${svc}" "no longer assigned to ${NODE}"
-    t0="$(now_ms)"
-    local drc=0
-    out="$(dk_long compose -p "${project}" down --remove-orphans 2>&1)" || drc=$?
-    log_output "${out}"
-    if ((drc == 0)); then
-      services_write "${svc}" ""
-      step_emit compose-down ok "${svc}" "no longer assigned" "$(($(now_ms) - t0))"
-    elif timed_out "${drc}"; then
-      step_fail compose-down "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
-      return 1
-    else
-      step_fail compose-down "${svc}" "docker compose down ${project} failed: $(redact "$(printf '%s' "${out}" | tail -n 1)")"
-      failed=1
-    fi
-  done
-  ((failed == 0)) || return 1
-  ((DRY_RUN || !DOCKER_OK)) || drift_record
-  ((DRY_RUN)) || state_set deployed "${head}"
-  return 0
+  [[ "${was}" == "${head}" ]] || cs_write deploy running
 }
 
+# What runs now (one docker ps: running projects, drift, the listing), and the containers an
+# interrupted compose left behind removed. Nothing to read without an engine (a dry run).
+running_step() {
+  ((DOCKER_OK)) || return 0
+  if ! running_projects_read; then
+    step_fail docker "" "docker ps failed: ${RUNNING_ERROR}"
+    return 1
+  fi
+  act -- leftovers_step
+}
+
+leftovers_step() {
+  if ! compose_leftovers_clean; then
+    step_fail leftovers "" "${LEFTOVERS_ERROR}"
+    return 1
+  fi
+  if [[ -n "${LEFTOVERS_DONE}" ]]; then
+    log_info "containers left by an interrupted compose: ${LEFTOVERS_DONE}"
+    step_emit leftovers ok "" "${LEFTOVERS_DONE}"
+  fi
+}
+
+# One assigned service: left alone when unchanged (same configuration hash, all its containers
+# running, no drift, no update asked), otherwise `compose up` (up_step). Without an engine (only a
+# dry run gets here: docker_step stops a real one) the plan cannot compare with what runs.
+service_up_step() {
+  local svc="$1"
+  local project
+  project="$(project_name "${svc}")"
+  if ((!DOCKER_OK)); then
+    compose_args "${svc}"
+    act --skip compose-up "${svc}" "dry-run: no Docker engine" \
+      --would "docker compose ${COMPOSE_ARGS[*]} up -d --remove-orphans (no Docker engine: not compared with what runs)"
+    return 0
+  fi
+  local hash
+  local hrc=0
+  service_hash_to hash "${svc}" || hrc=$?
+  if timed_out "${hrc}"; then
+    step_fail compose-config "${svc}" "$(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
+    return 1
+  elif ((hrc != 0)); then
+    log_output "${COMPOSE_ERROR}"
+    step_fail compose-config "${svc}" "docker compose config rejects ${svc}: $(printf '%s' "${COMPOSE_ERROR}" | tail -n 1)"
+    STEPS_FAILED=1
+    return 0
+  fi
+  if [[ "${DEPLOYED_HASH["${svc}"]:-}" == "${hash}" && -n "${RUNNING_PROJECTS["${project}"]:-}" && -z "${DRIFTED_PROJECTS["${project}"]:-}" ]] && ! update_wanted "${svc}"; then
+    step_emit unchanged skip "${svc}" "configuration unchanged"
+    log_info "${project}: unchanged"
+    return 0
+  fi
+  local why
+  up_reason_to why "${svc}" "${hash}" "${project}"
+  compose_args "${svc}"
+  local -a up=(compose "${COMPOSE_ARGS[@]}" up -d --remove-orphans)
+  # compose recreates only the containers whose image the pull moved (image update)
+  [[ "${why}" == "not running" || "${why}" == "image update" ]] || up+=(--force-recreate)
+  act --skip compose-up "${svc}" "dry-run: ${why}" --would "docker ${up[*]} (${why})" \
+    -- up_step "${svc}" "${project}" "${hash}" "${why}" "${up[@]}"
+}
+
+# up_reason_to VAR SVC HASH PROJECT: why a service that is not unchanged is brought up.
+# shellcheck disable=SC2034 # up_reason_out is a nameref: it sets the caller's VAR
+up_reason_to() {
+  local -n up_reason_out="$1"
+  local svc="$2"
+  local deployed="${DEPLOYED_HASH["${svc}"]:-}"
+  if [[ -n "${deployed}" && "${deployed}" != "$3" ]]; then
+    up_reason_out="configuration changed"
+  elif [[ -z "${deployed}" ]]; then
+    up_reason_out="first deploy"
+  elif [[ -n "${DRIFTED_PROJECTS["$4"]:-}" ]]; then
+    up_reason_out="drift: ${DRIFTED_PROJECTS["$4"]}"
+  elif [[ -n "${RUNNING_PROJECTS["$4"]:-}" ]] && update_wanted "${svc}"; then
+    up_reason_out="image update"
+  else
+    up_reason_out="not running"
+  fi
+}
+
+# up_step SVC PROJECT HASH WHY COMMAND...: the service's images pulled first (lib/images.sh: a
+# failed pull leaves its containers alone), then COMMAND (compose up); HASH recorded on success.
+up_step() {
+  local svc="$1"
+  local project="$2"
+  local hash="$3"
+  local why="$4"
+  shift 4
+  if ! images_pull_step "${svc}"; then
+    STEPS_FAILED=1
+    return 0
+  fi
+  step_emit compose-up start "${svc}" "${why}"
+  log_info "compose up ${project} (${why})"
+  local t0
+  t0="$(now_ms)"
+  local out
+  local urc=0
+  out="$(dk_long "$@" 2>&1)" || urc=$?
+  log_output "${out}"
+  if ((urc == 0)); then
+    services_write "${svc}" "${hash}"
+    step_emit compose-up ok "${svc}" "${why}" "$(($(now_ms) - t0))"
+  elif timed_out "${urc}"; then
+    step_fail compose-up "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
+    return 1
+  else
+    step_fail compose-up "${svc}" "docker compose up ${project} failed: $(redact "$(printf '%s' "${out}" | tail -n 1)")"
+    STEPS_FAILED=1
+  fi
+}
+
+# A service deployed here that is no longer assigned to the node: `compose down` (down_step).
+service_down_step() {
+  local svc="$1"
+  local project
+  project="$(project_name "${svc}")"
+  act --skip compose-down "${svc}" "dry-run: no longer assigned" \
+    --would "docker compose -p ${project} down --remove-orphans (no longer assigned)" \
+    -- down_step "${svc}" "${project}"
+}
+
+# down_step SVC PROJECT: the project's containers removed, then its record.
+down_step() {
+  local svc="$1"
+  local project="$2"
+  step_emit compose-down start "${svc}" "no longer assigned to ${NODE}"
+  local t0
+  t0="$(now_ms)"
+  local out
+  local drc=0
+  out="$(dk_long compose -p "${project}" down --remove-orphans 2>&1)" || drc=$?
+  log_output "${out}"
+  if ((drc == 0)); then
+    services_write "${svc}" ""
+    step_emit compose-down ok "${svc}" "no longer assigned" "$(($(now_ms) - t0))"
+  elif timed_out "${drc}"; then
+    step_fail compose-down "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
+    return 1
+  else
+    step_fail compose-down "${svc}" "docker compose down ${project} failed: $(redact "$(printf '%s' "${out}" | tail -n 1)")"
+    STEPS_FAILED=1
+  fi
+}
+
+# The deployed containers recorded (drift's reference, lib/drift.sh), then the deployed commit.
+deployed_step() {
+  drift_record || return 1
+  state_set deployed "${TARGET}"
+}
+
+# rollback's own stage: the known-good commit checked out; run_rollback deploys and verifies it.
 stage_rollback_checkout() {
+  known_good_step
+  act --skip checkout "" "dry-run: would check out known-good ${TARGET}, then deploy and verify it" \
+    --would "git -C ${REPO} checkout --detach ${TARGET}" -- rollback_checkout_step
+}
+
+# TARGET is the node's known-good commit; a node without one has nothing to roll back to.
+known_good_step() {
   local kg
   kg="$(state_get known_good)"
   if [[ -z "${kg}" ]]; then
@@ -469,26 +571,17 @@ stage_rollback_checkout() {
     return 1
   fi
   TARGET="${kg}"
-  if ((DRY_RUN)); then
-    say_dry git -C "${REPO}" checkout --detach "${kg}"
-    step_emit checkout skip "" "dry-run: would check out known-good ${kg}, then deploy and verify it"
-    return 0
-  fi
+}
+
+# The known-good commit (TARGET) checked out in a clean checkout, and its image digests pinned
+# for this run's deploy (lib/images.sh).
+rollback_checkout_step() {
   cs_write rollback running
   temp_files_clean
-  state_set target "${kg}"
+  state_set target "${TARGET}"
   checkout_clean_step checkout || return 1
-  local out
-  local rc=0
-  out="$(gt checkout --quiet --detach "${kg}" 2>&1)" || rc=$?
-  if ((rc != 0)); then
-    log_output "${out}"
-    step_fail checkout "" "$(checkout_error "git checkout of known-good ${kg}" "${out}")"
-    return 1
-  fi
-  step_emit checkout ok "" "known-good ${kg}"
-  images_pin_write "${kg}" || return 1
-  return 0
+  git_checkout_step "${TARGET}" "git checkout of known-good ${TARGET}" "known-good ${TARGET}"
+  images_pin_write "${TARGET}" || return 1
 }
 
 run_rollback() {
