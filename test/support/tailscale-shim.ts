@@ -81,7 +81,11 @@ export interface Hold {
   readonly end: number;
 }
 
-/** The check holds the shim logged, in order of their start. */
+/**
+ * The check holds the shim logged, in order of their start. A start and its end are paired by the
+ * shim's pid (one hold per shim process), so an end line that went missing can never be taken for
+ * another hold's end; a second end line of the same hold is ignored.
+ */
 export function holds(checkDir: string): Hold[] {
   let text: string;
   try {
@@ -89,21 +93,26 @@ export function holds(checkDir: string): Hold[] {
   } catch {
     return [];
   }
-  const open = new Map<string, number[]>();
+  return parseHolds(text);
+}
+
+/** holds() of the text of a holds.log. */
+export function parseHolds(text: string): Hold[] {
+  const open = new Map<string, { host: string; start: number }>();
   const out: Hold[] = [];
   for (const line of text.split('\n')) {
-    const [what, host, at] = line.split(' ');
+    const [what, host, at, pid = ''] = line.split(' ');
     if (!host || !at) continue;
+    const key = `${host} ${pid}`;
     const ns = Number(at);
-    if (what === 'start') open.set(host, [...(open.get(host) ?? []), ns]);
+    if (what === 'start') open.set(key, { host, start: ns });
     if (what === 'end') {
-      const starts = open.get(host) ?? [];
-      const start = starts.shift();
-      if (start !== undefined) out.push({ host, start, end: ns });
+      const started = open.get(key);
+      open.delete(key);
+      if (started) out.push({ ...started, end: ns });
     }
   }
-  for (const [host, starts] of open)
-    for (const start of starts) out.push({ host, start, end: Infinity });
+  for (const started of open.values()) out.push({ ...started, end: Infinity });
   return out.sort((a, b) => a.start - b.start);
 }
 

@@ -77,12 +77,13 @@ describe('CheckGate', () => {
     });
     expect((await gate.enter('b')).kind).toBe('blocked');
     expect((await gate.enter('c')).kind).toBe('blocked');
-    await gate.retry('b'); // not b's check: nothing happens
+    // Not b's check: nothing is stopped, b's reopen goes through the gate as usual (blocked).
+    expect((await gate.retry('b', () => gate.enter('b'))).kind).toBe('blocked');
     expect(stopped).toEqual([]);
-    await gate.retry('a');
+    const reopened = await gate.retry('a', () => gate.enter('a'));
     expect(stopped).toEqual(['a']);
     expect(gate.current()).toBeUndefined();
-    go(await gate.enter('a')).ok();
+    go(reopened).ok();
     // b and c waited: they open one at a time until both are through.
     const { entered } = await race(gate, ['b', 'c']);
     expect([...entered.keys()]).toEqual(['b']);
@@ -93,6 +94,59 @@ describe('CheckGate', () => {
     // Nobody waits any more: parallel again.
     const after = await race(gate, ['x', 'y']);
     expect(after.entered.size).toBe(2);
+  });
+
+  // The race seen in CI's e2e run: b opened between the stop of a's held check and a's new
+  // opening. Here b asks for its turn at the worst moments, deterministically: while a's held
+  // connection is being stopped, and again while a's reopen is busy before it enters (the runner's
+  // I/O before the gate). a's reopen must be the next opening and b must wait for its end; then b
+  // gets its own turn and its own check, and never two checks are held at once.
+  it('retry keeps the turn for the retried node: another node in check mode cannot open in between', async () => {
+    const gate = new CheckGate(10_000);
+    const events: string[] = [];
+    let holders = 0;
+    let maxHolders = 0;
+    const hold = (n: string, t: CheckTicket, url: string): void => {
+      holders += 1;
+      maxHolders = Math.max(maxHolders, holders);
+      events.push(`${n}:hold`);
+      expect(
+        t.banner(url, async () => {
+          holders -= 1;
+          events.push(`${n}:stopped`);
+          // b tries while a's connection is going away.
+          bDuringStop = gate.enter('b');
+          await tick(2);
+        }),
+      ).toBe('hold');
+    };
+    let bDuringStop: Promise<CheckEntry> | undefined;
+    hold('a', go(await gate.enter('a')), 'https://x/a/1');
+    expect((await gate.enter('b')).kind).toBe('blocked');
+    let bDuringReopen: Promise<CheckEntry> | undefined;
+    const reopened = await gate.retry('a', async () => {
+      bDuringReopen = gate.enter('b').then((e) => {
+        events.push(`b:${e.kind}`);
+        return e;
+      });
+      await tick(5); // the runner's own awaits before it reaches the gate
+      const e = await gate.enter('a');
+      events.push(`a:${e.kind}`);
+      return e;
+    });
+    // a is still in check mode: a new banner, a holds again; b was not let in before it.
+    hold('a', go(reopened), 'https://x/a/2');
+    await tick(5);
+    expect(events).toEqual(['a:hold', 'a:stopped', 'a:go', 'a:hold', 'b:blocked']);
+    expect((await bDuringStop!).kind).toBe('blocked');
+    expect((await bDuringReopen!).kind).toBe('blocked');
+    // This time a passes its check: a's second retry opens cleanly, then b has its turn.
+    const again = await gate.retry('a', () => gate.enter('a'));
+    go(again).ok();
+    const b = go(await gate.enter('b'));
+    hold('b', b, 'https://x/b/1');
+    expect(gate.current()?.node).toBe('b');
+    expect(maxHolders).toBe(1);
   });
 
   it('a held check that passes in the browser clears the gate', async () => {

@@ -48,6 +48,8 @@ export class CheckGate {
   private holder: (CheckHold & { readonly stop: () => Promise<void> }) | undefined;
   private readonly waiting = new Set<string>();
   private busy = false;
+  /** A node whose retry keeps the turn for its next opening (see retry). */
+  private reserved: string | undefined;
   private wakers: Array<() => void> = [];
 
   constructor(private readonly scoutMs = SCOUT_MS) {}
@@ -58,18 +60,34 @@ export class CheckGate {
   }
 
   /**
-   * The operator says the node's check is done: its held connection is stopped and the turn is
-   * free, so the node's next command connects again (and passes, once the check went through).
+   * The operator says the node's check is done: its held connection is stopped and `reopen` (the
+   * node's next command) runs with the tailnet's turn kept for this node, from before the stop
+   * until `reopen` ends: no other node opens in between, so the node's new opening is the next one
+   * (and passes, once the check went through) and is never overtaken by another node's check.
+   * When the node holds no check, `reopen` runs as any opening (through the gate as usual).
    */
-  async retry(node: string): Promise<void> {
+  async retry<T>(node: string, reopen: () => Promise<T>): Promise<T> {
     const held = this.holder;
-    if (held?.node !== node) return;
-    await held.stop();
-    this.release(node);
+    if (held?.node !== node) return reopen();
+    // Nobody else starts while the turn is reserved (enter() waits on busy in serial mode, and
+    // retry keeps the gate serial: the holder leaving makes it 'checking' until someone opens).
+    this.reserved = node;
+    this.busy = true;
+    try {
+      await held.stop();
+      this.release(node);
+      return await reopen();
+    } finally {
+      if (this.reserved === node) {
+        // Not taken by an opening of the node (its connection was up already): give it back.
+        this.reserved = undefined;
+        this.free();
+      }
+    }
   }
 
   private serial(): boolean {
-    return this.state !== 'clear' || this.waiting.size > 0;
+    return this.state !== 'clear' || this.waiting.size > 0 || this.reserved !== undefined;
   }
 
   private blocked(node: string): CheckEntry | undefined {
@@ -95,15 +113,28 @@ export class CheckGate {
     const early = this.blocked(node);
     if (early) return early;
     let turn = false;
+    if (this.reserved === node) {
+      // Its retry kept the turn (busy) for this opening: take it.
+      this.reserved = undefined;
+      return this.ticketFor(node, true);
+    }
     while (this.serial() && this.busy) {
       await new Promise<void>((resolve) => this.wakers.push(resolve));
       const late = this.blocked(node);
       if (late) return late;
     }
-    let timer: NodeJS.Timeout | undefined;
     if (this.serial()) {
       this.busy = true;
       turn = true;
+    }
+    return this.ticketFor(node, turn);
+  }
+
+  /** The node's ticket; with `turn`, the node has the turn (busy) until it ends or SCOUT_MS. */
+  private ticketFor(node: string, hasTurn: boolean): CheckEntry {
+    let turn = hasTurn;
+    let timer: NodeJS.Timeout | undefined;
+    if (turn) {
       timer = setTimeout(() => end(), this.scoutMs);
       timer.unref();
     }
