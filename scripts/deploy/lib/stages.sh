@@ -12,10 +12,10 @@
 #   provides: checkout_clean_step checkout_error checkout_ref_step compose_config_step
 #     deploy_target_step deployed_step docker_step down_step fetch_step git_checkout_step
 #     head_commit known_good_step layout_make layout_step leftovers_step load_manifest_step
-#     prepare_checkout_step rollback_checkout_step run_diagnose run_resume run_rollback run_up
-#     running_projects_read running_step secrets_step service_down_step service_up_step
-#     services_read services_write stage_deploy stage_prepare stage_rollback_checkout target_step
-#     up_reason_to up_step
+#     prepare_checkout_step rollback_checkout_step rollback_redeploy run_diagnose run_resume
+#     run_rollback run_up running_projects_read running_step secrets_step service_down_step
+#     service_up_step services_read services_write stage_deploy stage_prepare
+#     stage_rollback_checkout target_step up_reason_to up_step
 #   sets: DEPLOYED_HASH DOCKER_OK DRIFTED_PROJECTS LISTED LISTED_CONTAINERS PIN_IMAGES REF
 #     RUNNING_ERROR RUNNING_PROJECTS STAGE_ERROR STEPS_FAILED TARGET
 #   reads: COMPOSE_ARGS COMPOSE_ERROR CONFIG_DIR CONFINED_ERROR DOCKER_DETAIL DOCKER_ERROR
@@ -587,9 +587,13 @@ rollback_checkout_step() {
 run_rollback() {
   REF=""
   with_stage rollback stage_rollback_checkout
-  # A dry run cannot show deploy's plan for a commit it did not check out.
-  ((DRY_RUN)) && return 0
-  # The known-good digests, whatever the tags point to now (lib/images.sh), for this run only.
+  # A dry run stops here: it cannot show deploy's plan for a commit it did not check out.
+  act -- rollback_redeploy
+}
+
+# The known-good commit deployed with its digests, whatever the tags point to now (lib/images.sh),
+# for this run only; then verified.
+rollback_redeploy() {
   # shellcheck disable=SC2034 # read by compose_args (lib/compose.sh)
   PIN_IMAGES=1
   with_stage deploy stage_deploy
@@ -658,8 +662,7 @@ run_up() {
   fi
   with_stage prepare stage_prepare
   with_stage deploy stage_deploy
-  ((DRY_RUN)) && return 0
-  with_stage verify stage_verify
+  act -- with_stage verify stage_verify
 }
 
 # diagnose: the manifest (when readable) then lib/diagnose.sh's stage_diagnose (read-only).
