@@ -3,7 +3,8 @@
 # current_stage state, and what happens on a signal or an unexpected error.
 #
 # current_stage (key=value lines, rewritten atomically) holds: stage, status (running, ok, failed,
-# interrupted), run, run_stage (the stage the run was started with, e.g. resume), target, pid,
+# interrupted), run, run_stage (the stage the run was started with, e.g. resume), kind (rollback
+# while the stage is part of a rollback, kept by every resume of it; else empty), target, pid,
 # started, updated, error. It says `running` before a stage does anything and `ok` only after the
 # stage finished, so a kill at any point leaves `running` (read as `interrupted` by status once the
 # lock is free) or `failed`, never a success it did not reach.
@@ -30,7 +31,7 @@
 #     new_log_path new_run_id on_err on_exit on_signal prune_logs root_check run_commit run_stage
 #     setup_layout setup_run step_emit step_fail take_lock with_stage write_failed
 #   sets: CS_RUNNING CS_STAGE CS_STARTED DEPLOY_LOG DEPLOY_STAGE_NAME DEPLOY_TO_STDOUT IN_STAGE
-#     IN_STAGE_RECORDS IN_STAGE_STARTED LAYOUT_PROBES LOG_KEEP ROOT_MODES RUN_ENDED RUN_ID
+#     IN_STAGE_RECORDS IN_STAGE_STARTED LAYOUT_PROBES LOG_KEEP ROOT_MODES RUN_ENDED RUN_ID RUN_KIND
 #     RUN_STARTED SETUP_ERROR STAGE_ERROR STAGE_T0 STATE_TMP TARGET TZ
 #   reads: HOMELAB_RUN_ID HOMELAB_RUN_LOG LOCK_ERROR LOG_DIR LOG_WRITE_ERROR NODE REF REPO ROOT
 #     RUN_BY STAGE STATE_CHECK_ERROR STATE_DIR
@@ -54,6 +55,9 @@ IN_STAGE_RECORDS=0
 IN_STAGE_STARTED=0
 # Why the run could not set up its folders (reported once the `run` record is out).
 SETUP_ERROR=""
+# What the run's stages are part of, for current_stage's kind: rollback (run_rollback, and a resume
+# of one: it pins the known-good digests again), else empty.
+RUN_KIND=""
 
 # Stages that change the node: they take the lock and write current_stage.
 changes_node() {
@@ -251,6 +255,7 @@ cs_write() {
 status=${status}
 run=${RUN_ID}
 run_stage=${STAGE}
+kind=${RUN_KIND}
 target=${TARGET}
 pid=$$
 started=${CS_STARTED}

@@ -17,7 +17,7 @@
 #     service_up_step services_read services_write stage_deploy stage_prepare
 #     stage_rollback_checkout target_step up_reason_to up_step
 #   sets: DEPLOYED_HASH DOCKER_OK DRIFTED_PROJECTS LISTED LISTED_CONTAINERS PIN_IMAGES REF
-#     RUNNING_ERROR RUNNING_PROJECTS STAGE_ERROR STEPS_FAILED TARGET
+#     RUNNING_ERROR RUNNING_PROJECTS RUN_KIND STAGE_ERROR STEPS_FAILED TARGET
 #   reads: COMPOSE_ARGS COMPOSE_ERROR CONFIG_DIR CONFINED_ERROR DOCKER_DETAIL DOCKER_ERROR
 #     LEFTOVERS_DONE LEFTOVERS_ERROR LOG_DIR MANIFEST_ERROR MANIFEST_FILE MANIFEST_OVERRIDE
 #     MANIFEST_SECRETS MANIFEST_SERVICES NODE NODE_NAME REPO ROOT STATE_DIR STATE_TMP
@@ -586,6 +586,8 @@ rollback_checkout_step() {
 
 run_rollback() {
   REF=""
+  # current_stage's kind: a resume of this run pins the known-good digests again.
+  RUN_KIND=rollback
   with_stage rollback stage_rollback_checkout
   # A dry run stops here: it cannot show deploy's plan for a commit it did not check out.
   act -- rollback_redeploy
@@ -609,6 +611,9 @@ run_resume() {
   status="$(kv_get "${cs}" status)"
   local target
   target="$(kv_get "${cs}" target)"
+  local kind
+  kind="$(kv_get "${cs}" kind)"
+  [[ "$(kv_get "${cs}" run_stage)" != rollback ]] || kind=rollback
   if [[ -z "${stage}" ]]; then
     STAGE_ERROR="nothing to resume: no stage has run on this node (run prepare --ref SHA)"
     log_error "${STAGE_ERROR}"
@@ -636,15 +641,26 @@ run_resume() {
     rollback:*) todo=(rollback) ;;
     *) todo=(prepare deploy verify) ;;
   esac
-  log_info "resuming ${stage} (${status}) towards ${target}: ${todo[*]}"
+  # A rollback's deploy and verify (kind=rollback, kept by each resume of it) start the known-good
+  # digests again, whatever the tags point to now: its first stage writes the pins (lib/images.sh).
+  local deploy_fn=stage_deploy
+  local verify_fn=stage_verify
+  if [[ "${kind}" == rollback && "${todo[0]}" != rollback ]] && ((!DRY_RUN)); then
+    RUN_KIND=rollback
+    # shellcheck disable=SC2034 # read by compose_args (lib/compose.sh)
+    PIN_IMAGES=1
+    deploy_fn=resume_pinned_deploy
+    [[ "${todo[0]}" == deploy ]] || verify_fn=resume_pinned_verify
+  fi
+  log_info "resuming ${stage} (${status}${RUN_KIND:+ of a rollback}) towards ${target}: ${todo[*]}"
   REF="${target}"
   TARGET="${target}"
   local s
   for s in "${todo[@]}"; do
     case "${s}" in
       prepare) with_stage prepare stage_prepare ;;
-      deploy) with_stage deploy stage_deploy ;;
-      verify) with_stage verify stage_verify ;;
+      deploy) with_stage deploy "${deploy_fn}" ;;
+      verify) with_stage verify "${verify_fn}" ;;
       rollback) run_rollback ;;
     esac
   done
