@@ -3,9 +3,22 @@
 // secretlint's recommended preset: a rule set kept up to date by others, where the homelab's own
 // rules (core/inventory/secret-scan.ts) cover what is specific to compose files and the node.
 // Loaded on first use (about 80 ms); only small texts go through it (it takes ~3 ms per 1 KB).
+//
+// Its findings are kept by content: a text secretlint has read (the same path, the same bytes,
+// the same rules) is not read again, so an unchanged repo costs one hash per file and secretlint
+// is not even loaded. The cache is a file in SATURN's state folder (secret-scan.json: a hash of
+// each text -> what secretlint found in it, findings included, never the text); a cache that is
+// missing, unreadable or of other rules is ignored, and one that cannot be written only costs the
+// next run a full scan.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Problem } from '../../core/problem.js';
 import type { SecretHome, TextKind } from '../../core/inventory/secret-scan.js';
 import { secretFix } from '../../core/inventory/secret-scan.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { PACKAGE_ROOT } from '../package-root.js';
+import { stateDir } from '../state-dir.js';
 
 /** Larger texts are scanned by the homelab's own rules only (secretlint costs ~3 s per MB). */
 export const MAX_TOKEN_SCAN_BYTES = 256 * 1024;
@@ -41,10 +54,12 @@ function what(ruleId: string): string {
   return WHAT[short] ?? `a secret (${short})`;
 }
 
-type Lint = (
-  text: string,
-  file: string,
-) => Promise<Array<{ ruleId: string; line: number; col: number }>>;
+interface Finding {
+  readonly ruleId: string;
+  readonly line: number;
+  readonly col: number;
+}
+type Lint = (text: string, file: string) => Promise<Finding[]>;
 let linting: Promise<Lint> | undefined;
 
 async function loadLint(): Promise<Lint> {
@@ -66,15 +81,112 @@ async function loadLint(): Promise<Lint> {
   };
 }
 
+/** Texts kept in the cache file at most (the newest scan's first). */
+const MAX_CACHED = 5000;
+
+interface ScanCache {
+  /** The rules' identity: this tool's version and secretlint's (another version scans anew). */
+  readonly rules: string;
+  readonly entries: Record<string, readonly Finding[]>;
+}
+
+let rulesId: string | undefined;
+/** This tool's version and secretlint's, from our package.json (shipped with the bundle). */
+async function rules(): Promise<string> {
+  if (rulesId !== undefined) return rulesId;
+  const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+    version?: string;
+    devDependencies?: Record<string, string>;
+    dependencies?: Record<string, string>;
+  };
+  const deps = { ...pkg.devDependencies, ...pkg.dependencies };
+  rulesId = [
+    `homelab@${pkg.version ?? '?'}`,
+    `core@${deps['@secretlint/core'] ?? '?'}`,
+    `preset@${deps['@secretlint/secretlint-rule-preset-recommend'] ?? '?'}`,
+  ].join(' ');
+  return rulesId;
+}
+
+function cacheFile(env: NodeJS.ProcessEnv): string {
+  return join(stateDir(env), 'secret-scan.json');
+}
+
+async function readCache(file: string, id: string): Promise<Record<string, readonly Finding[]>> {
+  try {
+    const cache = JSON.parse(await readFile(file, 'utf8')) as Partial<ScanCache>;
+    if (cache.rules !== id || typeof cache.entries !== 'object' || cache.entries === null)
+      return {};
+    const entries: Record<string, readonly Finding[]> = {};
+    for (const [k, v] of Object.entries(cache.entries))
+      if (Array.isArray(v) && v.every(isFinding)) entries[k] = v;
+    return entries;
+  } catch {
+    return {};
+  }
+}
+
+function isFinding(f: unknown): f is Finding {
+  if (typeof f !== 'object' || f === null) return false;
+  const { ruleId, line, col } = f as Record<string, unknown>;
+  return typeof ruleId === 'string' && Number.isInteger(line) && Number.isInteger(col);
+}
+
+/** The key of a text: its path and bytes (a rule may look at the file name). */
+function keyOf(input: TokenScanInput): string {
+  return createHash('sha256').update(input.file).update('\0').update(input.text).digest('hex');
+}
+
+export interface ScanOptions {
+  /** Where the cache file lives (stateDir): default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /** Every token secretlint finds in the texts, as problems with the homelab's fix. */
-export async function scanTokens(inputs: readonly TokenScanInput[]): Promise<Problem[]> {
+export async function scanTokens(
+  inputs: readonly TokenScanInput[],
+  options: ScanOptions = {},
+): Promise<Problem[]> {
   const small = inputs.filter((i) => i.text.length <= MAX_TOKEN_SCAN_BYTES && i.text.length > 0);
   if (small.length === 0) return [];
-  linting ??= loadLint();
-  const lint = await linting;
+  const file = cacheFile(options.env ?? process.env);
+  const id = await rules();
+  const cached = await readCache(file, id);
+  const keys = small.map(keyOf);
+  const found = new Map<string, readonly Finding[]>();
+  let fresh = false;
+  for (const [i, input] of small.entries()) {
+    const key = keys[i] ?? '';
+    if (found.has(key)) continue;
+    const known = cached[key];
+    if (known) {
+      found.set(key, known);
+      continue;
+    }
+    linting ??= loadLint();
+    const lint = await linting;
+    found.set(key, await lint(input.text, input.file));
+    fresh = true;
+  }
+  if (fresh) {
+    const entries: Record<string, readonly Finding[]> = Object.fromEntries(found);
+    let count = found.size;
+    for (const [k, v] of Object.entries(cached)) {
+      if (count >= MAX_CACHED) break;
+      if (entries[k] === undefined) {
+        entries[k] = v;
+        count += 1;
+      }
+    }
+    const cache: ScanCache = { rules: id, entries };
+    // A cache is only a shortcut: a folder SATURN cannot write costs the next run a full scan.
+    await writeFileAtomic(file, JSON.stringify(cache), { mode: 0o600, dirMode: 0o700 }).catch(
+      () => undefined,
+    );
+  }
   const out: Problem[] = [];
-  for (const input of small) {
-    for (const m of await lint(input.text, input.file))
+  for (const [i, input] of small.entries()) {
+    for (const m of found.get(keys[i] ?? '') ?? [])
       out.push({
         file: input.file,
         line: m.line,
