@@ -1,6 +1,5 @@
 // The one implementation of Control: SATURN's operations on the homelab, over each node's transport.
 import { setTimeout as delay } from 'node:timers/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { deployScriptPath, type Inventory, type NodeSpec } from '../../core/inventory/model.js';
 import { formatProblem, type Problem } from '../../core/problem.js';
@@ -18,16 +17,15 @@ import { parseNodeLine } from '../../core/protocol/parse.js';
 import { screenSafeEvent, screenSafeLine } from '../../core/protocol/screen-safe.js';
 import { toScreen } from '../../core/recover/redact.js';
 import { pinStage, STATUS_STAGES, type Pin } from '../../core/stage/pin.js';
-import { commitSubject } from '../recover/rollback-info.js';
 import { loadInventory } from '../inventory/load.js';
 import { mapLimit } from '../fanout.js';
-import { changedPaths, commitsBehind, dirtyPaths, headInfo } from '../git.js';
-import { checkHeadOnRemote } from '../onboarding/pushed.js';
+import { commitsBehind } from '../git.js';
 import { CheckGate } from '../transport/check-gate.js';
 import { createRunner } from '../transport/runner.js';
 import { createNotifier, operatorName, type Notifier, type WalkEndNotice } from '../notify.js';
 import type { NodeRunner } from '../transport/types.js';
 import type { NodeProbe, RepoInfo, StageOutcome, StageResult } from '../../core/node/types.js';
+import { RepoFacts } from './repo-facts.js';
 import type { Control, ConfirmOutcome, StagePlan, StageRequest } from './types.js';
 
 export interface ControlOptions {
@@ -78,12 +76,7 @@ export function controlSocketDir(env: NodeJS.ProcessEnv): string {
   return env.HOMELAB_SSH_CONTROL_DIR ?? join('/tmp', `homelab-ssh-${process.getuid?.() ?? 'user'}`);
 }
 
-export function stateDir(env: NodeJS.ProcessEnv): string {
-  return (
-    env.HOMELAB_STATE_DIR ??
-    join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'homelab')
-  );
-}
+export { stateDir } from '../state-dir.js';
 
 function remoteArgs(node: NodeSpec, stage: string, extra: readonly string[] = []): string[] {
   return [deployScriptPath(node), stage, '--root', node.root, '--node', node.name, ...extra];
@@ -161,12 +154,15 @@ class ShellControl implements Control {
 
   /** `notify:` of the topology: failed stages and finished walks (src/shell/notify.ts). */
   private readonly notifier: Notifier;
+  /** SATURN's repo, asked once for what every node of a walk needs (repo-facts.ts). */
+  private readonly facts: RepoFacts;
 
   constructor(
     private current: Inventory,
     private readonly options: ControlOptions,
     private readonly env: NodeJS.ProcessEnv,
   ) {
+    this.facts = new RepoFacts(options.repoDir);
     this.notifier = createNotifier(() => this.current, {
       env,
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
@@ -214,9 +210,8 @@ class ShellControl implements Control {
     return this.runner(this.spec(node));
   }
 
-  async repoInfo(): Promise<RepoInfo> {
-    const [head, dirty] = await Promise.all([headInfo(this.repoDir), dirtyPaths(this.repoDir)]);
-    return { branch: head.branch, head: head.head, headSubject: head.subject, dirty };
+  repoInfo(): Promise<RepoInfo> {
+    return this.facts.repoInfo();
   }
 
   async probe(name: string, signal?: AbortSignal): Promise<NodeProbe> {
@@ -309,9 +304,9 @@ class ShellControl implements Control {
     const spec = this.spec(node);
     const assigned = spec.services.map((s) => s.name);
     if (!from) return assigned;
-    const head = (await headInfo(this.repoDir)).head;
+    const head = (await this.repoInfo()).head;
     const prefix = `hosts/${node}/`;
-    const paths = await changedPaths(this.repoDir, from, head, prefix);
+    const paths = await this.facts.changedPaths(from, head, prefix);
     const touched = new Set(paths.map((p) => p.slice(prefix.length).split('/')[0] ?? ''));
     // A changed node.manifest (secrets, checks, assignment) touches every service it names.
     if (touched.has('node.manifest')) return assigned;
@@ -370,17 +365,12 @@ class ShellControl implements Control {
     const fetches =
       stage === 'prepare' || stage === 'up' || (stage === 'resume' && status?.stage === 'prepare');
     const [subject, services, pushed] = await Promise.all([
-      commitSubject(this.repoDir, pin.commit),
+      this.facts.subject(pin.commit),
       stage === 'rollback'
         ? this.changedServices(node, pin.commit).catch(() => [])
         : this.changedServices(node, deployed).catch(() => spec.services.map((s) => s.name)),
       fetches && !refusal
-        ? checkHeadOnRemote(
-            this.repoDir,
-            this.inventory.git.remote,
-            this.inventory.git.branch,
-            pin.commit,
-          )
+        ? this.facts.onRemote(this.inventory.git.remote, this.inventory.git.branch, pin.commit)
         : undefined,
     ]);
     const warnings: string[] = [];
