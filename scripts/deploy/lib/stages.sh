@@ -12,9 +12,9 @@
 #   provides: checkout_clean_step checkout_error checkout_ref_step compose_config_step
 #     deploy_target_step deployed_step docker_step down_step fetch_step git_checkout_step
 #     head_commit known_good_step layout_make layout_step leftovers_step load_manifest_step
-#     prepare_checkout_step rollback_checkout_step rollback_redeploy run_diagnose run_resume
-#     run_rollback run_up running_projects_read running_step secrets_step service_down_step
-#     service_up_step services_read services_write stage_deploy stage_prepare
+#     prepare_checkout_step resume_check resume_todo_to rollback_checkout_step rollback_redeploy
+#     run_diagnose run_resume run_rollback run_up running_projects_read running_step secrets_step
+#     service_down_step service_up_step services_read services_write stage_deploy stage_prepare
 #     stage_rollback_checkout target_step up_reason_to up_step
 #   sets: DEPLOYED_HASH DOCKER_OK DRIFTED_PROJECTS LISTED LISTED_CONTAINERS PIN_IMAGES REF
 #     RUNNING_ERROR RUNNING_PROJECTS RUN_KIND STAGE_ERROR STEPS_FAILED TARGET
@@ -602,6 +602,38 @@ rollback_redeploy() {
   with_stage verify stage_verify
 }
 
+# resume_check STAGE TARGET: there is a stage to resume, and it goes towards --ref when given.
+resume_check() {
+  if [[ -z "$1" ]]; then
+    STAGE_ERROR="nothing to resume: no stage has run on this node (run prepare --ref SHA)"
+    log_error "${STAGE_ERROR}"
+    return 1
+  fi
+  if [[ -n "${REF}" && "$2" != "${REF}"* ]]; then
+    STAGE_ERROR="resume continues towards $2, not ${REF}: run prepare --ref ${REF}"
+    log_error "${STAGE_ERROR}"
+    return 1
+  fi
+}
+
+# resume_todo_to VAR STAGE STATUS: the stages a resume runs after STAGE ended STATUS (none after
+# a verify that succeeded).
+# shellcheck disable=SC2034 # resume_todo_out is a nameref: it sets the caller's VAR
+resume_todo_to() {
+  local -n resume_todo_out="$1"
+  case "$2:$3" in
+    prepare:ok) resume_todo_out=(deploy verify) ;;
+    prepare:*) resume_todo_out=(prepare deploy verify) ;;
+    deploy:ok) resume_todo_out=(verify) ;;
+    # A failed verify re-runs deploy first (a no-op for unchanged services) so a fixed .env applies.
+    deploy:* | verify:failed | verify:interrupted) resume_todo_out=(deploy verify) ;;
+    verify:ok) resume_todo_out=() ;;
+    rollback:ok) resume_todo_out=(deploy verify) ;;
+    rollback:*) resume_todo_out=(rollback) ;;
+    *) resume_todo_out=(prepare deploy verify) ;;
+  esac
+}
+
 run_resume() {
   local cs
   cs="$(state_get current_stage)"
@@ -614,33 +646,15 @@ run_resume() {
   local kind
   kind="$(kv_get "${cs}" kind)"
   [[ "$(kv_get "${cs}" run_stage)" != rollback ]] || kind=rollback
-  if [[ -z "${stage}" ]]; then
-    STAGE_ERROR="nothing to resume: no stage has run on this node (run prepare --ref SHA)"
-    log_error "${STAGE_ERROR}"
-    return 1
-  fi
-  if [[ -n "${REF}" && "${target}" != "${REF}"* ]]; then
-    STAGE_ERROR="resume continues towards ${target}, not ${REF}: run prepare --ref ${REF}"
-    log_error "${STAGE_ERROR}"
-    return 1
-  fi
+  resume_check "${stage}" "${target}"
   # We hold the lock, so a `running` state was left by a killed run.
   [[ "${status}" == running ]] && status=interrupted
   local -a todo=()
-  case "${stage}:${status}" in
-    prepare:ok) todo=(deploy verify) ;;
-    prepare:*) todo=(prepare deploy verify) ;;
-    deploy:ok) todo=(verify) ;;
-    # A failed verify re-runs deploy first (a no-op for unchanged services) so a fixed .env applies.
-    deploy:* | verify:failed | verify:interrupted) todo=(deploy verify) ;;
-    verify:ok)
-      log_info "nothing to resume: verify of ${target} succeeded"
-      return 0
-      ;;
-    rollback:ok) todo=(deploy verify) ;;
-    rollback:*) todo=(rollback) ;;
-    *) todo=(prepare deploy verify) ;;
-  esac
+  resume_todo_to todo "${stage}" "${status}"
+  if ((${#todo[@]} == 0)); then
+    log_info "nothing to resume: verify of ${target} succeeded"
+    return 0
+  fi
   # A rollback's deploy and verify (kind=rollback, kept by each resume of it) start the known-good
   # digests again, whatever the tags point to now: its first stage writes the pins (lib/images.sh).
   local deploy_fn=stage_deploy
