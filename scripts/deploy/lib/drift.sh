@@ -17,7 +17,7 @@
 #   provides: drift_checkout_to drift_container_check drift_extra_to drift_record
 #     drift_recorded_load drift_service_to
 #   sets: DRIFTED_PROJECTS DRIFT_REC_HASH DRIFT_REC_HASHES DRIFT_REC_IDS
-#   reads: NODE REPO STATE_DIR STATUS_TIMEOUT
+#   reads: NODE NODE_PS_ERROR REPO STATE_DIR STATUS_TIMEOUT
 
 # Containers recorded by the last deploy: DRIFT_REC_IDS[service]=" id id ", DRIFT_REC_HASH[id]=hash.
 declare -A DRIFT_REC_IDS=()
@@ -42,15 +42,17 @@ drift_recorded_load() {
   return 0
 }
 
-# drift_record: writes containers.tsv from one `docker ps` of the node's projects (deploy, after
-# its services are up). Returns non-zero when docker or the write fails.
+# drift_record: writes containers.tsv from a new listing of the node's projects (node_ps_to, which
+# verify's first look then reads), after deploy brought its services up. Returns non-zero when
+# docker or the write fails.
 drift_record() {
   ((DRY_RUN)) && return 0
   local out
   local rc=0
-  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.ID}}	{{.Label "com.docker.compose.config-hash"}}' 2>&1)" || rc=$?
+  node_ps_forget
+  node_ps_to out || rc=$?
   if ((rc != 0)); then
-    step_fail record "" "docker ps failed while recording the deployed containers: $(printf '%s' "${out}" | tail -n 1)"
+    step_fail record "" "docker ps failed while recording the deployed containers: ${NODE_PS_ERROR}"
     return 1
   fi
   local text=""
@@ -58,7 +60,8 @@ drift_record() {
   local id
   local hash
   local svc
-  while IFS=$'\t' read -r project id hash; do
+  local _rest
+  while IFS=$'\037' read -r project id hash _rest; do
     [[ "${project}" == "${NODE}_"* ]] || continue
     svc="${project#"${NODE}_"}"
     manifest_has_service "${svc}" || continue

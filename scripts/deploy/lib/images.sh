@@ -12,19 +12,28 @@
 #
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
-#   provides: image_kind image_registry image_repo images_clean images_file images_pin_write
-#     images_pull_step images_record_step images_records pin_file pull_fix remote_manifest
-#     resume_pinned_deploy resume_pinned_verify running_images_to service_images update_wanted
+#   provides: image_kind image_registry image_repo image_repo_to images_clean images_file
+#     images_pin_write images_pull_step images_record_step images_records pin_file pin_file_to
+#     pull_fix remote_manifest running_images_to
+#     service_images update_wanted
 #   sets: IMAGES_KEEP PIN_IMAGES PLATFORM RUNNING_IMAGES_ERROR UPDATE_SERVICES
-#   reads: COMPOSE_ARGS DOCKER_ERROR ENV MANIFEST_ERROR MANIFEST_FILE MANIFEST_SERVICES NODE
-#     STATE_DIR TARGET
+#   reads: COMPOSE_ARGS CONFIG_FROM CONFIG_IMAGES DOCKER_ERROR ENV MANIFEST_ERROR MANIFEST_FILE
+#     MANIFEST_SERVICES NODE NODE_PS_ERROR STATE_DIR
 
 # shellcheck disable=SC2034 # read by compose_args (lib/compose.sh)
 PIN_IMAGES=0
 # Services `deploy --update SVC` (or `--update all`) pulls and recreates when its image moved.
 declare -a UPDATE_SERVICES=()
 
-pin_file() { printf '%s/pins/%s.yml' "${STATE_DIR}" "$1"; }
+pin_file_to() {
+  local -n _pf_out="$1"
+  _pf_out="${STATE_DIR}/pins/$2.yml"
+}
+pin_file() {
+  local f
+  pin_file_to f "$1"
+  printf '%s' "${f}"
+}
 
 update_wanted() {
   local s
@@ -45,14 +54,16 @@ image_registry() {
   fi
 }
 
-# The repository of a reference, without tag or digest.
+# The repository of a reference, without tag or digest (image_repo_to VAR REF: into VAR).
+image_repo_to() {
+  local -n _ir_out="$1"
+  _ir_out="${2%@*}"
+  [[ "${_ir_out##*/}" != *:* ]] || _ir_out="${_ir_out%:*}"
+}
 image_repo() {
-  local ref="${1%@*}"
-  local last="${ref##*/}"
-  if [[ "${last}" == *:* ]]; then
-    ref="${ref%:*}"
-  fi
-  printf '%s' "${ref}"
+  local repo
+  image_repo_to repo "$1"
+  printf '%s' "${repo}"
 }
 
 # shellcheck disable=SC2016 # the backquotes are the text of the message
@@ -78,9 +89,15 @@ pull_fix() {
   esac
 }
 
-# Images of the service as configured (`compose config --images`, one per line).
+# Images of the service as configured (`compose config --images`, one per line): read from the
+# `compose config` output this run hashed for the same compose arguments (CONFIG_IMAGES,
+# lib/compose.sh), else asked of compose.
 service_images() {
   compose_args "$1"
+  if [[ -n "${CONFIG_IMAGES["$1"]+set}" && "${CONFIG_FROM["$1"]:-}" == "${COMPOSE_ARGS[*]}"$'\n'* ]]; then
+    [[ -z "${CONFIG_IMAGES["$1"]}" ]] || printf '%s\n' "${CONFIG_IMAGES["$1"]}"
+    return 0
+  fi
   dk compose "${COMPOSE_ARGS[@]}" config --images 2>/dev/null
 }
 
@@ -147,24 +164,30 @@ images_pull_step() {
   return 0
 }
 
-# running_images_to VAR: the images the node's containers run, lines "service<TAB>compose
-# service<TAB>image as configured<TAB>repo@digest<TAB>image id<TAB>created", from two docker
-# calls (inspect of the containers, then of their images). Returns the call's exit on failure.
+# running_images_to VAR: the images the node's running containers run, lines "service<TAB>compose
+# service<TAB>image as configured<TAB>repo@digest<TAB>image id<TAB>created", from the run's
+# listing (node_ps_to: verify's last look) and two docker calls (inspect of the containers, then
+# of their images). Returns the call's exit on failure.
 RUNNING_IMAGES_ERROR=""
 running_images_to() {
   local -n _ri_out="$1"
   _ri_out=""
   RUNNING_IMAGES_ERROR=""
   local ps
-  ps="$(dk ps --no-trunc --filter label=com.docker.compose.project --format '{{.ID}}	{{.Label "com.docker.compose.project"}}' 2>&1)" || {
-    RUNNING_IMAGES_ERROR="$(printf '%s' "${ps}" | tail -n 1)"
+  node_ps_to ps || {
+    RUNNING_IMAGES_ERROR="${NODE_PS_ERROR}"
     return 1
   }
   local -a ids=()
   local cid
   local p
-  while IFS=$'\t' read -r cid p; do
-    [[ "${p}" == "${NODE}_"* ]] && ids+=("${cid}")
+  local _h
+  local _n
+  local st
+  local _s
+  # what `docker ps` lists without -a: running, paused and restarting containers
+  while IFS=$'\037' read -r p cid _h _n st _s; do
+    [[ "${p}" == "${NODE}_"* && "${st}" =~ ^(running|paused|restarting)$ ]] && ids+=("${cid}")
   done <<<"${ps}"
   ((${#ids[@]} > 0)) || return 0
   local _ri_rows
@@ -263,20 +286,33 @@ images_record_step() {
 # images_clean: the tool's own cleanup, after verify recorded what runs. Removes the images of
 # the repositories the node's services use that no kept images/<commit>.tsv names (the newest
 # IMAGES_KEEP: known-good and the ones before it), by reference and never forced: an image a
-# container uses stays. Never a blanket prune: other repositories are not looked at.
+# container uses stays. Never a blanket prune: other repositories are not looked at. Skipped when
+# the kept images and their repositories are the ones the last cleanup kept (images.cleaned): a
+# verify of the same images asks docker nothing. (An image of those repositories pulled by hand
+# meanwhile goes at the next cleanup that runs.)
 images_clean() {
   local -A keep=()
   local -A repos=()
   local f
+  local text
   local svc csvc ref digest id created
+  local repo
   for f in "${STATE_DIR}"/images/*.tsv; do
     [[ -f "${f}" ]] || continue
+    state_read_to text "${f}"
     while IFS=$'\x1f' read -r svc csvc ref digest id created; do
       [[ -n "${id}" ]] || continue
       keep["${id}"]=1
-      repos["$(image_repo "${ref}")"]=1
-    done < <(tr '\t' '\037' <"${f}")
+      image_repo_to repo "${ref}"
+      repos["${repo}"]=1
+    done <<<"${text//$'\t'/$'\x1f'}"
   done
+  local mark
+  printf -v mark '%s\n' "${!keep[@]}" "--" "${!repos[@]}"
+  mark="${mark%$'\n'}"
+  local was
+  state_read_to was "${STATE_DIR}/images.cleaned"
+  [[ "${was}" != "${mark}" ]] || return 0
   local repo
   local rows
   local name
@@ -297,6 +333,7 @@ images_clean() {
       fi
     done <<<"${rows//$'\t'/$'\x1f'}"
   done
+  cache_write "${STATE_DIR}/images.cleaned" '%s\n' "${mark}"
   return 0
 }
 
@@ -339,17 +376,6 @@ images_pin_write() {
   return 0
 }
 
-# A resumed rollback's first stage (current_stage kind=rollback, see run_resume): the known-good
-# digests of TARGET pinned again (the pins of the killed run may be gone or half written), then
-# the stage itself, so it starts exactly those digests even when the tags moved.
-resume_pinned_deploy() {
-  images_pin_write "${TARGET}"
-  stage_deploy
-}
-resume_pinned_verify() {
-  images_pin_write "${TARGET}"
-  stage_verify
-}
 
 # The registry's current manifest for REF on this node's platform, without pulling (`docker
 # manifest inspect -v`, the node's own docker login): prints "manifest digest<TAB>config digest"

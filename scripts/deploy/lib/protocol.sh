@@ -5,8 +5,8 @@
 #
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
-#   provides: emit iso_time json_obj json_obj_to json_str json_str_to log_error log_info log_line
-#     log_warn now_ms now_s num_env_to out_line proc_start_to
+#   provides: emit iso_time iso_time_to json_obj json_obj_to json_str json_str_to log_error log_info
+#     log_line log_warn now_ms now_ms_to now_s num_env_to out_line proc_start_to
 #   sets: DEPLOY_LOG DEPLOY_STAGE_NAME DEPLOY_TO_STDOUT LOG_WRITE_ERROR PROTOCOL_PREFIX TZ
 #   reads: -
 
@@ -16,12 +16,16 @@ DEPLOY_LOG="${DEPLOY_LOG:-}"
 DEPLOY_TO_STDOUT="${DEPLOY_TO_STDOUT:-1}"
 DEPLOY_STAGE_NAME="${DEPLOY_STAGE_NAME:-deploy.sh}"
 
-# Milliseconds since the epoch, without forking (bash 5 EPOCHREALTIME).
-now_ms() {
+# Milliseconds since the epoch, without forking (bash 5 EPOCHREALTIME); now_ms_to VAR: into VAR.
+now_ms_to() {
   local t="${EPOCHREALTIME/,/.}"
-  local sec="${t%.*}"
   local frac="${t#*.}000"
-  printf '%s%s' "${sec}" "${frac:0:3}"
+  printf -v "$1" '%s%s' "${t%.*}" "${frac:0:3}"
+}
+now_ms() {
+  local ms
+  now_ms_to ms
+  printf '%s' "${ms}"
 }
 
 # Seconds since the epoch.
@@ -29,10 +33,14 @@ now_s() {
   printf '%s' "${EPOCHSECONDS}"
 }
 
-# ISO-8601 UTC time of now, or of the epoch seconds given.
+# ISO-8601 UTC time of now, or of the epoch seconds given (iso_time_to VAR [WHEN]: into VAR).
+iso_time_to() {
+  TZ=UTC printf -v "$1" '%(%Y-%m-%dT%H:%M:%SZ)T' "${2:--1}"
+}
 iso_time() {
-  local when="${1:--1}"
-  TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' "${when}"
+  local t
+  iso_time_to t "${1:--1}"
+  printf '%s' "${t}"
 }
 
 # num_env_to VAR NAME DEFAULT MIN MAX: VAR = the whole number in $NAME when it is one in MIN..MAX,
@@ -189,7 +197,9 @@ log_line() {
   [[ "${level}" == info ]] || prefix+=" ${level}:"
   local stream=out
   [[ "${level}" == info ]] || stream=err
-  out_line "$(iso_time -1) ${prefix} $*" "${stream}"
+  local t
+  iso_time_to t -1
+  out_line "${t} ${prefix} $*" "${stream}"
 }
 
 log_info() { log_line info "$@"; }

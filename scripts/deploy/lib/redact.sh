@@ -26,7 +26,7 @@
 #   provides: confined_file redact redact_rules_load redact_stream secrets_load
 #   sets: CONFINED_ERROR REDACTED REDACT_LIB REDACT_LOAD_FAILED REDACT_LOAD_MARK REDACT_PREFIX_MIN
 #     REDACT_RULES SECRET_VALUES
-#   reads: -
+#   reads: STATE_DIR
 
 REDACTED='[REDACTED]'
 REDACT_PREFIX_MIN=8
@@ -34,16 +34,32 @@ SECRET_VALUES=()
 REDACT_RULES=()
 REDACT_LOAD_FAILED=0
 REDACT_LOAD_MARK=$'\001redact-load-failed'
-REDACT_LIB="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+# (no fork when sourced by an absolute path, as deploy.sh does)
+REDACT_LIB="${BASH_SOURCE[0]%/*}"
+[[ "${BASH_SOURCE[0]}" == /* ]] || REDACT_LIB="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 
-# Reads the shape rules once per process (JSON::PP costs ~50 ms; each redact then costs a bare perl).
+# Reads the shape rules once per process (JSON::PP costs ~40 ms; each redact then costs a bare
+# perl). A run with a state folder keeps them in <state>/redact-rules.cache (the NUL-separated list
+# redact.pl prints, then `end`), used while it is newer than redact-rules.json and redact.pl (a
+# checkout of other scripts makes them newer): a run reads the file instead of starting perl.
 redact_rules_load() {
   ((${#REDACT_RULES[@]} > 0)) && return 0
-  mapfile -d '' -t REDACT_RULES < <(perl "${REDACT_LIB}/redact.pl" rules "${REDACT_LIB}/redact-rules.json")
+  local json="${REDACT_LIB}/redact-rules.json"
+  local cache="${STATE_DIR:-}/redact-rules.cache"
+  if [[ -n "${STATE_DIR:-}" && -f "${cache}" && "${cache}" -nt "${json}" && "${cache}" -nt "${REDACT_LIB}/redact.pl" ]]; then
+    mapfile -d '' -t REDACT_RULES <"${cache}" 2>/dev/null || REDACT_RULES=()
+    if ((${#REDACT_RULES[@]} > 4)) && [[ "${REDACT_RULES[-1]}" == end ]]; then
+      unset 'REDACT_RULES[-1]'
+      ((${#REDACT_RULES[@]} % 4 == 0)) && return 0
+    fi
+    REDACT_RULES=()
+  fi
+  mapfile -d '' -t REDACT_RULES < <(perl "${REDACT_LIB}/redact.pl" rules "${json}")
   if ((${#REDACT_RULES[@]} < 4 || ${#REDACT_RULES[@]} % 4 != 0)); then
     REDACT_RULES=()
     return 1
   fi
+  [[ -z "${STATE_DIR:-}" ]] || cache_write "${cache}" '%s\0' "${REDACT_RULES[@]}" end
   return 0
 }
 

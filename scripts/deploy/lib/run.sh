@@ -249,7 +249,7 @@ cs_write() {
   local status="$2"
   local error="${3:-}"
   error="${error//$'\n'/ }"
-  [[ "${status}" == running ]] && CS_STARTED="$(now_s)"
+  [[ "${status}" == running ]] && CS_STARTED="${EPOCHSECONDS}"
   CS_STAGE="${stage}"
   atomic_write "${STATE_DIR}/current_stage" "stage=${stage}
 status=${status}
@@ -259,7 +259,7 @@ kind=${RUN_KIND}
 target=${TARGET}
 pid=$$
 started=${CS_STARTED}
-updated=$(now_s)
+updated=${EPOCHSECONDS}
 error=${error}
 " || return 1
   if [[ "${status}" == running ]]; then
@@ -274,7 +274,11 @@ error=${error}
 # when, run, stage, result, commit, duration_ms (of the stage), by (who started it on SATURN).
 history_add() {
   ((DRY_RUN)) && return 0
-  state_append_history "$(iso_time)	${RUN_ID}	$1	$2	${TARGET}	$(($(now_ms) - STAGE_T0))	${RUN_BY}"
+  local when
+  local now
+  iso_time_to when
+  now_ms_to now
+  state_append_history "${when}	${RUN_ID}	$1	$2	${TARGET}	$((now - STAGE_T0))	${RUN_BY}"
 }
 
 # The log could not be written: the stage fails (a run never ends ok with a log it lost).
@@ -294,7 +298,7 @@ log_check() {
 with_stage() {
   local name="$1"
   local fn="$2"
-  STAGE_T0="$(now_ms)"
+  now_ms_to STAGE_T0
   DEPLOY_STAGE_NAME="${name}"
   STAGE_ERROR=""
   IN_STAGE="${name}"
@@ -315,7 +319,9 @@ with_stage() {
     "${fn}"
   fi
   log_check
-  local dur=$(($(now_ms) - STAGE_T0))
+  local dur
+  now_ms_to dur
+  dur=$((dur - STAGE_T0))
   if ((IN_STAGE_RECORDS)); then
     cs_write "${name}" ok
     history_add "${name}" ok

@@ -20,7 +20,7 @@
 #     RUNNING_ERROR RUNNING_PROJECTS RUN_KIND STAGE_ERROR STEPS_FAILED TARGET
 #   reads: COMPOSE_ARGS COMPOSE_ERROR CONFIG_DIR CONFINED_ERROR DOCKER_DETAIL DOCKER_ERROR
 #     LEFTOVERS_DONE LEFTOVERS_ERROR LOG_DIR MANIFEST_ERROR MANIFEST_FILE MANIFEST_OVERRIDE
-#     MANIFEST_SECRETS MANIFEST_SERVICES NODE NODE_NAME REPO ROOT STATE_DIR STATE_TMP
+#     MANIFEST_SECRETS MANIFEST_SERVICES NODE NODE_NAME NODE_PS_ERROR REPO ROOT STATE_DIR STATE_TMP
 
 # Per-service deployed hashes: <state>/services.tsv, lines "service<TAB>hash<TAB>commit".
 declare -A DEPLOYED_HASH=()
@@ -331,9 +331,11 @@ running_projects_read() {
   local rc=0
   LISTED_CONTAINERS=""
   LISTED=0
-  out="$(dk ps -a --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}}	{{.State}}	{{.ID}}	{{.Label "com.docker.compose.config-hash"}}	{{.Names}}' 2>&1)" || rc=$?
+  # a fresh look (compose.sh node_ps_to), kept for the drift record and verify while nothing changes
+  node_ps_forget
+  node_ps_to out || rc=$?
   if ((rc != 0)); then
-    RUNNING_ERROR="$(printf '%s' "${out}" | tail -n 1)"
+    RUNNING_ERROR="${NODE_PS_ERROR}"
     return "${rc}"
   fi
   local -A stopped=()
@@ -342,9 +344,10 @@ running_projects_read() {
   local cid
   local chash
   local cname
+  local _status
   DRIFTED_PROJECTS=()
   drift_recorded_load
-  while IFS=$'\t' read -r p state cid chash cname; do
+  while IFS=$'\037' read -r p cid chash cname state _status; do
     [[ -n "${p}" ]] || continue
     # the same listing serves compose_leftovers_clean (one docker ps, not two)
     LISTED_CONTAINERS+="${cid}	${cname}	${state}	${p}"$'\n'

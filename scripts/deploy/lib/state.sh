@@ -14,14 +14,22 @@
 #
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
-#   provides: atomic_abort atomic_write kv_get kv_load state_append_history state_check
+#   provides: atomic_abort atomic_write cache_write kv_get kv_load state_append_history state_check
 #     state_clean_temps state_get state_get_to state_read_to state_set write_cause write_failed
-#   sets: ATOMIC_TMP STATE_BAD STATE_CHECK_ERROR STATE_DIR
+#   sets: ATOMIC_TMP STATE_BAD STATE_CHECK_ERROR STATE_DIR STATE_UMASK
 #   reads: -
 
 STATE_DIR="${STATE_DIR:-}"
 # The temp file an atomic_write is writing right now (removed by the signal and exit handlers).
 ATOMIC_TMP=""
+# The process's umask (from /proc, no fork), restored after each temp file is made with 077.
+STATE_UMASK=""
+while IFS=$':\t ' read -r _um_key STATE_UMASK; do
+  [[ "${_um_key}" == Umask ]] && break
+  STATE_UMASK=""
+done </proc/self/status 2>/dev/null || true
+unset _um_key
+[[ "${STATE_UMASK}" =~ ^[0-7]{3,4}$ ]] || STATE_UMASK="$(umask)"
 
 # write_failed PATH CAUSE: run.sh defines the reporting one; this default only tells stderr.
 if ! declare -F write_failed >/dev/null; then
@@ -43,15 +51,18 @@ atomic_write() {
   local content="$2"
   local dir="${file%/*}"
   [[ "${dir}" != "${file}" ]] || dir=.
-  local tmp
+  # What mktemp gives, without its fork: a name no one has (noclobber opens with O_EXCL), mode 600.
+  local tmp="${dir}/.tmp.$$.${RANDOM}${RANDOM}${RANDOM}"
   local err
-  if ! tmp="$(mktemp "${dir}/.tmp.$$.XXXXXX" 2>&1)"; then
-    write_failed "${file}" "$(write_cause "${tmp}")"
-    return 1
-  fi
+  local made=1
   ATOMIC_TMP="${tmp}"
-  # printf without a subshell; only a failure pays a second try to learn the cause.
-  if ! { printf '%s' "${content}" >"${tmp}"; } 2>/dev/null && ! err="$(printf '%s' "${content}" 2>&1 >"${tmp}")" ||
+  umask 077
+  set -o noclobber
+  { printf '%s' "${content}" >"${tmp}"; } 2>/dev/null || made=0
+  set +o noclobber
+  umask "${STATE_UMASK}"
+  # Only a failure pays a second try to learn the cause.
+  if ((!made)) && ! err="$(umask 077 && printf '%s' "${content}" 2>&1 >|"${tmp}")" ||
     ! err="$(sync -- "${tmp}" 2>&1)" ||
     ! err="$(mv -fT -- "${tmp}" "${file}" 2>&1)"; then
     rm -f -- "${tmp}" 2>/dev/null || true
@@ -63,6 +74,29 @@ atomic_write() {
   if ! err="$(sync -- "${dir}" 2>&1)"; then
     write_failed "${file}" "$(write_cause "${err}")"
     return 1
+  fi
+  return 0
+}
+
+# cache_write FILE FORMAT ARGS...: a cache beside the state (what a later run may reuse, or work
+# out again), its text `printf FORMAT ARGS...` (NUL bytes too): mode 600, written whole then
+# renamed, no fsync and no failure (a read-only or full disk just means no cache). Readers check
+# what they read.
+cache_write() {
+  local file="$1"
+  local dir="${file%/*}"
+  shift
+  [[ -d "${dir}" && -w "${dir}" ]] || return 0
+  local tmp="${dir}/.tmp.$$.cache"
+  local made=1
+  umask 077
+  # shellcheck disable=SC2059 # the caller's format
+  { printf "$@" >"${tmp}"; } 2>/dev/null || made=0
+  umask "${STATE_UMASK}"
+  if ((made)); then
+    mv -fT -- "${tmp}" "${file}" 2>/dev/null || rm -f -- "${tmp}" 2>/dev/null || true
+  else
+    rm -f -- "${tmp}" 2>/dev/null || true
   fi
   return 0
 }
@@ -150,8 +184,11 @@ state_append_history() {
   local file="${STATE_DIR}/history"
   local old=""
   if [[ -f "${file}" ]]; then
-    old="$(tail -n 499 -- "${file}" 2>/dev/null | tr -d '\000')" || old=""
-    [[ -z "${old}" ]] || old+=$'\n'
+    local -a lines=()
+    # (in this shell: a NUL byte ends its line)
+    mapfile -t lines <"${file}" 2>/dev/null || lines=()
+    ((${#lines[@]} <= 499)) || lines=("${lines[@]: -499}")
+    ((${#lines[@]} == 0)) || printf -v old '%s\n' "${lines[@]}"
   fi
   atomic_write "${file}" "${old}$1"$'\n'
 }

@@ -7,9 +7,9 @@
 # the globals it sets, the globals and environment it reads from elsewhere):
 #   provides: http_status nap stage_verify tcp_open verify_containers_in
 #   sets: TARGET VERIFY_DETAIL VERIFY_TIMEOUT
-#   reads: MANIFEST_CHECKS MANIFEST_SERVICES NODE_CONTAINERS_ERROR REF
+#   reads: MANIFEST_CHECKS MANIFEST_SERVICES NODE_CONTAINERS_ERROR NODE_PS_AT REF
 
-VERIFY_TIMEOUT="$(env_secs HOMELAB_VERIFY_TIMEOUT 120)"
+num_env_to VERIFY_TIMEOUT HOMELAB_VERIFY_TIMEOUT 120 1 86400
 readonly VERIFY_TIMEOUT
 
 # Sleeps in the background so a signal is handled at once.
@@ -54,7 +54,7 @@ tcp_open() {
 VERIFY_DETAIL=""
 verify_containers_in() {
   local project
-  project="$(project_name "$1")"
+  project_name_to project "$1"
   local p
   local name
   local state
@@ -89,7 +89,8 @@ verify_containers_in() {
 # shellcheck disable=SC2034 # TARGET is read by run.sh (current_stage, history)
 stage_verify() {
   local head
-  head="$(head_commit)"
+  # read from .git (status.sh; git itself only when HEAD is not a plain sha there)
+  repo_head_to head
   if [[ -n "${REF}" && "${head}" != "${REF}"* ]]; then
     step_fail checkout "" "the checkout is at ${head}, not ${REF}: run prepare and deploy of ${REF} first"
     return 1
@@ -102,7 +103,7 @@ stage_verify() {
   checkout_clean_step checkout || return 1
   load_manifest_step || return $?
   local deployed
-  deployed="$(state_get deployed)"
+  state_get_to deployed deployed
   if [[ "${deployed}" != "${head}" ]]; then
     step_fail deployed "" "the checkout ${head} is not deployed (deployed: ${deployed:-nothing}): run deploy first"
     return 1
@@ -110,7 +111,7 @@ stage_verify() {
   local -A result=()
   local -A detail=()
   local svc
-  local deadline=$(($(now_s) + VERIFY_TIMEOUT))
+  local deadline=$((EPOCHSECONDS + VERIFY_TIMEOUT))
   local pending=${#MANIFEST_SERVICES[@]}
   local rc
   local list
@@ -118,14 +119,19 @@ stage_verify() {
   local since
   # One service: docker passes only its project's events (else this node's, read by the wait).
   local only=""
-  ((${#MANIFEST_SERVICES[@]} != 1)) || only="$(project_name "${MANIFEST_SERVICES[0]}")"
+  ((${#MANIFEST_SERVICES[@]} != 1)) || project_name_to only "${MANIFEST_SERVICES[0]}"
+  local round=0
   while ((pending > 0)); do
     pending=0
-    # One `docker ps` per round for every service; then, while some are starting, wait for a
-    # container event since this look (no polling: waiting costs no CPU on a busy node).
+    # One `docker ps` per round for every service (the first round reads the run's listing when
+    # nothing changed since deploy took it); then, while some are starting, wait for a container
+    # event since this look (no polling: waiting costs no CPU on a busy node).
+    ((round++ == 0)) || node_ps_forget
     since="${EPOCHREALTIME/,/.}"
     lrc=0
     node_containers_to list || lrc=$?
+    # the events since the listing was taken (maybe by deploy, moments ago)
+    ((lrc != 0)) || since="${NODE_PS_AT}"
     for svc in "${MANIFEST_SERVICES[@]}"; do
       [[ -z "${result["${svc}"]:-}" ]] || continue
       rc=0
@@ -143,7 +149,7 @@ stage_verify() {
         0) result["${svc}"]=ok ;;
         1) result["${svc}"]=fail ;;
         *)
-          if (($(now_s) >= deadline)); then
+          if ((EPOCHSECONDS >= deadline)); then
             result["${svc}"]=fail
             VERIFY_DETAIL="timed out after ${VERIFY_TIMEOUT}s: ${VERIFY_DETAIL}"
           else
@@ -155,7 +161,7 @@ stage_verify() {
     done
     ((pending > 0)) || break
     # Events wake the wait; the cap only bounds a look when none comes.
-    local left=$((deadline - $(now_s)))
+    local left=$((deadline - EPOCHSECONDS))
     ((left >= 1)) || left=1
     ((left <= 5)) || left=5
     if ((lrc != 0)) || ! container_event_wait "${since}" "${left}" "${only}"; then
@@ -171,7 +177,7 @@ stage_verify() {
   local try
   for svc in "${MANIFEST_SERVICES[@]}"; do
     local project
-    project="$(project_name "${svc}")"
+    project_name_to project "${svc}"
     if [[ "${result["${svc}"]}" == ok ]]; then
       emit check service "${svc}" check health target "${project}" status ok detail "${detail["${svc}"]}"
     else
