@@ -10,6 +10,8 @@ export async function openCommandControl(
   ctx: CommandContext,
   repoFlag: string | undefined,
   dryRun = false,
+  /** Open before the secret scan ends (the TUI): see ControlOptions.deferSecretScan. */
+  deferSecretScan = false,
 ): Promise<Control | undefined> {
   let repoDir: string;
   try {
@@ -19,13 +21,23 @@ export async function openCommandControl(
     return undefined;
   }
   try {
-    return await openControl({ repoDir, env: ctx.env, dryRun });
+    return await openControl({
+      repoDir,
+      env: ctx.env,
+      dryRun,
+      ...(deferSecretScan ? { deferSecretScan } : {}),
+    });
   } catch (err) {
     if (!(err instanceof InvalidInventoryError)) throw err;
-    ctx.stderr.write(err.problems.map((p) => `${formatProblem(p)}\n`).join(''));
-    ctx.stderr.write(
-      `homelab: ${err.problems.length} problem(s) in the inventory; nothing was run on any node. Fix them and run \`homelab validate\`.\n`,
-    );
+    reportInvalidInventory(ctx, err);
     return undefined;
   }
+}
+
+/** An invalid inventory's problems on stderr, and that nothing ran. */
+export function reportInvalidInventory(ctx: CommandContext, err: InvalidInventoryError): void {
+  ctx.stderr.write(err.problems.map((p) => `${formatProblem(p)}\n`).join(''));
+  ctx.stderr.write(
+    `homelab: ${err.problems.length} problem(s) in the inventory; nothing was run on any node. Fix them and run \`homelab validate\`.\n`,
+  );
 }

@@ -145,6 +145,29 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
       maxFps: 30,
     },
   );
+  // The rows are on screen before the inventory's secret scan runs (deferred: the slow part of
+  // loading; it starts now, after the first frame). Meanwhile every command on a node waits for it
+  // (the Control's runners do) and a notice says so; a secret found closes the screen and the
+  // error is reported as for an invalid inventory, with nothing run on any node.
+  let invalid: Error | undefined;
+  const checking = control.checkInventory?.();
+  if (checking) {
+    const notice = {
+      level: 'info',
+      text: 'checking what Git holds for secrets: nothing runs on a node until that ends',
+    } as const;
+    store.dispatch({ type: 'notice', notice });
+    checking.then(
+      () => {
+        if (store.getState().notice === notice)
+          store.dispatch({ type: 'notice', notice: undefined });
+      },
+      (err: unknown) => {
+        invalid = err instanceof Error ? err : new Error(String(err));
+        quit();
+      },
+    );
+  }
   controller.start();
   // A notification that could not be delivered is a notice, never a line over the screen.
   const stopNotify = onNotifyWarning((text) =>
@@ -163,4 +186,5 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     logs.dispose();
     screen.leave();
   }
+  if (invalid !== undefined) throw invalid;
 }

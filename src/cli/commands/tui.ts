@@ -1,7 +1,8 @@
 // `homelab` (no command) and `homelab tui`: the full-screen TUI on a terminal, else the status table.
 import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
-import { openCommandControl } from '../open-control.js';
+import { openCommandControl, reportInvalidInventory } from '../open-control.js';
+import { InvalidInventoryError } from '../../shell/control/control.js';
 import { allHealthy, renderStatusTable, statusHeader } from '../../core/status/table.js';
 import { collectStatus } from '../../shell/control/collect-status.js';
 import type { Control } from '../../shell/control/types.js';
@@ -76,17 +77,24 @@ export async function launch(
   }
   const { runTui } = await import('../../tui/run.js');
   const usesTailnet = control.inventory.nodes.some((n) => n.transport === 'tailscale-ssh');
-  await runTui({
-    ...(usesTailnet && opts.tailnet ? { tailnet: describeTailnet(await opts.tailnet) } : {}),
-    control,
-    stdin: ctx.stdin as NodeJS.ReadStream,
-    stdout: ctx.stdout as NodeJS.WriteStream,
-    stderr: ctx.stderr as NodeJS.WriteStream,
-    dryRun: opts.dryRun,
-    dryRunReason: opts.dryRunReason ?? '--dry-run',
-    env: ctx.env,
-    banners: opts.banners ?? [],
-  });
+  try {
+    await runTui({
+      ...(usesTailnet && opts.tailnet ? { tailnet: describeTailnet(await opts.tailnet) } : {}),
+      control,
+      stdin: ctx.stdin as NodeJS.ReadStream,
+      stdout: ctx.stdout as NodeJS.WriteStream,
+      stderr: ctx.stderr as NodeJS.WriteStream,
+      dryRun: opts.dryRun,
+      dryRunReason: opts.dryRunReason ?? '--dry-run',
+      env: ctx.env,
+      banners: opts.banners ?? [],
+    });
+  } catch (err) {
+    // The secret scan, finished after the first frame, found a secret: the screen has closed.
+    if (!(err instanceof InvalidInventoryError)) throw err;
+    reportInvalidInventory(ctx, err);
+    return 1;
+  }
   return 0;
 }
 
@@ -96,7 +104,9 @@ export async function runTuiCommand(args: readonly string[], ctx: CommandContext
   const screen = !opts.noTui && isInteractive(ctx);
   if (screen) void import('../../tui/run.js');
   const tailnet = screen ? readTailnet(ctx.env) : undefined;
-  const control = await openCommandControl(ctx, opts.repo, opts.dryRun);
+  // On a terminal the rows show before the inventory's secret scan ends (nothing runs on a node
+  // until it has: the Control's runners wait for it).
+  const control = await openCommandControl(ctx, opts.repo, opts.dryRun, screen);
   if (!control) return 1;
   try {
     return await launch(control, ctx, {

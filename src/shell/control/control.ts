@@ -39,6 +39,12 @@ export interface ControlOptions {
   readonly probeTimeoutMs?: number;
   /** A notification that could not be delivered, as one line (default: stderr). */
   readonly onWarning?: (line: string) => void;
+  /**
+   * Open as soon as every check but the secret scan passed (the TUI's rows before the scan):
+   * every command on a node waits for the scan first (the first one starts it, if
+   * checkInventory() has not), and is refused (InvalidInventoryError) when it found a secret.
+   */
+  readonly deferSecretScan?: boolean;
 }
 
 /** The inventory has problems: nothing may run on a node. */
@@ -131,9 +137,27 @@ function resultFromExit(exit: number | null): StageResult {
 
 export async function openControl(options: ControlOptions): Promise<Control> {
   const env = options.env ?? process.env;
-  const { inventory, problems } = await loadInventory(options.repoDir);
+  const { inventory, problems, tokenScan } = await loadInventory(
+    options.repoDir,
+    options.deferSecretScan ? { deferTokenScan: true } : {},
+  );
   if (!inventory) throw new InvalidInventoryError(problems);
-  return new ShellControl(inventory, options, env);
+  let checking: Promise<void> | undefined;
+  const check = (): Promise<void> =>
+    (checking ??= (tokenScan?.() ?? Promise.resolve([])).then((found) => {
+      if (found.length > 0) throw new InvalidInventoryError(found);
+    }));
+  return new ShellControl(inventory, options, env, check);
+}
+
+/** The runner's commands wait for the inventory's last check and never start when it failed. */
+function gated(runner: NodeRunner, check: () => Promise<void>): NodeRunner {
+  const run = runner.run.bind(runner);
+  runner.run = async (argv, options) => {
+    await check();
+    return run(argv, options);
+  };
+  return runner;
 }
 
 /**
@@ -161,6 +185,8 @@ class ShellControl implements Control {
     private current: Inventory,
     private readonly options: ControlOptions,
     private readonly env: NodeJS.ProcessEnv,
+    /** Resolves once the whole inventory is valid (the deferred secret scan found nothing). */
+    readonly checkInventory: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.facts = new RepoFacts(options.repoDir);
     this.notifier = createNotifier(() => this.current, {
@@ -196,11 +222,14 @@ class ShellControl implements Control {
   private runner(spec: NodeSpec): NodeRunner {
     let runner = this.runners.get(spec.name);
     if (!runner) {
-      runner = createRunner(spec, {
-        controlDir: controlSocketDir(this.env),
-        env: this.env,
-        checkGate: this.checkGate,
-      });
+      runner = gated(
+        createRunner(spec, {
+          controlDir: controlSocketDir(this.env),
+          env: this.env,
+          checkGate: this.checkGate,
+        }),
+        this.checkInventory,
+      );
       this.runners.set(spec.name, runner);
     }
     return runner;
@@ -609,7 +638,7 @@ class ShellControl implements Control {
     const spec = this.spec(node);
     // A connection of its own, never the shared one: the confirmation proves that SATURN can
     // still reach the node anew after the deploy (a broken DNS or firewall shows here).
-    const runner = createRunner(spec, { env: this.env, fresh: true });
+    const runner = gated(createRunner(spec, { env: this.env, fresh: true }), this.checkInventory);
     let record: ConfirmEvent | undefined;
     const stderr: string[] = [];
     const result = await runner.run(remoteArgs(spec, 'confirm', ['--run', run]), {

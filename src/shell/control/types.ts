@@ -74,6 +74,13 @@ export interface Control {
    * refused with InvalidInventoryError and the old one stays.
    */
   reloadInventory(): Promise<Inventory>;
+  /**
+   * Runs the inventory's last check once (the secret scan, deferred for the TUI's first frame:
+   * ControlOptions.deferSecretScan) and resolves when the whole inventory is valid; rejects with
+   * InvalidInventoryError when it is not. Until then every command on a node waits; after a
+   * rejection every one is refused.
+   */
+  checkInventory?(): Promise<void>;
   /** `deploy.sh status` on one node; never throws, a dead node costs at most the connect timeout. */
   probe(node: string, signal?: AbortSignal): Promise<NodeProbe>;
   /**

@@ -31,6 +31,12 @@ const SCANNED = ['hosts', 'inventory'] as const;
 export interface LoadOptions {
   /** Check node.manifest files (default true). `homelab manifest` turns it off to rewrite them. */
   readonly manifests?: boolean;
+  /**
+   * Return as soon as every other check passed, with the secret scan of the texts (secretlint's
+   * rules, the slow part) left to `tokenScan` (the TUI's first frame does not wait for it). The
+   * inventory is not valid until that resolves to no problems: nothing may run on a node before.
+   */
+  readonly deferTokenScan?: boolean;
 }
 
 export interface LoadResult {
@@ -38,6 +44,8 @@ export interface LoadResult {
   readonly inventory: Inventory | undefined;
   /** Sorted; empty when the inventory is valid. */
   readonly problems: Problem[];
+  /** With deferTokenScan and no other problem: runs the secret scan (once), to its problems. */
+  readonly tokenScan?: () => Promise<Problem[]>;
 }
 
 function isMissing(err: unknown): boolean {
@@ -311,12 +319,23 @@ export async function loadInventory(
       })
     : checkRepoFiles(snapshot);
   const gitProblems = checkGitHeld(held, snapshot, parsed.inventory);
-  const tokens = await scanTokens(tokenInputs(snapshot, held, text, parsed.inventory));
   // A line the homelab's rules already reported is not reported again by secretlint.
   const reportedLines = new Set(
     [...parsed.problems, ...repoProblems].map((p) => `${p.file}\0${p.line}`),
   );
-  const fresh = onePerLine(tokens.filter((p) => !reportedLines.has(`${p.file}\0${p.line}`)));
-  const problems = sortProblems([...parsed.problems, ...repoProblems, ...gitProblems, ...fresh]);
+  const scan = async (): Promise<Problem[]> => {
+    const tokens = await scanTokens(tokenInputs(snapshot, held, text, parsed.inventory));
+    return onePerLine(tokens.filter((p) => !reportedLines.has(`${p.file}\0${p.line}`)));
+  };
+  const others = [...parsed.problems, ...repoProblems, ...gitProblems];
+  if (options.deferTokenScan && others.length === 0 && parsed.inventory) {
+    let scanning: Promise<Problem[]> | undefined;
+    return {
+      inventory: parsed.inventory,
+      problems: [],
+      tokenScan: () => (scanning ??= scan().then(sortProblems)),
+    };
+  }
+  const problems = sortProblems([...others, ...(await scan())]);
   return { inventory: problems.length === 0 ? parsed.inventory : undefined, problems };
 }
