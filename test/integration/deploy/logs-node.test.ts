@@ -2,7 +2,7 @@
 // timestamps, new lines followed as the container prints them, every .env value and credential
 // shape redacted on the node (one line at a time, a private key's lines whole), usage refused
 // before docker runs, and a follower whose reader went away ends by itself (the heartbeat).
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireLab } from '../../support/lab.js';
@@ -36,6 +36,25 @@ async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Prom
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** True when a `docker compose … logs … --follow` runs in process group `pgid` (read from /proc). */
+function composeLogsFollowing(pgid: number): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp …: comm may hold spaces, so count from its closing parenthesis.
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== pgid) continue;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('compose') && argv.includes('logs') && argv.includes('--follow'))
+        return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
 }
 
 describe.skipIf(!ok)('deploy.sh logs', () => {
@@ -142,8 +161,10 @@ describe.skipIf(!ok)('deploy.sh logs', () => {
   it('ends by itself when its reader is gone (the heartbeat write fails)', async () => {
     const child = fx.spawn('logs', ['talk', '--tail', '0', '--follow']);
     const done = collect(child, 60_000);
-    await until('docker compose logs', () => (child.pid ? true : undefined));
-    await new Promise((r) => setTimeout(r, 500));
+    // Following: the script's `docker compose logs --follow` runs (in its process group).
+    await until('docker compose logs --follow', () =>
+      child.pid !== undefined && composeLogsFollowing(child.pid) ? true : undefined,
+    );
     // The reader goes away: stdout and stderr closed, as when the ssh channel closes.
     child.stdout?.destroy();
     child.stderr?.destroy();
