@@ -18,23 +18,24 @@ say_dry() {
 # A real run calls FUNCTION ARGS (the step that changes the node; it reports its own records) and
 # returns its status; with no FUNCTION it does nothing. A dry run runs nothing: it logs
 # `dry-run: would run: LINE` for each --would, records STEP skip SERVICE DETAIL when --skip is
-# given, logs `dry-run: TEXT` for a non-empty --note, and returns 0.
+# given, logs `dry-run: TEXT` for a non-empty --note, and returns 0. (Its locals are _act_*: FUNCTION
+# sees them, bash's scoping being dynamic.)
 act() {
-  local -a would=()
-  local -a skip=()
-  local note=""
+  local -a _act_would=()
+  local -a _act_skip=()
+  local _act_note=""
   while (($#)); do
     case "$1" in
       --skip)
-        skip=("$2" "$3" "$4")
+        _act_skip=("$2" "$3" "$4")
         shift 4
         ;;
       --would)
-        would+=("$2")
+        _act_would+=("$2")
         shift 2
         ;;
       --note)
-        note="$2"
+        _act_note="$2"
         shift 2
         ;;
       --)
@@ -53,12 +54,12 @@ act() {
     "$@"
     return
   fi
-  local line
-  for line in "${would[@]}"; do
-    say_dry "${line}"
+  local _act_line
+  for _act_line in "${_act_would[@]}"; do
+    say_dry "${_act_line}"
   done
-  ((${#skip[@]} == 0)) || step_emit "${skip[0]}" skip "${skip[1]}" "${skip[2]}"
-  [[ -z "${note}" ]] || log_info "dry-run: ${note}"
+  ((${#_act_skip[@]} == 0)) || step_emit "${_act_skip[0]}" skip "${_act_skip[1]}" "${_act_skip[2]}"
+  [[ -z "${_act_note}" ]] || log_info "dry-run: ${_act_note}"
   return 0
 }
 
