@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Dry run as one decision. A stage (lib/stages.sh) runs every step that changes the node through
-# `act`, and a check whose failure stops a real run through `stop_or_plan`; these two are the only
-# places that ask whether the run is a dry run. A dry run goes through the same steps and prints the
-# plan: `dry-run: would run: ...` log lines and a `skip` step record for what a real run would do.
+# `act`, and a check whose failure stops a real run through `stop_or_plan`; these two are where the
+# stages ask whether the run is a dry run (the state writers in run.sh and drift_record keep their own
+# guard). A dry run goes through the same steps and prints the plan: `dry-run: would run: ...` log
+# lines and a `skip` step record for what a real run would do.
 #
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):

@@ -4,8 +4,9 @@
 #
 # Each stage function is a short list of step calls, read top to bottom; each step says in a line
 # what it does. A step that changes the node runs through `act` (lib/act.sh), which in a dry run
-# prints the plan instead: the stages never ask whether the run is a dry run themselves
-# (test/unit/house-bash-dry-run.test.ts counts).
+# prints the plan instead, so the stages do not ask whether the run is a dry run themselves (one
+# test is left, in run_resume, which --dry-run never reaches; test/unit/house-bash-dry-run.test.ts
+# counts them).
 #
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
