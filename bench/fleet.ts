@@ -7,7 +7,10 @@
 // time (ssh, git, compose, health wait), read from the node's own records. The 1-minute load
 // average is noted with every figure: the machine is shared.
 //
-//   npm run build && npx tsx bench/fleet.ts [--nodes 1,5,10,20] [--rounds 3]
+//   npm run build && npx tsx bench/fleet.ts [--nodes 1,5,10,20] [--rounds 3] [--no-change]
+//
+// --no-change: only the no-change deploy (the largest --nodes, --rounds times), with where its time
+// goes: the homelab process's own start and inventory read, the status calls, the rest.
 //
 // Needs root and the lab (scripts/dev/setup-lab.sh): Docker with Compose v2, sshd, ansible. Each
 // node is its own sshd on 127.0.0.1 with its own root, bootstrapped and deployed first. The
@@ -30,8 +33,10 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '1,5,10,20' },
     rounds: { type: 'string', default: '3' },
+    'no-change': { type: 'boolean', default: false },
   },
 });
+const NO_CHANGE_ONLY = values['no-change'];
 const SIZES = values.nodes.split(',').map(Number);
 const ROUNDS = Number(values.rounds);
 const MAX = Math.max(...SIZES);
@@ -71,11 +76,12 @@ try {
   hl.commit('every node in wave 0, healthchecks for a loaded machine');
   names.forEach((n) => hl.bootstrap(n));
   const setup = await openControl({ repoDir: hl.repoDir });
+  // One `up` run per node (prepare, deploy and verify of HEAD), four nodes at a time.
   await mapLimit(names, 4, async (node) => {
-    for (const stage of ['prepare', 'deploy', 'verify'] as const) {
-      const out = await setup.runStage({ node, stage });
-      if (out.result !== 'ok') throw new Error(`${stage} on ${node}: ${out.result} ${out.message}`);
-    }
+    const plan = await setup.planStage(node, 'up');
+    if (plan.refusal) throw new Error(`up on ${node}: ${plan.refusal}`);
+    const out = await setup.runStage({ node, stage: 'up', commit: plan.commit });
+    if (out.result !== 'ok') throw new Error(`up on ${node}: ${out.result} ${out.message}`);
   });
   await setup.close();
 
@@ -126,8 +132,19 @@ try {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const t0 = performance.now();
+      // Each whole line stamped with the ms since the start as it arrived (the no-change phases).
+      const reader = () => {
+        let partial = '';
+        return (d: Buffer): void => {
+          const lines = (partial + d.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          const at = Math.round(performance.now() - t0);
+          for (const l of lines) out += `[${at}] ${l}\n`;
+        };
+      };
+      child.stdout.on('data', reader());
+      child.stderr.on('data', reader());
       child.on('error', reject);
       child.on('close', (code) =>
         code === 0 ? resolve(out) : reject(new Error(`${file} ${args[0]} exit ${code}:\n${out}`)),
@@ -156,17 +173,39 @@ try {
       await control.close();
     }
   };
-  const homelabDeploy = (count: number): Promise<string> =>
-    hasDeploy ? cliDeploy(count) : controlUp(count);
-  const cliDeploy = (count: number): Promise<string> =>
+  const homelabDeploy = (count: number, extra: string[] = []): Promise<string> =>
+    hasDeploy ? cliDeploy(count, extra) : controlUp(count);
+  const cliDeploy = (count: number, extra: string[]): Promise<string> =>
     run('node', [
       BIN,
       'deploy',
       '--yes',
       '--repo',
       hl.repoDir,
+      ...extra,
       ...names.slice(0, count).flatMap((n) => ['--node', n]),
     ]);
+  /**
+   * Where a no-change deploy's time went, from its --verbose lines (each status call's duration,
+   * stamped by the bench as it arrived): before the first status call started (process start,
+   * inventory, repo), the status calls (first start to last end), and after them (closing).
+   */
+  const noChangePhases = (out: string, total: number): Record<string, number> => {
+    const calls = [
+      ...out.matchAll(/^\[(\d+)\] homelab: ran \S+ exit \d+ ([\d.]+)(ms|s) .*deploy\.sh status/gm),
+    ].map((m) => ({ end: Number(m[1]), took: Number(m[2]) * (m[3] === 's' ? 1000 : 1) }));
+    if (calls.length !== MAX)
+      throw new Error(`expected ${MAX} status calls in the no-change deploy, saw ${calls.length}`);
+    const first = Math.min(...calls.map((c) => c.end - c.took));
+    const last = Math.max(...calls.map((c) => c.end));
+    return {
+      'before the first status call (process start, inventory, repo)': first,
+      'the status calls (first start to last end)': last - first,
+      'after them (the walk, closing connections, exit)': total - last,
+      'one status call (median)': median(calls.map((c) => c.took)),
+      total,
+    };
+  };
 
   // The same hosts for ansible.
   const inv = join(hl.dir, 'ansible.ini');
@@ -239,7 +278,7 @@ try {
     s.load.push(l);
     samples.set(key, s);
   };
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (NO_CHANGE_ONLY ? 0 : ROUNDS); round++) {
     for (const [k, count] of SIZES.entries()) {
       const order = ways.map((_, i) => ways[(i + round + k) % ways.length]!);
       for (const way of order) {
@@ -257,22 +296,30 @@ try {
     }
   }
 
-  // No change: every node is at HEAD and verified (one homelab deploy first, not timed).
-  const { mark } = changeFleet(MAX);
-  await homelabDeploy(MAX);
-  checkFleet(MAX, mark, 'homelab');
+  // No change: every node is at HEAD and verified (one homelab deploy first, not timed; the
+  // setup's runs already left them so with --no-change).
+  if (!NO_CHANGE_ONLY) {
+    const { mark } = changeFleet(MAX);
+    await homelabDeploy(MAX);
+    checkFleet(MAX, mark, 'homelab');
+  }
+  const phases: Array<Record<string, number>> = [];
   for (let i = 0; i < ROUNDS; i++) {
     const l = load();
     const t0 = performance.now();
-    const out = await homelabDeploy(MAX);
-    record(`nochange ${MAX}`, performance.now() - t0, l);
-    if (i === 0) console.error(out.split('\n').slice(-4).join('\n'));
+    const out = await homelabDeploy(MAX, ['--verbose']);
+    const total = performance.now() - t0;
+    record(`nochange ${MAX}`, total, l);
+    if (!/every selected node is up to date/.test(out))
+      throw new Error(`the no-change deploy deployed something:\n${out}`);
+    if (i === 0) console.error(out.split('\n').slice(-2).join('\n'));
+    phases.push(noChangePhases(out, total));
   }
 
   // Where one node's time goes: the first node alone, through the Control (`homelab deploy`'s
   // engine), every node record timed by the node itself (same clock: one machine).
   const breakdown: Array<Record<string, number>> = [];
-  for (let i = 0; i < ROUNDS; i++) {
+  for (let i = 0; i < (NO_CHANGE_ONLY ? 0 : ROUNDS); i++) {
     changeFleet(1);
     const control = await openControl({ repoDir: hl.repoDir });
     const node = names[0]!;
@@ -357,7 +404,7 @@ try {
       'load (1 min)',
     ],
   ];
-  for (const count of SIZES) {
+  for (const count of NO_CHANGE_ONLY ? [] : SIZES) {
     const m = (w: Way) => median(samples.get(`${w} ${count}`)!.t);
     const loads = ways.flatMap((w) => samples.get(`${w} ${count}`)!.load);
     rows.push([
@@ -370,7 +417,7 @@ try {
       `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
     ]);
   }
-  console.log(table(rows));
+  if (!NO_CHANGE_ONLY) console.log(table(rows));
   console.log(`\nno-change deploy, ${MAX} nodes (goal < 3 s):\n`);
   console.log(
     table([
@@ -378,13 +425,20 @@ try {
       row(`nochange ${MAX}`, `homelab deploy --yes, ${MAX} nodes, nothing changed`),
     ]),
   );
+  console.log(`\nwhere the no-change deploy's time went, median of ${ROUNDS}:\n`);
+  const phaseKeys = Object.keys(phases[0]!);
   console.log(
-    `\none node, one changed service, prepare -> deploy -> verify through the Control, median of ${ROUNDS}:\n`,
+    table([['where', 'time'], ...phaseKeys.map((k) => [k, ms(median(phases.map((p) => p[k]!)))])]),
   );
-  const keys = Object.keys(breakdown[0]!);
-  console.log(
-    table([['where', 'time'], ...keys.map((k) => [k, ms(median(breakdown.map((b) => b[k]!)))])]),
-  );
+  if (!NO_CHANGE_ONLY) {
+    console.log(
+      `\none node, one changed service, prepare -> deploy -> verify through the Control, median of ${ROUNDS}:\n`,
+    );
+    const keys = Object.keys(breakdown[0]!);
+    console.log(
+      table([['where', 'time'], ...keys.map((k) => [k, ms(median(breakdown.map((b) => b[k]!)))])]),
+    );
+  }
 } finally {
   for (const d of ansDirs) rmSync(d, { recursive: true, force: true });
   await hl.cleanup();

@@ -117,7 +117,8 @@ async function walk(opts: WalkOptions): Promise<WalkResult> {
         onLine,
         ...(opts.signal ? { signal: opts.signal } : {}),
       }));
-  const head = (await control.repoInfo()).head;
+  // SATURN's HEAD is read while the nodes are probed: neither waits for the other.
+  const reading = control.repoInfo();
   const specs = control.inventory.nodes;
   const probes = new Map<string, NodeProbe>();
   for (const p of opts.probes ?? []) probes.set(p.node, p);
@@ -125,18 +126,19 @@ async function walk(opts: WalkOptions): Promise<WalkResult> {
   // One status call per selected node, all at once: an unchanged fleet costs nothing more.
   const wanted = planWalk(
     specs.map((s) => ({ name: s.name, wave: s.wave, tags: s.tags })),
-    head,
+    '',
     sel,
   ).selected;
-  await Promise.all(
-    wanted
+  const [{ head }] = await Promise.all([
+    reading,
+    ...wanted
       .filter((n) => !probes.has(n))
       .map(async (n) => {
         const p = await control.probe(n, opts.signal);
         probes.set(n, p);
         emit({ type: 'probe', probe: p });
       }),
-  );
+  ]);
   const plan = planWalk(
     specs.map((s) => {
       const probe = probes.get(s.name);
