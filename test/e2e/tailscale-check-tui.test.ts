@@ -32,6 +32,7 @@ describe.skipIf(!ok)('the TUI and Tailscale SSH check mode, in tmux', () => {
   let repoDir: string;
   let controlDir: string;
   let term: Terminal;
+  let termEnv: Record<string, string> = {};
 
   beforeAll(async () => {
     ensureBuilt();
@@ -46,6 +47,7 @@ describe.skipIf(!ok)('the TUI and Tailscale SSH check mode, in tmux', () => {
     const env: Record<string, string> = { CI: 'false', TERM: 'xterm-256color' };
     for (const [k, v] of Object.entries(shim.env)) if (v !== undefined) env[k] = v;
     env.HOMELAB_SSH_CONTROL_DIR = controlDir;
+    termEnv = env;
     term = openTerminal({ cols: 120, rows: 32, env, cwd: ROOT });
     // OSC 52 from the app lands in tmux's paste buffer.
     execFileSync('tmux', ['-L', term.socket, 'set-option', '-s', 'set-clipboard', 'on']);
@@ -66,11 +68,12 @@ describe.skipIf(!ok)('the TUI and Tailscale SSH check mode, in tmux', () => {
     term.type(`node ${BIN} --repo ${repoDir}`);
     await term.press('Enter');
     await term.waitFor((rows) => rows[0]?.startsWith('tscheck │') === true, 60_000);
-    // Within a couple of seconds of the first screen (not the 20 s master timeout): one node
-    // shows its check, the other waits behind it.
+    // Soon after the first screen, well before the master timeout (16 s with this connectTimeout) would say anything: one
+    // node shows its check, the other waits behind it. (About 1 s here; 5.2-5.6 s seen at a load
+    // average of 80-95 on this 2-core machine: the bound is what tells it from the timeout.)
     const shown = Date.now();
-    await term.waitFor((r) => names.every((n) => row(r, n).includes('needs check')), 10_000);
-    expect(Date.now() - shown).toBeLessThan(5_000);
+    await term.waitFor((r) => names.every((n) => row(r, n).includes('needs check')), 15_000);
+    expect(Date.now() - shown).toBeLessThan(12_000);
     const holder = holds(checkDir)[0]?.host ?? '';
     expect(names).toContain(holder);
     const other = names.find((n) => n !== holder) ?? '';
@@ -114,6 +117,9 @@ describe.skipIf(!ok)('the TUI and Tailscale SSH check mode, in tmux', () => {
   }, 180_000);
 
   test('homelab status on a terminal asks about one check at a time and retries after y', async () => {
+    // A terminal of its own: whatever the TUI test left on its screen cannot take these keys.
+    term.kill();
+    term = openTerminal({ cols: 120, rows: 32, env: termEnv, cwd: ROOT });
     for (const n of names) checkNode(checkDir, n);
     const before = holds(checkDir).length;
     term.type('clear');

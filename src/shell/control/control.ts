@@ -16,6 +16,7 @@ import {
 import { parseNodeLine } from '../../core/protocol/parse.js';
 import { screenSafeEvent, screenSafeLine } from '../../core/protocol/screen-safe.js';
 import { toScreen } from '../../core/recover/redact.js';
+import { checkBannerUrl } from '../../core/remote/unreachable.js';
 import { pinStage, STATUS_STAGES, type Pin } from '../../core/stage/pin.js';
 import { loadInventory } from '../inventory/load.js';
 import { mapLimit } from '../fanout.js';
@@ -590,7 +591,9 @@ class ShellControl implements Control {
             `homelab: confirming ${commit.slice(0, 7)} on ${spec.name} over a new connection (run ${runId})`,
           ),
         });
-        const c = await this.confirm(spec.name, runId, request.signal);
+        const c = await this.confirm(spec.name, runId, request.signal, (text) =>
+          request.onLine?.({ kind: 'log', text: toScreen(text) }),
+        );
         if (c.result === 'confirmed') return outcome('ok', 0, '');
         return outcome(
           'failed',
@@ -634,13 +637,23 @@ class ShellControl implements Control {
     );
   }
 
-  async confirm(node: string, run: string, signal?: AbortSignal): Promise<ConfirmOutcome> {
+  async confirm(
+    node: string,
+    run: string,
+    signal?: AbortSignal,
+    onNotice?: (text: string) => void,
+  ): Promise<ConfirmOutcome> {
     const spec = this.spec(node);
     // A connection of its own, never the shared one: the confirmation proves that SATURN can
     // still reach the node anew after the deploy (a broken DNS or firewall shows here).
-    const runner = gated(createRunner(spec, { env: this.env, fresh: true }), this.checkInventory);
+    const runner = gated(
+      createRunner(spec, { env: this.env, fresh: true, checkGate: this.checkGate }),
+      this.checkInventory,
+    );
     let record: ConfirmEvent | undefined;
     const stderr: string[] = [];
+    let checkUrl: string | undefined;
+    const holdS = spec.ssh.connectTimeout + 15;
     const result = await runner.run(remoteArgs(spec, 'confirm', ['--run', run]), {
       onStdout: (text) => {
         const line = parseNodeLine(text);
@@ -649,8 +662,17 @@ class ShellControl implements Control {
           if (safe.type === 'confirm') record = safe;
         }
       },
-      onStderr: (text) => stderr.push(text),
-      timeoutMs: spec.ssh.connectTimeout * 1000 + 15_000,
+      onStderr: (text) => {
+        stderr.push(text);
+        // Through the tailnet's check gate: a check on this connection is held for its wait.
+        const url = checkUrl === undefined ? checkBannerUrl(stderr.join('\n')) : undefined;
+        if (url === undefined) return;
+        checkUrl = url;
+        onNotice?.(
+          `homelab: confirming on ${node} needs a Tailscale SSH check: open ${url} in a browser and log in within ${holdS} s; without the confirmation ${node} rolls back to its known-good by itself when its wait ends`,
+        );
+      },
+      timeoutMs: holdS * 1000,
       ...(signal ? { signal } : {}),
     });
     await runner.close();
@@ -658,7 +680,9 @@ class ShellControl implements Control {
       return { node, run, result: record.result, commit: record.commit, message: record.detail };
     const last = stderr.filter(Boolean).at(-1) ?? `exit ${result.exitCode ?? 'none'}`;
     const message =
-      result.unreachable?.message ??
+      (result.unreachable?.checkUrl
+        ? `the Tailscale SSH check ${result.unreachable.checkUrl} was not passed within ${holdS} s`
+        : result.unreachable?.message) ??
       (result.timedOut
         ? 'deploy.sh confirm did not answer in time'
         : result.cancelled

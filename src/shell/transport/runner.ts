@@ -21,7 +21,7 @@ import { commandLog as defaultCommandLog, type CommandLog } from './command-log.
 import { defaultCheckGate, type CheckGate } from './check-gate.js';
 import { controlPathFor, defaultControlDir, ensurePrivateDir } from './control-path.js';
 import { onExit, spawnGroup, type Spawned } from './spawn-group.js';
-import { checkedOpener } from './tailscale-check.js';
+import { checkedCommand, checkedOpener, needsCheck } from './tailscale-check.js';
 import type { NodeRunner, RunResult } from './types.js';
 
 export interface RunnerOptions {
@@ -99,16 +99,41 @@ function localRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
   };
 }
 
-/** One new ssh (or tailscale ssh) connection per command, never over a shared one. */
+/**
+ * One new ssh (or tailscale ssh) connection per command, never over a shared one. Through
+ * tailscale it opens within the tailnet's check gate like every other opening: blocked while
+ * another node holds a Tailscale SSH check, and a check it meets is the tailnet's one check.
+ */
 function freshRunner(node: NodeSpec, opts: RunnerOptions): NodeRunner {
+  const gate =
+    node.transport === 'tailscale-ssh' ? (opts.checkGate ?? defaultCheckGate) : undefined;
   return {
     async run(argv, options = {}) {
       const started = Date.now();
-      const spawned = await spawnGroup(transportArgv(node, argv, { fresh: true }), {
-        ...options,
-        env: opts.env,
-      });
-      return toResult(node, spawned, started);
+      const cmd = transportArgv(node, argv, { fresh: true });
+      if (!gate)
+        return toResult(node, await spawnGroup(cmd, { ...options, env: opts.env }), started);
+      const ran = await checkedCommand(node, cmd, gate, { ...options, env: opts.env });
+      const durationMs = Date.now() - started;
+      if ('unreachable' in ran)
+        return {
+          exitCode: null,
+          cancelled: false,
+          timedOut: false,
+          unreachable: ran.unreachable,
+          durationMs,
+        };
+      const result = toResult(node, ran.spawned, started);
+      // Held for a check that did not pass in time (or was stopped): the node needs that check.
+      if (ran.checkUrl !== undefined && result.exitCode === null && !options.signal?.aborted)
+        return {
+          exitCode: null,
+          cancelled: false,
+          timedOut: result.timedOut,
+          unreachable: needsCheck(node, ran.checkUrl),
+          durationMs,
+        };
+      return result;
     },
     async close() {},
   };

@@ -11,10 +11,14 @@
 //   (CheckGate.retry) stops it and the next command connects again.
 // Through the tailnet's CheckGate, only one node holds a check at a time (one browser tab).
 import type { NodeSpec } from '../../core/inventory/model.js';
-import { masterArgv } from '../../core/remote/argv.js';
-import { checkBannerUrl, type Unreachable } from '../../core/remote/unreachable.js';
+import { masterArgv, type TransportArgv } from '../../core/remote/argv.js';
+import {
+  checkBannerUrl,
+  classifyFailure,
+  type Unreachable,
+} from '../../core/remote/unreachable.js';
 import type { CheckGate } from './check-gate.js';
-import { spawnGroup, type Spawned } from './spawn-group.js';
+import { spawnGroup, type SpawnOptions, type Spawned } from './spawn-group.js';
 
 /** A Tailscale SSH server holds a check for up to 30 minutes: keep ours a little longer. */
 const CHECK_HOLD_MS = 31 * 60_000;
@@ -29,7 +33,7 @@ export interface CheckedOpener {
   close(): Promise<void>;
 }
 
-function needsCheck(node: NodeSpec, url: string): Unreachable {
+export function needsCheck(node: NodeSpec, url: string): Unreachable {
   return {
     reason: 'needs-check',
     checkUrl: url,
@@ -37,7 +41,7 @@ function needsCheck(node: NodeSpec, url: string): Unreachable {
   };
 }
 
-function waitingFor(holder: string): Unreachable {
+export function waitingFor(holder: string): Unreachable {
   return {
     reason: 'needs-check',
     message: `waiting for the Tailscale SSH check of ${holder} (one check at a time): pass that one first, then this node is tried`,
@@ -124,4 +128,71 @@ export function checkedOpener(
       if (h) await h.stop();
     },
   };
+}
+
+/** What a command on a connection of its own did, opened within the gate. */
+export type CheckedRun =
+  { readonly spawned: Spawned; readonly checkUrl?: string } | { readonly unreachable: Unreachable };
+
+/**
+ * Runs one command over a connection of its own (no master: the magic-rollback confirmation)
+ * within the tailnet's gate, like every opening: blocked while another node holds a check; a
+ * banner makes this node the tailnet's one check (or drops it when another holds one). A held
+ * command goes on when the check passes in the browser, until the command's own deadline;
+ * `checkUrl` says it met a check.
+ */
+export async function checkedCommand(
+  node: NodeSpec,
+  cmd: TransportArgv,
+  gate: CheckGate,
+  options: SpawnOptions,
+): Promise<CheckedRun> {
+  const entry = await gate.enter(node.name);
+  if (entry.kind === 'blocked') return { unreachable: waitingFor(entry.by.node) };
+  const { ticket } = entry;
+  const abort = new AbortController();
+  const onAbort = (): void => abort.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) abort.abort();
+  let stderr = '';
+  let checkUrl: string | undefined;
+  let verdict: 'hold' | 'drop' | undefined;
+  const stop = async (): Promise<void> => {
+    abort.abort();
+    await done;
+  };
+  const done = spawnGroup(cmd, {
+    ...options,
+    signal: abort.signal,
+    onStderr: (line) => {
+      options.onStderr?.(line);
+      if (checkUrl !== undefined) return;
+      stderr = (stderr + line + '\n').slice(-16_384);
+      const url = checkBannerUrl(stderr);
+      if (url === undefined) return;
+      checkUrl = url;
+      verdict = ticket.banner(url, stop);
+      if (verdict === 'drop') abort.abort();
+    },
+  });
+  const spawned = await done;
+  options.signal?.removeEventListener('abort', onAbort);
+  if (verdict === 'drop')
+    return { unreachable: waitingFor(gate.current()?.node ?? 'another node') };
+  const reached =
+    spawned.exitCode !== null &&
+    !spawned.cancelled &&
+    !spawned.timedOut &&
+    classifyFailure({
+      transport: node.transport,
+      exitCode: spawned.exitCode,
+      stderr: spawned.stderrTail,
+      spawnError: spawned.spawnError,
+    }) === undefined;
+  if (verdict === 'hold') {
+    if (reached) gate.succeeded(node.name);
+    else gate.release(node.name);
+  } else if (reached) ticket.ok();
+  else ticket.failed();
+  return checkUrl === undefined ? { spawned } : { spawned, checkUrl };
 }
