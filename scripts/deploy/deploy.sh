@@ -221,6 +221,8 @@ main() {
   parse_args "$@"
   resolve_paths
   export TZ=UTC
+  # A waiting confirmation whose watchdog is gone (reboot, killed) gets it back (lib/watchdog.sh).
+  [[ "${STAGE}" == watchdog ]] || watchdog_revive
   case "${STAGE}" in
     status) stage_status_record ;;
     logs) logs_command "${LOGS_SERVICE}" "${LOGS_TAIL}" "${LOGS_SINCE}" "${LOGS_FOLLOW}" ;;

@@ -7,8 +7,9 @@
 #
 # State: <state>/confirm (key=value, written with atomic_write): state (waiting, confirmed,
 # rolling-back, rolled-back), run (the verify run), commit, previous (the known-good before),
-# timeout, armed, deadline, watchdog_pid, watchdog_start, confirmed, rollback_run, rollback_log,
-# rollback_result, ended. Every transition out of `waiting` is made under <state>/confirm.lock
+# timeout, armed, deadline, watchdog_pid, watchdog_start, boot (the boot id the watchdog started
+# in), revived (when a watchdog found gone was started again), confirmed, rollback_run,
+# rollback_log, rollback_result, ended. Every transition out of `waiting` is made under <state>/confirm.lock
 # (flock, fd 8): confirm and the watchdog's "start rolling back" cannot both win, so a confirmation
 # that arrives after the rollback started is refused, never half-applied. A confirm records
 # `confirmed` BEFORE known_good: a crash between the two leaves the old known-good (safe), and a
@@ -16,15 +17,26 @@
 #
 # While a live watchdog waits (or rolls back), every other run that changes the node is refused.
 #
+# A watchdog that is gone (the node rebooted: the boot id differs from the one recorded at arming;
+# or its process was killed) is started again by the next deploy.sh invocation that sees the
+# waiting state (watchdog_revive, from deploy.sh's main: status, confirm, every stage), under the
+# confirm lock, so two invocations at once start one watchdog, never two. It waits for the same
+# deadline: the remaining time, or none, and then rolls back in its own run with its own log.
+# HOMELAB_BOOT_ID_FILE (tests only) names the file read for the boot id instead of
+# /proc/sys/kernel/random/boot_id.
+#
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
-#   provides: confirm_command confirm_file confirm_guard confirm_json_to confirm_lock confirm_read
-#     confirm_required confirm_timeout_to confirm_unlock confirm_write watchdog_alive watchdog_arm
-#     watchdog_main
-#   sets: CONFIRM_FD CONFIRM_TIMEOUT_ARG CONFIRM_TIMEOUT_ENV CONFIRM_WANTED STAGE_ERROR
-#   reads: DEPLOY_SH MANIFEST_CONFIRM MANIFEST_CONFIRM_TIMEOUT NODE ROOT RUN_ID STATE_DIR
+#   provides: boot_id_to confirm_command confirm_file confirm_guard confirm_json_to confirm_lock
+#     confirm_read confirm_required confirm_timeout_to confirm_unlock confirm_write watchdog_alive
+#     watchdog_arm watchdog_main watchdog_revive watchdog_spawn
+#   sets: BOOT_ID_FILE CONFIRM_FD CONFIRM_TIMEOUT_ARG CONFIRM_TIMEOUT_ENV CONFIRM_WANTED STAGE_ERROR
+#   reads: DEPLOY_SH HOMELAB_BOOT_ID_FILE MANIFEST_CONFIRM MANIFEST_CONFIRM_TIMEOUT NODE ROOT RUN_ID
+#     STATE_DIR
 
 readonly CONFIRM_FD=8
+BOOT_ID_FILE="${HOMELAB_BOOT_ID_FILE:-/proc/sys/kernel/random/boot_id}"
+readonly BOOT_ID_FILE
 num_env_to CONFIRM_TIMEOUT_ENV HOMELAB_CONFIRM_TIMEOUT 60 1 3600
 readonly CONFIRM_TIMEOUT_ENV
 # Set by deploy.sh: --confirm (1) and --confirm-timeout N.
@@ -47,8 +59,8 @@ confirm_write() {
   local -n _cw="$1"
   local key
   local out=""
-  for key in state run commit previous timeout armed deadline watchdog_pid watchdog_start \
-    confirmed rollback_run rollback_log rollback_result ended; do
+  for key in state run commit previous timeout armed deadline watchdog_pid watchdog_start boot \
+    revived confirmed rollback_run rollback_log rollback_result ended; do
     out+="${key}=${_cw[${key}]:-}"$'\n'
   done
   atomic_write "$(confirm_file)" "${out}"
@@ -67,12 +79,66 @@ confirm_unlock() {
   exec 8<&-
 }
 
-# True when the watchdog recorded in ASSOC is alive (same pid, same start time).
+# The boot id of the running system into VAR (empty when it cannot be read).
+boot_id_to() {
+  local -n _bi="$1"
+  _bi=""
+  local line=""
+  if [[ -r "${BOOT_ID_FILE}" ]]; then
+    IFS= read -r line <"${BOOT_ID_FILE}" || true
+  fi
+  _bi="${line}"
+  return 0
+}
+
+# True when the watchdog recorded in ASSOC is alive: the same boot (when recorded), the same pid
+# with the same start time.
 watchdog_alive() {
   local -n _wa="$1"
   local now=""
+  local boot=""
+  if [[ -n "${_wa[boot]:-}" ]]; then
+    boot_id_to boot
+    [[ "${boot}" == "${_wa[boot]}" ]] || return 1
+  fi
   proc_start_to now "${_wa[watchdog_pid]:-}"
   [[ -n "${now}" && "${now}" == "${_wa[watchdog_start]:-}" ]]
+}
+
+# watchdog_spawn ASSOC: starts the watchdog of the run in ASSOC (own session, no lock fd, no
+# terminal) and records its pid, start time and boot id in ASSOC (not written).
+watchdog_spawn() {
+  local -n _ws="$1"
+  setsid "${DEPLOY_SH}" watchdog --root "${ROOT}" --node "${NODE}" --run "${_ws[run]}" \
+    </dev/null >/dev/null 2>&1 8>&- 9>&- &
+  local pid=$!
+  local start=""
+  local boot=""
+  proc_start_to start "${pid}"
+  boot_id_to boot
+  _ws[watchdog_pid]="${pid}"
+  _ws[watchdog_start]="${start}"
+  _ws[boot]="${boot}"
+}
+
+# A waiting confirmation whose watchdog is gone (reboot, killed) gets its watchdog again, with the
+# same deadline (past it: it rolls back at once). Under the confirm lock: one invocation starts
+# it, the others see it alive. Best effort: never fails the invocation.
+watchdog_revive() {
+  [[ -f "$(confirm_file)" ]] || return 0
+  local -A c=()
+  confirm_read c
+  [[ "${c[state]:-}" == waiting && -n "${c[run]:-}" ]] || return 0
+  watchdog_alive c && return 0
+  confirm_lock || return 0
+  confirm_read c
+  if [[ "${c[state]:-}" == waiting && -n "${c[run]:-}" ]] && ! watchdog_alive c; then
+    watchdog_spawn c
+    c[revived]="$(now_s)"
+    confirm_write c || true
+  fi
+  confirm_unlock
+  return 0
 }
 
 # The confirmation timeout of this run into VAR: --confirm-timeout, else the manifest's, else
@@ -108,16 +174,15 @@ watchdog_arm() {
   c[timeout]="${timeout}"
   c[armed]="$(now_s)"
   c[deadline]="$((c[armed] + timeout))"
-  confirm_write c || return 1
-  setsid "${DEPLOY_SH}" watchdog --root "${ROOT}" --node "${NODE}" --run "${RUN_ID}" \
-    </dev/null >/dev/null 2>&1 8>&- 9>&- &
-  local pid=$!
-  local start=""
-  proc_start_to start "${pid}"
-  c[watchdog_pid]="${pid}"
-  c[watchdog_start]="${start}"
-  # Only while nobody moved it on (the watchdog does not before the deadline).
+  # Under the confirm lock from the first write on: an invocation that looks meanwhile (a status
+  # probe's watchdog_revive) sees the watchdog alive, never a waiting state without one.
   confirm_lock || true
+  confirm_write c || {
+    confirm_unlock
+    return 1
+  }
+  watchdog_spawn c
+  # Only while nobody moved it on (without the lock; the watchdog does not before the deadline).
   local -A now=()
   confirm_read now
   if [[ "${now[state]:-}" == waiting && "${now[run]:-}" == "${RUN_ID}" ]]; then
