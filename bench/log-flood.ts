@@ -19,11 +19,13 @@ const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '60' },
+    // Another build of the CLI (for example one made outside dist/ while others rebuild it).
+    bin: { type: 'string' },
   },
 });
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
-const BIN = join(import.meta.dirname, '..', 'bin', 'homelab.js');
+const BIN = values.bin ?? join(import.meta.dirname, '..', 'bin', 'homelab.js');
 const SESSION = `hlflood${process.pid}`;
 
 const tmux = (...args: string[]): string =>
@@ -78,6 +80,20 @@ exec perl -e '
 `,
   );
   chmodSync(script, 0o755);
+  // The TUI process writes its own memory figures every second (heap used vs RSS tells a leak of
+  // JavaScript objects from memory V8 or a native buffer holds).
+  const memLog = join(hl.dir, 'flood-mem.jsonl');
+  const preload = join(hl.dir, 'flood-mem.cjs');
+  writeFileSync(
+    preload,
+    `const { appendFileSync } = require('node:fs');
+const v8 = require('node:v8');
+setInterval(() => {
+  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+  appendFileSync(${JSON.stringify(memLog)}, JSON.stringify({ ...process.memoryUsage(), spaces }) + '\\n');
+}, 1000).unref();
+`,
+  );
 
   tmux(
     'new-session',
@@ -88,7 +104,7 @@ exec perl -e '
     '160',
     '-y',
     '45',
-    `CI=false exec node ${BIN} --repo ${hl.repoDir}`,
+    `CI=false NODE_OPTIONS='--require ${preload}' exec node ${BIN} --repo ${hl.repoDir}`,
   );
   await waitFor((s) => s.includes('flood') && s.includes('next:'), 20_000);
   const pid = tmux('list-panes', '-t', SESSION, '-F', '#{pane_pid}').trim();
@@ -98,6 +114,7 @@ exec perl -e '
   tmux('send-keys', '-t', SESSION, 'l');
   await waitFor((s) => s.includes('flood line'), 20_000);
 
+  const memStart = existsSync(memLog) ? readFileSync(memLog, 'utf8').split('\n').length - 1 : 0;
   const samples: number[] = [rss()];
   const sampler = setInterval(() => samples.push(rss()), 1000);
   const latencies: number[] = [];
@@ -120,6 +137,15 @@ exec perl -e '
   const at = [0, 0.25, 0.5, 0.75, 1].map((f) =>
     Math.min(samples.length - 1, Math.round(f * (samples.length - 1))),
   );
+  const mib = (b: number): string => (b / 1048576).toFixed(0);
+  const mem = readFileSync(memLog, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(memStart)
+    .map((l) => JSON.parse(l) as NodeJS.MemoryUsage & { spaces: Record<string, number> });
+  const memAt = [0, 0.25, 0.5, 0.75, 1].map(
+    (f) => mem[Math.min(mem.length - 1, Math.round(f * (mem.length - 1)))],
+  );
   const sorted = [...latencies].sort((a, b) => a - b);
   const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
   console.log(`\nService logs view in tmux, ${RATE} lines/s for ${SECONDS} s:\n`);
@@ -136,6 +162,27 @@ exec perl -e '
         'RSS over the flood (MiB, at 0/25/50/75/100 %)',
         `${at.map((i) => `${i}s ${samples[i]?.toFixed(0) ?? '?'}`).join(', ')}; max ${Math.max(...samples).toFixed(0)}`,
       ],
+      [
+        'heap used / heap total / external+array buffers (MiB, at 0/25/50/75/100 %)',
+        memAt
+          .map((m) =>
+            m ? `${mib(m.heapUsed)}/${mib(m.heapTotal)}/${mib(m.external + m.arrayBuffers)}` : '?',
+          )
+          .join(', '),
+      ],
+      [
+        'V8 spaces at the end (MiB)',
+        Object.entries(mem.at(-1)?.spaces ?? {})
+          .map(([k, v]) => `${k.replace(/_space$/, '')} ${mib(v)}`)
+          .join(', '),
+      ],
+      [
+        'V8 spaces at the start (MiB)',
+        Object.entries(mem[0]?.spaces ?? {})
+          .map(([k, v]) => `${k.replace(/_space$/, '')} ${mib(v)}`)
+          .join(', '),
+      ],
+      ['RSS every second (MiB)', samples.map((x) => x.toFixed(0)).join(' ')],
       [
         `key t to screen during the flood (${latencies.length} presses)`,
         `median ${ms(median(latencies))}, p95 ${ms(p95)}, max ${ms(Math.max(...latencies))}`,

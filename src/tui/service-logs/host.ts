@@ -63,6 +63,11 @@ export interface ViewsHostOptions {
 
 const KEY = 'logs';
 
+interface FormattedLine {
+  readonly shown: string;
+  readonly lower: string;
+}
+
 export class ViewsHost {
   readonly commandLog: CommandLog;
   /** The open stream's lines (one key: one stream at a time). */
@@ -76,6 +81,8 @@ export class ViewsHost {
   private ver = 0;
   private commands: CommandLogView | undefined;
   private unwatchCommands: (() => void) | undefined;
+  private readonly formatted = new Map<string, FormattedLine>();
+  private formattedWithTimestamps = false;
 
   constructor(private readonly opts: ViewsHostOptions) {
     this.commandLog = opts.commandLog;
@@ -204,16 +211,38 @@ export class ViewsHost {
     this.resume();
   }
 
-  /** The lines to draw in `n` rows: filtered, formatted, from the scroll position. */
+  /**
+   * The lines to draw in `n` rows: filtered, formatted, from the scroll position. Without a filter
+   * only those rows are formatted; with one, each held line is formatted once (the cache), so a
+   * redraw per batch of a flood does not re-parse the 2,000 lines it holds.
+   */
   shown(n: number): ShownLines {
+    const s = this.state;
+    const filter = (s?.filter ?? '').toLowerCase();
+    const timestamps = s?.timestamps ?? false;
+    const scroll = s?.scroll ?? 0;
+    const held = this.frozen?.length ?? this.store.size(KEY);
+    const newSincePause = this.frozen ? this.total - this.frozenTotal : 0;
+    if (filter === '') {
+      const end = Math.max(0, held - scroll);
+      const begin = Math.max(0, end - n);
+      const raw = this.frozen
+        ? this.frozen.slice(begin, end)
+        : this.store.lines(KEY, end - begin, held - end);
+      return {
+        lines: raw.map((line) => this.format(line, timestamps).shown),
+        matching: held,
+        held,
+        newSincePause,
+      };
+    }
     const all = this.shownAll();
-    const scroll = this.state?.scroll ?? 0;
     const end = Math.max(0, all.length - scroll);
     return {
       lines: all.slice(Math.max(0, end - n), end),
       matching: all.length,
-      held: this.frozen?.length ?? this.store.size(KEY),
-      newSincePause: this.frozen ? this.total - this.frozenTotal : 0,
+      held,
+      newSincePause,
     };
   }
 
@@ -279,15 +308,39 @@ export class ViewsHost {
     this.listeners.clear();
   }
 
+  /** Every held line that passes the filter, formatted, oldest first. */
   private shownAll(): string[] {
     const s = this.state;
+    const filter = (s?.filter ?? '').toLowerCase();
+    const timestamps = s?.timestamps ?? false;
     const raw = this.frozen ?? this.store.lines(KEY, this.store.capacity);
     const out: string[] = [];
     for (const line of raw) {
-      const shown = formatLogLine(parseLogLine(line), s?.timestamps ?? false);
-      if (matchesFilter(shown, s?.filter ?? '')) out.push(shown);
+      const f = this.format(line, timestamps);
+      // Matched against the cached lower-case form (the filter is case-insensitive).
+      if (matchesFilter(f.lower, filter)) out.push(f.shown);
     }
     return out;
+  }
+
+  /**
+   * A held line as shown (and lower-cased, for the filter), computed once per line: the same raw
+   * line always shows the same way. Bounded: cleared when it holds twice the store's capacity, or
+   * when the timestamps toggle.
+   */
+  private format(line: string, timestamps: boolean): FormattedLine {
+    if (timestamps !== this.formattedWithTimestamps) {
+      this.formatted.clear();
+      this.formattedWithTimestamps = timestamps;
+    }
+    let f = this.formatted.get(line);
+    if (f === undefined) {
+      if (this.formatted.size >= 2 * this.store.capacity) this.formatted.clear();
+      const shown = formatLogLine(parseLogLine(line), timestamps);
+      f = { shown, lower: shown.toLowerCase() };
+      this.formatted.set(line, f);
+    }
+    return f;
   }
 
   private pause(): void {
