@@ -78,16 +78,22 @@ export const HELP_EXTRA: Readonly<Record<string, HelpExtra>> = {
   },
   updates: {
     flags: [
-      '  --node NAME     only this node (repeat for several); with --apply exactly one',
+      '  --node NAME     only this node (repeat for several)',
       '  --json          print {nodes: [{node, images, error}]} as JSON',
-      '  --apply         pull, recreate and verify the node’s out-of-date services (shows them, asks first)',
+      '  --apply         pull, recreate and verify the out-of-date services of the selected nodes (all',
+      '                  when none is named), wave by wave, each wave shown and asked first',
+      '  --wave N        with --apply: only the nodes of wave N (repeat for several)',
       '  --service NAME  with --apply: only this service (repeat for several)',
       '  --yes           with --apply: do not ask',
       REPO_FLAG,
     ].join('\n'),
     exitCodes:
       '0 every image current (or the update verified), 1 an image out of date, a node not asked, or the update failed, 2 usage',
-    examples: ['homelab updates', 'homelab updates --apply --node pluto --service web'],
+    examples: [
+      'homelab updates',
+      'homelab updates --apply --node pluto --service web',
+      'homelab updates --apply --wave 1',
+    ],
   },
   history: {
     flags: [

@@ -21,9 +21,20 @@ import { planAddNode, writePlan, type AddNodePlan } from '../shell/onboarding/ad
 import { nextStepsAfterAdd } from '../shell/onboarding/next-steps.js';
 import type { AppStore } from './state/store.js';
 import { openHistory, openHistoryRun } from './history-host.js';
-import { readNodeImages } from '../shell/images.js';
+import {
+  readNodeImages,
+  walkUpdates,
+  type UpdateQuestion,
+  type UpdateWalkResult,
+} from '../shell/images.js';
 import { readNodeResources } from '../shell/resources.js';
-import { updatableServices, updateChanges } from '../core/images/updates.js';
+import {
+  updatableServices,
+  updateWork,
+  type NodeImages,
+  type UpdateScope,
+  type UpdateWork,
+} from '../core/images/updates.js';
 
 export interface ControllerOptions {
   /** Background refresh period; 0 disables it. */
@@ -589,7 +600,7 @@ export class TuiController implements NodeAddIntents {
     });
   }
 
-  private async readImages(node: string): Promise<ReturnType<typeof updatableServices> | null> {
+  private async readImages(node: string): Promise<NodeImages | null> {
     const { dispatch } = this.store;
     const before = this.store.getState().nodes.find((n) => n.spec.name === node)?.images;
     dispatch({
@@ -600,76 +611,107 @@ export class TuiController implements NodeAddIntents {
     const found = await readNodeImages(this.control, node);
     if (this.stopped) return null;
     dispatch({ type: 'images', node, images: { ...found, loading: false, at: this.now() } });
-    return found.error ? null : updatableServices(found.images);
+    return found;
   }
 
   /**
-   * The update action (what `homelab updates --apply` does): reads the node's images afresh, asks
-   * showing each service's running digest -> the registry's, then deploy --update (pull, recreate
-   * what moved) and verify through the Control; a rollback returns to the digests recorded before.
+   * The update action (`u`, what `homelab updates --apply` does, through the same walkUpdates):
+   * one service of the node, the node, or every node of its wave. Reads their images afresh, then
+   * wave by wave asks once showing what changes (service, tag, old -> new digest, age) and runs
+   * deploy --update (pull, recreate what moved) and verify on the wave's nodes through the
+   * Control; the first failure stops new starts; a rollback returns to the digests recorded before.
    */
-  async requestUpdate(node: string): Promise<StageAttempt> {
+  async requestUpdate(
+    node: string,
+    scope: UpdateScope = { kind: 'node' },
+  ): Promise<UpdateWalkResult | 'busy' | 'declined' | 'refused'> {
     const { dispatch } = this.store;
-    if (this.aborts.has(node)) {
-      dispatch({
-        type: 'notice',
-        notice: { level: 'warn', text: `a stage is already running on ${node}` },
-      });
+    const notice = (level: 'info' | 'warn' | 'error', text: string): void =>
+      dispatch({ type: 'notice', notice: { level, text } });
+    const state = this.store.getState();
+    const wave = state.nodes.find((n) => n.spec.name === node)?.spec.wave;
+    const nodes =
+      scope.kind === 'wave'
+        ? state.nodes
+            .filter((n) => n.spec.wave === wave && n.probe?.reachable !== false)
+            .map((n) => n.spec.name)
+        : [node];
+    const busy = nodes.find((n) => this.aborts.has(n));
+    if (busy) {
+      notice('warn', `a stage is already running on ${busy}`);
       return 'busy';
     }
-    const services = await this.readImages(node);
-    const images = this.store.getState().nodes.find((n) => n.spec.name === node)?.images;
-    if (services === null || !images) {
-      dispatch({
-        type: 'notice',
-        notice: { level: 'warn', text: `update on ${node}: ${images?.error ?? 'not read'}` },
-      });
-      return 'refused';
-    }
-    if (services.length === 0) {
-      dispatch({
-        type: 'notice',
-        notice: { level: 'info', text: `nothing to update on ${node}: every image is current` },
-      });
-      return 'declined';
-    }
-    let request: ConfirmRequest;
-    try {
-      request = await this.confirmRequest('deploy', [node], `Update images on ${node}?`);
-    } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
-      dispatch({ type: 'notice', notice: { level: 'warn', text: err.message } });
-      return 'refused';
-    }
-    const changes = updateChanges(images.images, services);
-    const yes = await this.ask({
-      ...request,
-      what: 'update: pull, recreate what moved, verify',
-      services: { [node]: services },
-      warnings: [
-        ...changes,
-        `the digests running now stay recorded: b (rollback) returns to them`,
-        ...request.warnings,
-      ],
-    });
-    if (!yes) {
-      dispatch({
-        type: 'notice',
-        notice: { level: 'info', text: `update on ${node}: declined, nothing ran` },
-      });
-      return 'declined';
-    }
-    const deployed = await this.runStage(
-      node,
-      'deploy',
-      request.commits?.[node] || undefined,
-      undefined,
-      services,
+    const what = scope.kind === 'wave' ? `wave ${wave ?? '?'}` : node;
+    notice('info', `update ${what}: asking the registry (no pull)…`);
+    const found = (await Promise.all(nodes.map((n) => this.readImages(n)))).filter(
+      (f): f is NodeImages => f !== null,
     );
-    if (deployed.result !== 'ok' || this.stopped) return deployed;
-    const verified = await this.runStage(node, 'verify', request.commits?.[node] || undefined);
-    if (!this.stopped && verified.result === 'ok') await this.readImages(node);
-    return verified;
+    if (this.stopped) return 'declined';
+    const work = updateWork(found, scope.kind === 'service' ? [scope.service] : []);
+    if (work.services.size === 0) {
+      const err = work.errors[0];
+      if (err) notice('warn', `update on ${err.node}: ${err.error}`);
+      else notice('info', `nothing to update on ${what}: every image is current`);
+      return err ? 'refused' : 'declined';
+    }
+    const probes = this.store.getState().nodes.flatMap((n) => (n.probe ? [n.probe] : []));
+    const result = await walkUpdates({
+      control: this.control,
+      found,
+      work,
+      probes,
+      now: this.now,
+      confirm: (q) => this.ask(this.updateRequest(q, work)),
+      run: (req) =>
+        this.runStage(req.node, req.stage, req.commit || undefined, undefined, req.updateImages),
+      onEvent: (ev) => {
+        if (!this.stopped && ev.type === 'probe') dispatch({ type: 'probe', probe: ev.probe });
+      },
+    });
+    if (this.stopped) return result;
+    for (const n of result.deployed) void this.readImages(n);
+    const first = result.failed[0];
+    if (result.refused)
+      notice(
+        'warn',
+        `update on ${result.refused.node} not run (it would be refused): ${result.refused.why}`,
+      );
+    else if (result.declined) notice('info', `update ${what}: declined, nothing ran`);
+    else if (first) {
+      dispatch({ type: 'select', node: first.node });
+      notice(
+        'error',
+        `update stopped at ${first.node}: ${first.message} — b rolls back to the digests recorded before`,
+      );
+    } else notice('info', `update ok on ${result.deployed.join(', ')}`);
+    return result;
+  }
+
+  /** The app's one confirmation of an update wave: the walk's plans and what changes per node. */
+  private updateRequest(q: UpdateQuestion, work: UpdateWork): ConfirmRequest {
+    const n = q.nodes.length;
+    const several = n > 1;
+    const warnings: string[] = [];
+    if (this.store.getState().dryRun) warnings.push('dry run: nothing will change on the node');
+    for (const node of q.nodes)
+      for (const c of q.changes[node] ?? []) warnings.push(several ? `${node}: ${c}` : c);
+    warnings.push('the digests running now stay recorded: b (rollback) returns to them');
+    for (const w of q.plans.flatMap((p) => p.warnings ?? []))
+      if (!warnings.includes(w)) warnings.push(w);
+    const first = q.plans[0];
+    return {
+      title: several
+        ? `Update images on wave ${q.wave} (${n} nodes)?`
+        : `Update images on ${q.nodes[0] ?? ''}?`,
+      stage: 'deploy',
+      what: 'update: pull, recreate what moved, verify',
+      nodes: q.nodes,
+      commit: first?.commit ?? this.store.getState().repo?.head ?? '',
+      subject: first?.subject || (this.store.getState().repo?.headSubject ?? ''),
+      services: Object.fromEntries(q.nodes.map((x) => [x, work.services.get(x) ?? []])),
+      warnings,
+      commits: Object.fromEntries(q.plans.map((p) => [p.node, p.commit])),
+    };
   }
 
   openHistoryRun(): Promise<void> {

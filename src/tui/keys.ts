@@ -79,6 +79,9 @@ export type Command =
   | 'history'
   | 'updates-check'
   | 'update'
+  | 'update-up'
+  | 'update-down'
+  | 'update-pick'
   | 'hist-up'
   | 'hist-down'
   | 'hist-page-up'
@@ -561,7 +564,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     label: 'u',
     hint: 'update',
     description:
-      'Update the selected node: pull the out-of-date images, recreate, verify (asks first, showing old -> new digests; b rolls back)',
+      'Update images: a menu of one service of the selected node, the node, or its whole wave; then pull, recreate, verify (asks once per wave, showing old -> new digests and age; b rolls back)',
     group: 'Stages',
     modes: ['normal'],
     changes: true,
@@ -659,7 +662,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     hint: 'close',
     description: 'Close the help or a menu without running anything',
     group: 'Dialogs',
-    modes: ['help', 'menu', 'walk-choice'],
+    modes: ['help', 'menu', 'walk-choice', 'update-menu'],
   },
   {
     command: 'help-scroll-up',
@@ -705,6 +708,33 @@ export const KEY_TABLE: readonly KeyBinding[] = [
     description: 'Run the chosen stage (a stage that changes the node asks first)',
     group: 'Dialogs',
     modes: ['menu'],
+  },
+  {
+    command: 'update-up',
+    keys: ['up', 'k'],
+    label: '↑/k',
+    hint: 'choose',
+    description: 'The choice above in the update menu',
+    group: 'Dialogs',
+    modes: ['update-menu'],
+  },
+  {
+    command: 'update-down',
+    keys: ['down', 'j'],
+    label: '↓/j',
+    hint: 'choose',
+    description: 'The choice below in the update menu',
+    group: 'Dialogs',
+    modes: ['update-menu'],
+  },
+  {
+    command: 'update-pick',
+    keys: ['enter'],
+    label: 'Enter',
+    hint: 'update',
+    description: 'Update what the menu chose (asks first, showing what changes)',
+    group: 'Dialogs',
+    modes: ['update-menu'],
   },
   {
     command: 'yes',

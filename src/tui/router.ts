@@ -7,6 +7,8 @@ import type { LogStore } from './log-store.js';
 import { anyRunning, selectedNode } from './state/reducer.js';
 import type { AppStore } from './state/store.js';
 import { helpRowCount } from './views/help-overlay.js';
+import { updateMenuItems } from './views/update-menu.js';
+import type { UpdateScope } from '../core/images/updates.js';
 import { routeViewKey, type ViewsContext } from './service-logs/route.js';
 
 /** What the router and the views need from the controller: stages, the walk, the add-node form. */
@@ -26,7 +28,7 @@ export interface StageDriver extends NodeAddIntents {
   /** Asks every node what its images' tags point to in the registry (no pull). */
   checkUpdates?(): Promise<unknown>;
   /** Updates a node's out-of-date services (asks first): deploy --update, then verify. */
-  requestUpdate?(node: string): Promise<unknown>;
+  requestUpdate?(node: string, scope?: UpdateScope): Promise<unknown>;
 }
 
 export interface RouterContext {
@@ -171,8 +173,21 @@ export function routeKey(token: string, ctx: RouterContext): void {
       void driver.checkUpdates?.();
       return;
     case 'update':
-      void driver.requestUpdate?.(node);
+      return store.dispatch({ type: 'mode', mode: { kind: 'update-menu', index: 0 } });
+    case 'update-up':
+    case 'update-down': {
+      if (state.mode.kind !== 'update-menu') return;
+      const n = Math.max(1, updateMenuItems(state).length);
+      const index = (state.mode.index + (binding.command === 'update-up' ? n - 1 : 1)) % n;
+      return store.dispatch({ type: 'mode', mode: { kind: 'update-menu', index } });
+    }
+    case 'update-pick': {
+      const item =
+        state.mode.kind === 'update-menu' ? updateMenuItems(state)[state.mode.index] : undefined;
+      store.dispatch({ type: 'mode', mode: { kind: 'normal' } });
+      if (item && node) void driver.requestUpdate?.(node, item.scope);
       return;
+    }
     case 'hist-up':
     case 'hist-down':
     case 'hist-page-up':

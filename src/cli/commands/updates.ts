@@ -3,41 +3,50 @@
 // login; nothing is pulled), with the running image's age. Exit 0 when every image is current,
 // 1 when some are out of date or a node could not be asked.
 //
-// `homelab updates --apply --node N [--service S]... [--yes]`: shows what changes (service, image,
-// running digest -> the registry's), asks, then deploy --update (pull, recreate what moved) and
-// verify; verify records the new digests, and a rollback returns to the ones recorded before.
+// `homelab updates --apply [--wave N]... [--node NAME]... [--service S]... [--yes]`: the updatable
+// services of the selected nodes (every node when none is named), wave by wave through the fleet
+// walk (walkUpdates: the engine of `homelab deploy`); each wave asked once, showing what changes
+// (service, tag, running digest -> the registry's, age), its nodes at once: deploy --update (pull,
+// recreate what moved) then verify, which records the new digests. The first failure stops new
+// starts; a rollback returns to the digests recorded before.
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../command.js';
 import { parseCommandArgs, REPO_OPTION } from '../args.js';
 import { openCommandControl } from '../open-control.js';
 import { confirm } from '../../shell/confirm.js';
-import { readFleetImages, readNodeImages } from '../../shell/images.js';
+import { readFleetImages, walkUpdates } from '../../shell/images.js';
 import {
   renderUpdatesTable,
-  shortDigest,
   updatableServices,
   updateRows,
+  updateWork,
 } from '../../core/images/updates.js';
+import { selects } from '../../core/walk/plan.js';
 import { describeEvent } from '../../core/protocol/describe.js';
 import type { NodeLine } from '../../core/protocol/events.js';
 import type { Control } from '../../shell/control/types.js';
 
-/** The flags and --apply's one --node checked; throws UsageError. Runs nothing. */
+/** The flags and --wave's numbers checked; throws UsageError. Runs nothing. */
 function parse(args: readonly string[]) {
   const { values } = parseCommandArgs(args, {
     ...REPO_OPTION,
     json: { type: 'boolean' },
     node: { type: 'string', multiple: true },
+    wave: { type: 'string', multiple: true },
     service: { type: 'string', multiple: true },
     apply: { type: 'boolean' },
     yes: { type: 'boolean' },
   });
   const only = values.node ?? [];
-  if (values.apply && only.length !== 1)
-    throw new UsageError('--apply needs exactly one --node (the node to update)');
   if (!values.apply && (values.service?.length ?? 0) > 0)
     throw new UsageError('--service goes with --apply');
-  return { values, only };
+  if (!values.apply && (values.wave?.length ?? 0) > 0)
+    throw new UsageError('--wave goes with --apply');
+  const waves = (values.wave ?? []).map((w) => {
+    if (!/^\d{1,2}$/.test(w)) throw new UsageError(`--wave takes a wave number, got "${w}"`);
+    return Number(w);
+  });
+  return { values, only, waves };
 }
 
 const command: Command = {
@@ -45,12 +54,13 @@ const command: Command = {
   summary: 'show which services’ tags point to newer images in the registry; --apply updates them',
   usage:
     'Usage: homelab updates [--node NAME]... [--json] [--repo DIR]\n' +
-    '       homelab updates --apply --node NAME [--service NAME]... [--yes]\n' +
-    '  --apply    pull, recreate and verify the out-of-date services of one node (asks first;\n' +
-    '             roll back with: homelab run rollback --node NAME)',
+    '       homelab updates --apply [--wave N]... [--node NAME]... [--service NAME]... [--yes]\n' +
+    '  --apply    pull, recreate and verify the out-of-date services of the selected nodes (all\n' +
+    '             when none is named), wave by wave, each wave asked first; the first failure\n' +
+    '             stops new starts (roll back a node with: homelab run rollback --node NAME)',
   parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
-    const { values, only } = parse(args);
+    const { values, only, waves } = parse(args);
     const control = await openCommandControl(ctx, values.repo);
     if (!control) return 1;
     try {
@@ -60,7 +70,9 @@ const command: Command = {
           `no node ${unknown.map((n) => `"${n}"`).join(', ')} in inventory/topology.yaml`,
         );
       if (values.apply)
-        return await apply(control, ctx, only[0] ?? '', values.service ?? [], values.yes ?? false);
+        return await apply(control, ctx, { nodes: only, waves }, values.service ?? [], {
+          yes: values.yes ?? false,
+        });
       const nodes = await readFleetImages(control, only);
       if (values.json) ctx.stdout.write(`${JSON.stringify({ nodes }, null, 2)}\n`);
       else ctx.stdout.write(renderUpdatesTable(updateRows(nodes, Date.now())));
@@ -75,47 +87,35 @@ const command: Command = {
 async function apply(
   control: Control,
   ctx: CommandContext,
-  node: string,
+  selection: { readonly nodes: readonly string[]; readonly waves: readonly number[] },
   wanted: readonly string[],
-  yes: boolean,
+  opts: { readonly yes: boolean },
 ): Promise<number> {
-  const found = await readNodeImages(control, node);
-  if (found.error) {
-    ctx.stderr.write(`homelab updates: ${node}: ${found.error}\n`);
-    return 1;
-  }
-  const names = new Set(found.images.map((i) => i.service));
-  const missing = wanted.filter((s) => !names.has(s));
-  if (missing.length > 0)
-    throw new UsageError(`${node} runs no service ${missing.map((s) => `"${s}"`).join(', ')}`);
-  const services = updatableServices(found.images).filter(
-    (s) => wanted.length === 0 || wanted.includes(s),
-  );
-  if (services.length === 0) {
-    ctx.stdout.write(`Nothing to update on ${node}: every image is what its tag points to.\n`);
-    return 0;
-  }
-  const changes = found.images
-    .filter((i) => i.status === 'updatable' && services.includes(i.service))
-    .map(
-      (i) =>
-        `  ${i.service}${i.containerService !== i.service ? `/${i.containerService}` : ''}  ${i.ref}  ${shortDigest(i.digest)} -> ${shortDigest(i.remoteDigest)}`,
+  const chosen = control.inventory.nodes
+    .filter((n) => selects(selection, { name: n.name, wave: n.wave, tags: n.tags }))
+    .map((n) => n.name);
+  if (chosen.length === 0) throw new UsageError('no node matches --wave and --node together');
+  if (!opts.yes && !ctx.stdin.isTTY) {
+    ctx.stderr.write(
+      'homelab updates: --apply changes nodes; not on a terminal, so nothing can be confirmed: pass --yes\n',
     );
-  const text = `update on ${node}: pull, recreate what moved, verify\n${changes.join('\n')}\nthe digests running now stay recorded (to return to them: homelab run rollback --node ${node})`;
-  if (!yes) {
-    if (!ctx.stdin.isTTY) {
-      ctx.stderr.write(
-        `homelab updates: --apply changes ${node}; not on a terminal, so nothing can be confirmed: pass --yes\n`,
-      );
-      return 2;
-    }
-    if (!(await confirm(`${text}\nProceed?`, ctx.stdin, ctx.stdout))) {
-      ctx.stdout.write('Nothing was run.\n');
-      return 1;
-    }
-  } else {
-    ctx.stderr.write(`${text}\n`);
+    return 2;
   }
+  const found = await readFleetImages(control, chosen);
+  const work = updateWork(found, wanted);
+  if (work.unknown.length > 0)
+    throw new UsageError(
+      `${chosen.length === 1 ? chosen[0] : 'no selected node'} runs no service ${work.unknown.map((s) => `"${s}"`).join(', ')}`,
+    );
+  for (const e of work.errors) ctx.stderr.write(`homelab updates: ${e.node}: ${e.error}\n`);
+  if (work.services.size === 0) {
+    const where = chosen.length === 1 ? `on ${chosen[0] ?? ''}` : 'on the selected nodes';
+    if (work.errors.length === 0)
+      ctx.stdout.write(`Nothing to update ${where}: every image is what its tag points to.\n`);
+    return work.errors.length > 0 ? 1 : 0;
+  }
+  let asked = false;
+  let declined = false;
   const print = (line: NodeLine): void => {
     if (line.kind === 'log') {
       if (!line.text.startsWith('@homelab/')) ctx.stdout.write(`${line.text}\n`);
@@ -124,23 +124,49 @@ async function apply(
     const t = describeEvent(line.event);
     if (t && line.event.type !== 'run') ctx.stderr.write(`${t}\n`);
   };
-  for (const stage of ['deploy', 'verify'] as const) {
-    const outcome = await control.runStage({
-      node,
-      stage,
-      onLine: print,
-      ...(stage === 'deploy' ? { updateImages: services } : {}),
-    });
-    if (outcome.result !== 'ok') {
-      ctx.stderr.write(
-        `update ${outcome.result} on ${node} (${stage}): ${outcome.message}\n` +
-          `roll back to the digests recorded before: homelab run rollback --node ${node}\n`,
-      );
-      return 1;
-    }
+  const result = await walkUpdates({
+    control,
+    found,
+    work,
+    confirm: async (q) => {
+      const lines = q.nodes.flatMap((n) => [
+        `update on ${n}: pull, recreate what moved, verify`,
+        ...(q.changes[n] ?? []).map((c) => `  ${c}`),
+      ]);
+      const text = `wave ${q.wave}:\n${lines.join('\n')}\nthe digests running now stay recorded (to return to them: homelab run rollback --node NAME)`;
+      asked = true;
+      if (opts.yes) {
+        ctx.stderr.write(`${text}\n`);
+        return true;
+      }
+      const yes = await confirm(`${text}\nProceed?`, ctx.stdin, ctx.stdout);
+      declined = !yes;
+      return yes;
+    },
+    onEvent: (ev) => {
+      if (ev.type === 'node-line') print(ev.line);
+    },
+  });
+  if (declined || (!asked && result.declined)) {
+    ctx.stdout.write('Nothing was run.\n');
+    return 1;
   }
-  ctx.stderr.write(`update ok on ${node}: ${services.join(', ')}\n`);
-  return 0;
+  if (result.refused) {
+    ctx.stderr.write(`update on ${result.refused.node} not run: ${result.refused.why}\n`);
+    return 1;
+  }
+  for (const f of result.failed) {
+    const o = result.outcomes.get(f.node);
+    ctx.stderr.write(
+      `update ${o?.result ?? 'failed'} on ${f.node} (${o?.stage ?? 'deploy'}): ${f.message}\n` +
+        `roll back to the digests recorded before: homelab run rollback --node ${f.node}\n`,
+    );
+  }
+  for (const n of result.deployed)
+    ctx.stderr.write(`update ok on ${n}: ${(work.services.get(n) ?? []).join(', ')}\n`);
+  if (result.notStarted.length > 0)
+    ctx.stderr.write(`not started (the update stopped first): ${result.notStarted.join(', ')}\n`);
+  return result.ok && work.errors.length === 0 ? 0 : 1;
 }
 
 export default command;

@@ -129,17 +129,46 @@ export function knownGoodImageLines(
   return rows.length > 0 ? ['known-good images (a rollback starts exactly these):', ...rows] : [];
 }
 
-/** What an update of these services changes, one line each: service, image, running -> registry. */
+/**
+ * What an update of these services changes, one line each: service, image, running digest ->
+ * the registry's, and the running image's age. The CLI's question and the TUI's dialog both.
+ */
 export function updateChanges(
   images: readonly ImageEvent[],
   services: readonly string[],
+  nowMs: number,
 ): string[] {
   return images
     .filter((i) => i.status === 'updatable' && services.includes(i.service))
-    .map(
-      (i) =>
-        `${i.service}${i.containerService && i.containerService !== i.service ? `/${i.containerService}` : ''}  ${i.ref}  ${shortDigest(i.digest)} -> ${shortDigest(i.remoteDigest)}`,
-    );
+    .map((i) => {
+      const age = ageOf(i.created, nowMs);
+      return `${i.service}${i.containerService && i.containerService !== i.service ? `/${i.containerService}` : ''}  ${i.ref}  ${shortDigest(i.digest)} -> ${shortDigest(i.remoteDigest)}${age ? `  (running one built ${age} ago)` : ''}`;
+    });
+}
+
+/** What an update applies to: per node, its updatable services (of `wanted`, when any named). */
+export interface UpdateWork {
+  /** Node -> the services to pull and recreate, nodes without any left out. */
+  readonly services: ReadonlyMap<string, readonly string[]>;
+  /** Named services no asked node runs (a usage error: nothing runs). */
+  readonly unknown: readonly string[];
+  /** Nodes that could not be asked, with why. */
+  readonly errors: ReadonlyArray<{ readonly node: string; readonly error: string }>;
+}
+
+export function updateWork(nodes: readonly NodeImages[], wanted: readonly string[]): UpdateWork {
+  const services = new Map<string, readonly string[]>();
+  const runs = new Set(nodes.flatMap((n) => n.images.map((i) => i.service)));
+  for (const n of nodes) {
+    if (n.error) continue;
+    const s = updatableServices(n.images).filter((x) => wanted.length === 0 || wanted.includes(x));
+    if (s.length > 0) services.set(n.node, s);
+  }
+  return {
+    services,
+    unknown: wanted.filter((s) => !runs.has(s)),
+    errors: nodes.filter((n) => n.error).map((n) => ({ node: n.node, error: n.error })),
+  };
 }
 
 /** The node list's column: "2 updates", "current", "?" (could not ask), '' (not read yet). */
@@ -162,3 +191,9 @@ export function serviceImageLines(images: readonly ImageEvent[]): string[] {
       : `${name}: ${i.status}${i.detail && i.status !== 'current' ? ` (${i.detail})` : ''}`;
   });
 }
+
+/** What the TUI's `u` updates: one service of the selected node, the node, or its whole wave. */
+export type UpdateScope =
+  | { readonly kind: 'node' }
+  | { readonly kind: 'service'; readonly service: string }
+  | { readonly kind: 'wave' };

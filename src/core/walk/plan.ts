@@ -108,3 +108,22 @@ export function nextStageStep(
   }
   return null;
 }
+
+/**
+ * The plan with the caller's work instead of HEAD's (an images update): in each wave, the nodes in
+ * `work` are to do, the other selected nodes have nothing to do. Without `work`, the plan as it is.
+ */
+export function withWork(plan: WalkPlan, work: ReadonlyMap<string, unknown> | undefined): WalkPlan {
+  if (!work) return plan;
+  return {
+    selected: plan.selected,
+    waves: plan.waves.map((w) => {
+      const all = plan.selected.filter((n) => w.todo.includes(n) || w.upToDate.includes(n));
+      return {
+        wave: w.wave,
+        todo: all.filter((n) => work.has(n)),
+        upToDate: all.filter((n) => !work.has(n)),
+      };
+    }),
+  };
+}

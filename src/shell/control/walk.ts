@@ -10,6 +10,7 @@ import {
   nextStageStep,
   planWalk,
   waveStage,
+  withWork,
   type Granularity,
   type WalkSelection,
 } from '../../core/walk/plan.js';
@@ -91,6 +92,11 @@ export interface WalkOptions {
   readonly probes?: readonly NodeProbe[];
   /** Start at this wave (the TUI's "continue the walk" after a recovered node). */
   readonly fromWave?: number;
+  /**
+   * The work instead of what HEAD asks (an images update: the nodes with updatable services): the
+   * nodes to run, each with its stage; the selected nodes not in it have nothing to do.
+   */
+  readonly work?: ReadonlyMap<string, Stage>;
   readonly signal?: AbortSignal;
 }
 
@@ -139,7 +145,7 @@ async function walk(opts: WalkOptions): Promise<WalkResult> {
         emit({ type: 'probe', probe: p });
       }),
   ]);
-  const plan = planWalk(
+  const planned = planWalk(
     specs.map((s) => {
       const probe = probes.get(s.name);
       return { name: s.name, wave: s.wave, tags: s.tags, ...(probe ? { probe } : {}) };
@@ -147,6 +153,8 @@ async function walk(opts: WalkOptions): Promise<WalkResult> {
     head,
     sel,
   );
+  // An images update names its own work (the nodes with updatable services), else HEAD's.
+  const plan = withWork(planned, opts.work);
   const upToDate = plan.waves.flatMap((w) => w.upToDate);
   const deployed: string[] = [];
   const failed: Array<{ node: string; message: string }> = [];
@@ -277,7 +285,8 @@ async function walk(opts: WalkOptions): Promise<WalkResult> {
     if (wave.todo.length === 0) continue;
     if (opts.granularity === 'wave') {
       const stages = new Map<string, Stage>();
-      for (const n of wave.todo) stages.set(n, waveStage(probes.get(n), head) ?? 'up');
+      for (const n of wave.todo)
+        stages.set(n, opts.work?.get(n) ?? waveStage(probes.get(n), head) ?? 'up');
       const { stop, ok } = await step(wave.wave, 'wave', stages);
       deployed.push(...ok);
       if (stop) return end(stop);

@@ -36,6 +36,7 @@ export type Mode =
   | { readonly kind: 'help'; readonly scroll: number }
   | { readonly kind: 'filter' }
   | { readonly kind: 'menu'; readonly index: number }
+  | { readonly kind: 'update-menu'; readonly index: number }
   | { readonly kind: 'confirm'; readonly request: ConfirmRequest }
   | { readonly kind: 'walk-choice' }
   | { readonly kind: 'add-node' }

@@ -14,6 +14,7 @@ import { NodeAddForm } from './node-add-form.js';
 import { NodeList, nodeListHeight } from './node-list.js';
 import { FilterLine } from './filter-line.js';
 import { StageMenu, stageMenuHeight } from './stage-menu.js';
+import { UpdateMenu, updateMenuHeight } from './update-menu.js';
 import { isOwnMode, ownView, type ViewsSource } from './service-logs.js';
 
 export interface ScreenProps {
@@ -58,6 +59,8 @@ export function modalHeight(state: AppState, max: number): number | null {
       return Math.min(max, confirmDialogHeight(m.request, max));
     case 'menu':
       return Math.min(max, stageMenuHeight());
+    case 'update-menu':
+      return Math.min(max, updateMenuHeight(state));
     case 'walk-choice':
     case 'quit':
       return Math.min(max, 5);
@@ -151,6 +154,8 @@ export function Screen({
     );
   } else if (mode.kind === 'menu' && entry) {
     detail = <StageMenu node={entry.spec.name} index={mode.index} width={l.detailWidth} />;
+  } else if (mode.kind === 'update-menu') {
+    detail = <UpdateMenu state={state} index={mode.index} width={l.detailWidth} />;
   } else if (mode.kind === 'walk-choice') {
     detail = (
       <WalkChoice

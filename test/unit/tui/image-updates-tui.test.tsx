@@ -130,7 +130,10 @@ describe('keys', () => {
       copyCheckUrl: () => undefined,
       checkDone: async () => undefined,
       checkUpdates: async () => void calls.push('check'),
-      requestUpdate: async (node) => void calls.push(`update ${node}`),
+      requestUpdate: async (node, scope) =>
+        void calls.push(
+          `update ${node} ${scope?.kind ?? ''}${scope?.kind === 'service' ? ` ${scope.service}` : ''}`,
+        ),
       checkNode: () => Promise.reject(new Error('not in this test')),
       addNode: () => Promise.reject(new Error('not in this test')),
     };
@@ -148,7 +151,42 @@ describe('keys', () => {
     expect(store.getState().notice?.text).toMatch(/press U first/);
     routeKey('U', ctx);
     for (const a of asked) store.dispatch(a);
+    store.dispatch({ type: 'select', node: 'gateway' });
+    // u opens the menu: the node (the default), each out-of-date service, the wave
     routeKey('u', ctx);
-    expect(calls).toEqual(['check', `update ${store.getState().selected}`]);
+    expect(store.getState().mode).toEqual({ kind: 'update-menu', index: 0 });
+    expect(calls).toEqual(['check']);
+    routeKey('enter', ctx);
+    expect(store.getState().mode.kind).toBe('normal');
+    routeKey('u', ctx);
+    routeKey('j', ctx);
+    routeKey('enter', ctx);
+    routeKey('u', ctx);
+    routeKey('k', ctx);
+    routeKey('enter', ctx);
+    routeKey('u', ctx);
+    routeKey('esc', ctx);
+    expect(store.getState().mode.kind).toBe('normal');
+    expect(calls).toEqual([
+      'check',
+      'update gateway node',
+      'update gateway service caddy',
+      'update gateway wave',
+    ]);
+  });
+
+  test('the update menu at 80x24: node, each out-of-date service with old -> new, the wave', () => {
+    const state = reducer(reducer(loaded(asked), { type: 'select', node: 'gateway' }), {
+      type: 'mode',
+      mode: { kind: 'update-menu', index: 1 },
+    });
+    const out = screen(state).join('\n');
+    expect(out).toContain('Update images: pull, recreate, verify');
+    expect(out).toContain('node gateway: its 1 out-of-date service');
+    expect(out).toMatch(
+      /❯ service caddy: 127\.0\.0\.1:5000\/caddy:latest sha256:aaaaaaaaaaaa -> sha/,
+    );
+    expect(out).toMatch(/wave \d+: every out-of-date service of its \d+ node/);
+    expect(out).not.toContain('service adguard');
   });
 });
