@@ -96,7 +96,7 @@ try {
   for (let i = 0; i < (values['stream-only'] ? 0 : RUNS); i++) {
     const t0 = performance.now();
     launch(hl.repoDir);
-    await waitFor((s) => names.every((n) => s.includes(n)), 10_000);
+    await waitFor((s) => names.every((n) => s.includes(n)), 60_000);
     frames.push(performance.now() - t0);
     kill();
     await sleep(300);
