@@ -98,6 +98,7 @@ try {
     launch(hl.repoDir);
     await waitFor((s) => names.every((n) => s.includes(n)), 60_000);
     frames.push(performance.now() - t0);
+    console.log(`launch ${i + 1}: ${ms(frames.at(-1)!)}`);
     kill();
     await sleep(300);
   }
