@@ -10,27 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmText } from '../../../src/core/status/summary.js';
 import { NodeFixture } from '../../support/node-fixture.js';
 import { requireLab } from '../../support/lab.js';
+import { kv, until } from '../../support/magic-rollback-wait.js';
 
 const ok = requireLab('docker');
-
-function kv(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
-
-async function until<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const got = probe();
-    if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Pids of the live (not stopped) `deploy.sh watchdog --run RUN` processes of this root. */
 function watchdogs(root: string, run: string, skip: readonly number[] = []): number[] {
