@@ -98,3 +98,25 @@ export class TestRepo {
     this.removeLocal();
   }
 }
+
+/**
+ * A compose file of one service `web` running IMAGE (a TestRepo version) as busybox httpd on
+ * 127.0.0.1:PORT, healthy once /version answers; the healthcheck tolerates a loaded machine
+ * (healthy at the first answer).
+ */
+export function registryWebCompose(image: string, port: number): string {
+  return [
+    'services:',
+    '  web:',
+    `    image: ${image}`,
+    '    network_mode: host',
+    '    stop_signal: SIGKILL',
+    `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/"]`,
+    '    healthcheck:',
+    `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/version"]`,
+    '      interval: 1s',
+    '      timeout: 10s',
+    '      retries: 60',
+    '',
+  ].join('\n');
+}

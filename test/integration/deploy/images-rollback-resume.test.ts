@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/shell/free-port.js';
 import { requireLab } from '../../support/lab.js';
 import { NodeFixture } from '../../support/node-fixture.js';
-import { TestRepo } from '../../support/registry.js';
+import { registryWebCompose, TestRepo } from '../../support/registry.js';
 import {
   dockerCalls,
   KILL_ENV,
@@ -22,24 +22,6 @@ import {
 } from '../../support/kill-harness.js';
 
 const ok = requireLab('docker', 'registry');
-
-function webCompose(image: string, port: number): string {
-  return [
-    'services:',
-    '  web:',
-    `    image: ${image}`,
-    '    network_mode: host',
-    '    stop_signal: SIGKILL',
-    `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/"]`,
-    '    healthcheck:',
-    `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/version"]`,
-    // tolerant of a loaded machine (healthy at the first answer, as before)
-    '      interval: 1s',
-    '      timeout: 10s',
-    '      retries: 60',
-    '',
-  ].join('\n');
-}
 
 const docker = (args: readonly string[]): string =>
   execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -73,7 +55,7 @@ describe.skipIf(!ok)('an interrupted rollback resumes pinned to the known-good d
     repo = new TestRepo('rbr');
     const port = await freePort();
     digests.v1 = repo.push('v1');
-    fx.writeService('web', webCompose(repo.ref('latest'), port));
+    fx.writeService('web', registryWebCompose(repo.ref('latest'), port));
     fx.writeManifest();
     const good = fx.commit('web from the registry');
     fx.cloneNode();
