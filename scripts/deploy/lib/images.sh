@@ -14,11 +14,11 @@
 # the globals it sets, the globals and environment it reads from elsewhere):
 #   provides: image_kind image_registry image_repo image_repo_to images_clean images_file
 #     images_pin_write images_pull_step images_record_step images_records pin_file pin_file_to
-#     pull_fix remote_manifest running_images_to
+#     pull_fix remote_manifest resume_pinned_deploy resume_pinned_verify running_images_to
 #     service_images update_wanted
 #   sets: IMAGES_KEEP PIN_IMAGES PLATFORM RUNNING_IMAGES_ERROR UPDATE_SERVICES
 #   reads: COMPOSE_ARGS CONFIG_FROM CONFIG_IMAGES DOCKER_ERROR ENV MANIFEST_ERROR MANIFEST_FILE
-#     MANIFEST_SERVICES NODE NODE_PS_ERROR STATE_DIR
+#     MANIFEST_SERVICES NODE NODE_PS_ERROR STATE_DIR TARGET
 
 # shellcheck disable=SC2034 # read by compose_args (lib/compose.sh)
 PIN_IMAGES=0
@@ -376,6 +376,18 @@ images_pin_write() {
   return 0
 }
 
+
+# A resumed rollback's first stage (current_stage kind=rollback, see run_resume): the known-good
+# digests of TARGET pinned again (the pins of the killed run may be gone or half written), then
+# the stage itself, so it starts exactly those digests even when the tags moved.
+resume_pinned_deploy() {
+  images_pin_write "${TARGET}"
+  stage_deploy
+}
+resume_pinned_verify() {
+  images_pin_write "${TARGET}"
+  stage_verify
+}
 
 # The registry's current manifest for REF on this node's platform, without pulling (`docker
 # manifest inspect -v`, the node's own docker login): prints "manifest digest<TAB>config digest"
