@@ -376,7 +376,6 @@ images_pin_write() {
   return 0
 }
 
-
 # A resumed rollback's first stage (current_stage kind=rollback, see run_resume): the known-good
 # digests of TARGET pinned again (the pins of the killed run may be gone or half written), then
 # the stage itself, so it starts exactly those digests even when the tags moved.
