@@ -4,6 +4,7 @@
 // few seconds and say docker does not answer; a Git remote that accepts the TCP connection and
 // never answers bounds prepare's fetch. After each, the lock is free at once (no orphan holds it).
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,11 +123,15 @@ describe.skipIf(!ok)('a hung docker or git ends each stage within its bound', ()
 
   it('a transient failure of `docker compose version` is retried, a lasting one says its text', async () => {
     const sha = lab.fx.commit('compose version flakes');
+    // The node caches compose's version (state/docker-versions): without it, compose is asked.
+    const uncached = (): void => rmSync(lab.fx.stateFile('docker-versions'), { force: true });
+    uncached();
     const once = await lab.fx.run('prepare', ['--ref', sha], {
       env: { ...hung('^$'), SHIM_FAIL: '^compose version', SHIM_FAIL_ONCE: '1' },
     });
     expect(once.code, once.stdout + once.stderr).toBe(0);
     expect(once.stderr).toContain('docker compose version failed (exit 1)');
+    uncached();
     const always = await lab.fx.run('prepare', ['--ref', sha], {
       env: { ...hung('^$'), SHIM_FAIL: '^compose version' },
     });
