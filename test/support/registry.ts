@@ -101,10 +101,25 @@ export class TestRepo {
 
 /**
  * A compose file of one service `web` running IMAGE (a TestRepo version) as busybox httpd on
- * 127.0.0.1:PORT, healthy once /version answers; the healthcheck tolerates a loaded machine
- * (healthy at the first answer).
+ * 127.0.0.1:PORT. `health` (default 'tolerant'): 'tolerant' is healthy once /version answers and
+ * tolerates a loaded machine; 'quick' fails within a few seconds (a broken version must fail
+ * verify soon); 'none' has no healthcheck.
  */
-export function registryWebCompose(image: string, port: number): string {
+export function registryWebCompose(
+  image: string,
+  port: number,
+  health: 'tolerant' | 'quick' | 'none' = 'tolerant',
+): string {
+  const check =
+    health === 'none'
+      ? []
+      : [
+          '    healthcheck:',
+          `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/version"]`,
+          '      interval: 1s',
+          health === 'quick' ? '      timeout: 2s' : '      timeout: 10s',
+          health === 'quick' ? '      retries: 5' : '      retries: 60',
+        ];
   return [
     'services:',
     '  web:',
@@ -112,11 +127,7 @@ export function registryWebCompose(image: string, port: number): string {
     '    network_mode: host',
     '    stop_signal: SIGKILL',
     `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/"]`,
-    '    healthcheck:',
-    `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/version"]`,
-    '      interval: 1s',
-    '      timeout: 10s',
-    '      retries: 60',
+    ...check,
     '',
   ].join('\n');
 }

@@ -13,25 +13,12 @@ import { freePort } from '../../../src/shell/free-port.js';
 import { runCli } from '../../support/cli.js';
 import { createLabHomelab, type LabHomelab } from '../../support/lab-homelab.js';
 import { requireLab } from '../../support/lab.js';
-import { TestRepo } from '../../support/registry.js';
+import { registryWebCompose, TestRepo } from '../../support/registry.js';
 
 const ok = requireLab('docker', 'registry');
 
 function compose(image: string, port: number): string {
-  return [
-    'services:',
-    '  web:',
-    `    image: ${image}`,
-    '    network_mode: host',
-    '    stop_signal: SIGKILL',
-    `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/"]`,
-    '    healthcheck:',
-    `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/version"]`,
-    '      interval: 1s',
-    '      timeout: 2s',
-    '      retries: 5',
-    '',
-  ].join('\n');
+  return registryWebCompose(image, port, 'quick');
 }
 
 const docker = (args: readonly string[]): string =>

@@ -7,20 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/shell/free-port.js';
 import { requireLab } from '../../support/lab.js';
 import { NodeFixture } from '../../support/node-fixture.js';
-import { TestRepo } from '../../support/registry.js';
+import { registryWebCompose, TestRepo } from '../../support/registry.js';
 
 const ok = requireLab('docker', 'registry');
 
 function compose(image: string, port: number): string {
-  return [
-    'services:',
-    '  web:',
-    `    image: ${image}`,
-    '    network_mode: host',
-    '    stop_signal: SIGKILL',
-    `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/"]`,
-    '',
-  ].join('\n');
+  return registryWebCompose(image, port, 'none');
 }
 
 function onEngine(ref: string): boolean {

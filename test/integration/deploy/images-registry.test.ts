@@ -9,25 +9,12 @@ import type { NodeEvent } from '../../../src/core/protocol/events.js';
 import { freePort } from '../../../src/shell/free-port.js';
 import { requireLab } from '../../support/lab.js';
 import { NodeFixture } from '../../support/node-fixture.js';
-import { TestRepo } from '../../support/registry.js';
+import { registryWebCompose, TestRepo } from '../../support/registry.js';
 
 const ok = requireLab('docker', 'registry');
 
 function compose(image: string, port: number): string {
-  return [
-    'services:',
-    '  web:',
-    `    image: ${image}`,
-    '    network_mode: host',
-    '    stop_signal: SIGKILL',
-    `    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/"]`,
-    '    healthcheck:',
-    `      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/version"]`,
-    '      interval: 1s',
-    '      timeout: 2s',
-    '      retries: 5',
-    '',
-  ].join('\n');
+  return registryWebCompose(image, port, 'quick');
 }
 
 type Step = Extract<NodeEvent, { type: 'step' }>;
