@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../../src/core/inventory/model.js';
 import { CheckGate } from '../../../src/shell/transport/check-gate.js';
 import { createRunner } from '../../../src/shell/transport/runner.js';
+import { until } from '../../support/magic-rollback-wait.js';
 import { requireLab } from '../../support/lab.js';
 import { startSshd, type SshdLab } from '../../support/sshd.js';
 import {
@@ -22,14 +23,6 @@ import {
 } from '../../support/tailscale-shim.js';
 
 const ok = requireLab('sshd');
-
-async function until(what: string, test: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!ok)('the confirming connection goes through the check gate', () => {
   let lab: SshdLab;
@@ -67,9 +60,13 @@ describe.skipIf(!ok)('the confirming connection goes through the check gate', ()
       timeoutMs: 4_000,
       onStderr: (l) => seen.push(l),
     });
-    await until('the check banner', () => seen.some((l) => l.includes('login.tailscale.com')));
+    await until('the check banner', 15_000, () =>
+      seen.some((l) => l.includes('login.tailscale.com')) ? true : undefined,
+    );
     expect(Date.now() - started).toBeLessThan(3_000);
-    await until('the gate to hold a', () => gate.current()?.node === a);
+    await until('the gate to hold a', 15_000, () =>
+      gate.current()?.node === a ? true : undefined,
+    );
 
     // b's confirmation meanwhile: blocked, no connection of its own.
     const blocked = await freshB.run(['echo', 'confirmed'], { timeoutMs: 4_000 });
@@ -91,7 +88,7 @@ describe.skipIf(!ok)('the confirming connection goes through the check gate', ()
       timeoutMs: 15_000,
       onStdout: (l) => out.push(l),
     });
-    await until('a held again', () => gate.current()?.node === a);
+    await until('a held again', 15_000, () => (gate.current()?.node === a ? true : undefined));
     passCheck(checkDir, a);
     const passed = await again;
     expect(passed.exitCode, JSON.stringify(passed)).toBe(0);
