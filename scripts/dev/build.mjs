@@ -4,6 +4,7 @@
 // `npm run typecheck` (tsc); this only transpiles and bundles.
 import { rm } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { inkBoundedCaches } from './ink-bounded-caches.mjs';
 
 await rm('dist', { recursive: true, force: true });
 await build({
@@ -24,5 +25,7 @@ await build({
   banner: {
     js: "import { createRequire as __homelabRequire } from 'node:module'; const require = __homelabRequire(import.meta.url);",
   },
+  // Ink 6's text caches never shrink: bound them (see ink-bounded-caches.mjs).
+  plugins: [inkBoundedCaches],
   logLevel: 'warning',
 });
