@@ -11,9 +11,9 @@
 #     node_containers_to node_ps_forget node_ps_to project_containers project_name project_name_to
 #     service_dir service_dir_to service_env service_env_to service_hash service_hash_to
 #     service_inputs_to service_override service_override_to temp_files_clean timed_out
-#   sets: COMPOSE_ARGS COMPOSE_ERROR CONFIG_FROM CONFIG_HASH CONFIG_IMAGES DOCKER_CHECKED
-#     DOCKER_DETAIL DOCKER_ERROR LEFTOVERS_DONE LEFTOVERS_ERROR LISTED LISTED_CONTAINERS
-#     NODE_CONTAINERS_ERROR NODE_PS NODE_PS_AT NODE_PS_ERROR NODE_PS_OK
+#   sets: COMPOSE_ARGS COMPOSE_ERROR CONFIG_FROM CONFIG_HASH CONFIG_IMAGES CONFIG_SUM
+#     CONFIG_SUM_FROM DOCKER_CHECKED DOCKER_DETAIL DOCKER_ERROR LEFTOVERS_DONE LEFTOVERS_ERROR
+#     LISTED LISTED_CONTAINERS NODE_CONTAINERS_ERROR NODE_PS NODE_PS_AT NODE_PS_ERROR NODE_PS_OK
 #   reads: BASH_CMDS COMPOSE_UP_TIMEOUT CONFIG_DIR DOCKER_CONFIG DOCKER_TIMEOUT GIT_TIMEOUT
 #     MANIFEST_SECRETS NODE REPO STATE_DIR
 
@@ -323,6 +323,10 @@ service_inputs_to() {
 declare -A CONFIG_HASH=()
 declare -A CONFIG_FROM=()
 declare -A CONFIG_IMAGES=()
+# CONFIG_SUM[svc]: the deployed-configuration hash service_hash_to last gave, from the config hash
+# and inputs in CONFIG_SUM_FROM[svc].
+declare -A CONFIG_SUM=()
+declare -A CONFIG_SUM_FROM=()
 
 # config_images_to VAR TEXT: the images of the services of a `docker compose config` output
 # (compose's own normalized YAML: `name:`, then `services:` with each service at two spaces and
@@ -445,9 +449,17 @@ service_hash_to() {
       unset 'CONFIG_IMAGES[$svc]'
     fi
   fi
+  # The same config and inputs as this run's last hash of the service: the same hash, no fork.
+  local key="${cfg}"$'\n'"${inputs}"
+  if [[ "${CONFIG_SUM_FROM["${svc}"]:-}" == "${key}" ]]; then
+    _hash_out="${CONFIG_SUM["${svc}"]}"
+    return 0
+  fi
   local files
   files="$(printf 'config %s\n%s\n' "${cfg}" "${inputs}" | sha256sum)"
   _hash_out="${files%% *}"
+  CONFIG_SUM["${svc}"]="${_hash_out}"
+  CONFIG_SUM_FROM["${svc}"]="${key}"
 }
 
 # Prints the service's deployed-configuration hash (service_hash_to).

@@ -43,7 +43,10 @@ DIAG_WARNS=0
 DIAG_OKS=0
 
 # The checks live beside this file; read them now, like deploy.sh reads every library at start.
-DIAG_LIB="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+DIAG_LIB="${BASH_SOURCE[0]%/*}"
+# (no fork when deploy.sh read it by its absolute path, as it always does)
+[[ "${DIAG_LIB}" == /* && "${DIAG_LIB}" != */./* && "${DIAG_LIB}" != */../* && "${DIAG_LIB}" != "${BASH_SOURCE[0]}" ]] ||
+  DIAG_LIB="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 # Run on its own (`diagnose.sh redact`), nothing has read lib/redact.sh yet.
 if ! declare -F redact >/dev/null; then
   # shellcheck source=redact.sh

@@ -41,11 +41,12 @@ follow_detached() {
   local run_id
   # SATURN names the run (--run ID) so it can re-attach even when it lost the follower before the
   # first line reached it.
-  run_id="${RUN_WANTED:-$(new_run_id)}"
+  run_id="${RUN_WANTED}"
+  [[ -n "${run_id}" ]] || new_run_id_to run_id
   setup_layout
   [[ -z "${SETUP_ERROR}" ]] || early_fail "${run_id}" layout "${SETUP_ERROR}"
   local log
-  log="$(new_log_path)"
+  new_log_path_to log
   new_log_file "${log}"
   [[ -z "${SETUP_ERROR}" ]] || early_fail "${run_id}" layout "${SETUP_ERROR}"
   local -a args=("${STAGE}" --root "${ROOT}" --node "${NODE}" --child)

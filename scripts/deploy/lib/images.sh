@@ -12,10 +12,10 @@
 #
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
-#   provides: image_kind image_registry image_repo image_repo_to images_clean images_file
+#   provides: image_kind_to image_registry image_repo image_repo_to images_clean images_file
 #     images_pin_write images_pull_step images_record_step images_records pin_file pin_file_to
 #     pull_fix remote_manifest resume_pinned_deploy resume_pinned_verify running_images_to
-#     service_images update_wanted
+#     service_images_to update_wanted
 #   sets: IMAGES_KEEP PIN_IMAGES PLATFORM RUNNING_IMAGES_ERROR UPDATE_SERVICES
 #   reads: COMPOSE_ARGS CONFIG_FROM CONFIG_IMAGES DOCKER_ERROR ENV MANIFEST_ERROR MANIFEST_FILE
 #     MANIFEST_SERVICES NODE NODE_PS_ERROR STATE_DIR TARGET
@@ -89,28 +89,30 @@ pull_fix() {
   esac
 }
 
-# Images of the service as configured (`compose config --images`, one per line): read from the
-# `compose config` output this run hashed for the same compose arguments (CONFIG_IMAGES,
-# lib/compose.sh), else asked of compose.
-service_images() {
-  compose_args "$1"
-  if [[ -n "${CONFIG_IMAGES["$1"]+set}" && "${CONFIG_FROM["$1"]:-}" == "${COMPOSE_ARGS[*]}"$'\n'* ]]; then
-    [[ -z "${CONFIG_IMAGES["$1"]}" ]] || printf '%s\n' "${CONFIG_IMAGES["$1"]}"
+# service_images_to VAR SVC: the images of the service as configured (`compose config --images`,
+# one per line) into VAR: read from the `compose config` output this run hashed for the same
+# compose arguments (CONFIG_IMAGES, lib/compose.sh), else asked of compose. Sets COMPOSE_ARGS.
+service_images_to() {
+  local -n _si_out="$1"
+  compose_args "$2"
+  if [[ -n "${CONFIG_IMAGES["$2"]+set}" && "${CONFIG_FROM["$2"]:-}" == "${COMPOSE_ARGS[*]}"$'\n'* ]]; then
+    _si_out="${CONFIG_IMAGES["$2"]}"
     return 0
   fi
-  dk compose "${COMPOSE_ARGS[@]}" config --images 2>/dev/null
+  _si_out="$(dk compose "${COMPOSE_ARGS[@]}" config --images 2>/dev/null)"
 }
 
-# image_kind IMAGE: missing (not on the node), local (on the node, never pulled: built or imported
-# here, no registry digest), registry (pulled from or pushed to a registry).
-image_kind() {
+# image_kind_to VAR IMAGE: into VAR, missing (not on the node), local (on the node, never pulled:
+# built or imported here, no registry digest), registry (pulled from or pushed to a registry).
+image_kind_to() {
+  local -n _ik_out="$1"
   local n
-  if ! n="$(dk image inspect --format '{{len .RepoDigests}}' "$1" 2>/dev/null)"; then
-    printf 'missing'
+  if ! n="$(dk image inspect --format '{{len .RepoDigests}}' "$2" 2>/dev/null)"; then
+    _ik_out=missing
   elif [[ "${n}" == 0 ]]; then
-    printf 'local'
+    _ik_out=local
   else
-    printf 'registry'
+    _ik_out=registry
   fi
 }
 
@@ -122,7 +124,7 @@ images_pull_step() {
   local svc="$1"
   local images
   local rc=0
-  images="$(service_images "${svc}")" || rc=$?
+  service_images_to images "${svc}" || rc=$?
   if ((rc != 0)); then
     step_fail pull "${svc}" "docker compose config --images failed for ${svc}"
     return 1
@@ -130,11 +132,12 @@ images_pull_step() {
   local image
   local kind
   local t0
+  local t1
   local line
   local last
   while IFS= read -r image; do
     [[ -n "${image}" ]] || continue
-    kind="$(image_kind "${image}")"
+    image_kind_to kind "${image}"
     if [[ "${kind}" == local ]]; then
       step_emit pull skip "${svc}" "${image}: built or imported on this node (no registry has it)"
       continue
@@ -145,7 +148,7 @@ images_pull_step() {
     fi
     step_emit pull start "${svc}" "${image}"
     log_info "pull ${image}"
-    t0="$(now_ms)"
+    now_ms_to t0
     last=""
     local prev=""
     while IFS= read -r line; do
@@ -159,7 +162,8 @@ images_pull_step() {
       step_fail pull "${svc}" "docker pull ${image} failed: ${prev}: $(pull_fix "${image}" "${prev}")"
       return 1
     fi
-    step_emit pull ok "${svc}" "${image}" "$(($(now_ms) - t0))"
+    now_ms_to t1
+    step_emit pull ok "${svc}" "${image}" "$((t1 - t0))"
   done <<<"${images}"
   return 0
 }
@@ -228,7 +232,7 @@ running_images_to() {
     if [[ "${ref}" == *@sha256:* ]]; then
       digest="${ref}"
     else
-      repo="$(image_repo "${ref}")"
+      image_repo_to repo "${ref}"
       # shellcheck disable=SC2086 # one digest per word
       for d in ${digests["${id}"]:-}; do
         [[ "${d%@*}" == "${repo}" || "${d%@*}" == "docker.io/library/${repo}" || "${d%@*}" == "docker.io/${repo}" ]] && digest="${d}"
@@ -268,14 +272,18 @@ images_record_step() {
     out+="${svc}	${csvc}	${ref}	${digest}	${id}	${created}"$'\n'
     step_emit image ok "${svc}" "${csvc} ${ref} ${digest:-${id}}"
   done <<<"${rows//$'\t'/$'\x1f'}"
-  mkdir -p -- "${STATE_DIR}/images"
-  atomic_write "$(images_file "${commit}")" "${out}" || return 1
+  [[ -d "${STATE_DIR}/images" ]] || mkdir -p -- "${STATE_DIR}/images"
+  atomic_write "${STATE_DIR}/images/${commit}.tsv" "${out}" || return 1
   local -a old=()
   local f
-  # shellcheck disable=SC2012 # the names are commit shas
-  while IFS= read -r f; do
-    [[ -n "${f}" ]] && old+=("${f}")
-  done < <(ls -1t -- "${STATE_DIR}/images" 2>/dev/null | tail -n +$((IMAGES_KEEP + 1)))
+  # (no listing while there are no more than IMAGES_KEEP records)
+  local -a all=("${STATE_DIR}/images/"*)
+  if ((${#all[@]} > IMAGES_KEEP)); then
+    # shellcheck disable=SC2012 # the names are commit shas
+    while IFS= read -r f; do
+      [[ -n "${f}" ]] && old+=("${f}")
+    done < <(ls -1t -- "${STATE_DIR}/images" 2>/dev/null | tail -n +$((IMAGES_KEEP + 1)))
+  fi
   for f in "${old[@]}"; do
     rm -f -- "${STATE_DIR}/images/${f}"
   done

@@ -28,8 +28,8 @@
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
 #   provides: changes_node cs_write finish_run history_add layout_dir log_check new_log_file
-#     new_log_path new_run_id on_err on_exit on_signal prune_logs root_check run_commit run_stage
-#     setup_layout setup_run step_emit step_fail take_lock with_stage write_failed
+#     new_log_path_to new_run_id_to on_err on_exit on_signal prune_logs root_check run_commit_to
+#     run_stage setup_layout setup_run step_emit step_fail take_lock with_stage write_failed
 #   sets: CS_RUNNING CS_STAGE CS_STARTED DEPLOY_LOG DEPLOY_STAGE_NAME DEPLOY_TO_STDOUT IN_STAGE
 #     IN_STAGE_RECORDS IN_STAGE_STARTED LAYOUT_PROBES LOG_KEEP ROOT_MODES RUN_ENDED RUN_ID RUN_KIND
 #     RUN_STARTED SETUP_ERROR STAGE_ERROR STAGE_T0 STATE_TMP TARGET TZ
@@ -67,20 +67,26 @@ changes_node() {
   esac
 }
 
-new_run_id() {
-  local t
-  t="$(now_ms)"
-  printf '%s-%s-%s' "$(TZ=UTC printf '%(%Y%m%dT%H%M%S)T' "${t:0:10}")" "$$" "${RANDOM}"
+# new_run_id_to VAR: a new run id into VAR (no fork).
+new_run_id_to() {
+  local -n _rid_out="$1"
+  local ms
+  local stamp
+  now_ms_to ms
+  TZ=UTC printf -v stamp '%(%Y%m%dT%H%M%S)T' "${ms:0:10}"
+  _rid_out="${stamp}-$$-${RANDOM}"
 }
 
-new_log_path() {
-  local t
-  t="$(now_ms)"
+# new_log_path_to VAR: the path of a new run log into VAR (no fork).
+new_log_path_to() {
+  local -n _lp_out="$1"
+  local ms
   local stamp
-  stamp="$(TZ=UTC printf '%(%Y%m%dT%H%M%S)T' "${t:0:10}")${t:10:3}Z"
-  local path="${LOG_DIR}/deploy_${stamp}.log"
-  [[ -e "${path}" ]] && path="${LOG_DIR}/deploy_${stamp}_$$.log"
-  printf '%s' "${path}"
+  now_ms_to ms
+  TZ=UTC printf -v stamp '%(%Y%m%dT%H%M%S)T' "${ms:0:10}"
+  stamp+="${ms:10:3}Z"
+  _lp_out="${LOG_DIR}/deploy_${stamp}.log"
+  [[ ! -e "${_lp_out}" ]] || _lp_out="${LOG_DIR}/deploy_${stamp}_$$.log"
 }
 
 # Keeps the newest LOG_KEEP logs.
@@ -164,7 +170,7 @@ layout_dir() {
     return 0
   fi
   local tmp
-  if ! tmp="$(mktemp "${dir}/.tmp.$$.XXXXXX" 2>&1)"; then
+  if ! temp_file_to tmp "${dir}/.tmp"; then
     SETUP_ERROR="cannot write ${dir}: $(write_cause "${tmp}")"
     return 0
   fi
@@ -204,7 +210,8 @@ setup_layout() {
 new_log_file() {
   local log="$1"
   local err
-  if ! err="$({ : >>"${log}"; } 2>&1)"; then
+  # (only a failure pays a subshell to learn the cause)
+  if ! { : >>"${log}"; } 2>/dev/null && ! err="$({ : >>"${log}"; } 2>&1)"; then
     SETUP_ERROR="cannot create the log ${log}: $(write_cause "${err}")"
     return 0
   fi
@@ -229,11 +236,11 @@ setup_run() {
     STATE_TMP="${STATE_DIR}"
     return 0
   fi
-  RUN_ID="$(new_run_id)"
+  new_run_id_to RUN_ID
   setup_layout
   [[ -z "${SETUP_ERROR}" ]] || return 0
   STATE_TMP="${STATE_DIR}"
-  DEPLOY_LOG="$(new_log_path)"
+  new_log_path_to DEPLOY_LOG
   new_log_file "${DEPLOY_LOG}"
   if [[ -n "${SETUP_ERROR}" ]]; then
     DEPLOY_LOG=""
@@ -381,7 +388,9 @@ on_signal() {
   fi
   if [[ -n "${IN_STAGE}" ]]; then
     ((IN_STAGE_STARTED)) || emit stage-start stage "${IN_STAGE}"
-    emit stage-end stage "${IN_STAGE}" result failed duration_ms:n "$(($(now_ms) - STAGE_T0))" error "interrupted by SIG${sig}"
+    local now
+    now_ms_to now
+    emit stage-end stage "${IN_STAGE}" result failed duration_ms:n "$((now - STAGE_T0))" error "interrupted by SIG${sig}"
   fi
   emit run-end run "${RUN_ID}" result interrupted exit:n "${code}"
   exit "${code}"
@@ -406,7 +415,9 @@ on_exit() {
       cs_write "${name}" failed "${STAGE_ERROR}" && history_add "${name}" failed
     fi
     ((IN_STAGE_STARTED)) || emit stage-start stage "${name}"
-    emit stage-end stage "${name}" result failed duration_ms:n "$(($(now_ms) - STAGE_T0))" error "${STAGE_ERROR}"
+    local now
+    now_ms_to now
+    emit stage-end stage "${name}" result failed duration_ms:n "$((now - STAGE_T0))" error "${STAGE_ERROR}"
     log_error "${name} failed: ${STAGE_ERROR}"
   fi
   emit run-end run "${RUN_ID}" result failed exit:n "${rc}"
@@ -422,13 +433,20 @@ on_err() {
   log_error "${STAGE_ERROR}"
 }
 
-# The commit a run works towards, for its `run` record.
-run_commit() {
+# run_commit_to VAR: the commit a run works towards, for its `run` record, into VAR.
+run_commit_to() {
+  local -n _rc_out="$1"
   case "${STAGE}" in
-    prepare | up) printf '%s' "${REF}" ;;
-    resume) kv_get "$(state_get current_stage)" target ;;
-    rollback) state_get known_good ;;
-    *) gt rev-parse --verify --quiet HEAD 2>/dev/null || true ;;
+    prepare | up) _rc_out="${REF}" ;;
+    resume)
+      local cs
+      local -A kv=()
+      state_get_to cs current_stage
+      kv_load kv "${cs}"
+      _rc_out="${kv[target]:-}"
+      ;;
+    rollback) state_get_to _rc_out known_good ;;
+    *) repo_head_to _rc_out ;;
   esac
 }
 
@@ -464,7 +482,7 @@ run_stage() {
   trap on_err ERR
   trap '' PIPE
   RUN_STARTED=1
-  TARGET="$(run_commit)"
+  run_commit_to TARGET
   local start
   proc_start_to start "$$"
   emit run run "${RUN_ID}" stage "${stage}" node "${NODE}" commit "${TARGET}" log "${DEPLOY_LOG}" pid:n "$$" pid_start:n "${start}"

@@ -17,8 +17,9 @@
 #     run_diagnose run_resume run_rollback run_up running_projects_read running_step secrets_step
 #     service_down_step service_up_step services_read services_write stage_deploy stage_prepare
 #     stage_rollback_checkout target_step up_reason_to up_step
-#   sets: DEPLOYED_HASH DOCKER_OK DRIFTED_PROJECTS LISTED LISTED_CONTAINERS PIN_IMAGES REF
-#     RUNNING_ERROR RUNNING_PROJECTS RUN_KIND STAGE_ERROR STEPS_FAILED TARGET
+#   sets: CLEAN_CHECKOUT DEPLOYED_HASH DOCKER_OK DRIFTED_PROJECTS LISTED LISTED_CONTAINERS
+#     PIN_IMAGES REF REF_PRESENT RUNNING_ERROR RUNNING_PROJECTS RUN_KIND STAGE_ERROR STEPS_FAILED
+#     TARGET
 #   reads: COMPOSE_ARGS COMPOSE_ERROR CONFIG_DIR CONFINED_ERROR DOCKER_DETAIL DOCKER_ERROR
 #     LEFTOVERS_DONE LEFTOVERS_ERROR LOG_DIR MANIFEST_ERROR MANIFEST_FILE MANIFEST_OVERRIDE
 #     MANIFEST_SECRETS MANIFEST_SERVICES NODE NODE_NAME NODE_PS_ERROR REPO ROOT STATE_DIR STATE_TMP
@@ -31,7 +32,7 @@ services_read() {
   local hash
   local _commit
   local text
-  text="$(state_get services.tsv)"
+  state_get_to text services.tsv
   while IFS=$'\t' read -r svc hash _commit; do
     [[ -n "${svc}" ]] && DEPLOYED_HASH["${svc}"]="${hash}"
   done <<<"${text}"
@@ -43,7 +44,7 @@ services_write() {
   local want="$1"
   local new_hash="$2"
   local text
-  text="$(state_get services.tsv)"
+  state_get_to text services.tsv
   local out=""
   local svc
   local hash
@@ -59,6 +60,13 @@ head_commit() {
   gt rev-parse --verify --quiet HEAD 2>/dev/null || true
 }
 
+# The commit this run's own `git checkout` made out of a tree `git status` had just found clean
+# (prepare's, rollback's: git_checkout_step): while HEAD is still it, deploy and verify of the same run do not ask
+# `git status` again (checkout_clean_step).
+CLEAN_CHECKOUT=""
+# The --ref that fetch_step found present as a commit (`git cat-file -e REF^{commit}`).
+REF_PRESENT=""
+
 # The checkout must be a commit as committed: no change to a tracked file, no untracked file under
 # hosts/<node>/ or scripts/ (what the node deploys and runs). Fails the step STEP with the list and
 # the fix; returns 1. A git that does not answer fails it too.
@@ -66,6 +74,11 @@ checkout_clean_step() {
   local step="$1"
   local out
   local rc=0
+  if [[ -n "${CLEAN_CHECKOUT}" ]]; then
+    repo_head_to out
+    [[ "${out}" != "${CLEAN_CHECKOUT}" ]] || return 0
+    CLEAN_CHECKOUT=""
+  fi
   out="$(gt --no-optional-locks status --porcelain=v1 --untracked-files=all -- . 2>&1)" || rc=$?
   if ((rc != 0)); then
     step_fail "${step}" "" "git status in ${REPO} failed: $(printf '%s' "${out}" | tail -n 1)"
@@ -195,7 +208,7 @@ prepare_checkout_step() {
       --would "git -C ${REPO} checkout --detach ${REF}" -- checkout_ref_step
   fi
   local head
-  head="$(head_commit)"
+  repo_head_to head
   local note=""
   [[ -z "${REF}" || "${head}" == "${REF}"* ]] ||
     note="the checks below read the current checkout (${head}), not ${REF}"
@@ -215,20 +228,23 @@ target_step() {
 # A failed fetch is only a warning when REF is present anyway.
 fetch_step() {
   local t0
-  t0="$(now_ms)"
+  now_ms_to t0
   local out
   local outf
-  outf="$(mktemp "${STATE_TMP:-/tmp}/.git-out.XXXXXX")"
+  temp_file_to outf "${STATE_TMP:-/tmp}/.git-out" || outf="$(mktemp "${STATE_TMP:-/tmp}/.git-out.XXXXXX")"
   local frc=0
   local have=0
   gt cat-file -e "${REF}^{commit}" 2>/dev/null && have=1
   ((have)) || gt fetch --quiet origin >"${outf}" 2>&1 || frc=$?
   out="$(<"${outf}")"
   rm -f -- "${outf}"
+  local t1
+  now_ms_to t1
   if ((have)); then
+    REF_PRESENT="${REF}"
     step_emit fetch skip "" "${REF} already present"
   elif ((frc == 0)); then
-    step_emit fetch ok "" "origin" "$(($(now_ms) - t0))"
+    step_emit fetch ok "" "origin" "$((t1 - t0))"
   elif gt cat-file -e "${REF}^{commit}" 2>/dev/null; then
     log_output "${out}"
     log_warn "git fetch failed ($(printf '%s' "${out}" | tail -n 1)); ${REF} is already present locally"
@@ -243,8 +259,10 @@ fetch_step() {
 # REF checked out, detached, in a clean checkout.
 checkout_ref_step() {
   checkout_clean_step checkout || return 1
-  local sha
-  if ! sha="$(gt rev-parse --verify --quiet "${REF}^{commit}")"; then
+  local sha="${REF}"
+  # (a full sha that fetch_step found to be a commit here is that commit: git is not asked again)
+  if [[ ! "${REF}" =~ ^[0-9a-f]{40}$ || "${REF_PRESENT}" != "${REF}" ]] &&
+    ! sha="$(gt rev-parse --verify --quiet "${REF}^{commit}")"; then
     step_fail checkout "" "commit ${REF} does not exist in origin"
     return 1
   fi
@@ -262,6 +280,8 @@ git_checkout_step() {
     step_fail checkout "" "$(checkout_error "$2" "${out}")"
     return 1
   fi
+  # (its callers ran checkout_clean_step just before: the tree git made is clean)
+  CLEAN_CHECKOUT="$1"
   step_emit checkout ok "" "$3"
 }
 
@@ -295,12 +315,16 @@ compose_config_step() {
     return 0
   fi
   local svc
+  local sdir
+  local override
   for svc in "${MANIFEST_SERVICES[@]}"; do
-    if ! confined_file "$(service_dir "${svc}")" "$(service_dir "${svc}")/docker-compose.yml" ||
-      ! confined_file "${CONFIG_DIR}/${svc}" "$(service_override "${svc}")"; then
+    service_dir_to sdir "${svc}"
+    service_override_to override "${svc}"
+    if ! confined_file "${sdir}" "${sdir}/docker-compose.yml" ||
+      ! confined_file "${CONFIG_DIR}/${svc}" "${override}"; then
       step_fail compose-config "${svc}" "${CONFINED_ERROR}"
       STEPS_FAILED=1
-    elif [[ ! -f "$(service_dir "${svc}")/docker-compose.yml" ]]; then
+    elif [[ ! -f "${sdir}/docker-compose.yml" ]]; then
       step_fail compose-config "${svc}" "hosts/${NODE}/${svc}/docker-compose.yml is missing"
       STEPS_FAILED=1
     else
@@ -396,7 +420,7 @@ stage_deploy() {
 # The checkout is the commit prepare checked out (--ref, when given); TARGET becomes it.
 deploy_target_step() {
   local head
-  head="$(head_commit)"
+  repo_head_to head
   if [[ -n "${REF}" && "${head}" != "${REF}"* ]]; then
     step_fail checkout "" "the checkout is at ${head}, not ${REF}: run \`deploy.sh prepare --ref ${REF}\` first"
     return 1
@@ -435,7 +459,7 @@ leftovers_step() {
 service_up_step() {
   local svc="$1"
   local project
-  project="$(project_name "${svc}")"
+  project_name_to project "${svc}"
   if ((!DOCKER_OK)); then
     compose_args "${svc}"
     act --skip compose-up "${svc}" "dry-run: no Docker engine" \
@@ -503,14 +527,16 @@ up_step() {
   step_emit compose-up start "${svc}" "${why}"
   log_info "compose up ${project} (${why})"
   local t0
-  t0="$(now_ms)"
+  now_ms_to t0
   local out
   local urc=0
   out="$(dk_long "$@" 2>&1)" || urc=$?
   log_output "${out}"
+  local t1
+  now_ms_to t1
   if ((urc == 0)); then
     services_write "${svc}" "${hash}"
-    step_emit compose-up ok "${svc}" "${why}" "$(($(now_ms) - t0))"
+    step_emit compose-up ok "${svc}" "${why}" "$((t1 - t0))"
   elif timed_out "${urc}"; then
     step_fail compose-up "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
     return 1
@@ -524,7 +550,7 @@ up_step() {
 service_down_step() {
   local svc="$1"
   local project
-  project="$(project_name "${svc}")"
+  project_name_to project "${svc}"
   act --skip compose-down "${svc}" "dry-run: no longer assigned" \
     --would "docker compose -p ${project} down --remove-orphans (no longer assigned)" \
     -- down_step "${svc}" "${project}"
@@ -536,14 +562,16 @@ down_step() {
   local project="$2"
   step_emit compose-down start "${svc}" "no longer assigned to ${NODE}"
   local t0
-  t0="$(now_ms)"
+  now_ms_to t0
   local out
   local drc=0
   out="$(dk_long compose -p "${project}" down --remove-orphans 2>&1)" || drc=$?
   log_output "${out}"
+  local t1
+  now_ms_to t1
   if ((drc == 0)); then
     services_write "${svc}" ""
-    step_emit compose-down ok "${svc}" "no longer assigned" "$(($(now_ms) - t0))"
+    step_emit compose-down ok "${svc}" "no longer assigned" "$((t1 - t0))"
   elif timed_out "${drc}"; then
     step_fail compose-down "${svc}" "$(printf '%s' "${out}" | tail -n 1)"
     return 1

@@ -15,8 +15,9 @@
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
 #   provides: atomic_abort atomic_write cache_write kv_get kv_load state_append_history state_check
-#     state_clean_temps state_get state_get_to state_read_to state_set write_cause write_failed
-#   sets: ATOMIC_TMP STATE_BAD STATE_CHECK_ERROR STATE_DIR STATE_UMASK
+#     state_clean_temps state_get state_get_to state_read_to state_set temp_file_to write_cause
+#     write_failed
+#   sets: ATOMIC_SH ATOMIC_TMP STATE_BAD STATE_CHECK_ERROR STATE_DIR STATE_UMASK
 #   reads: -
 
 STATE_DIR="${STATE_DIR:-}"
@@ -45,6 +46,12 @@ write_cause() {
   printf '%s' "${msg##*: }"
 }
 
+# What atomic_write runs after writing the temp file $1: fsync it, rename it over $2, fsync the
+# folder $3. Exit 1: the temp file is still there (not renamed); 2: only the folder's fsync failed.
+# shellcheck disable=SC2016 # expanded by that sh
+ATOMIC_SH='sync -- "$1" && mv -fT -- "$1" "$2" || exit 1
+sync -- "$3" || exit 2'
+
 # atomic_write FILE CONTENT: durable, atomic replacement of FILE (see the header).
 atomic_write() {
   local file="$1"
@@ -61,21 +68,46 @@ atomic_write() {
   { printf '%s' "${content}" >"${tmp}"; } 2>/dev/null || made=0
   set +o noclobber
   umask "${STATE_UMASK}"
+  local rc=0
   # Only a failure pays a second try to learn the cause.
-  if ((!made)) && ! err="$(umask 077 && printf '%s' "${content}" 2>&1 >|"${tmp}")" ||
-    ! err="$(sync -- "${tmp}" 2>&1)" ||
-    ! err="$(mv -fT -- "${tmp}" "${file}" 2>&1)"; then
+  if ((!made)); then
+    err="$(umask 077 && printf '%s' "${content}" 2>&1 >|"${tmp}")" || rc=1
+  fi
+  # The durable part in one fork of this (large) shell: a small sh runs sync, mv and sync.
+  ((rc != 0)) || err="$(exec sh -c "${ATOMIC_SH}" sh "${tmp}" "${file}" "${dir}" 2>&1)" || rc=$?
+  if ((rc != 0 && rc != 2)); then
     rm -f -- "${tmp}" 2>/dev/null || true
-    ATOMIC_TMP=""
-    write_failed "${file}" "$(write_cause "${err}")"
-    return 1
   fi
   ATOMIC_TMP=""
-  if ! err="$(sync -- "${dir}" 2>&1)"; then
+  if ((rc != 0)); then
     write_failed "${file}" "$(write_cause "${err}")"
     return 1
   fi
   return 0
+}
+
+# temp_file_to VAR PREFIX: a new empty file PREFIX.<pid>.<random> (created exclusively, mode 600:
+# what mktemp gives, without its fork), its path into VAR; returns 1 with the error text in VAR.
+temp_file_to() {
+  local -n _tf_out="$1"
+  local path
+  local try
+  for try in 1 2 3; do
+    path="$2.$$.${RANDOM}${RANDOM}${RANDOM}"
+    umask 077
+    set -o noclobber
+    if { : >"${path}"; } 2>/dev/null; then
+      set +o noclobber
+      umask "${STATE_UMASK}"
+      _tf_out="${path}"
+      return 0
+    fi
+    set +o noclobber
+    umask "${STATE_UMASK}"
+  done
+  _tf_out="$(umask 077 && set -o noclobber && { : >"${path}"; } 2>&1)" || true
+  [[ -n "${_tf_out}" ]] || _tf_out="cannot create ${path} (try ${try})"
+  return 1
 }
 
 # cache_write FILE FORMAT ARGS...: a cache beside the state (what a later run may reuse, or work
