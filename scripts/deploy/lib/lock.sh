@@ -42,15 +42,14 @@ lock_holder_file() { printf '%s/lock.holder' "${STATE_DIR}"; }
 lock_acquire() {
   local stage="$1"
   local commit="$2"
-  local file
-  file="$(lock_file)"
+  local file="${STATE_DIR}/lock"
   LOCK_ERROR=""
   local err
   if [[ -e "${file}" && ! -f "${file}" ]]; then
     LOCK_ERROR="the lock ${file} is not a regular file: move it away"
     return 2
   fi
-  if ! err="$({ : >>"${file}"; } 2>&1)"; then
+  if ! { : >>"${file}"; } 2>/dev/null && ! err="$({ : >>"${file}"; } 2>&1)"; then
     LOCK_ERROR="cannot open the lock ${file}: $(write_cause "${err}")"
     return 2
   fi
@@ -68,15 +67,27 @@ lock_acquire() {
   fi
   local start
   proc_start_to start "$$"
-  if ! atomic_write "$(lock_holder_file)" "pid=$$
+  # The user's name from /etc/passwd without a fork; `id` only for a user it does not list.
+  local user=""
+  local name
+  local _pw
+  local uid
+  while IFS=: read -r name _pw uid _pw; do
+    [[ "${uid}" != "${EUID}" ]] || {
+      user="${name}"
+      break
+    }
+  done </etc/passwd 2>/dev/null || true
+  [[ -n "${user}" ]] || user="$(id -un 2>/dev/null || printf '%s' "${EUID}")"
+  if ! atomic_write "${STATE_DIR}/lock.holder" "pid=$$
 start=${start}
-user=$(id -un 2>/dev/null || printf '%s' "${EUID}")
+user=${user}
 stage=${stage}
 commit=${commit}
-since=$(now_s)
+since=${EPOCHSECONDS}
 run=${RUN_ID:-}
 "; then
-    LOCK_ERROR="cannot record the lock holder in $(lock_holder_file): ${STAGE_ERROR#*: }"
+    LOCK_ERROR="cannot record the lock holder in ${STATE_DIR}/lock.holder: ${STAGE_ERROR#*: }"
     return 2
   fi
   return 0
