@@ -98,7 +98,7 @@ lock_id_to() {
   local -n _id_out="$1"
   _id_out=""
   local s
-  s="$(stat -c '%d %i' -- "$(lock_file)" 2>/dev/null)" || return 0
+  s="$(stat -c '%d %i' -- "${STATE_DIR}/lock" 2>/dev/null)" || return 0
   local dev="${s% *}"
   local ino="${s#* }"
   [[ "${dev}" =~ ^[0-9]+$ && "${ino}" =~ ^[0-9]+$ ]] || return 0
@@ -112,21 +112,24 @@ LOCK_PID=""
 # True when some process holds the lock. Takes nothing: reads /proc/locks (see the header).
 lock_is_held() {
   LOCK_PID=""
-  local file
-  file="$(lock_file)"
-  [[ -f "${file}" ]] || return 1
+  # (the path of lock_file, without its subshell: status asks on every call)
+  [[ -f "${STATE_DIR}/lock" ]] || return 1
   if [[ -r /proc/locks ]]; then
     local id
     lock_id_to id
     [[ -n "${id}" ]] || return 1
     local line
     local -a f
-    while IFS= read -r line; do
+    # mapfile, not a read loop: bash's line reads seek back on /proc/locks after each line, and
+    # every seek makes the kernel list all locks again (10 ms against 0.1 ms, measured here).
+    local -a locks=()
+    mapfile -t locks </proc/locks
+    for line in "${locks[@]}"; do
       [[ "${line}" == *" ${id} "* && "${line}" != *"->"* ]] || continue
       read -r -a f <<<"${line}"
       LOCK_PID="${f[4]:-}"
       return 0
-    done </proc/locks
+    done
     return 1
   fi
   # No /proc/locks: a live recorded holder is the best evidence there is.

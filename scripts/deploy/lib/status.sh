@@ -10,7 +10,8 @@
 #   provides: repo_head_to service_json_to stage_status_record status_drift_to
 #   sets: STATUS_TIMEOUT
 #   reads: DEPLOY_SH MANIFEST_FILE MANIFEST_SERVICES NODE PROTOCOL_PREFIX REPO STATE_CHECK_ERROR
-STATUS_TIMEOUT="$(env_secs HOMELAB_STATUS_TIMEOUT 3)"
+STATUS_TIMEOUT=3
+num_env_to STATUS_TIMEOUT HOMELAB_STATUS_TIMEOUT 3 1 86400
 
 # The checkout's HEAD commit into VAR: read from .git without forking git when it can be.
 repo_head_to() {

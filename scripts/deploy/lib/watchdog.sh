@@ -125,7 +125,8 @@ watchdog_spawn() {
 # same deadline (past it: it rolls back at once). Under the confirm lock: one invocation starts
 # it, the others see it alive. Best effort: never fails the invocation.
 watchdog_revive() {
-  [[ -f "$(confirm_file)" ]] || return 0
+  # (confirm_file's path, without its subshell: every invocation, status included, asks)
+  [[ -f "${STATE_DIR}/confirm" ]] || return 0
   local -A c=()
   confirm_read c
   [[ "${c[state]:-}" == waiting && -n "${c[run]:-}" ]] || return 0
