@@ -42,13 +42,15 @@ describe('notify: its own redaction layer', () => {
     'a %s in any field of either event is redacted',
     async (name, text, secret) => {
       const at = new Date('2026-12-01T22:00:00Z');
-      const outcome = {
+      const outcome: StageOutcome = {
         node: 'n1',
         stage: 'deploy',
         result: 'failed',
+        exitCode: 1,
         commit: `abc1234 ${text}`,
         message: `compose up failed: ${text}`,
-      } as unknown as StageOutcome;
+        durationMs: 1200,
+      };
       const events = [
         stageFailedEvent(`lab ${text}`, outcome, 'alice', at),
         walkFinishedEvent(
