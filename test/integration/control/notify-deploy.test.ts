@@ -4,14 +4,17 @@
 // the .env secret the failing command holds nor a token-shaped text; a successful stage sends
 // nothing. A notifier that fails (a closed port, a command that exits 1, one that hangs past its
 // timeout) never changes the stage's outcome and never holds it up.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openControl } from '../../../src/shell/control/control.js';
 import type { Control } from '../../../src/shell/control/types.js';
 import { freePort } from '../../../src/shell/free-port.js';
+import {
+  startHttpReceiver,
+  type HttpReceiver,
+  type Received,
+} from '../../support/http-receiver.js';
 import { createLabHomelab, type LabHomelab } from '../../support/lab-homelab.js';
 import { requireLab } from '../../support/lab.js';
 
@@ -20,17 +23,11 @@ const NODE = `nt${Math.random().toString(36).slice(2, 7)}`;
 const SECRET = `s3cr3t-${Math.random().toString(36).slice(2, 12)}-value`;
 const TOKEN = `ghp_${'A1b2C3d4E5'.repeat(3)}abcdef`;
 
-interface Received {
-  readonly method: string;
-  readonly type: string;
-  readonly body: string;
-}
-
 describe.skipIf(!ok)('notify: a failing deploy reaches a local HTTP server, once, redacted', () => {
   let hl: LabHomelab;
-  let server: Server;
+  let receiver: HttpReceiver | undefined;
   let url = '';
-  const got: Received[] = [];
+  let got: Received[] = [];
   const topology = (): string => join(hl.repoDir, 'inventory', 'topology.yaml');
   const open = (onWarning?: (l: string) => void): Promise<Control> =>
     openControl({
@@ -40,17 +37,9 @@ describe.skipIf(!ok)('notify: a failing deploy reaches a local HTTP server, once
     });
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        got.push({ method: req.method ?? '', type: req.headers['content-type'] ?? '', body });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/homelab-topic`;
+    receiver = await startHttpReceiver();
+    got = receiver.got;
+    url = receiver.url('/homelab-topic');
     hl = await createLabHomelab({
       nodes: [{ name: NODE, services: [{ name: 'web', secrets: ['WEB_TOKEN', 'GH_TOKEN'] }] }],
       transport: 'local',
@@ -73,7 +62,7 @@ describe.skipIf(!ok)('notify: a failing deploy reaches a local HTTP server, once
 
   afterAll(async () => {
     await hl?.cleanup();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await receiver?.close();
   });
 
   it('prepare ok sends nothing; the failed deploy sends one event with the fields and no secret', async () => {

@@ -3,8 +3,6 @@
 // without it. Here the events are built straight from outcomes that hold every secret shape SATURN
 // knows (test/support/secret-shapes.ts) in every text field, and delivered for real: a POST to a
 // node:http server on 127.0.0.1 and a command reading its stdin. No secret reaches either.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,29 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StageOutcome } from '../../../src/core/node/types.js';
 import { REDACTED } from '../../../src/core/recover/redact.js';
 import { deliver, stageFailedEvent, walkFinishedEvent } from '../../../src/shell/notify.js';
+import { startHttpReceiver, type HttpReceiver } from '../../support/http-receiver.js';
 import { SECRET_SHAPES } from '../../support/secret-shapes.js';
 
 describe('notify: its own redaction layer', () => {
-  let server: Server;
+  let receiver: HttpReceiver | undefined;
   let url = '';
-  const posted: string[] = [];
+  const posted = (): string[] => receiver?.got.map((r) => r.body) ?? [];
   const dir = mkdtempSync(join(tmpdir(), 'hl-notify-redact-'));
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        posted.push(body);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/topic`;
+    receiver = await startHttpReceiver();
+    url = receiver.url('/topic');
   });
   afterAll(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
+    await receiver?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -69,14 +59,14 @@ describe('notify: its own redaction layer', () => {
       ];
       const file = join(dir, `${name.replace(/\W/g, '-')}.jsonl`);
       for (const event of events) {
-        posted.length = 0;
+        const from = posted().length;
         const failures = await deliver(
           { url, command: ['sh', '-c', `cat >> '${file}'`], timeoutSeconds: 5 },
           event,
         );
         expect(failures).toEqual([]);
-        expect(posted).toHaveLength(1);
-        const sent = posted[0]!;
+        expect(posted().slice(from)).toHaveLength(1);
+        const sent = posted()[from]!;
         expect(sent).not.toContain(secret);
         expect(sent).toContain(REDACTED);
         expect(JSON.parse(sent)).toMatchObject({ event: event.event, who: 'alice' });

@@ -5,12 +5,11 @@
 // result, who started it and the first finding. The failing node's service prints a secret of
 // every shape test/support/secrets-corpus.ts plants (in its log and its healthcheck output, which
 // is what the failure reports): no marker of any of them reaches any event.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
+import { startHttpReceiver, type HttpReceiver } from '../../support/http-receiver.js';
 import { createLabHomelab, type LabHomelab } from '../../support/lab-homelab.js';
 import { requireLab } from '../../support/lab.js';
 import { secretCorpus } from '../../support/secrets-corpus.js';
@@ -39,8 +38,8 @@ describe.skipIf(!ok)(
   'notify: every walk ends with one event, with its fields and no secret',
   () => {
     let hl: LabHomelab;
-    let server: Server;
-    const bodies: string[] = [];
+    let receiver: HttpReceiver | undefined;
+    const bodies = (): string[] => receiver?.got.map((r) => r.body) ?? [];
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -51,20 +50,13 @@ describe.skipIf(!ok)(
       writeFileSync(join(hl.repoDir, 'hosts', node, 'web', 'www', 'index.html'), `${text}\n`);
     /** The events received since `from`, parsed. */
     const since = (from: number): WalkEvent[] =>
-      bodies.slice(from).map((b) => JSON.parse(b) as WalkEvent);
+      bodies()
+        .slice(from)
+        .map((b) => JSON.parse(b) as WalkEvent);
 
     beforeAll(async () => {
-      server = createServer((req, res) => {
-        let body = '';
-        req.setEncoding('utf8');
-        req.on('data', (c: string) => (body += c));
-        req.on('end', () => {
-          bodies.push(body);
-          res.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/walks`;
+      receiver = await startHttpReceiver();
+      const url = receiver.url('/walks');
       hl = await createLabHomelab({
         nodes: [
           { name: GOOD, wave: 0, services: ['web'] },
@@ -83,14 +75,14 @@ describe.skipIf(!ok)(
 
     afterAll(async () => {
       await hl?.cleanup();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await receiver?.close();
     });
 
     it('a clean walk: one walk-finished event, ok, both nodes deployed at the commit', async () => {
       page(GOOD, 'good v1');
       page(BAD, 'bad v1');
       const head = hl.commit('v1 on both');
-      const from = bodies.length;
+      const from = bodies().length;
       const r = await deployAll();
       expect(r.code, r.stderr).toBe(0);
       const events = since(from);
@@ -125,7 +117,7 @@ describe.skipIf(!ok)(
       );
       page(GOOD, 'good v2');
       const head = hl.commit('v2: the bad node prints its secrets and fails its healthcheck');
-      const from = bodies.length;
+      const from = bodies().length;
       const r = await deployAll();
       expect(r.code, r.stderr).toBe(1);
       const events = since(from);
@@ -150,7 +142,7 @@ describe.skipIf(!ok)(
       expect(events).toHaveLength(2);
       // No planted secret, in any shape, in any event or in what the operator saw.
       const leaks = [
-        ...bodies.flatMap((b, i) => corpus.leaks(`event ${i}`, b)),
+        ...bodies().flatMap((b, i) => corpus.leaks(`event ${i}`, b)),
         ...corpus.leaks('deploy stdout', r.stdout),
         ...corpus.leaks('deploy stderr', r.stderr),
       ];
