@@ -16,7 +16,7 @@
 #     images_pin_write images_pull_step images_record_step images_records pin_file pin_file_to
 #     pull_fix remote_manifest resume_pinned_deploy resume_pinned_verify running_images_to
 #     service_images_to update_wanted
-#   sets: IMAGES_KEEP PIN_IMAGES PLATFORM RUNNING_IMAGES_ERROR UPDATE_SERVICES
+#   sets: IMAGES_KEEP IMAGE_SEEN PIN_IMAGES PLATFORM RUNNING_IMAGES_ERROR UPDATE_SERVICES
 #   reads: COMPOSE_ARGS CONFIG_FROM CONFIG_IMAGES DOCKER_ERROR ENV MANIFEST_ERROR MANIFEST_FILE
 #     MANIFEST_SERVICES NODE NODE_PS_ERROR STATE_DIR TARGET
 
@@ -102,14 +102,25 @@ service_images_to() {
   _si_out="$(dk compose "${COMPOSE_ARGS[@]}" config --images 2>/dev/null)"
 }
 
+# What this run's image_kind_to read of an image, by id: "repo@digest ...<US>created" (the image
+# record reuses it instead of asking docker again); emptied by a pull, which can add a digest.
+declare -A IMAGE_SEEN=()
+
 # image_kind_to VAR IMAGE: into VAR, missing (not on the node), local (on the node, never pulled:
 # built or imported here, no registry digest), registry (pulled from or pushed to a registry).
 image_kind_to() {
   local -n _ik_out="$1"
-  local n
-  if ! n="$(dk image inspect --format '{{len .RepoDigests}}' "$2" 2>/dev/null)"; then
+  local info
+  if ! info="$(dk image inspect --format '{{.Id}}	{{range .RepoDigests}}{{.}} {{end}}	{{.Created}}' "$2" 2>/dev/null)"; then
     _ik_out=missing
-  elif [[ "${n}" == 0 ]]; then
+    return 0
+  fi
+  local id
+  local ds
+  local c
+  IFS=$'\x1f' read -r id ds c <<<"${info//$'\t'/$'\x1f'}"
+  [[ "${id}" != sha256:* ]] || IMAGE_SEEN["${id}"]="${ds% }"$'\x1f'"${c}"
+  if [[ -z "${ds// /}" ]]; then
     _ik_out=local
   else
     _ik_out=registry
@@ -148,6 +159,7 @@ images_pull_step() {
     fi
     step_emit pull start "${svc}" "${image}"
     log_info "pull ${image}"
+    IMAGE_SEEN=()
     now_ms_to t0
     last=""
     local prev=""
@@ -208,15 +220,27 @@ running_images_to() {
     [[ "${project}" == "${NODE}_"* && -n "${id}" ]] && want["${id}"]=1
   done <<<"${_ri_rows}"
   ((${#want[@]} > 0)) || return 0
-  local imgs
-  imgs="$(dk image inspect --format '{{.Id}}	{{range .RepoDigests}}{{.}} {{end}}	{{.Created}}' "${!want[@]}" 2>&1)" || {
-    RUNNING_IMAGES_ERROR="$(printf '%s' "${imgs}" | tail -n 1)"
-    return 1
-  }
   local -A digests=()
   local -A created=()
   local ds
   local c
+  # the images this run's deploy already read (no pull since): not asked again
+  local -a ask=()
+  for id in "${!want[@]}"; do
+    if [[ -n "${IMAGE_SEEN["${id}"]+set}" ]]; then
+      digests["${id}"]="${IMAGE_SEEN["${id}"]%%$'\x1f'*}"
+      created["${id}"]="${IMAGE_SEEN["${id}"]#*$'\x1f'}"
+    else
+      ask+=("${id}")
+    fi
+  done
+  local imgs=""
+  if ((${#ask[@]} > 0)); then
+    imgs="$(dk image inspect --format '{{.Id}}	{{range .RepoDigests}}{{.}} {{end}}	{{.Created}}' "${ask[@]}" 2>&1)" || {
+      RUNNING_IMAGES_ERROR="$(printf '%s' "${imgs}" | tail -n 1)"
+      return 1
+    }
+  fi
   # An image without registry digests (imported or built here) has an empty middle field.
   while IFS=$'\x1f' read -r id ds c; do
     [[ -n "${id}" ]] || continue

@@ -28,8 +28,9 @@
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
 #   provides: changes_node cs_write finish_run history_add layout_dir log_check new_log_file
-#     new_log_path_to new_run_id_to on_err on_exit on_signal prune_logs root_check run_commit_to
-#     run_stage setup_layout setup_run step_emit step_fail take_lock with_stage write_failed
+#     new_log_path_to new_run_id_to now_stamp_to on_err on_exit on_signal prune_logs root_check
+#     run_commit_to run_stage setup_layout setup_run step_emit step_fail take_lock with_stage
+#     write_failed
 #   sets: CS_RUNNING CS_STAGE CS_STARTED DEPLOY_LOG DEPLOY_STAGE_NAME DEPLOY_TO_STDOUT IN_STAGE
 #     IN_STAGE_RECORDS IN_STAGE_STARTED LAYOUT_PROBES LOG_KEEP ROOT_MODES RUN_ENDED RUN_ID RUN_KIND
 #     RUN_STARTED SETUP_ERROR STAGE_ERROR STAGE_T0 STATE_TMP TARGET TZ
@@ -67,24 +68,29 @@ changes_node() {
   esac
 }
 
+# now_stamp_to VAR: now in UTC as 20260102T150405.123 (milliseconds after the dot) into VAR.
+now_stamp_to() {
+  local -n _ns_out="$1"
+  local ms
+  now_ms_to ms
+  TZ=UTC printf -v _ns_out '%(%Y%m%dT%H%M%S)T' "${ms:0:10}"
+  _ns_out+=".${ms:10:3}"
+}
+
 # new_run_id_to VAR: a new run id into VAR (no fork).
 new_run_id_to() {
   local -n _rid_out="$1"
-  local ms
   local stamp
-  now_ms_to ms
-  TZ=UTC printf -v stamp '%(%Y%m%dT%H%M%S)T' "${ms:0:10}"
-  _rid_out="${stamp}-$$-${RANDOM}"
+  now_stamp_to stamp
+  _rid_out="${stamp%.*}-$$-${RANDOM}"
 }
 
 # new_log_path_to VAR: the path of a new run log into VAR (no fork).
 new_log_path_to() {
   local -n _lp_out="$1"
-  local ms
   local stamp
-  now_ms_to ms
-  TZ=UTC printf -v stamp '%(%Y%m%dT%H%M%S)T' "${ms:0:10}"
-  stamp+="${ms:10:3}Z"
+  now_stamp_to stamp
+  stamp="${stamp%.*}${stamp#*.}Z"
   _lp_out="${LOG_DIR}/deploy_${stamp}.log"
   [[ ! -e "${_lp_out}" ]] || _lp_out="${LOG_DIR}/deploy_${stamp}_$$.log"
 }

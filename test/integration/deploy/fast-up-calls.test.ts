@@ -5,9 +5,12 @@
 // ps` listing serves deploy's look, leftover clean and drift record, and the same listing verify's
 // first look and the image record (a new one only after compose changed containers and per health
 // change), and the image cleanup asks docker nothing when the kept images did not change. A
-// regression in any of these changes the counts and fails here.
+// regression in any of these changes the counts and fails here. The same up's own processes are
+// counted too, from bash's xtrace (BASH_ENV): the bash processes deploy.sh forks (subshells),
+// one `git status` per run, one fork per durable state write (a small sh doing fsync, rename,
+// folder fsync), and no mktemp, date or direct sync/mv.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireLab } from '../../support/lab.js';
@@ -16,6 +19,8 @@ import { NodeFixture, REPO_ROOT } from '../../support/node-fixture.js';
 
 const ok = requireLab('docker');
 const ENV = { HOMELAB_VERIFY_TIMEOUT: '60' };
+/** The most bash processes one up of this fixture may run (measured 78-79; 164 before c440d6a). */
+const BASH_PROCESSES = 82;
 
 /** The docker arguments of each call, in order, with the events wait and its new look dropped. */
 function calls(log: string): string[] {
@@ -98,7 +103,7 @@ describe.skipIf(!ok)('one up of a changed service: its docker calls', () => {
 
   afterAll(() => fx?.cleanup());
 
-  it('the second up: the cached compose version, a config per service, three listings, no cleanup call', async () => {
+  it('the second up: the cached compose version, a config per service, three listings, no image or cleanup call in verify', async () => {
     const c = await up(changeWeb());
     expect(c.map(kind), c.join('\n')).toEqual([
       // prepare: the engine answers; compose validates and hashes each service (its images too)
@@ -111,11 +116,62 @@ describe.skipIf(!ok)('one up of a changed service: its docker calls', () => {
       'compose up',
       // the drift record's new listing after compose, which verify's first look reads
       'ps',
-      // verify's image record: the containers, then their images (cleanup: same images, no call)
+      // verify's image record: the containers; their one image (busybox) is what deploy's look
+      // read, with no pull since: not asked again (cleanup: same images, no call)
       'inspect',
-      'image inspect',
     ]);
     expect(c.filter((x) => / up -d/.test(x))[0]).toContain(`-p ${fx.project('web')} `);
+  }, 200_000);
+
+  it("the second up's own processes: bash forks, one git status, one fork per state write", async () => {
+    const dir = join(fx.dir, `xtrace-${round}`);
+    execFileSync('mkdir', ['-p', dir]);
+    const bashEnv = join(dir, 'bash-env.sh');
+    // every bash deploy.sh starts (itself, the detached child, each subshell) traces to its own
+    // file, on an fd of its own (stderr, which the stages capture, stays clean)
+    writeFileSync(
+      bashEnv,
+      [
+        `exec 19>>"${dir}/xt.$$"`,
+        'BASH_XTRACEFD=19',
+        "PS4='+${BASHPID} ${BASH_SOURCE[0]##*/} '",
+        'set -x',
+        '',
+      ].join('\n'),
+    );
+    const { env } = shimEnv();
+    const r = await fx.run('up', ['--ref', changeWeb()], {
+      env: { ...env, BASH_ENV: bashEnv },
+      timeoutMs: 150_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const ours =
+      /^(deploy|act|compose|drift|follow|images|lock|manifest|protocol|redact|run|stages|state|status|verify|watchdog|diagnose|logs|history|resources)\.sh$/;
+    const lines: { pid: string; cmd: string }[] = [];
+    for (const f of readdirSync(dir).filter((n) => n.startsWith('xt.'))) {
+      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+        const m = /^\++(\d+) (\S+) (.*)$/.exec(line);
+        if (m && ours.test(m[2]!)) lines.push({ pid: m[1]!, cmd: m[3]! });
+      }
+    }
+    const pids = new Set(lines.map((l) => l.pid));
+    const starts = (p: string): number => lines.filter((l) => l.cmd.startsWith(p)).length;
+    const counts = {
+      gitStatus: starts('gt --no-optional-locks status'),
+      writes: starts('atomic_write '),
+      writeForks: starts('exec sh -c '),
+      direct: starts('sync ') + starts('mv ') + starts('mktemp ') + starts('date '),
+    };
+    const detail = `${pids.size} bash processes; ${JSON.stringify(counts)}`;
+    // prepare's checkout made the tree from a clean one: deploy and verify do not ask again
+    expect(counts.gitStatus, detail).toBe(1);
+    // every state write is durable with one fork, and nothing else runs sync, mv, mktemp, date
+    expect(counts.writes, detail).toBeGreaterThanOrEqual(15);
+    expect(counts.writeForks, detail).toBe(counts.writes);
+    expect(counts.direct, detail).toBe(0);
+    // deploy.sh and its bash subshells (each a fork of a large process): what is left runs docker,
+    // git, compose config, the redaction filter, hashing and the state writes
+    expect(pids.size, detail).toBeLessThanOrEqual(BASH_PROCESSES);
   }, 200_000);
 
   it('a changed docker binary (its mtime) asks compose its version again, once', async () => {
