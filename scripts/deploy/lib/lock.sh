@@ -23,7 +23,7 @@
 # Interface (test/unit/house-bash-interfaces.test.ts keeps it true: what this file defines,
 # the globals it sets, the globals and environment it reads from elsewhere):
 #   provides: lock_acquire lock_file lock_holder_file lock_holder_json_to lock_holder_read
-#     lock_holder_text lock_holder_text_settled lock_id_to lock_is_held
+#     lock_holder_text lock_holder_text_settled lock_id_to lock_inode_to lock_is_held
 #   sets: LOCK_ERROR LOCK_FD LOCK_PID LOCK_WAIT
 #   reads: RUN_ID STAGE_ERROR STATE_DIR
 
@@ -107,6 +107,25 @@ lock_id_to() {
   printf -v _id_out '%02x:%02x:%s' "${major}" "${minor}" "${ino}"
 }
 
+# The lock file's inode number into VAR, without a fork: from /proc/self/fdinfo of the file
+# opened for reading ("" when it cannot be opened or the kernel does not say).
+lock_inode_to() {
+  local -n _ino_out="$1"
+  _ino_out=""
+  local fd
+  { exec {fd}<"${STATE_DIR}/lock"; } 2>/dev/null || return 0
+  local -a info=()
+  mapfile -t info </proc/self/fdinfo/"${fd}" 2>/dev/null || true
+  exec {fd}<&-
+  local line
+  for line in "${info[@]}"; do
+    [[ "${line}" =~ ^ino:[[:space:]]*([0-9]+)$ ]] || continue
+    _ino_out="${BASH_REMATCH[1]}"
+    return 0
+  done
+  return 0
+}
+
 # LOCK_PID: the pid /proc/locks gives for the lock (the process that called flock).
 LOCK_PID=""
 # True when some process holds the lock. Takes nothing: reads /proc/locks (see the header).
@@ -115,15 +134,25 @@ lock_is_held() {
   # (the path of lock_file, without its subshell: status asks on every call)
   [[ -f "${STATE_DIR}/lock" ]] || return 1
   if [[ -r /proc/locks ]]; then
-    local id
-    lock_id_to id
-    [[ -n "${id}" ]] || return 1
     local line
     local -a f
     # mapfile, not a read loop: bash's line reads seek back on /proc/locks after each line, and
     # every seek makes the kernel list all locks again (10 ms against 0.1 ms, measured here).
     local -a locks=()
     mapfile -t locks </proc/locks
+    # No lock on any file with the lock file's inode number: not held, and no stat asked.
+    local ino=""
+    lock_inode_to ino
+    if [[ -n "${ino}" ]]; then
+      local held=""
+      for line in "${locks[@]}"; do
+        [[ "${line}" == *":${ino} "* ]] && held=1 && break
+      done
+      [[ -n "${held}" ]] || return 1
+    fi
+    local id
+    lock_id_to id
+    [[ -n "${id}" ]] || return 1
     for line in "${locks[@]}"; do
       [[ "${line}" == *" ${id} "* && "${line}" != *"->"* ]] || continue
       read -r -a f <<<"${line}"

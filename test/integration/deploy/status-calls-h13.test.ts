@@ -1,10 +1,11 @@
 // What one `deploy.sh status` of an unchanged node costs in programs, counted by shims first on
 // PATH (docker: test/support/kill-harness.ts; git, stat, timeout, dirname: a logging shim here)
 // on real bash, the real engine and a real checkout: ONE `docker ps` (no compose), one bounded
-// `git status` for the checkout's drift, two `stat`s (the state files' sizes, the lock's inode),
-// and nothing else. SATURN asks every node for it, often: a regression that adds a call fails here.
-// Drift is still found with the same single docker call.
-import { execFileSync } from 'node:child_process';
+// `git status` for the checkout's drift, one `stat` (the state files' sizes; the lock's inode
+// comes from /proc/self/fdinfo, its device is asked only when /proc/locks lists that inode), and
+// nothing else. SATURN asks every node for it, often: a regression that adds a call fails here.
+// Drift is still found with the same single docker call, and a held lock is still seen.
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,7 +75,7 @@ describe.skipIf(!ok)("an unchanged node's status: the programs it runs", () => {
 
   afterAll(() => fx?.cleanup());
 
-  it('one docker ps, one git status, two stats, two timeouts: nothing else', async () => {
+  it('one docker ps, one git status, one stat, two timeouts: nothing else', async () => {
     const { record, calls } = await status();
     expect(record.docker).toBe('ok');
     expect(record.services.map((s) => `${s.name} ${s.state} ${s.health}`)).toEqual([
@@ -82,11 +83,31 @@ describe.skipIf(!ok)("an unchanged node's status: the programs it runs", () => {
     ]);
     expect(record.drift).toEqual([]);
     expect(kinds(calls).sort(), calls.join('\n')).toEqual(
-      ['docker ps', 'git status', 'stat', 'stat', 'timeout', 'timeout'].sort(),
+      ['docker ps', 'git status', 'stat', 'timeout', 'timeout'].sort(),
     );
     expect(calls.find((c) => c.startsWith('docker ps'))).toContain(
       '--filter label=com.docker.compose.project',
     );
+  }, 60_000);
+
+  it('a held lock is still seen (its inode is listed, then its device asked)', async () => {
+    const holder = spawn('flock', ['-x', fx.stateFile('lock'), 'sleep', '60'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      let record = (await status()).record;
+      while (record.lock === null && Date.now() < deadline) record = (await status()).record;
+      expect(record.lock).not.toBeNull();
+    } finally {
+      // the group: sleep holds flock's descriptor too
+      process.kill(-holder.pid!, 'SIGKILL');
+    }
+    const deadline = Date.now() + 20_000;
+    let after = (await status()).record;
+    while (after.lock !== null && Date.now() < deadline) after = (await status()).record;
+    expect(after.lock).toBeNull();
   }, 60_000);
 
   it('drift is still found, with the same single docker call', async () => {
