@@ -1,7 +1,13 @@
 // Benchmark: `homelab status` over 1 and N nodes on loopback sshd, side by side with
 // `ansible all -m raw` reading the same state file on the same hosts, and plain parallel ssh.
 //
-//   npm run build && npx tsx bench/status.ts [--nodes 20] [--runs 5]
+//   npm run build && npx tsx bench/status.ts [--nodes 20] [--runs 5] [--bin PATH]
+//
+// --bin: the homelab entry point to time (default bin/homelab.js, which runs dist/).
+// Besides homelab, Ansible and plain ssh reading a state file, it times plain parallel ssh running
+// each node's `deploy.sh status` (homelab's floor: the same ssh and node work, no CLI) and plain ssh
+// with the classic key exchange (curve25519-sha256): what OpenSSH's default post-quantum exchange
+// costs on this machine.
 //
 // Needs root and the lab (scripts/dev/setup-lab.sh): Docker, sshd, ansible. Each node is its own
 // sshd on 127.0.0.1 with its own root; every node is bootstrapped and deployed (one busybox
@@ -17,11 +23,15 @@ import { createLabHomelab } from '../test/support/lab-homelab.js';
 import { median, timeIt, table } from './measure.js';
 
 const { values } = parseArgs({
-  options: { nodes: { type: 'string', default: '20' }, runs: { type: 'string', default: '5' } },
+  options: {
+    nodes: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '5' },
+    bin: { type: 'string' },
+  },
 });
 const N = Number(values.nodes);
 const RUNS = Number(values.runs);
-const BIN = join(import.meta.dirname, '..', 'bin', 'homelab.js');
+const BIN = values.bin ?? join(import.meta.dirname, '..', 'bin', 'homelab.js');
 
 const names = Array.from({ length: N }, (_, i) => `bench${String(i + 1).padStart(2, '0')}`);
 console.error(`setting up ${N} nodes (each its own sshd, bootstrapped and deployed)...`);
@@ -96,37 +106,50 @@ try {
   ansible(warmDir)();
   const ansWarm = await timeIt(RUNS, ansible(warmDir));
 
-  const plainSsh = async () => {
-    await Promise.all(
-      names.map(
-        (n) =>
-          new Promise<void>((resolve, reject) => {
-            const lab = hl.labs.get(n)!;
-            const child = spawn(
-              'ssh',
-              [
-                '-p',
-                String(lab.port),
-                '-i',
-                lab.keyFile,
-                '-o',
-                `UserKnownHostsFile=${lab.knownHostsFile}`,
-                '-o',
-                'BatchMode=yes',
-                `${lab.user}@127.0.0.1`,
-                '--',
-                `cat ${hl.rootOf(n)}/state/deploy/current_stage`,
-              ],
-              { stdio: 'ignore' },
-            );
-            child.on('exit', (code) =>
-              code === 0 ? resolve() : reject(new Error(`ssh ${n} exit ${code}`)),
-            );
-          }),
-      ),
-    );
-  };
-  const ssh = await timeIt(RUNS, plainSsh);
+  /** Plain ssh to every node at once, each running what `command(node)` says. */
+  const plainSsh =
+    (command: (node: string) => string, extra: readonly string[] = []) =>
+    async () => {
+      await Promise.all(
+        names.map(
+          (n) =>
+            new Promise<void>((resolve, reject) => {
+              const lab = hl.labs.get(n)!;
+              const child = spawn(
+                'ssh',
+                [
+                  '-p',
+                  String(lab.port),
+                  '-i',
+                  lab.keyFile,
+                  '-o',
+                  `UserKnownHostsFile=${lab.knownHostsFile}`,
+                  '-o',
+                  'BatchMode=yes',
+                  ...extra,
+                  `${lab.user}@127.0.0.1`,
+                  '--',
+                  command(n),
+                ],
+                { stdio: 'ignore' },
+              );
+              child.on('exit', (code) =>
+                code === 0 ? resolve() : reject(new Error(`ssh ${n} exit ${code}`)),
+              );
+            }),
+        ),
+      );
+    };
+  const cat = (n: string) => `cat ${hl.rootOf(n)}/state/deploy/current_stage`;
+  const ssh = await timeIt(RUNS, plainSsh(cat));
+  const sshStatus = await timeIt(
+    RUNS,
+    plainSsh((n) => {
+      const root = hl.rootOf(n);
+      return `${root}/repo/scripts/deploy/deploy.sh status --root ${root} --node ${n}`;
+    }),
+  );
+  const sshClassic = await timeIt(RUNS, plainSsh(cat, ['-o', 'KexAlgorithms=curve25519-sha256']));
 
   console.log(`\nstatus over loopback sshd, ${RUNS} runs each, median (min–max):\n`);
   console.log(
@@ -138,6 +161,8 @@ try {
       [`ansible all -m raw cat state, ${N} nodes, -f ${N}, cold`, ansCold.text],
       [`ansible all -m raw cat state, ${N} nodes, ControlPersist warm`, ansWarm.text],
       [`plain ssh cat state, ${N} nodes in parallel, cold`, ssh.text],
+      [`plain ssh deploy.sh status, ${N} nodes in parallel, cold`, sshStatus.text],
+      [`plain ssh cat state, classic key exchange (curve25519-sha256), cold`, sshClassic.text],
     ]),
   );
   console.log(

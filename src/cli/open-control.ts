@@ -12,6 +12,8 @@ export async function openCommandControl(
   dryRun = false,
   /** Open before the secret scan ends (the TUI): see ControlOptions.deferSecretScan. */
   deferSecretScan = false,
+  /** One connection per command, no master (a one-shot status): ControlOptions.freshConnections. */
+  freshConnections = false,
 ): Promise<Control | undefined> {
   let repoDir: string;
   try {
@@ -26,6 +28,7 @@ export async function openCommandControl(
       env: ctx.env,
       dryRun,
       ...(deferSecretScan ? { deferSecretScan } : {}),
+      ...(freshConnections ? { freshConnections } : {}),
     });
   } catch (err) {
     if (!(err instanceof InvalidInventoryError)) throw err;

@@ -54,7 +54,14 @@ const command: Command = {
   parse,
   async run(args: readonly string[], ctx: CommandContext): Promise<number> {
     const { values } = parse(args);
-    const control = await openCommandControl(ctx, values.repo);
+    // Each node is asked once (twice with --resources, which keeps one connection per node).
+    const control = await openCommandControl(
+      ctx,
+      values.repo,
+      false,
+      false,
+      values.resources !== true,
+    );
     if (!control) return 1;
     try {
       const only = values.node ?? [];

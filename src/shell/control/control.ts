@@ -34,8 +34,15 @@ export interface ControlOptions {
   /** Stages that change a node run with --dry-run (the demo without a Docker engine). */
   readonly dryRun?: boolean;
   readonly env?: NodeJS.ProcessEnv;
-  /** Nodes probed at once. */
+  /** Nodes probed at once (default 32: a fleet of 20 in one round, not 16 and then 4). */
   readonly concurrency?: number;
+  /**
+   * Every command opens a connection of its own: no control master, no `ssh -O exit`. For a
+   * one-shot command that asks each node once (`homelab status`): one ssh process per node, not
+   * three (master, command, exit). Plain `ssh` nodes only: `tailscale-ssh` keeps its master, which
+   * holds a Tailscale SSH check for the commands after it.
+   */
+  readonly freshConnections?: boolean;
   /** Deadline for one `deploy.sh status` beyond the connect timeout. */
   readonly probeTimeoutMs?: number;
   /** A notification that could not be delivered, as one line (default: stderr). */
@@ -228,6 +235,7 @@ class ShellControl implements Control {
           controlDir: controlSocketDir(this.env),
           env: this.env,
           checkGate: this.checkGate,
+          ...(this.options.freshConnections && spec.transport === 'ssh' ? { fresh: true } : {}),
         }),
         this.checkInventory,
       );
@@ -319,7 +327,7 @@ class ShellControl implements Control {
   }
 
   async probeAll(onProbe?: (probe: NodeProbe) => void, signal?: AbortSignal): Promise<NodeProbe[]> {
-    return mapLimit(this.inventory.nodes, this.options.concurrency ?? 16, async (spec) => {
+    return mapLimit(this.inventory.nodes, this.options.concurrency ?? 32, async (spec) => {
       const probe = await this.probe(spec.name, signal);
       onProbe?.(probe);
       return probe;
