@@ -276,10 +276,14 @@ export function checkGitHeld(
   held: readonly HeldFile[],
   snapshot: RepoSnapshot,
   inventory?: Inventory,
+  /** What the working tree's checks already reported (checkRepo's); default: checkRepoFiles anew. */
+  reportedProblems?: readonly Problem[],
 ): Problem[] {
   const present = new Set(snapshot.files);
   const reported = new Set(
-    checkRepoFiles(snapshot, inventory).map((p) => `${p.file}:${p.line}:${p.col}:${p.message}`),
+    (reportedProblems ?? checkRepoFiles(snapshot, inventory)).map(
+      (p) => `${p.file}:${p.line}:${p.col}:${p.message}`,
+    ),
   );
   const out: Problem[] = [];
   for (const h of held) {

@@ -318,7 +318,8 @@ export async function loadInventory(
         manifests: options.manifests !== false,
       })
     : checkRepoFiles(snapshot);
-  const gitProblems = checkGitHeld(held, snapshot, parsed.inventory);
+  // (the working tree's problems handed over: its files are not parsed and checked twice)
+  const gitProblems = checkGitHeld(held, snapshot, parsed.inventory, repoProblems);
   // A line the homelab's rules already reported is not reported again by secretlint.
   const reportedLines = new Set(
     [...parsed.problems, ...repoProblems].map((p) => `${p.file}\0${p.line}`),
