@@ -273,15 +273,23 @@ checkout_ref_step() {
 # the fix (checkout_error), success records DETAIL.
 git_checkout_step() {
   local out
+  local before
   local rc=0
+  repo_head_to before
   out="$(gt checkout --quiet --detach "$1" 2>&1)" || rc=$?
   if ((rc != 0)); then
     log_output "${out}"
     step_fail checkout "" "$(checkout_error "$2" "${out}")"
     return 1
   fi
-  # (its callers ran checkout_clean_step just before: the tree git made is clean)
-  CLEAN_CHECKOUT="$1"
+  # Its callers ran checkout_clean_step just before, so the tree git made is clean, unless the
+  # new commit changed a .gitignore: a file ignored until now may be untracked here. Then deploy
+  # and verify look again (git status); otherwise they trust this checkout while HEAD is $1.
+  CLEAN_CHECKOUT=""
+  if [[ "${before}" == "$1" ]] ||
+    gt diff --quiet "${before}" "$1" -- .gitignore '*/.gitignore' 2>/dev/null; then
+    CLEAN_CHECKOUT="$1"
+  fi
   step_emit checkout ok "" "$3"
 }
 

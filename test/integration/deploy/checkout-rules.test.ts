@@ -131,4 +131,30 @@ describe.skipIf(!ok)('deploy.sh runs only the checkout as committed', () => {
     }
     expect((await lab.fx.run('prepare', ['--ref', sha])).code).toBe(0);
   });
+
+  // deploy and verify of an `up` trust prepare's checkout without a second `git status`, unless
+  // the commit changed a .gitignore: a file on the node that was ignored is untracked after it.
+  it('a file a new commit stops ignoring: up refuses it at deploy, before compose runs', async () => {
+    const ignore = join(lab.fx.serviceDir('web'), '.gitignore');
+    writeFileSync(ignore, 'local.yml\n');
+    const ignored = lab.fx.commit('web: local.yml is ignored');
+    expect((await lab.fx.run('up', ['--ref', ignored], { env: KILL_ENV })).code).toBe(0);
+    const before = await nodeStatus(lab.fx);
+    writeFileSync(join(web, 'local.yml'), 'made on the node\n');
+    rmSync(ignore);
+    const tracked = lab.fx.commit('web: nothing ignored');
+    try {
+      const r = await lab.fx.run('up', ['--ref', tracked], { env: KILL_ENV });
+      expect(r.code, r.stdout).toBe(1);
+      const fail = failedSteps(r.events);
+      expect(fail).toHaveLength(1);
+      expect(fail[0]).toContain(`(?? hosts/${lab.fx.node}/web/local.yml): `);
+      const stages = r.events.flatMap((e) => (e.type === 'stage-start' ? [e.stage] : []));
+      expect(stages).toContain('deploy');
+      const after = await nodeStatus(lab.fx);
+      expect(after.deployed).toBe(before.deployed);
+    } finally {
+      restore();
+    }
+  });
 });
