@@ -236,8 +236,12 @@ describe.skipIf(!ok)(
         const where = `${dir}-${coloured ? 'force' : 'none'}`;
         term.type(`node ${BIN} demo --dir ${where}`);
         await term.press('Enter');
+        // The whole first frame: a capture can land while tmux is still drawing it (seen in CI:
+        // the rows there, the footer not yet).
         const shown = await term.waitFor(
-          (r) => r.some((l) => l.includes('no services yet')),
+          (r) =>
+            r.some((l) => l.includes('no services yet')) &&
+            r.some((l) => l.includes('D deploy all')),
           90_000,
         );
         inventories.push((await loadInventory(join(where, 'saturn'))).inventory!);
