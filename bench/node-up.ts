@@ -11,12 +11,13 @@
 // with `perf record` (cpu-clock, every process of the run) and prints the CPU by program name. Needs the lab (scripts/dev/setup-lab.sh):
 // Docker with Compose v2. The 1-minute load average is printed with every figure.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NodeFixture, REPO_ROOT } from '../test/support/node-fixture.js';
+import type { NodeFixture } from '../test/support/node-fixture.js';
 import { median, ms, table } from './measure.js';
+import { scriptsNode } from './scripts-node.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,23 +40,7 @@ interface Variant {
 }
 
 async function makeNode(label: string, rev: string | undefined): Promise<Variant> {
-  const fx = NodeFixture.create(label === 'baseline' ? 'nub' : 'nun');
-  if (rev !== undefined) {
-    const dir = join(fx.saturn, 'scripts', 'deploy');
-    rmSync(dir, { recursive: true, force: true });
-    execFileSync('bash', [
-      '-c',
-      `git -C "$1" archive "$2" scripts/deploy | tar -x -C "$3"`,
-      '_',
-      REPO_ROOT,
-      rev,
-      fx.saturn,
-    ]);
-  }
-  await fx.addService('web', { healthRetries: 30 });
-  fx.writeManifest();
-  const sha = fx.commit('one service');
-  fx.cloneNode();
+  const { fx, sha } = await scriptsNode(label === 'baseline' ? 'nub' : 'nun', rev);
   const first = await fx.run('up', ['--ref', sha, '--detach']);
   if (first.code !== 0) throw new Error(`first up (${label}): ${first.stdout}${first.stderr}`);
   return { label, fx, round: 0, cpu: [], wall: [], loads: [] };

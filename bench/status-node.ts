@@ -8,13 +8,12 @@
 //
 // Needs the lab (scripts/dev/setup-lab.sh): Docker with Compose v2. The 1-minute load average is
 // printed with the figures.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NodeFixture, REPO_ROOT } from '../test/support/node-fixture.js';
+import type { NodeFixture } from '../test/support/node-fixture.js';
 import { median, ms, table } from './measure.js';
+import { scriptsNode } from './scripts-node.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,23 +33,7 @@ interface Variant {
 }
 
 async function makeNode(label: string, rev: string | undefined): Promise<Variant> {
-  const fx = NodeFixture.create(label === 'baseline' ? 'snb' : 'snn');
-  if (rev !== undefined) {
-    const dir = join(fx.saturn, 'scripts', 'deploy');
-    rmSync(dir, { recursive: true, force: true });
-    execFileSync('bash', [
-      '-c',
-      `git -C "$1" archive "$2" scripts/deploy | tar -x -C "$3"`,
-      '_',
-      REPO_ROOT,
-      rev,
-      fx.saturn,
-    ]);
-  }
-  await fx.addService('web', { healthRetries: 30 });
-  fx.writeManifest();
-  const sha = fx.commit('one service');
-  fx.cloneNode();
+  const { fx, sha } = await scriptsNode(label === 'baseline' ? 'snb' : 'snn', rev);
   const up = await fx.run('up', ['--ref', sha]);
   if (up.code !== 0) throw new Error(`up (${label}): ${up.stdout}${up.stderr}`);
   return { label, fx, cpu: [], wall: [] };
