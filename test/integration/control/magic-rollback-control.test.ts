@@ -18,30 +18,12 @@ import { openControl } from '../../../src/shell/control/control.js';
 import { runCli } from '../../support/cli.js';
 import { createLabHomelab, type LabHomelab } from '../../support/lab-homelab.js';
 import { requireLab } from '../../support/lab.js';
+import { kv, until } from '../../support/magic-rollback-wait.js';
 import { REPO_ROOT } from '../../support/node-fixture.js';
 
 const ok = requireLab('docker', 'sshd');
 const NODE = `mc${Math.random().toString(36).slice(2, 7)}`;
 const TIMEOUT_S = 5;
-
-function kv(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
-
-async function until<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const got = probe();
-    if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
