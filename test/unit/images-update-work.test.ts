@@ -3,28 +3,8 @@
 // that work instead of HEAD's (withWork: nodes verified at HEAD are to do when they have updates).
 import { describe, expect, test } from 'vitest';
 import { updateChanges, updateWork, type NodeImages } from '../../src/core/images/updates.js';
-import type { ImageEvent } from '../../src/core/protocol/events.js';
 import { withWork, type WalkPlan } from '../../src/core/walk/plan.js';
-
-const A = `sha256:${'a'.repeat(64)}`;
-const B = `sha256:${'b'.repeat(64)}`;
-
-function image(service: string, status: ImageEvent['status']): ImageEvent {
-  return {
-    type: 'image',
-    ts: 1,
-    service,
-    containerService: service,
-    ref: `127.0.0.1:5000/${service}:latest`,
-    digest: `127.0.0.1:5000/${service}@${A}`,
-    id: A,
-    created: '2026-11-30T12:00:00Z',
-    remoteDigest: status === 'updatable' ? B : A,
-    remoteId: '',
-    status,
-    detail: '',
-  };
-}
+import { image } from './tui/fixtures.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 

@@ -1,6 +1,10 @@
 // Inventory entries, status records and probes for the TUI tests.
 import type { NodeSpec } from '../../../src/core/inventory/model.js';
-import type { NodeStatusRecord, ServiceStatus } from '../../../src/core/protocol/events.js';
+import type {
+  ImageEvent,
+  NodeStatusRecord,
+  ServiceStatus,
+} from '../../../src/core/protocol/events.js';
 import type { NodeProbe, RepoInfo } from '../../../src/core/node/types.js';
 
 export const HEAD = 'c0ffee1234567890c0ffee1234567890c0ffee12';
@@ -121,4 +125,25 @@ export function mixedProbes(): NodeProbe[] {
     ),
     down('vega'),
   ];
+}
+
+const A = `sha256:${'a'.repeat(64)}`;
+const B = `sha256:${'b'.repeat(64)}`;
+
+/** A service's image record from the registry lab: `updatable` when the tag points elsewhere. */
+export function image(service: string, status: ImageEvent['status']): ImageEvent {
+  return {
+    type: 'image',
+    ts: 1,
+    service,
+    containerService: service,
+    ref: `127.0.0.1:5000/${service}:latest`,
+    digest: `127.0.0.1:5000/${service}@${A}`,
+    id: A,
+    created: '2026-11-30T12:00:00Z',
+    remoteDigest: status === 'updatable' ? B : A,
+    remoteId: '',
+    status,
+    detail: '',
+  };
 }

@@ -16,29 +16,9 @@ import {
 } from '../../../src/tui/state/reducer.js';
 import { createAppStore } from '../../../src/tui/state/store.js';
 import { Screen } from '../../../src/tui/views/screen.js';
-import { NODES, REPO, mixedProbes } from './fixtures.js';
+import { NODES, REPO, image, mixedProbes } from './fixtures.js';
 
 const ANSI = /\x1b\[[0-9;]*m/g;
-const A = `sha256:${'a'.repeat(64)}`;
-const B = `sha256:${'b'.repeat(64)}`;
-
-function image(service: string, status: ImageEvent['status']): ImageEvent {
-  return {
-    type: 'image',
-    ts: 1,
-    service,
-    containerService: service,
-    ref: `127.0.0.1:5000/${service}:latest`,
-    digest: `127.0.0.1:5000/${service}@${A}`,
-    id: A,
-    created: '2026-11-30T12:00:00Z',
-    remoteDigest: status === 'updatable' ? B : A,
-    remoteId: '',
-    status,
-    detail: '',
-  };
-}
-
 function view(images: ImageEvent[], error = ''): ImagesView {
   return { node: '', images, error, loading: false, at: 1 };
 }
